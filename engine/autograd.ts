@@ -1,0 +1,150 @@
+// Reverse-mode autograd on a tape: each op that sees an input with requiresGrad records a node
+// (its inputs and a backward rule written in engine ops, so the same rule runs on the GPU and on
+// the float64 reference). backward() walks the nodes in reverse topological order.
+import { keep } from './scope.ts';
+import { Tensor, type GradNode } from './tensor.ts';
+import { add, copy } from './ops/elementwise.ts';
+import { fill } from './create.ts';
+
+let gradEnabled = true;
+
+export function isGradEnabled(): boolean {
+  return gradEnabled;
+}
+
+/** Runs fn with recording off (inference, optimizer updates, backward rules). */
+export function noGrad<T>(fn: () => T): T {
+  const prev = gradEnabled;
+  gradEnabled = false;
+  try {
+    const r = fn();
+    if (r instanceof Promise) {
+      return r.finally(() => (gradEnabled = prev)) as T;
+    }
+    gradEnabled = prev;
+    return r;
+  } catch (e) {
+    gradEnabled = prev;
+    throw e;
+  }
+}
+
+export function needsGrad(...inputs: Tensor[]): boolean {
+  return gradEnabled && inputs.some((t) => t.requiresGrad);
+}
+
+/** Records `out = op(inputs)` on the tape when any input needs a gradient. */
+export function record(out: Tensor, op: string, inputs: Tensor[], backward: GradNode['backward']): Tensor {
+  if (needsGrad(...inputs)) {
+    out.requiresGrad = true;
+    out.node = { op, inputs, backward };
+  }
+  return out;
+}
+
+/** A copy with no gradient history. */
+export function detach(t: Tensor): Tensor {
+  return noGrad(() => copy(t));
+}
+
+function topo(root: Tensor): Tensor[] {
+  const order: Tensor[] = [];
+  const seen = new Set<number>();
+  // iterative DFS: deep models make recursion depth a problem
+  const stack: [Tensor, number][] = [[root, 0]];
+  while (stack.length) {
+    const top = stack[stack.length - 1]!;
+    const [t, i] = top;
+    if (i === 0) {
+      if (seen.has(t.id)) {
+        stack.pop();
+        continue;
+      }
+      seen.add(t.id);
+    }
+    const ins = t.node?.inputs ?? [];
+    if (i < ins.length) {
+      top[1]++;
+      const c = ins[i]!;
+      if (c.requiresGrad && !seen.has(c.id)) stack.push([c, 0]);
+    } else {
+      stack.pop();
+      order.push(t);
+    }
+  }
+  return order;
+}
+
+/**
+ * Accumulates d(root)/d(leaf) into every leaf's `.grad` (leaves are tensors with requiresGrad and no
+ * node: parameters). `grad` defaults to ones (root must then be a scalar-sized tensor).
+ * Intermediate gradients are freed as soon as they are consumed; leaf gradients are kept.
+ */
+export function backward(root: Tensor, grad?: Tensor): void {
+  if (!root.requiresGrad) throw new Error(`backward: ${root} does not require grad (no parameter reached it)`);
+  if (!grad && root.size !== 1) throw new Error(`backward: ${root} is not a scalar; pass the output gradient`);
+  noGrad(() => {
+    const order = topo(root);
+    const grads = new Map<number, Tensor>();
+    grads.set(root.id, grad ?? fill(root.shape, 1, root.backend));
+    const external = grad;
+    for (let k = order.length - 1; k >= 0; k--) {
+      const t = order[k]!;
+      const g = grads.get(t.id);
+      if (!g) continue;
+      if (!t.node) continue; // leaf: handled when its consumer ran
+      grads.delete(t.id);
+      if (t.node.inputs.some((x) => x.disposed)) {
+        const d = t.node.inputs.find((x) => x.disposed)!;
+        throw new Error(`backward through ${t.node.op}: input ${d} was disposed before backward()`);
+      }
+      const gs = t.node.backward(g);
+      const used = new Set<Tensor>();
+      t.node.inputs.forEach((inp, j) => {
+        let gi = gs[j] ?? null;
+        if (!gi || !inp.requiresGrad) {
+          if (gi && gi !== g && !used.has(gi)) gi.dispose();
+          return;
+        }
+        if (used.has(gi)) gi = copy(gi); // same tensor for two inputs: copy
+        used.add(gi);
+        if (gi.shape.join(',') !== inp.shape.join(',')) {
+          throw new Error(`backward of ${t.node!.op}: gradient shape [${gi.shape}] != input shape [${inp.shape}]`);
+        }
+        if (!inp.node) {
+          if (inp.grad) {
+            const s = add(inp.grad, gi);
+            inp.grad.kept = false;
+            inp.grad.dispose();
+            if (gi !== g) gi.dispose();
+            inp.grad = keep(s);
+          } else {
+            inp.grad = keep(gi === g ? copy(gi) : gi);
+          }
+        } else {
+          const prev = grads.get(inp.id);
+          if (prev) {
+            grads.set(inp.id, add(prev, gi));
+            prev.dispose();
+            if (gi !== g) gi.dispose();
+          } else {
+            grads.set(inp.id, gi === g ? copy(gi) : gi);
+          }
+        }
+      });
+      if (g !== external) g.dispose();
+    }
+    for (const g of grads.values()) if (g !== external) g.dispose();
+  });
+}
+
+/** Frees and clears the gradients of the given parameters. */
+export function zeroGrad(params: Tensor[]): void {
+  for (const p of params) {
+    if (p.grad) {
+      p.grad.kept = false;
+      p.grad.dispose();
+      p.grad = null;
+    }
+  }
+}

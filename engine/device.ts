@@ -1,0 +1,145 @@
+// The one owner of Dawn: instance, adapter choice, device limits/features, error routing, shutdown.
+// Everything GPU in the engine asks this module for the device; nothing else calls `create()`.
+import { create, globals } from 'webgpu';
+
+export interface DeviceInfo {
+  adapter: string; // human-readable adapter description (vendor, architecture, device, backend)
+  backend: string;
+  features: string[];
+  limits: Record<string, number>;
+  isSoftware: boolean; // lavapipe / swiftshader: CPU rasterisers with different best kernels
+}
+
+export interface Gpu {
+  device: GPUDevice;
+  queue: GPUQueue;
+  info: DeviceInfo;
+  has(feature: GPUFeatureName | string): boolean;
+}
+
+let instance: GPU | null = null;
+let current: Gpu | null = null;
+let pending: Promise<Gpu> | null = null;
+// Errors raised asynchronously by Dawn (validation, compilation, OOM). They are thrown from the
+// next synchronisation point (readback/sync) so the caller sees them as ordinary JS errors.
+const asyncErrors: string[] = [];
+let currentKernel = '(none)';
+
+/** Label of the kernel being encoded; used to name the culprit of an asynchronous error. */
+export function setCurrentKernel(name: string): void {
+  currentKernel = name;
+}
+
+export function takeAsyncError(): Error | null {
+  if (asyncErrors.length === 0) return null;
+  const msg = asyncErrors.splice(0).join('\n');
+  return new Error(msg);
+}
+
+function describe(info: GPUAdapterInfo, backendHint: string): string {
+  const parts = [info.vendor, info.architecture, info.device, info.description].filter((s) => s && s.length > 0);
+  return `${parts.join(' / ') || 'unknown adapter'} (${backendHint})`;
+}
+
+function parseEnvOptions(): string[] {
+  // CSRM_BACKEND=vulkan|metal|d3d12|opengl picks Dawn's backend; CSRM_DAWN_TOGGLES adds toggles.
+  const opts: string[] = [];
+  const backend = process.env.CSRM_BACKEND;
+  if (backend) opts.push(`backend=${backend}`);
+  const enable = process.env.CSRM_DAWN_TOGGLES;
+  if (enable) opts.push(`enable-dawn-features=${enable}`);
+  return opts;
+}
+
+async function requestAdapters(gpu: GPU): Promise<GPUAdapter[]> {
+  const out: GPUAdapter[] = [];
+  for (const pref of ['high-performance', 'low-power'] as GPUPowerPreference[]) {
+    const a = await gpu.requestAdapter({ powerPreference: pref });
+    if (a && !out.some((b) => b.info.device === a.info.device && b.info.vendor === a.info.vendor)) out.push(a);
+  }
+  const fb = await gpu.requestAdapter({ forceFallbackAdapter: true }).catch(() => null);
+  if (fb && !out.some((b) => b.info.device === fb.info.device)) out.push(fb);
+  return out;
+}
+
+/** Returns the process-wide device, creating it on first use. CSRM_ADAPTER=substring picks an adapter. */
+export function getGpu(): Promise<Gpu> {
+  if (current) return Promise.resolve(current);
+  if (!pending) pending = init().finally(() => (pending = null));
+  return pending;
+}
+
+/** The device if it has been initialised; ops call this synchronously. */
+export function gpuSync(): Gpu {
+  if (!current) throw new Error('GPU not initialised: call `await initEngine()` (or getGpu()) before creating GPU tensors');
+  return current;
+}
+
+async function init(): Promise<Gpu> {
+  Object.assign(globalThis, globals);
+  instance = create(parseEnvOptions());
+  const adapters = await requestAdapters(instance);
+  if (adapters.length === 0) {
+    throw new Error(
+      'No WebGPU adapter found. Dawn needs a Vulkan driver: on a machine without a GPU run `bash scripts/setup.sh` ' +
+        '(installs Mesa lavapipe from bookworm-backports); on NVIDIA make sure the Vulkan ICD is installed.',
+    );
+  }
+  const want = process.env.CSRM_ADAPTER?.toLowerCase();
+  const backendHint = process.env.CSRM_BACKEND ?? 'default backend';
+  let adapter = adapters[0]!;
+  if (want) {
+    const hit = adapters.find((a) => describe(a.info, backendHint).toLowerCase().includes(want));
+    if (!hit) {
+      const list = adapters.map((a, i) => `  [${i}] ${describe(a.info, backendHint)}`).join('\n');
+      throw new Error(`CSRM_ADAPTER="${process.env.CSRM_ADAPTER}" matches no adapter. Available:\n${list}`);
+    }
+    adapter = hit;
+  }
+  const optional = ['shader-f16', 'timestamp-query', 'subgroups'] as GPUFeatureName[];
+  const requiredFeatures = optional.filter((f) => adapter.features.has(f));
+  // Dawn's default limits cap a storage binding at 128 MiB; ask for everything the adapter has.
+  const requiredLimits: Record<string, number> = {};
+  const al = adapter.limits as unknown as Record<string, number>;
+  for (const key of [
+    'maxStorageBufferBindingSize',
+    'maxBufferSize',
+    'maxComputeWorkgroupStorageSize',
+    'maxComputeInvocationsPerWorkgroup',
+    'maxComputeWorkgroupSizeX',
+    'maxComputeWorkgroupSizeY',
+    'maxComputeWorkgroupSizeZ',
+    'maxComputeWorkgroupsPerDimension',
+    'maxStorageBuffersPerShaderStage',
+  ]) {
+    if (typeof al[key] === 'number') requiredLimits[key] = al[key]!;
+  }
+  const device = await adapter.requestDevice({ requiredFeatures, requiredLimits });
+  device.addEventListener('uncapturederror', (ev: Event) => {
+    const e = (ev as GPUUncapturedErrorEvent).error;
+    asyncErrors.push(`WebGPU error (last kernel encoded: ${currentKernel}): ${e.message}`);
+  });
+  const limits: Record<string, number> = {};
+  const dl = device.limits as unknown as Record<string, number>;
+  for (const k in dl) if (typeof dl[k] === 'number') limits[k] = dl[k]!;
+  const desc = describe(adapter.info, backendHint);
+  const info: DeviceInfo = {
+    adapter: desc,
+    backend: backendHint,
+    features: [...device.features],
+    limits,
+    isSoftware: /llvmpipe|lavapipe|swiftshader|software/i.test(desc),
+  };
+  current = { device, queue: device.queue, info, has: (f) => device.features.has(f) };
+  return current;
+}
+
+/** Destroys the device and drops the instance so that `node` can exit. */
+export async function shutdownGpu(): Promise<void> {
+  if (!current) return;
+  const g = current;
+  current = null;
+  await g.queue.onSubmittedWorkDone().catch(() => undefined);
+  g.device.destroy();
+  instance = null;
+}

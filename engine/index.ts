@@ -1,0 +1,19 @@
+// The engine's public API. The engine knows nothing of CSRM.
+export { getGpu, shutdownGpu, type DeviceInfo } from './device.ts';
+export { Tensor, empty, numel, view, type DType, type Backend } from './tensor.ts';
+export { scope, scopeAsync, keep, unkeep } from './scope.ts';
+export { liveBytes, peakBytes, resetPeak, reservedBytes, trimPool } from './pool.ts';
+export { flush, sync, read, toArray, item, launch, precompile, kernelTimes, dispatchCount } from './runtime.ts';
+export { tensor, fill, zeros, ones, randn, rand, manualSeed, toBackend, setPoison } from './create.ts';
+export { rng, type Rng } from './random.ts';
+export { backward, noGrad, detach, zeroGrad, isGradEnabled } from './autograd.ts';
+export { gradcheck, gpucheck, relErr, type CheckInput } from './gradcheck.ts';
+export * from './ops/elementwise.ts';
+export * from './ops/reduce.ts';
+export * from './ops/matmul.ts';
+
+import { getGpu } from './device.ts';
+/** Initialises the GPU device (once per process). */
+export async function initEngine() {
+  return getGpu();
+}

@@ -1,0 +1,98 @@
+// matmul: 2-D or batched, either operand transposed; a 2-D right operand is shared by every batch.
+//   C = op(A)·op(B),  dA = dC·op(B)ᵀ (transposed back if A was),  dB = op(A)ᵀ·dC (likewise).
+import { record } from '../autograd.ts';
+import { launch } from '../runtime.ts';
+import { assertDtype, assertLive, assertSameBackend, empty, numel, Tensor } from '../tensor.ts';
+import { matmulGeneric, GENERIC_TM, GENERIC_TN, GENERIC_WG } from '../../kernels/matmul/generic.ts';
+import { matmulRef } from '../reference/matmul.ts';
+import { sumTo } from './elementwise.ts';
+
+export interface MatmulOpts {
+  transA?: boolean;
+  transB?: boolean;
+}
+
+interface Dims {
+  batchShape: number[];
+  batch: number;
+  M: number;
+  N: number;
+  K: number;
+  sA: number;
+  sB: number;
+}
+
+function dims(a: Tensor, b: Tensor, tA: boolean, tB: boolean): Dims {
+  const fail = (why: string) => {
+    throw new Error(`matmul: ${why} (A [${a.shape.join(', ')}]${tA ? 'ᵀ' : ''}, B [${b.shape.join(', ')}]${tB ? 'ᵀ' : ''})`);
+  };
+  if (a.rank < 2 || b.rank < 2) fail('operands must have rank ≥ 2');
+  const [ar, ac] = a.shape.slice(-2) as [number, number];
+  const [br, bc] = b.shape.slice(-2) as [number, number];
+  const M = tA ? ac : ar;
+  const K = tA ? ar : ac;
+  const Kb = tB ? bc : br;
+  const N = tB ? br : bc;
+  if (K !== Kb) fail(`inner dimensions differ: ${K} vs ${Kb}`);
+  const ba = a.shape.slice(0, -2);
+  const bb = b.shape.slice(0, -2);
+  let batchShape: number[];
+  if (bb.length === 0) batchShape = ba;
+  else if (ba.length === 0) batchShape = bb;
+  else {
+    if (ba.join(',') !== bb.join(',')) fail('batch dimensions differ');
+    batchShape = ba;
+  }
+  const batch = numel(batchShape);
+  return { batchShape, batch, M, N, K, sA: ba.length ? M * K : 0, sB: bb.length ? K * N : 0 };
+}
+
+/** The raw kernel (no autograd). */
+export function matmulRaw(a: Tensor, b: Tensor, tA = false, tB = false): Tensor {
+  const d = dims(a, b, tA, tB);
+  const backend = assertSameBackend('matmul', a, b);
+  const out = empty([...d.batchShape, d.M, d.N], 'f32', backend);
+  if (out.size === 0) return out;
+  if (backend === 'cpu') {
+    (out.cpu as Float64Array).set(matmulRef(a.cpu!, b.cpu!, d.batch, d.M, d.N, d.K, tA, tB, d.sA, d.sB));
+    return out;
+  }
+  if (d.K === 0) throw new Error('matmul: K = 0 is not supported on the GPU');
+  const grid: [number, number, number] = [
+    Math.ceil(d.N / (GENERIC_TN * GENERIC_WG[0])),
+    Math.ceil(d.M / (GENERIC_TM * GENERIC_WG[1])),
+    d.batch,
+  ];
+  launch(matmulGeneric(tA, tB), [a, b, out], grid, [d.M, d.N, d.K, d.sA, d.sB, d.M * d.N, 0, 0], 'matmul');
+  return out;
+}
+
+export function matmul(a: Tensor, b: Tensor, opts: MatmulOpts = {}): Tensor {
+  const tA = opts.transA ?? false;
+  const tB = opts.transB ?? false;
+  assertLive('matmul', a, b);
+  assertDtype('matmul', a, 'f32');
+  assertDtype('matmul', b, 'f32');
+  const y = matmulRaw(a, b, tA, tB);
+  return record(y, 'matmul', [a, b], (g) => {
+    let ga: Tensor | null = null;
+    let gb: Tensor | null = null;
+    if (a.requiresGrad) {
+      // op(A) = G·op(B)ᵀ; if A is stored transposed, A = (G·op(B)ᵀ)ᵀ = op(B)·Gᵀ
+      ga = tA ? matmulRaw(b, g, tB, true) : matmulRaw(g, b, false, !tB);
+      if (ga.rank > a.rank) ga = reduceBatch(ga, a.shape);
+    }
+    if (b.requiresGrad) {
+      // op(B) = op(A)ᵀ·G; if B is stored transposed, B = Gᵀ·op(A)
+      gb = tB ? matmulRaw(g, a, true, tA) : matmulRaw(a, g, !tA, false);
+      if (gb.rank > b.rank) gb = reduceBatch(gb, b.shape);
+    }
+    return [ga, gb];
+  });
+}
+
+function reduceBatch(g: Tensor, shape: readonly number[]): Tensor {
+  const r = sumTo(g, shape);
+  if (r !== g) g.dispose();
+  return r;
+}

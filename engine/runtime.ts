@@ -1,0 +1,374 @@
+// Execution: kernels are encoded into one shared command encoder (one open compute pass) and
+// submitted in batches; readback is the only point where the CPU waits for the GPU.
+// Debug switches: CSRM_TIME_KERNELS=1 times every kernel with timestamp queries;
+// CSRM_CHECK_NAN=1 checks every kernel output for NaN/Inf and names the first op that made one.
+import { gpuSync, setCurrentKernel, takeAsyncError, type Gpu } from './device.ts';
+import { Tensor, type CpuData } from './tensor.ts';
+
+import { kernel, type Kernel } from '../kernels/kernel.ts';
+export type { Kernel } from '../kernels/kernel.ts';
+
+/** A uniform value: a plain number is a u32 (i32 if negative); {f} is an f32. */
+export type Param = number | { f: number };
+
+interface Compiled {
+  pipeline: GPUComputePipeline;
+  layout: GPUBindGroupLayout;
+}
+
+const pipelines = new Map<string, Compiled>();
+const UNIFORM_SLOT = 256;
+const UNIFORM_SLOTS = 512;
+const MAX_BATCH = 400;
+
+let encoder: GPUCommandEncoder | null = null;
+let pass: GPUComputePassEncoder | null = null;
+let dispatches = 0;
+let uniformBuf: GPUBuffer | null = null;
+let uniformCpu = new ArrayBuffer(UNIFORM_SLOT * UNIFORM_SLOTS);
+let uniformUsed = 0;
+const uniformFree: GPUBuffer[] = [];
+const uniformInFlight: GPUBuffer[] = [];
+let totalDispatches = 0;
+
+const timing = process.env.CSRM_TIME_KERNELS === '1';
+const nanCheck = process.env.CSRM_CHECK_NAN === '1';
+
+export function dispatchCount(): number {
+  return totalDispatches;
+}
+
+function compile(g: Gpu, k: Kernel): Compiled {
+  const key = k.name + '\u0000' + k.code;
+  let c = pipelines.get(key);
+  if (c) return c;
+  const entries: GPUBindGroupLayoutEntry[] = [];
+  let b = 0;
+  if (k.params) entries.push({ binding: b++, visibility: 4 /* COMPUTE */, buffer: { type: 'uniform' } });
+  for (const a of k.bindings) {
+    entries.push({ binding: b++, visibility: 4, buffer: { type: a === 'r' ? 'read-only-storage' : 'storage' } });
+  }
+  setCurrentKernel(k.name);
+  const layout = g.device.createBindGroupLayout({ label: k.name, entries });
+  const module = g.device.createShaderModule({ label: k.name, code: k.code });
+  const pipeline = g.device.createComputePipeline({
+    label: k.name,
+    layout: g.device.createPipelineLayout({ label: k.name, bindGroupLayouts: [layout] }),
+    compute: { module, entryPoint: 'main' },
+  });
+  c = { pipeline, layout };
+  pipelines.set(key, c);
+  return c;
+}
+
+/** Compiles a kernel now and throws with the WGSL line and the kernel's name if it does not compile. */
+export async function precompile(k: Kernel): Promise<void> {
+  const g = gpuSync();
+  const module = g.device.createShaderModule({ label: k.name, code: k.code });
+  const info = await module.getCompilationInfo();
+  const errs = info.messages.filter((m) => m.type === 'error');
+  if (errs.length > 0) {
+    const lines = k.code.split('\n');
+    const msg = errs
+      .map((m) => `  line ${m.lineNum}:${m.linePos}: ${m.message}\n    | ${lines[m.lineNum - 1] ?? ''}`)
+      .join('\n');
+    throw new Error(`kernel "${k.name}" failed to compile:\n${msg}`);
+  }
+  compile(g, k);
+  await sync();
+}
+
+function ensureEncoder(g: Gpu): GPUCommandEncoder {
+  if (!encoder) encoder = g.device.createCommandEncoder();
+  return encoder;
+}
+
+function ensurePass(g: Gpu): GPUComputePassEncoder {
+  if (!pass) pass = ensureEncoder(g).beginComputePass();
+  return pass;
+}
+
+function endPass(): void {
+  if (pass) {
+    pass.end();
+    pass = null;
+  }
+}
+
+function claimUniform(g: Gpu, params: Param[]): { buffer: GPUBuffer; offset: number } {
+  if (uniformUsed >= UNIFORM_SLOTS) flush();
+  if (!uniformBuf) {
+    uniformBuf =
+      uniformFree.pop() ?? g.device.createBuffer({ size: UNIFORM_SLOT * UNIFORM_SLOTS, usage: 0x0040 | 0x0008 /* UNIFORM|COPY_DST */ });
+  }
+  const offset = uniformUsed * UNIFORM_SLOT;
+  if (params.length * 4 > UNIFORM_SLOT) throw new Error(`too many uniform params (${params.length})`);
+  const u = new Uint32Array(uniformCpu, offset, UNIFORM_SLOT / 4);
+  const f = new Float32Array(uniformCpu, offset, UNIFORM_SLOT / 4);
+  const i = new Int32Array(uniformCpu, offset, UNIFORM_SLOT / 4);
+  params.forEach((p, j) => {
+    if (typeof p === 'number') {
+      if (!Number.isInteger(p)) throw new Error(`uniform param ${j} = ${p} is not an integer; wrap floats as {f: x}`);
+      if (p < 0) i[j] = p;
+      else u[j] = p;
+    } else f[j] = p.f;
+  });
+  uniformUsed++;
+  return { buffer: uniformBuf, offset };
+}
+
+export type Binding = Tensor | GPUBuffer;
+
+function bufferOf(op: string, b: Binding): GPUBuffer {
+  if (b instanceof Tensor) {
+    if (b.disposed) throw new Error(`${op}: use of disposed tensor ${b}`);
+    if (!b.gpu) throw new Error(`${op}: ${b} is not on the GPU`);
+    return b.gpu.buffer;
+  }
+  return b;
+}
+
+/** Workgroup grid for n workgroups, folded into 2-D when n exceeds the per-dimension limit. */
+export function grid1d(n: number): [number, number, number] {
+  const max = 65535;
+  if (n <= max) return [Math.max(1, n), 1, 1];
+  const y = Math.ceil(n / max);
+  return [Math.ceil(n / y), y, 1];
+}
+
+/** Encodes one dispatch. `op` names the engine op for error and NaN reports. */
+export function launch(k: Kernel, bindings: Binding[], grid: [number, number, number], params: Param[] = [], op = k.name): void {
+  const g = gpuSync();
+  if (bindings.length !== k.bindings.length) {
+    throw new Error(`${op}: kernel ${k.name} takes ${k.bindings.length} bindings, got ${bindings.length}`);
+  }
+  const c = compile(g, k);
+  setCurrentKernel(k.name);
+  const entries: GPUBindGroupEntry[] = [];
+  let b = 0;
+  if (k.params) {
+    const u = claimUniform(g, params);
+    entries.push({ binding: b++, resource: { buffer: u.buffer, offset: u.offset, size: UNIFORM_SLOT } });
+  }
+  for (const x of bindings) entries.push({ binding: b++, resource: { buffer: bufferOf(op, x) } });
+  const bind = g.device.createBindGroup({ layout: c.layout, entries });
+  if (timing && g.has('timestamp-query')) {
+    endPass();
+    const slot = timer.claim(g, op);
+    pass = ensureEncoder(g).beginComputePass({
+      timestampWrites: { querySet: timer.set!, beginningOfPassWriteIndex: slot * 2, endOfPassWriteIndex: slot * 2 + 1 },
+    });
+    pass.setPipeline(c.pipeline);
+    pass.setBindGroup(0, bind);
+    pass.dispatchWorkgroups(grid[0], grid[1], grid[2]);
+    endPass();
+  } else {
+    const p = ensurePass(g);
+    p.setPipeline(c.pipeline);
+    p.setBindGroup(0, bind);
+    p.dispatchWorkgroups(grid[0], grid[1], grid[2]);
+  }
+  dispatches++;
+  totalDispatches++;
+  if (nanCheck) nanWatch.check(op, k, bindings);
+  if (dispatches >= MAX_BATCH) flush();
+}
+
+/** Submits the encoded work without waiting for it. */
+export function flush(): void {
+  if (!encoder) return;
+  const g = gpuSync();
+  endPass();
+  if (uniformBuf && uniformUsed > 0) {
+    g.queue.writeBuffer(uniformBuf, 0, uniformCpu, 0, uniformUsed * UNIFORM_SLOT);
+  }
+  if (timing) timer.resolve(encoder);
+  g.queue.submit([encoder.finish()]);
+  encoder = null;
+  dispatches = 0;
+  if (uniformBuf) {
+    // Reusable by the next batch: queue order puts its writeBuffer after this submit's execution.
+    uniformInFlight.push(uniformBuf);
+    uniformBuf = null;
+  }
+  uniformFree.push(...uniformInFlight.splice(0));
+  uniformCpu = new ArrayBuffer(UNIFORM_SLOT * UNIFORM_SLOTS);
+  uniformUsed = 0;
+}
+
+/** Waits for all submitted work; throws any asynchronous GPU error and any NaN found in debug mode. */
+export async function sync(): Promise<void> {
+  flush();
+  const g = gpuSync();
+  await g.queue.onSubmittedWorkDone();
+  await raisePending();
+}
+
+async function raisePending(): Promise<void> {
+  const e = takeAsyncError();
+  if (e) throw e;
+  if (nanCheck) await nanWatch.raise();
+  if (timing) await timer.collect();
+}
+
+/** Copies host data into a tensor's buffer. Pending work is submitted first: writeBuffer runs ahead of it. */
+export function upload(t: Tensor, data: ArrayBufferView, byteOffset = 0): void {
+  const g = gpuSync();
+  if (!t.gpu) throw new Error(`upload: ${t} is not on the GPU`);
+  flush();
+  g.queue.writeBuffer(t.gpu.buffer, byteOffset, data.buffer, data.byteOffset, data.byteLength);
+}
+
+/** Reads `bytes` from a GPU buffer back to the host. The one place the CPU waits for the GPU. */
+export async function readBuffer(src: GPUBuffer, bytes: number, srcOffset = 0): Promise<ArrayBuffer> {
+  const g = gpuSync();
+  const size = Math.max(4, Math.ceil(bytes / 4) * 4);
+  const staging = g.device.createBuffer({ size, usage: 0x0001 | 0x0008 /* MAP_READ|COPY_DST */ });
+  endPass();
+  ensureEncoder(g).copyBufferToBuffer(src, srcOffset, staging, 0, size);
+  flush();
+  try {
+    await staging.mapAsync(1 /* READ */);
+  } catch (e) {
+    const pendingErr = takeAsyncError();
+    throw pendingErr ?? e;
+  }
+  const out = staging.getMappedRange().slice(0, bytes);
+  staging.unmap();
+  staging.destroy();
+  await raisePending();
+  return out;
+}
+
+/** Reads a tensor to the host: Float32Array/Int32Array/Uint32Array from the GPU, its float64 data from the CPU. */
+export async function read(t: Tensor): Promise<Float32Array | Int32Array | Uint32Array | Float64Array> {
+  if (t.disposed) throw new Error(`read: use of disposed tensor ${t}`);
+  if (t.backend === 'cpu') return (t.cpu as CpuData).slice() as Float64Array | Int32Array | Uint32Array;
+  const buf = await readBuffer(t.gpu!.buffer, t.size * 4);
+  return t.dtype === 'f32' ? new Float32Array(buf) : t.dtype === 'i32' ? new Int32Array(buf) : new Uint32Array(buf);
+}
+
+/** Reads a tensor as a plain number array (convenient in tests and metrics). */
+export async function toArray(t: Tensor): Promise<number[]> {
+  return Array.from(await read(t));
+}
+
+/** Reads a one-element tensor as a number. */
+export async function item(t: Tensor): Promise<number> {
+  if (t.size !== 1) throw new Error(`item: ${t} has ${t.size} elements, expected 1`);
+  return (await read(t))[0]!;
+}
+
+// ---- CSRM_TIME_KERNELS: per-kernel GPU time from timestamp queries ----------------------------
+const timer = {
+  set: null as GPUQuerySet | null,
+  cap: 4096,
+  names: [] as string[],
+  pendingResolve: [] as { buf: GPUBuffer; names: string[] }[],
+  stats: new Map<string, { n: number; ns: number }>(),
+  claim(g: Gpu, op: string): number {
+    if (!this.set) this.set = g.device.createQuerySet({ type: 'timestamp', count: this.cap * 2 });
+    if (this.names.length >= this.cap) flush();
+    this.names.push(op);
+    return this.names.length - 1;
+  },
+  resolve(enc: GPUCommandEncoder): void {
+    if (!this.set || this.names.length === 0) return;
+    const g = gpuSync();
+    const n = this.names.length * 2;
+    const res = g.device.createBuffer({ size: n * 8, usage: 0x0200 | 0x0004 /* QUERY_RESOLVE|COPY_SRC */ });
+    const rd = g.device.createBuffer({ size: n * 8, usage: 0x0001 | 0x0008 });
+    enc.resolveQuerySet(this.set, 0, n, res, 0);
+    enc.copyBufferToBuffer(res, 0, rd, 0, n * 8);
+    this.pendingResolve.push({ buf: rd, names: this.names });
+    this.names = [];
+  },
+  async collect(): Promise<void> {
+    for (const { buf, names } of this.pendingResolve.splice(0)) {
+      await buf.mapAsync(1);
+      const t = new BigInt64Array(buf.getMappedRange());
+      names.forEach((name, i) => {
+        const s = this.stats.get(name) ?? { n: 0, ns: 0 };
+        s.n++;
+        s.ns += Number(t[2 * i + 1]! - t[2 * i]!);
+        this.stats.set(name, s);
+      });
+      buf.unmap();
+      buf.destroy();
+    }
+  },
+};
+
+/** Per-op GPU time collected under CSRM_TIME_KERNELS=1, slowest first. */
+export function kernelTimes(): { op: string; calls: number; totalMs: number; meanUs: number }[] {
+  return [...timer.stats.entries()]
+    .map(([op, s]) => ({ op, calls: s.n, totalMs: s.ns / 1e6, meanUs: s.ns / 1e3 / s.n }))
+    .sort((a, b) => b.totalMs - a.totalMs);
+}
+
+// ---- CSRM_CHECK_NAN: a GPU-side watch that records the first op whose output is not finite ------
+const nanWatch = {
+  flag: null as GPUBuffer | null,
+  ops: [] as string[],
+  kernel: kernel(
+    'debug_nan_check',
+    /* wgsl */ `
+struct P { n: u32, op: u32 }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read> x: array<u32>;
+@group(0) @binding(2) var<storage, read_write> flag: array<atomic<u32>>;
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>) {
+  let i = gid.x + gid.y * nw.x * 256u;
+  if (i >= p.n) { return; }
+  // exponent bits all ones = Inf or NaN
+  if ((x[i] & 0x7f800000u) == 0x7f800000u) { atomicMin(&flag[0], p.op); }
+}`,
+    ['r', 'rw'],
+  ),
+  check(op: string, k: Kernel, bindings: Binding[]): void {
+    const g = gpuSync();
+    if (!this.flag) {
+      this.flag = g.device.createBuffer({ size: 16, usage: 0x0080 | 0x0004 | 0x0008 });
+      g.queue.writeBuffer(this.flag, 0, new Uint32Array([0xffffffff, 0, 0, 0]));
+    }
+    bindings.forEach((b, j) => {
+      if (k.bindings[j] !== 'rw' || !(b instanceof Tensor) || b.dtype !== 'f32' || b.size === 0) return;
+      this.ops.push(`${op} (output ${j}, ${b})`);
+      const c = compile(g, this.kernel);
+      const u = claimUniform(g, [b.size, this.ops.length - 1]);
+      const bind = g.device.createBindGroup({
+        layout: c.layout,
+        entries: [
+          { binding: 0, resource: { buffer: u.buffer, offset: u.offset, size: UNIFORM_SLOT } },
+          { binding: 1, resource: { buffer: b.gpu!.buffer } },
+          { binding: 2, resource: { buffer: this.flag! } },
+        ],
+      });
+      const p = ensurePass(g);
+      p.setPipeline(c.pipeline);
+      p.setBindGroup(0, bind);
+      const [x, y, z] = grid1d(Math.ceil(b.size / 256));
+      p.dispatchWorkgroups(x, y, z);
+    });
+  },
+  async raise(): Promise<void> {
+    if (!this.flag) return;
+    const g = gpuSync();
+    const st = g.device.createBuffer({ size: 16, usage: 0x0001 | 0x0008 });
+    const enc = g.device.createCommandEncoder();
+    enc.copyBufferToBuffer(this.flag, 0, st, 0, 16);
+    g.queue.submit([enc.finish()]);
+    await st.mapAsync(1);
+    const v = new Uint32Array(st.getMappedRange())[0]!;
+    st.unmap();
+    st.destroy();
+    if (v !== 0xffffffff) {
+      const name = this.ops[v] ?? `op #${v}`;
+      g.queue.writeBuffer(this.flag, 0, new Uint32Array([0xffffffff]));
+      this.ops = [];
+      throw new Error(`CSRM_CHECK_NAN: first non-finite value produced by ${name}`);
+    }
+    this.ops = [];
+  },
+};
