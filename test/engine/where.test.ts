@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import * as E from '../../engine/index.ts';
 import { gpucheck, gradcheck, type CheckInput } from '../../engine/index.ts';
-import { input, rng, type Rng } from '../util.ts';
+import { input, rng } from '../util.ts';
+import type { Rng } from '../../engine/random.ts';
 
 const r = rng(202);
 
