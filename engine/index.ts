@@ -11,6 +11,10 @@ export { gradcheck, gpucheck, relErr, type CheckInput } from './gradcheck.ts';
 export * from './ops/elementwise.ts';
 export * from './ops/reduce.ts';
 export * from './ops/matmul.ts';
+export * from './ops/shape.ts';
+export * from './ops/where.ts';
+export * from './ops/gather.ts';
+export * from './ops/softmax.ts';
 
 import { getGpu } from './device.ts';
 /** Initialises the GPU device (once per process). */

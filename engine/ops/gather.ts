@@ -1,0 +1,51 @@
+// gatherRows(table [V, D], ids i32 [...]) → [..., D]: embedding lookup.
+//   dTable = scatter-add of g's rows into [V, D] (deterministic, no atomics; see kernels/gather/rows.ts).
+// Ids are GPU data, so range is not checked on the host: out-of-range ids are clamped to [0, V − 1]
+// on both backends (and their gradient lands on the clamped row).
+import { record } from '../autograd.ts';
+import { launch, grid1d } from '../runtime.ts';
+import { assertDtype, assertLive, assertSameBackend, empty, Tensor } from '../tensor.ts';
+import { gatherKernel, GATHER_WG, scatterKernel, SCATTER_WG } from '../../kernels/gather/rows.ts';
+import { gatherRowsRef, scatterRowsRef } from '../reference/gather.ts';
+
+function gatherRaw(table: Tensor, ids: Tensor): Tensor {
+  const [V, D] = table.shape as [number, number];
+  const out = empty([...ids.shape, D], 'f32', table.backend);
+  if (out.size === 0) return out;
+  if (table.backend === 'cpu') {
+    gatherRowsRef(table.cpu!, V, D, ids.cpu!, out.cpu!);
+    return out;
+  }
+  const vec = D % 4 === 0;
+  const cols = vec ? D / 4 : D;
+  launch(gatherKernel(vec), [table, ids, out], grid1d(Math.ceil((ids.size * cols) / GATHER_WG)), [ids.size, cols, V], 'gatherRows');
+  return out;
+}
+
+/** The gather's backward: g [..., D] summed into a [V, D] gradient by id. */
+export function scatterRows(g: Tensor, ids: Tensor, V: number): Tensor {
+  const D = g.shape[g.rank - 1]!;
+  const out = empty([V, D], 'f32', g.backend);
+  if (out.size === 0) return out;
+  if (g.backend === 'cpu') {
+    scatterRowsRef(g.cpu!, V, D, ids.cpu!, out.cpu!);
+    return out;
+  }
+  const vec = D % 4 === 0;
+  const cols = vec ? D / 4 : D;
+  launch(scatterKernel(vec), [g, ids, out], grid1d(Math.ceil((V * cols) / SCATTER_WG)), [ids.size, cols, V], 'gatherRows_backward');
+  return out;
+}
+
+/** Rows of `table` [V, D] picked by integer `ids` of any shape; result [...ids.shape, D]. */
+export function gatherRows(table: Tensor, ids: Tensor): Tensor {
+  assertLive('gatherRows', table, ids);
+  assertDtype('gatherRows', table, 'f32');
+  assertDtype('gatherRows', ids, 'i32');
+  assertSameBackend('gatherRows', table, ids);
+  if (table.rank !== 2 || table.shape[0] === 0) {
+    throw new Error(`gatherRows: table must be [V, D] with V ≥ 1, got [${table.shape.join(', ')}] (ids [${ids.shape.join(', ')}])`);
+  }
+  const y = gatherRaw(table, ids);
+  return record(y, 'gatherRows', [table, ids], (g) => [scatterRows(g, ids, table.shape[0]!), null]);
+}

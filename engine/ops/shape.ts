@@ -1,0 +1,134 @@
+// Shape ops that move data: permute/transpose (materialising copy), slice along an axis, concat.
+//   permute:  y = x with axes reordered;       dx = permute(g, inverse(dims))
+//   slice:    y = x[..., start:end, ...];       dx = g zero-padded back into x's shape
+//   concat:   y = [x₀ | x₁ | …] along an axis;  dxᵢ = slice(g, axis, offᵢ, offᵢ + lenᵢ)
+// Kernels copy 32-bit words, so all three also serve i32/u32 tensors (ids); only f32 gets gradients.
+import { record } from '../autograd.ts';
+import { launch, grid1d, type Param } from '../runtime.ts';
+import { assertLive, assertSameBackend, empty, numel, Tensor } from '../tensor.ts';
+import { permuteKernel, PERMUTE_MAX_RANK, PERMUTE_WG } from '../../kernels/shape/permute.ts';
+import { padKernel, placeKernel, sliceKernel, WINDOW_WG } from '../../kernels/shape/window.ts';
+import { padRef, permuteRef, placeRef, sliceRef } from '../reference/shape.ts';
+import { normAxis } from './reduce.ts';
+
+const fmt = (s: readonly number[]) => `[${s.join(', ')}]`;
+
+/** [outer, len, inner] of `shape` around `axis`. */
+function around(shape: readonly number[], axis: number): [number, number, number] {
+  return [numel(shape.slice(0, axis)), shape[axis]!, numel(shape.slice(axis + 1))];
+}
+
+function permuteRaw(x: Tensor, dims: readonly number[]): Tensor {
+  const outShape = dims.map((d) => x.shape[d]!);
+  const out = empty(outShape, x.dtype, x.backend);
+  if (out.size === 0) return out;
+  if (x.backend === 'cpu') {
+    permuteRef(x.cpu!, x.shape, dims, out.cpu!);
+    return out;
+  }
+  const r = x.rank;
+  const inStride = new Array<number>(r);
+  let acc = 1;
+  for (let d = r - 1; d >= 0; d--) {
+    inStride[d] = acc;
+    acc *= x.shape[d]!;
+  }
+  const pad = (a: number[], v: number) => [...a, ...Array(PERMUTE_MAX_RANK - a.length).fill(v)];
+  const params: Param[] = [out.size, r, 0, 0, ...pad(outShape, 1), ...pad(dims.map((d) => inStride[d]!), 0)];
+  launch(permuteKernel, [x, out], grid1d(Math.ceil(out.size / PERMUTE_WG)), params, 'permute');
+  return out;
+}
+
+/** y's axis d is x's axis dims[d] (a copy, not a view). */
+export function permute(x: Tensor, dims: readonly number[]): Tensor {
+  assertLive('permute', x);
+  const r = x.rank;
+  const nd = dims.map((d) => (d < 0 ? d + r : d));
+  const isPerm = nd.length === r && nd.every((d) => Number.isInteger(d) && d >= 0 && d < r) && new Set(nd).size === r;
+  if (!isPerm) throw new Error(`permute: dims ${fmt(dims)} are not a permutation of the axes of ${fmt(x.shape)}`);
+  if (r > PERMUTE_MAX_RANK) throw new Error(`permute: rank ${r} of ${fmt(x.shape)} exceeds ${PERMUTE_MAX_RANK}`);
+  const y = permuteRaw(x, nd);
+  const inv = new Array<number>(r);
+  nd.forEach((d, i) => (inv[d] = i));
+  return record(y, 'permute', [x], (g) => [permuteRaw(g, inv)]);
+}
+
+/** Swaps two axes (a materialising copy). */
+export function transpose(x: Tensor, dim0: number, dim1: number): Tensor {
+  assertLive('transpose', x);
+  const a = normAxis('transpose', x, dim0);
+  const b = normAxis('transpose', x, dim1);
+  const dims = x.shape.map((_, i) => (i === a ? b : i === b ? a : i));
+  return permute(x, dims);
+}
+
+function sliceRaw(x: Tensor, axis: number, start: number, end: number): Tensor {
+  const [outer, len, inner] = around(x.shape, axis);
+  const olen = end - start;
+  const out = empty(x.shape.map((d, i) => (i === axis ? olen : d)), x.dtype, x.backend);
+  if (out.size === 0) return out;
+  if (x.backend === 'cpu') {
+    sliceRef(x.cpu!, outer, len, inner, start, olen, out.cpu!);
+    return out;
+  }
+  launch(sliceKernel, [x, out], grid1d(Math.ceil(out.size / WINDOW_WG)), [out.size, inner, len, olen, start], 'slice');
+  return out;
+}
+
+/** g (the slice's gradient) zero-padded into `shape` at [start, start + g.shape[axis]) of `axis`. */
+function padRaw(g: Tensor, shape: readonly number[], axis: number, start: number): Tensor {
+  const [outer, len, inner] = around(shape, axis);
+  const glen = g.shape[axis]!;
+  const out = empty(shape, g.dtype, g.backend);
+  if (out.size === 0) return out;
+  if (g.backend === 'cpu') {
+    padRef(g.cpu!, outer, len, inner, start, glen, out.cpu!);
+    return out;
+  }
+  launch(padKernel, [g, out], grid1d(Math.ceil(out.size / WINDOW_WG)), [out.size, inner, len, glen, start], 'slice_backward');
+  return out;
+}
+
+/** x[..., start:end, ...] along `axis` (0 ≤ start ≤ end ≤ shape[axis]); a copy. */
+export function slice(x: Tensor, axis: number, start: number, end: number): Tensor {
+  assertLive('slice', x);
+  const a = normAxis('slice', x, axis);
+  const len = x.shape[a]!;
+  if (!Number.isInteger(start) || !Number.isInteger(end) || start < 0 || end < start || end > len) {
+    throw new Error(`slice: range [${start}, ${end}) is invalid for axis ${axis} of ${fmt(x.shape)}`);
+  }
+  const y = sliceRaw(x, a, start, end);
+  return record(y, 'slice', [x], (g) => [padRaw(g, x.shape, a, start)]);
+}
+
+/** Joins tensors along `axis`; all other dimensions, the dtype and the backend must agree. */
+export function concat(xs: readonly Tensor[], axis: number): Tensor {
+  if (xs.length === 0) throw new Error('concat: needs at least one tensor');
+  assertLive('concat', ...xs);
+  const first = xs[0]!;
+  const backend = assertSameBackend('concat', ...xs);
+  const a = normAxis('concat', first, axis);
+  const shapes = xs.map((t) => fmt(t.shape)).join(', ');
+  for (const t of xs) {
+    const same = t.rank === first.rank && t.shape.every((d, i) => i === a || d === first.shape[i]);
+    if (!same) throw new Error(`concat: shapes ${shapes} differ outside axis ${axis}`);
+    if (t.dtype !== first.dtype) throw new Error(`concat: dtypes differ (${xs.map((u) => u.dtype).join(', ')}) for shapes ${shapes}`);
+  }
+  const tlen = xs.reduce((s, t) => s + t.shape[a]!, 0);
+  const outShape = first.shape.map((d, i) => (i === a ? tlen : d));
+  const out = empty(outShape, first.dtype, backend);
+  const offs: number[] = [];
+  let off = 0;
+  for (const t of xs) {
+    offs.push(off);
+    const [outer, len, inner] = around(t.shape, a);
+    if (t.size > 0) {
+      if (backend === 'cpu') placeRef(t.cpu!, outer, len, inner, tlen, off, out.cpu!);
+      else launch(placeKernel, [t, out], grid1d(Math.ceil(t.size / WINDOW_WG)), [t.size, inner, len, tlen, off], 'concat');
+    }
+    off += len;
+  }
+  return record(out, 'concat', [...xs], (g) =>
+    xs.map((t, i) => (t.requiresGrad ? sliceRaw(g, a, offs[i]!, offs[i]! + t.shape[a]!) : null)),
+  );
+}

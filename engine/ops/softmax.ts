@@ -1,0 +1,60 @@
+// softmax / logSoftmax over the last axis, with a fused backward op (its own GPU kernel and float64
+// reference) so the backward rule runs on both backends:
+//   softmax:     dx = y ⊙ (g − Σ g⊙y)        log-softmax: dx = g − softmax(x) · Σ g
+import { record } from '../autograd.ts';
+import { launch, grid1d } from '../runtime.ts';
+import { assertDtype, assertLive, assertSameBackend, empty, Tensor } from '../tensor.ts';
+import { softmaxKernel, SM_THREAD_WG, type SoftmaxKind, type SoftmaxLayout } from '../../kernels/softmax/rows.ts';
+import { softmaxBackwardRef, softmaxRef } from '../reference/softmax.ts';
+
+/** Rows at least this long get a workgroup each; shorter rows get one invocation each. */
+export const SOFTMAX_WORKGROUP_MIN_LEN = 128;
+
+export function softmaxLayout(len: number): SoftmaxLayout {
+  return len >= SOFTMAX_WORKGROUP_MIN_LEN ? 'workgroup' : 'thread';
+}
+
+function rowsOf(x: Tensor): [number, number] {
+  const len = x.shape[x.rank - 1]!;
+  return [len === 0 ? 0 : x.size / len, len];
+}
+
+function launchRows(kind: SoftmaxKind, pass: 'fwd' | 'bwd', ts: Tensor[], rows: number, len: number, op: string): void {
+  const layout = softmaxLayout(len);
+  const grid = layout === 'thread' ? grid1d(Math.ceil(rows / SM_THREAD_WG)) : grid1d(rows);
+  launch(softmaxKernel(kind, pass, layout), ts, grid, [rows, len], op);
+}
+
+/** The fused backward: y is the forward output (probabilities, or log-probabilities for logsoftmax). */
+export function softmaxBackward(kind: SoftmaxKind, y: Tensor, g: Tensor): Tensor {
+  const op = `${kind}_backward`;
+  assertLive(op, y, g);
+  assertSameBackend(op, y, g);
+  if (y.shape.join(',') !== g.shape.join(',')) {
+    throw new Error(`${op}: gradient [${g.shape.join(', ')}] does not match output [${y.shape.join(', ')}]`);
+  }
+  const dx = empty(y.shape, 'f32', y.backend);
+  const [rows, len] = rowsOf(y);
+  if (dx.size === 0) return dx;
+  if (y.backend === 'cpu') softmaxBackwardRef(kind, y.cpu!, g.cpu!, len, dx.cpu!);
+  else launchRows(kind, 'bwd', [y, g, dx], rows, len, op);
+  return dx;
+}
+
+function softmaxOp(kind: SoftmaxKind, x: Tensor): Tensor {
+  assertLive(kind, x);
+  assertDtype(kind, x, 'f32');
+  if (x.rank === 0) throw new Error(`${kind}: needs at least one axis, got shape []`);
+  const y = empty(x.shape, 'f32', x.backend);
+  const [rows, len] = rowsOf(x);
+  if (y.size > 0) {
+    if (x.backend === 'cpu') softmaxRef(kind, x.cpu!, len, y.cpu!);
+    else launchRows(kind, 'fwd', [x, y], rows, len, kind);
+  }
+  return record(y, kind, [x], (g) => [softmaxBackward(kind, y, g)]);
+}
+
+/** exp(x − max) / Σ exp(x − max) over the last axis. */
+export const softmax = (x: Tensor) => softmaxOp('softmax', x);
+/** x − max − log Σ exp(x − max) over the last axis. */
+export const logSoftmax = (x: Tensor) => softmaxOp('logsoftmax', x);

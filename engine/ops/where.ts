@@ -1,0 +1,82 @@
+// where(cond, a, b) = cond ? a : b with broadcasting, and maskedFill(x, mask, v) = mask ? v : x.
+//   d/da = g where cond (summed over a's broadcast axes), d/db = g elsewhere; cond gets no gradient.
+import { record } from '../autograd.ts';
+import { fill } from '../create.ts';
+import { launch, grid1d, type Param } from '../runtime.ts';
+import { assertDtype, assertLive, assertSameBackend, empty, Tensor } from '../tensor.ts';
+import { whereKernel, WHERE_MAX_RANK, WHERE_WG } from '../../kernels/where/select.ts';
+import { whereRef } from '../reference/where.ts';
+import { broadcastShape, sumTo } from './elementwise.ts';
+
+/** Strides of `shape` inside the broadcast output `out` (0 on broadcast axes). */
+function bstrides(shape: readonly number[], out: readonly number[]): number[] {
+  const r = out.length;
+  const padded = [...Array(r - shape.length).fill(1), ...shape];
+  const st = new Array<number>(r).fill(0);
+  let acc = 1;
+  for (let d = r - 1; d >= 0; d--) {
+    st[d] = padded[d] === 1 && out[d] !== 1 ? 0 : acc;
+    acc *= padded[d]!;
+  }
+  return st;
+}
+
+function whereRaw(cond: Tensor, a: Tensor, b: Tensor, op: string): Tensor {
+  const shape = broadcastShape(op, broadcastShape(op, cond.shape, a.shape), b.shape);
+  const backend = assertSameBackend(op, cond, a, b);
+  const out = empty(shape, 'f32', backend);
+  if (out.size === 0) return out;
+  const sc = bstrides(cond.shape, shape);
+  const sa = bstrides(a.shape, shape);
+  const sb = bstrides(b.shape, shape);
+  if (backend === 'cpu') {
+    whereRef(cond.cpu!, a.cpu!, b.cpu!, shape, sc, sa, sb, out.cpu!);
+    return out;
+  }
+  const r = shape.length;
+  if (r > WHERE_MAX_RANK) throw new Error(`${op}: rank ${r} exceeds ${WHERE_MAX_RANK}`);
+  const pad = (v: number[], f: number) => [...v, ...Array(WHERE_MAX_RANK - r).fill(f)];
+  const params: Param[] = [out.size, r, 0, 0, ...pad(shape, 1), ...pad(sc, 0), ...pad(sa, 0), ...pad(sb, 0)];
+  launch(whereKernel(cond.dtype === 'f32'), [cond, a, b, out], grid1d(Math.ceil(out.size / WHERE_WG)), params, op);
+  return out;
+}
+
+/** g restricted to where `cond` is true (`onTrue`) or false, summed back to `shape`. */
+function routeGrad(cond: Tensor, g: Tensor, onTrue: boolean, shape: readonly number[]): Tensor {
+  const z = fill([], 0, g.backend);
+  const m = onTrue ? whereRaw(cond, g, z, 'where_backward') : whereRaw(cond, z, g, 'where_backward');
+  z.dispose();
+  const r = sumTo(m, shape);
+  if (r !== m) m.dispose();
+  return r;
+}
+
+/** Elementwise cond ? a : b; cond is an f32, i32 or u32 mask (non-zero = true); all three broadcast. */
+export function where(cond: Tensor, a: Tensor, b: Tensor): Tensor {
+  assertLive('where', cond, a, b);
+  assertDtype('where', cond, 'f32', 'i32', 'u32');
+  assertDtype('where', a, 'f32');
+  assertDtype('where', b, 'f32');
+  const y = whereRaw(cond, a, b, 'where');
+  return record(y, 'where', [cond, a, b], (g) => [
+    null,
+    a.requiresGrad ? routeGrad(cond, g, true, a.shape) : null,
+    b.requiresGrad ? routeGrad(cond, g, false, b.shape) : null,
+  ]);
+}
+
+/** x with `value` where mask is true; mask broadcasts to x's shape (not the other way round). */
+export function maskedFill(x: Tensor, mask: Tensor, value: number): Tensor {
+  assertLive('maskedFill', x, mask);
+  assertDtype('maskedFill', x, 'f32');
+  assertDtype('maskedFill', mask, 'f32', 'i32', 'u32');
+  const shape = broadcastShape('maskedFill', mask.shape, x.shape);
+  if (shape.join(',') !== x.shape.join(',')) {
+    throw new Error(`maskedFill: mask [${mask.shape.join(', ')}] does not broadcast to x [${x.shape.join(', ')}]`);
+  }
+  assertSameBackend('maskedFill', x, mask);
+  const v = fill([], value, x.backend);
+  const y = whereRaw(mask, v, x, 'maskedFill');
+  v.dispose();
+  return record(y, 'maskedFill', [x, mask], (g) => [routeGrad(mask, g, false, x.shape), null]);
+}

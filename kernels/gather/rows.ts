@@ -1,0 +1,64 @@
+// Embedding lookup and its adjoint, over a table [V, D] and n ids.
+//  gather:  y[j, :] = table[clamp(ids[j], 0, V − 1), :]
+//  scatter: dT[v, :] = Σ_{j : clamp(ids[j]) = v} g[j, :]     (the gather's backward)
+// Ids live on the GPU, so they cannot be validated on the host: an out-of-range id is clamped in the
+// kernel (never an out-of-bounds read) and its gradient goes to the clamped row, matching the forward.
+// The scatter uses no atomics: one invocation owns a (vocab row, vec4 column chunk) and loops over all
+// ids in order, so sums are deterministic. Cost O(V · n · D/4) compares; fine for the vocabularies of
+// this project, a sort-based segmented sum would be the next step for very large V·n.
+import { kernel, type Kernel } from '../kernel.ts';
+
+export const GATHER_WG = 256;
+export const SCATTER_WG = 64;
+
+/** One invocation per output element (vec4 of columns when D % 4 = 0). */
+export function gatherKernel(vec4: boolean): Kernel {
+  const T = vec4 ? 'vec4<f32>' : 'f32';
+  return kernel(
+    `gather_rows${vec4 ? '_vec4' : ''}`,
+    /* wgsl */ `
+struct P { n: u32, cols: u32, V: u32 }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read> table: array<${T}>;
+@group(0) @binding(2) var<storage, read> ids: array<i32>;
+@group(0) @binding(3) var<storage, read_write> y: array<${T}>;
+@compute @workgroup_size(${GATHER_WG})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>) {
+  let i = gid.x + gid.y * nw.x * ${GATHER_WG}u;
+  if (i >= p.n * p.cols) { return; }
+  let j = i / p.cols;
+  let d = i % p.cols;
+  let row = u32(clamp(ids[j], 0, i32(p.V) - 1));
+  y[i] = table[row * p.cols + d];
+}`,
+    ['r', 'r', 'rw'],
+  );
+}
+
+/** One invocation per (vocab row, column chunk); p.cols counts vec4 chunks when vec4 is set. */
+export function scatterKernel(vec4: boolean): Kernel {
+  const T = vec4 ? 'vec4<f32>' : 'f32';
+  return kernel(
+    `gather_rows_backward${vec4 ? '_vec4' : ''}`,
+    /* wgsl */ `
+struct P { n: u32, cols: u32, V: u32 }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read> g: array<${T}>;
+@group(0) @binding(2) var<storage, read> ids: array<i32>;
+@group(0) @binding(3) var<storage, read_write> dt: array<${T}>;
+@compute @workgroup_size(${SCATTER_WG})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>) {
+  let i = gid.x + gid.y * nw.x * ${SCATTER_WG}u;
+  if (i >= p.V * p.cols) { return; }
+  let v = i32(i / p.cols);
+  let d = i % p.cols;
+  let last = i32(p.V) - 1;
+  var acc = ${T}(0.0);
+  for (var j = 0u; j < p.n; j++) {
+    if (clamp(ids[j], 0, last) == v) { acc += g[j * p.cols + d]; }
+  }
+  dt[i] = acc;
+}`,
+    ['r', 'r', 'rw'],
+  );
+}

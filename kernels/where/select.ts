@@ -1,0 +1,41 @@
+// y = cond ? a : b with numpy broadcasting of all three (strides are 0 on broadcast axes).
+// The condition is read as 32-bit words: any non-zero i32/u32 is true; for an f32 mask the sign bit
+// is ignored so that −0.0 counts as false, as it does in the float64 reference.
+import { kernel, type Kernel } from '../kernel.ts';
+
+export const WHERE_WG = 256;
+export const WHERE_MAX_RANK = 8;
+
+export function whereKernel(condIsFloat: boolean): Kernel {
+  const truth = condIsFloat ? '(cb & 0x7fffffffu) != 0u' : 'cb != 0u';
+  return kernel(
+    `where_${condIsFloat ? 'fmask' : 'imask'}`,
+    /* wgsl */ `
+struct P { n: u32, rank: u32, _a: u32, _b: u32, shape: array<vec4<u32>, 2>, sc: array<vec4<u32>, 2>, sa: array<vec4<u32>, 2>, sb: array<vec4<u32>, 2> }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read> cond: array<u32>;
+@group(0) @binding(2) var<storage, read> a: array<f32>;
+@group(0) @binding(3) var<storage, read> b: array<f32>;
+@group(0) @binding(4) var<storage, read_write> y: array<f32>;
+@compute @workgroup_size(${WHERE_WG})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>) {
+  let i = gid.x + gid.y * nw.x * ${WHERE_WG}u;
+  if (i >= p.n) { return; }
+  var rem = i;
+  var ic = 0u;
+  var ia = 0u;
+  var ib = 0u;
+  for (var d = i32(p.rank) - 1; d >= 0; d--) {
+    let dim = p.shape[d / 4][d % 4];
+    let c = rem % dim;
+    rem = rem / dim;
+    ic += c * p.sc[d / 4][d % 4];
+    ia += c * p.sa[d / 4][d % 4];
+    ib += c * p.sb[d / 4][d % 4];
+  }
+  let cb = cond[ic];
+  y[i] = select(b[ib], a[ia], ${truth});
+}`,
+    ['r', 'r', 'r', 'rw'],
+  );
+}

@@ -1,0 +1,73 @@
+import { describe, expect, it } from 'vitest';
+import * as E from '../../engine/index.ts';
+import { gpucheck, gradcheck, precompile } from '../../engine/index.ts';
+import { softmaxKernel } from '../../kernels/softmax/rows.ts';
+import { input, rng } from '../util.ts';
+
+const r = rng(404);
+
+describe('softmax and logSoftmax over the last axis', () => {
+  const shapes = [
+    [5, 7], // short rows: one invocation per row
+    [70, 3], // more rows than one workgroup of row-invocations
+    [4, 1],
+    [1],
+    [2, 3, 5],
+    [3, 300], // long rows: one workgroup per row, not a multiple of the workgroup
+    [2, 129],
+  ];
+  for (const [name, f] of [
+    ['softmax', E.softmax],
+    ['logSoftmax', E.logSoftmax],
+  ] as const) {
+    for (const shape of shapes) {
+      it(`${name} [${shape}] (${E.softmaxLayout(shape[shape.length - 1]!)} layout)`, async () => {
+        expect(gradcheck(f, [input(r, shape, 0.1, 3)]).ok).toBe(true);
+        await gpucheck(f, [input(r, shape, 0.1, 3)], { fwdTol: 1e-5, bwdTol: 1e-5 });
+      });
+    }
+  }
+  it('is numerically stable for large logits', async () => {
+    const x = E.tensor([1000, 1001, 1002, -1000, 0, 1000], [2, 3]);
+    const y = await E.toArray(E.softmax(x));
+    const e = [Math.exp(-2), Math.exp(-1), 1];
+    const s = e[0]! + e[1]! + e[2]!;
+    expect(y.slice(0, 3).map((v, i) => Math.abs(v - e[i]! / s)).every((d) => d < 1e-6)).toBe(true);
+    expect(y.slice(3)).toEqual([0, 0, 1]);
+    const ly = await E.toArray(E.logSoftmax(x));
+    expect(ly.every(Number.isFinite)).toBe(true);
+    x.dispose();
+  });
+  it('every kernel variant compiles', async () => {
+    for (const kind of ['softmax', 'logsoftmax'] as const)
+      for (const pass of ['fwd', 'bwd'] as const)
+        for (const layout of ['thread', 'workgroup'] as const) await precompile(softmaxKernel(kind, pass, layout));
+  });
+  it('rejects bad inputs', () => {
+    const xi = E.tensor([1, 2], [2], { dtype: 'i32' });
+    const s = E.tensor([1], []);
+    expect(() => E.softmax(xi)).toThrow(/softmax: expected dtype f32 but got Tensor#\d+\(i32\[2\]/);
+    expect(() => E.logSoftmax(s)).toThrow(/logsoftmax: needs at least one axis, got shape \[\]/);
+    const y = E.tensor([0.5, 0.5], [2]);
+    const g = E.tensor([1, 1, 1], [3]);
+    expect(() => E.softmaxBackward('softmax', y, g)).toThrow(/softmax_backward: gradient \[3\] does not match output \[2\]/);
+    xi.dispose();
+    expect(() => E.softmax(xi)).toThrow(/softmax: use of disposed tensor/);
+    for (const t of [s, y, g]) t.dispose();
+  });
+  it('forward + backward in a scope leaves live bytes unchanged', async () => {
+    const x = E.keep(E.randn([6, 200], { requiresGrad: true }));
+    const step = () =>
+      E.scope(() => {
+        E.backward(E.sumAll(E.mul(E.softmax(x), E.logSoftmax(x))));
+        E.zeroGrad([x]);
+      });
+    step();
+    await E.sync();
+    const before = E.liveBytes();
+    step();
+    await E.sync();
+    expect(E.liveBytes()).toBe(before);
+    x.dispose();
+  });
+});

@@ -1,0 +1,96 @@
+import { describe, expect, it } from 'vitest';
+import * as E from '../../engine/index.ts';
+import { gpucheck, gradcheck, type CheckInput } from '../../engine/index.ts';
+import { input, rng } from '../util.ts';
+import type { Rng } from '../../engine/random.ts';
+
+const r = rng(202);
+
+/** A random 0/1 mask (never all-true or all-false for more than one element). */
+function mask(rr: Rng, shape: number[], dtype: 'f32' | 'i32' | 'u32'): CheckInput {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const data = Array.from({ length: n }, (_, i) => (n > 1 && i < 2 ? i : rr.uniform() < 0.5 ? 1 : 0));
+  // an f32 mask must not be differentiated: perturbing 0 by eps would flip it
+  return { shape, data, dtype, requiresGrad: false };
+}
+
+describe('where', () => {
+  const cases: [number[], number[], number[]][] = [
+    [[7, 13], [7, 13], [7, 13]],
+    [[7, 1], [7, 13], [13]], // broadcast cond and b
+    [[3, 1, 6], [1, 4, 1], [3, 4, 6]],
+    [[1], [5, 3], []],
+    [[300], [300], [1]],
+  ];
+  for (const dtype of ['f32', 'i32', 'u32'] as const) {
+    for (const [sc, sa, sb] of cases) {
+      it(`${dtype} cond [${sc}], a [${sa}], b [${sb}]`, async () => {
+        const f = (c: E.Tensor, a: E.Tensor, b: E.Tensor) => E.where(c, a, b);
+        expect(gradcheck(f, [mask(r, sc, dtype), input(r, sa), input(r, sb)]).ok).toBe(true);
+        await gpucheck(f, [mask(r, sc, dtype), input(r, sa), input(r, sb)]);
+      });
+    }
+  }
+  it('treats −0.0 in an f32 mask as false and NaN as true, like the reference', async () => {
+    const c = E.tensor([-0, 0, NaN, 2], [4]);
+    const a = E.tensor([1, 1, 1, 1], [4]);
+    const b = E.tensor([5, 5, 5, 5], [4]);
+    const y = E.where(c, a, b);
+    expect(await E.toArray(y)).toEqual([5, 5, 1, 1]);
+    for (const t of [c, a, b, y]) t.dispose();
+  });
+  it('rejects bad inputs, naming the op and shapes', () => {
+    const c = E.tensor([1, 0], [2], { dtype: 'i32' });
+    const a = E.tensor([1, 2, 3], [3]);
+    const ai = E.tensor([1, 2], [2], { dtype: 'i32' });
+    expect(() => E.where(c, a, a)).toThrow(/where: shapes \[2\] and \[3\] do not broadcast/);
+    expect(() => E.where(c, ai, ai)).toThrow(/where: expected dtype f32 but got Tensor#\d+\(i32\[2\]/);
+    a.dispose();
+    expect(() => E.where(c, a, a)).toThrow(/where: use of disposed tensor/);
+    c.dispose();
+    ai.dispose();
+  });
+});
+
+describe('maskedFill', () => {
+  const cases: [number[], number[]][] = [
+    [[5, 9], [5, 9]],
+    [[5, 9], [9]],
+    [[2, 3, 70], [2, 1, 70]],
+    [[1], [1]],
+  ];
+  for (const dtype of ['u32', 'f32'] as const) {
+    for (const [sx, sm] of cases) {
+      it(`${dtype} mask [${sm}] into x [${sx}]`, async () => {
+        const f = (x: E.Tensor, m: E.Tensor) => E.maskedFill(x, m, -1e4);
+        expect(gradcheck(f, [input(r, sx), mask(r, sm, dtype)]).ok).toBe(true);
+        await gpucheck(f, [input(r, sx), mask(r, sm, dtype)]);
+      });
+    }
+  }
+  it('rejects a mask larger than x and a non-f32 x', () => {
+    const x = E.tensor([1, 2, 3], [3]);
+    const m = E.tensor([1, 0, 1, 0, 1, 0], [2, 3], { dtype: 'u32' });
+    const xi = E.tensor([1, 2, 3], [3], { dtype: 'i32' });
+    expect(() => E.maskedFill(x, m, 0)).toThrow(/maskedFill: mask \[2, 3\] does not broadcast to x \[3\]/);
+    expect(() => E.maskedFill(xi, m, 0)).toThrow(/maskedFill: expected dtype f32/);
+    for (const t of [x, m, xi]) t.dispose();
+  });
+  it('forward + backward in a scope leaves live bytes unchanged', async () => {
+    const x = E.keep(E.randn([4, 6], { requiresGrad: true }));
+    const m = E.keep(E.tensor([1, 0, 0, 1, 0, 1], [6], { dtype: 'u32' }));
+    const step = () =>
+      E.scope(() => {
+        E.backward(E.sumAll(E.where(m, E.maskedFill(x, m, 3), x)));
+        E.zeroGrad([x]);
+      });
+    step();
+    await E.sync();
+    const before = E.liveBytes();
+    step();
+    await E.sync();
+    expect(E.liveBytes()).toBe(before);
+    x.dispose();
+    m.dispose();
+  });
+});
