@@ -1,0 +1,2 @@
+// The paper's losses, one module: see README.md in this folder for where each lives and its laws.
+export { threeTokenCE, threeTokenProbs, type LabelIds, type ThreeTokenCEOpts } from './ce3.ts';
