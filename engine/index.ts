@@ -18,3 +18,4 @@ export async function initEngine() {
   return getGpu();
 }
 export * from './ops/norm.ts';
+export * from './ops/rope.ts';
