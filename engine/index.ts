@@ -21,3 +21,5 @@ import { getGpu } from './device.ts';
 export async function initEngine() {
   return getGpu();
 }
+export * from './ops/norm.ts';
+export * from './ops/rope.ts';

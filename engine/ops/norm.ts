@@ -1,0 +1,94 @@
+// RMSNorm and LayerNorm over the last axis, fused forward and backward. The forward saves the
+// per-row statistics (r, or μ and r) that the backward kernels reuse instead of recomputing them.
+// Forward/backward: kernels/norm/rows.ts on the GPU, engine/reference/norm.ts in float64.
+import { record } from '../autograd.ts';
+import { launch, grid1d } from '../runtime.ts';
+import { assertDtype, assertLive, assertSameBackend, empty, Tensor } from '../tensor.ts';
+import { normBackwardW, normBackwardX, normForward, NORM_WG, type NormKind } from '../../kernels/norm/rows.ts';
+import { normBackwardRef, normForwardRef } from '../reference/norm.ts';
+
+function checkNorm(op: string, x: Tensor, weight: Tensor, bias: Tensor | null): number {
+  const ts = bias ? [x, weight, bias] : [x, weight];
+  assertLive(op, ...ts);
+  for (const t of ts) assertDtype(op, t, 'f32');
+  assertSameBackend(op, ...ts);
+  const shapes = `x [${x.shape.join(', ')}], weight [${weight.shape.join(', ')}]${bias ? `, bias [${bias.shape.join(', ')}]` : ''}`;
+  if (x.rank < 1 || x.shape[x.rank - 1] === 0) throw new Error(`${op}: x needs a non-empty last axis (${shapes})`);
+  const D = x.shape[x.rank - 1]!;
+  if (weight.rank !== 1 || weight.shape[0] !== D) throw new Error(`${op}: weight must have shape [${D}] (${shapes})`);
+  if (bias && (bias.rank !== 1 || bias.shape[0] !== D)) throw new Error(`${op}: bias must have shape [${D}] (${shapes})`);
+  return D;
+}
+
+/** Raw forward: y and the saved stats ([rows] for rms, [rows, 2] for layer). */
+function normForwardRaw(kind: NormKind, x: Tensor, w: Tensor, b: Tensor | null, D: number, eps: number): [Tensor, Tensor] {
+  const rows = x.size / D;
+  const y = empty(x.shape, 'f32', x.backend);
+  const stats = empty(kind === 'layer' ? [rows, 2] : [rows], 'f32', x.backend);
+  if (rows === 0) return [y, stats];
+  if (x.backend === 'cpu') {
+    const r = normForwardRef(kind, x.cpu as Float64Array, w.cpu as Float64Array, b ? (b.cpu as Float64Array) : null, rows, D, eps);
+    (y.cpu as Float64Array).set(r.y);
+    (stats.cpu as Float64Array).set(r.stats);
+    return [y, stats];
+  }
+  const vec = D % 4 === 0;
+  const ins = b ? [x, w, b] : [x, w];
+  launch(normForward(kind, vec), [...ins, y, stats], grid1d(Math.ceil(rows / NORM_WG)), [rows, vec ? D / 4 : D, D, { f: eps }], `${kind}Norm`);
+  return [y, stats];
+}
+
+/** Raw backward: [dx, dw, db] (db only for layer; null where not needed). */
+export function normBackward(
+  kind: NormKind,
+  x: Tensor,
+  w: Tensor,
+  stats: Tensor,
+  dy: Tensor,
+  need: { x: boolean; w: boolean; b: boolean },
+): [Tensor | null, Tensor | null, Tensor | null] {
+  const D = x.shape[x.rank - 1]!;
+  const rows = x.size / D;
+  const op = `${kind}Norm backward`;
+  if (dy.shape.join(',') !== x.shape.join(',')) throw new Error(`${op}: dy [${dy.shape.join(', ')}] != x [${x.shape.join(', ')}]`);
+  const wantW = need.w || need.b;
+  const dx = need.x ? empty(x.shape, 'f32', x.backend) : null;
+  const dw = wantW ? empty([D], 'f32', x.backend) : null;
+  const db = wantW && kind === 'layer' ? empty([D], 'f32', x.backend) : null;
+  if (x.backend === 'cpu') {
+    const r = normBackwardRef(kind, x.cpu as Float64Array, w.cpu as Float64Array, stats.cpu as Float64Array, dy.cpu as Float64Array, rows, D);
+    if (dx) (dx.cpu as Float64Array).set(r.dx);
+    if (dw) (dw.cpu as Float64Array).set(r.dw);
+    if (db) (db.cpu as Float64Array).set(r.db);
+  } else {
+    const vec = D % 4 === 0;
+    const dv = vec ? D / 4 : D;
+    const params = [rows, dv, D, { f: 0 }];
+    if (dx && rows > 0) launch(normBackwardX(kind, vec), [x, w, stats, dy, dx], grid1d(Math.ceil(rows / NORM_WG)), params, op);
+    if (dw) launch(normBackwardW(kind, vec), db ? [x, stats, dy, dw, db] : [x, stats, dy, dw], grid1d(Math.ceil(dv / NORM_WG)), params, op);
+  }
+  const keepDw = need.w ? dw : null;
+  const keepDb = need.b ? db : null;
+  if (dw && !keepDw) dw.dispose();
+  if (db && !keepDb) db.dispose();
+  return [dx, keepDw, keepDb];
+}
+
+function normOp(op: string, kind: NormKind, x: Tensor, weight: Tensor, bias: Tensor | null, eps: number): Tensor {
+  const D = checkNorm(op, x, weight, bias);
+  const [y, stats] = normForwardRaw(kind, x, weight, bias, D, eps);
+  const inputs = bias ? [x, weight, bias] : [x, weight];
+  record(y, op, inputs, (g) => normBackward(kind, x, weight, stats, g, { x: x.requiresGrad, w: weight.requiresGrad, b: !!bias?.requiresGrad }).slice(0, inputs.length));
+  if (!y.node) stats.dispose(); // no backward will read it
+  return y;
+}
+
+/** y = x / sqrt(mean(x²) + eps) ⊙ weight over the last axis (Llama). */
+export function rmsNorm(x: Tensor, weight: Tensor, eps = 1e-6): Tensor {
+  return normOp('rmsNorm', 'rms', x, weight, null, eps);
+}
+
+/** y = (x − mean(x)) / sqrt(var(x) + eps) ⊙ weight + bias over the last axis (biased variance). */
+export function layerNorm(x: Tensor, weight: Tensor, bias: Tensor, eps = 1e-5): Tensor {
+  return normOp('layerNorm', 'layer', x, weight, bias, eps);
+}

@@ -1,0 +1,88 @@
+import { describe, expect, it } from 'vitest';
+import * as E from '../../engine/index.ts';
+import { gpucheck, gradcheck } from '../../engine/index.ts';
+import { normBackwardW, normBackwardX, normForward } from '../../kernels/norm/rows.ts';
+import { input, rng } from '../util.ts';
+
+const r = rng(99);
+// rows × D with D not a multiple of 4 (scalar kernels), multiples of 4 (vec4 kernels), size-1 dims,
+// and more rows than one workgroup (64).
+const shapes = [[5, 7], [2, 3, 12], [1, 8], [4, 1], [3, 37], [70, 20], [1, 1, 5]];
+
+describe('rmsNorm', () => {
+  for (const shape of shapes) {
+    const D = shape[shape.length - 1]!;
+    it(`[${shape}]`, async () => {
+      const f = (x: E.Tensor, w: E.Tensor) => E.rmsNorm(x, w, 1e-6);
+      expect(gradcheck(f, [input(r, shape), input(r, [D])]).ok).toBe(true);
+      // D = 1: dx = g·r·eps/(x² + eps) is a cancellation of two O(1) terms, ill-conditioned in f32
+      // by construction; there the GPU is checked on the forward only.
+      await gpucheck(f, [input(r, shape), input(r, [D])], { fwdTol: 1e-5, bwdTol: 1e-4, backward: D > 1 });
+    });
+  }
+  it('matches y = x / sqrt(mean(x²) + eps) · w on a hand-computed row', async () => {
+    const x = E.tensor([3, 4], [1, 2]);
+    const w = E.tensor([1, 2], [2]);
+    const y = await E.toArray(E.rmsNorm(x, w, 0));
+    const rs = 1 / Math.sqrt((9 + 16) / 2);
+    expect(y[0]).toBeCloseTo(3 * rs, 6);
+    expect(y[1]).toBeCloseTo(8 * rs, 6);
+  });
+});
+
+describe('layerNorm', () => {
+  for (const shape of shapes) {
+    const D = shape[shape.length - 1]!;
+    it(`[${shape}]`, async () => {
+      const f = (x: E.Tensor, w: E.Tensor, b: E.Tensor) => E.layerNorm(x, w, b, 1e-5);
+      expect(gradcheck(f, [input(r, shape), input(r, [D]), input(r, [D])]).ok).toBe(true);
+      await gpucheck(f, [input(r, shape), input(r, [D]), input(r, [D])], { fwdTol: 1e-5, bwdTol: 1e-4 });
+    });
+  }
+  it('gradient only for some inputs (frozen weight and bias)', async () => {
+    const f = (x: E.Tensor, w: E.Tensor, b: E.Tensor) => E.layerNorm(x, w, b);
+    const ins = [input(r, [6, 9]), { ...input(r, [9]), requiresGrad: false }, { ...input(r, [9]), requiresGrad: false }];
+    expect(gradcheck(f, ins).ok).toBe(true);
+    await gpucheck(f, ins, { fwdTol: 1e-5, bwdTol: 1e-4 });
+  });
+});
+
+describe('norm kernels and errors', () => {
+  it('every kernel compiles', async () => {
+    for (const kind of ['rms', 'layer'] as const)
+      for (const vec of [false, true]) {
+        await E.precompile(normForward(kind, vec));
+        await E.precompile(normBackwardX(kind, vec));
+        await E.precompile(normBackwardW(kind, vec));
+      }
+  });
+  it('rejects a weight of the wrong length and a non-f32 input, naming the op and shapes', () => {
+    const x = E.tensor(new Array(6).fill(1), [2, 3]);
+    const w = E.tensor([1, 1], [2]);
+    const b = E.tensor([1, 1, 1], [3]);
+    const xi = E.tensor([1, 2, 3], [1, 3], { dtype: 'i32' });
+    expect(() => E.rmsNorm(x, w)).toThrow(/rmsNorm: weight must have shape \[3\] \(x \[2, 3\], weight \[2\]\)/);
+    expect(() => E.layerNorm(x, b, w)).toThrow(/layerNorm: bias must have shape \[3\]/);
+    expect(() => E.rmsNorm(xi, b)).toThrow(/rmsNorm: expected dtype f32/);
+    for (const t of [x, w, b, xi]) t.dispose();
+  });
+  it('forward + backward in a scope leaves live bytes unchanged', async () => {
+    const x = E.keep(E.randn([9, 16], { seed: 3, requiresGrad: true }));
+    const w = E.keep(E.randn([16], { seed: 4, requiresGrad: true }));
+    const b = E.keep(E.randn([16], { seed: 5, requiresGrad: true }));
+    const step = () =>
+      E.scope(() => {
+        E.zeroGrad([x, w, b]);
+        const y = E.add(E.rmsNorm(x, w), E.layerNorm(x, w, b));
+        E.backward(E.sumAll(E.mul(y, y)));
+      });
+    step();
+    await E.sync();
+    const before = E.liveBytes();
+    for (let i = 0; i < 3; i++) step();
+    await E.sync();
+    expect(E.liveBytes()).toBe(before);
+    E.zeroGrad([x, w, b]);
+    for (const t of [x, w, b]) t.dispose();
+  });
+});
