@@ -17,3 +17,7 @@ import { getGpu } from './device.ts';
 export async function initEngine() {
   return getGpu();
 }
+export * from './ops/linear.ts';
+export * from './ops/dropout.ts';
+export * from './ops/swiglu.ts';
+export * from './ops/lora.ts';
