@@ -17,7 +17,13 @@ export function loraOut(vec4: boolean): Kernel {
     var bv: array<vec4<f32>, 4>;
     for (var i = 0u; i < 4u; i++) { av[i] = x[rr[i] * K4 + k]; bv[i] = w[cc[i] * K4 + k]; }
     for (var i = 0u; i < 4u; i++) {
-      for (var j = 0u; j < 4u; j++) { acc[i][j] += dot(av[i], bv[j]); }
+      for (var j = 0u; j < 4u; j++) {
+        // sequential fma in k order (not dot): bit-identical to the matmul kernel's base product
+        var s = fma(av[i].x, bv[j].x, acc[i][j]);
+        s = fma(av[i].y, bv[j].y, s);
+        s = fma(av[i].z, bv[j].z, s);
+        acc[i][j] = fma(av[i].w, bv[j].w, s);
+      }
     }
   }`
     : `for (var k = 0u; k < p.K; k++) {
