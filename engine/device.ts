@@ -69,6 +69,12 @@ export function getGpu(): Promise<Gpu> {
   return pending;
 }
 
+/** The Dawn `GPU` object the engine created (benchmark peers get it as `navigator.gpu` so they run
+ * on the same instance and adapter). Null before getGpu() and after shutdownGpu(). */
+export function gpuInstance(): GPU | null {
+  return instance;
+}
+
 /** The device if it has been initialised; ops call this synchronously. */
 export function gpuSync(): Gpu {
   if (!current) throw new Error('GPU not initialised: call `await initEngine()` (or getGpu()) before creating GPU tensors');
