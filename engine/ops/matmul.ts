@@ -1,9 +1,12 @@
 // matmul: 2-D or batched, either operand transposed; a 2-D right operand is shared by every batch.
 //   C = op(A)·op(B),  dA = dC·op(B)ᵀ (transposed back if A was),  dB = op(A)ᵀ·dC (likewise).
 import { record } from '../autograd.ts';
-import { launch } from '../runtime.ts';
+import { gpuSync, type DeviceInfo } from '../device.ts';
+import { launch, type Kernel } from '../runtime.ts';
 import { assertDtype, assertLive, assertSameBackend, empty, numel, Tensor } from '../tensor.ts';
 import { matmulGeneric, GENERIC_TM, GENERIC_TN, GENERIC_WG } from '../../kernels/matmul/generic.ts';
+import { matmulRegister, REG_TM, REG_TN, REG_WG } from '../../kernels/matmul/register.ts';
+import { matmulTiled, TILE } from '../../kernels/matmul/tiled.ts';
 import { matmulRef } from '../reference/matmul.ts';
 import { sumTo } from './elementwise.ts';
 
@@ -47,6 +50,69 @@ function dims(a: Tensor, b: Tensor, tA: boolean, tB: boolean): Dims {
   return { batchShape, batch, M, N, K, sA: ba.length ? M * K : 0, sB: bb.length ? K * N : 0 };
 }
 
+export type MatmulVariant = 'generic' | 'register' | 'tiled';
+export const MATMUL_VARIANTS: readonly MatmulVariant[] = ['generic', 'register', 'tiled'];
+
+/** The problem a variant is chosen for. */
+export interface MatmulDims {
+  batch: number;
+  M: number;
+  N: number;
+  K: number;
+}
+
+/**
+ * Which kernel to run. Measured here (lavapipe): register tiling without workgroup memory is several
+ * times faster than shared-memory tiling, whose barriers are pure overhead on a CPU; on hardware GPUs
+ * shared-memory tiling is the classic winner. An autotuner may replace this by measurement.
+ */
+export function chooseMatmulVariant(info: DeviceInfo, dims: MatmulDims): MatmulVariant {
+  void dims; // the choice does not depend on the sizes yet; the autotuner's will
+  return info.isSoftware ? 'register' : 'tiled';
+}
+
+let override: MatmulVariant | null = null;
+/** Forces one variant for every GPU matmul (benchmarks, tests); null restores chooseMatmulVariant. */
+export function setMatmulVariant(name: MatmulVariant | null): void {
+  if (name !== null && !MATMUL_VARIANTS.includes(name)) {
+    throw new Error(`setMatmulVariant: unknown variant "${name}" (one of ${MATMUL_VARIANTS.join(', ')})`);
+  }
+  override = name;
+}
+
+function matmulVariant(d: MatmulDims): MatmulVariant {
+  return override ?? chooseMatmulVariant(gpuSync().info, d);
+}
+
+// Generated kernel sources are large; build each specialisation once.
+const kernels = new Map<string, Kernel>();
+function cached(key: string, make: () => Kernel): Kernel {
+  let k = kernels.get(key);
+  if (!k) kernels.set(key, (k = make()));
+  return k;
+}
+
+function launchMatmul(v: MatmulVariant, a: Tensor, b: Tensor, out: Tensor, d: Dims, tA: boolean, tB: boolean): void {
+  const params = [d.M, d.N, d.K, d.sA, d.sB, d.M * d.N];
+  if (v === 'register') {
+    // vec4 loads need the operand's contiguous dimension to be a multiple of 4
+    const vecA = (tA ? d.M : d.K) % 4 === 0;
+    const vecB = (tB ? d.K : d.N) % 4 === 0;
+    const grid: [number, number, number] = [Math.ceil(d.N / (REG_TN * REG_WG[0])), Math.ceil(d.M / (REG_TM * REG_WG[1])), d.batch];
+    const spec = { transA: tA, transB: tB, vecA, vecB };
+    launch(cached(`r${tA}${tB}${vecA}${vecB}`, () => matmulRegister(spec)), [a, b, out], grid, params, 'matmul');
+  } else if (v === 'tiled') {
+    launch(cached(`t${tA}${tB}`, () => matmulTiled(tA, tB)), [a, b, out], [Math.ceil(d.N / TILE), Math.ceil(d.M / TILE), d.batch], params, 'matmul');
+  } else {
+    const grid: [number, number, number] = [
+      Math.ceil(d.N / (GENERIC_TN * GENERIC_WG[0])),
+      Math.ceil(d.M / (GENERIC_TM * GENERIC_WG[1])),
+      d.batch,
+    ];
+    launch(matmulGeneric(tA, tB), [a, b, out], grid, [...params, 0, 0], 'matmul');
+  }
+}
+
 /** The raw kernel (no autograd). */
 export function matmulRaw(a: Tensor, b: Tensor, tA = false, tB = false): Tensor {
   const d = dims(a, b, tA, tB);
@@ -58,12 +124,7 @@ export function matmulRaw(a: Tensor, b: Tensor, tA = false, tB = false): Tensor 
     return out;
   }
   if (d.K === 0) throw new Error('matmul: K = 0 is not supported on the GPU');
-  const grid: [number, number, number] = [
-    Math.ceil(d.N / (GENERIC_TN * GENERIC_WG[0])),
-    Math.ceil(d.M / (GENERIC_TM * GENERIC_WG[1])),
-    d.batch,
-  ];
-  launch(matmulGeneric(tA, tB), [a, b, out], grid, [d.M, d.N, d.K, d.sA, d.sB, d.M * d.N, 0, 0], 'matmul');
+  launchMatmul(matmulVariant(d), a, b, out, d, tA, tB);
   return out;
 }
 

@@ -1,0 +1,96 @@
+// Matmul benchmark cases for our kernels: every variant at square sizes and the transformer shapes
+// (M×N×K). relErr compares ~256 randomly sampled output entries with float64 dot products of the
+// same f32 inputs (a full float64 reference at 2048³ would take minutes on the host).
+import * as E from '../engine/index.ts';
+import type { BenchCase, BenchInstance, BenchOpts, BenchSuite } from './types.ts';
+
+const FULL: [number, number, number][] = [
+  [256, 256, 256],
+  [512, 512, 512],
+  [1024, 1024, 1024],
+  [2048, 2048, 2048],
+  [2048, 256, 768], // transformer: tokens × d_model ← d_ff projection
+  [2048, 768, 256],
+];
+const SMOKE: [number, number, number][] = [
+  [33, 17, 20],
+  [8, 12, 16],
+];
+const SAMPLES = 256;
+
+function hostData(n: number, seed: number): Float32Array {
+  const r = E.rng(seed);
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i++) a[i] = r.uniform() * 2 - 1;
+  return a;
+}
+
+async function setupCase(variant: E.MatmulVariant, M: number, N: number, K: number): Promise<BenchInstance> {
+  const before = E.liveBytes();
+  const ah = hostData(M * K, 1);
+  const bh = hostData(K * N, 2);
+  const a = E.keep(E.tensor(ah, [M, K]));
+  const b = E.keep(E.tensor(bh, [K, N]));
+  const product = () =>
+    E.noGrad(() => {
+      E.setMatmulVariant(variant);
+      try {
+        return E.matmul(a, b);
+      } finally {
+        E.setMatmulVariant(null); // the override is global: restore the adapter's choice at once
+      }
+    });
+  const first = product();
+  await E.sync();
+  const peakBytes = E.liveBytes() - before;
+  first.dispose();
+  return {
+    peakBytes,
+    async run() {
+      product().dispose(); // the buffer returns to the pool; the GPU still finishes the work
+      await E.sync();
+    },
+    async relErr() {
+      const c = product();
+      const out = await E.read(c);
+      c.dispose();
+      const r = E.rng(3);
+      let num = 0;
+      let den = 0;
+      for (let s = 0; s < Math.min(SAMPLES, M * N); s++) {
+        const i = r.int(M);
+        const j = r.int(N);
+        let ref = 0;
+        for (let k = 0; k < K; k++) ref += ah[i * K + k]! * bh[k * N + j]!; // float64 sum of f32 inputs
+        num += (out[i * N + j]! - ref) ** 2;
+        den += ref * ref;
+      }
+      return Math.sqrt(num / den);
+    },
+    dispose() {
+      a.dispose();
+      b.dispose();
+    },
+  };
+}
+
+export const suite: BenchSuite = {
+  name: 'matmul',
+  cases(opts: BenchOpts): BenchCase[] {
+    const shapes = (opts.smoke ? SMOKE : FULL).filter(([M]) => opts.size === undefined || M === opts.size);
+    const out: BenchCase[] = [];
+    for (const [M, N, K] of shapes)
+      for (const v of E.MATMUL_VARIANTS) {
+        out.push({
+          kernel: 'matmul',
+          shape: `${M}x${N}x${K}`,
+          system: `ours:${v}`,
+          flops: 2 * M * N * K,
+          bytes: 4 * (M * K + K * N + M * N),
+          ceiling: 'compute',
+          setup: () => setupCase(v, M, N, K),
+        });
+      }
+    return out;
+  },
+};

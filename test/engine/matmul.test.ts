@@ -1,0 +1,79 @@
+// Every matmul variant against the float64 reference: all transposes, batched and broadcast batch,
+// shapes that are not multiples of the tiles (and of 4, which switches vec4 loads to scalar), 1×1.
+import { afterAll, describe, expect, it } from 'vitest';
+import * as E from '../../engine/index.ts';
+import { gpucheck, precompile } from '../../engine/index.ts';
+import { matmulRegister } from '../../kernels/matmul/register.ts';
+import { matmulTiled } from '../../kernels/matmul/tiled.ts';
+import { input, rng } from '../util.ts';
+
+const r = rng(505);
+afterAll(() => E.setMatmulVariant(null));
+
+const cases: [number[], number[], boolean, boolean][] = [
+  [[7, 5], [5, 9], false, false], // nothing a multiple of 4: scalar loads, K tail
+  [[8, 12], [12, 16], false, false], // all multiples of 4: vec4 loads
+  [[33, 20], [20, 68], false, false], // vec4, edges past the 32×64 register tile
+  [[12, 8], [12, 20], true, false], // Aᵀ vec4 along M
+  [[13, 7], [13, 9], true, false],
+  [[8, 12], [20, 12], false, true], // Bᵀ vec4 along K
+  [[7, 6], [9, 6], false, true],
+  [[12, 8], [20, 12], true, true],
+  [[5, 7], [9, 5], true, true],
+  [[3, 6, 5], [3, 5, 4], false, false], // batched
+  [[2, 6, 8], [8, 12], false, false], // shared right operand
+  [[4, 5], [2, 5, 3], false, false], // shared left operand
+  [[2, 5, 6], [2, 3, 5], true, true],
+  [[1, 1], [1, 1], false, false],
+  [[1, 9], [9, 1], false, false],
+  [[17, 35], [35, 18], false, false], // crosses the 16×16 tile
+];
+
+for (const variant of E.MATMUL_VARIANTS) {
+  describe(`matmul variant ${variant}`, () => {
+    for (const [sa, sb, tA, tB] of cases) {
+      it(`[${sa}]${tA ? 'ᵀ' : ''} · [${sb}]${tB ? 'ᵀ' : ''}`, async () => {
+        E.setMatmulVariant(variant);
+        const f = (a: E.Tensor, b: E.Tensor) => E.matmul(a, b, { transA: tA, transB: tB });
+        // forward and both gradients (the backward matmuls run on the same variant)
+        await gpucheck(f, [input(r, sa), input(r, sb)], { fwdTol: 1e-4, bwdTol: 1e-4 });
+      });
+    }
+    it('a larger problem with a long K', async () => {
+      E.setMatmulVariant(variant);
+      const f = (a: E.Tensor, b: E.Tensor) => E.matmul(a, b);
+      await gpucheck(f, [input(r, [70, 301]), input(r, [301, 66])], { fwdTol: 1e-4, backward: false });
+    });
+  });
+}
+
+describe('matmul variant choice', () => {
+  it('picks register tiling on software adapters and shared-memory tiling on hardware', () => {
+    const dims = { batch: 1, M: 64, N: 64, K: 64 };
+    const info = { adapter: 'x', backend: 'x', features: [], limits: {} };
+    expect(E.chooseMatmulVariant({ ...info, isSoftware: true }, dims)).toBe('register');
+    expect(E.chooseMatmulVariant({ ...info, isSoftware: false }, dims)).toBe('tiled');
+  });
+  it('rejects an unknown override', () => {
+    expect(() => E.setMatmulVariant('fast' as E.MatmulVariant)).toThrow(/setMatmulVariant: unknown variant "fast"/);
+  });
+  it('every specialisation compiles', async () => {
+    for (const transA of [false, true])
+      for (const transB of [false, true]) {
+        await precompile(matmulTiled(transA, transB));
+        for (const vecA of [false, true])
+          for (const vecB of [false, true]) await precompile(matmulRegister({ transA, transB, vecA, vecB }));
+      }
+  });
+  it('rejects bad inputs naming the op and shapes', () => {
+    const a = E.tensor(new Array(6).fill(1), [2, 3]);
+    const b = E.tensor(new Array(6).fill(1), [3, 2], { dtype: 'i32' });
+    const c = E.tensor(new Array(3).fill(1), [3]);
+    expect(() => E.matmul(a, b)).toThrow(/matmul: expected dtype f32 but got Tensor#\d+\(i32\[3,2\]/);
+    expect(() => E.matmul(a, c)).toThrow(/matmul: operands must have rank ≥ 2 \(A \[2, 3\], B \[3\]\)/);
+    a.dispose();
+    expect(() => E.matmul(a, c)).toThrow(/matmul: use of disposed tensor/);
+    b.dispose();
+    c.dispose();
+  });
+});
