@@ -12,7 +12,7 @@ const ROW_MATH = /* wgsl */ `
 fn logProbs(z: vec3<f32>) -> vec3<f32> {
   let m = max(z.x, max(z.y, z.z));
   let e = exp(z - vec3<f32>(m));
-  return z - vec3<f32>(m + log(e.x + e.y + e.z));
+  return (z - vec3<f32>(m)) - vec3<f32>(log(e.x + e.y + e.z)); // z − m is exact; m + log Σ would round
 }
 fn tgt(i: u32) -> vec3<f32> {
   let h = hard[i];

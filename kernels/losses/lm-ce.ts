@@ -1,0 +1,123 @@
+// Token-level LM cross-entropy, fused log-softmax + NLL over the full vocabulary. Forward: one
+// workgroup per token row walks the vocabulary in chunks with an online log-sum-exp (running max m
+// and Σ exp(z − m)), so no [N, V] probability buffer exists; it writes (w·(lse − z_target), 1) per
+// row (or (0, 0) for an ignored token) and (max, log Σ) for the backward. Backward: one invocation per four
+// columns writes dlogits = g·w·(exp(z − lse) − onehot)/norm directly. Math: engine/losses/lm-ce.ts.
+import { kernel, type Kernel } from '../kernel.ts';
+
+export const LMCE_WG = 64;
+
+const cache = new Map<string, Kernel>();
+
+// vec4 loads when V % 4 == 0 (rows stay 16-byte aligned), scalar otherwise.
+export function lmCeForward(vec4: boolean): Kernel {
+  const key = `fwd${vec4}`;
+  const hit = cache.get(key);
+  if (hit) return hit;
+  const body = vec4
+    ? /* wgsl */ `
+  let base4 = row * (p.V / 4u);
+  for (var c = lid; c < p.V / 4u; c += ${LMCE_WG}u) {
+    let v = logits4[base4 + c];
+    let mn = max(m, max(max(v.x, v.y), max(v.z, v.w)));
+    let e = exp(v - vec4<f32>(mn));
+    s = s * exp(m - mn) + (e.x + e.y + e.z + e.w);
+    m = mn;
+  }`
+    : /* wgsl */ `
+  let base = row * p.V;
+  for (var c = lid; c < p.V; c += ${LMCE_WG}u) {
+    let v = logits[base + c];
+    let mn = max(m, v);
+    s = s * exp(m - mn) + exp(v - mn);
+    m = mn;
+  }`;
+  const k = kernel(
+    `lm_ce_fwd${vec4 ? '_vec4' : ''}`,
+    /* wgsl */ `
+struct P { N: u32, V: u32, ignore: i32, hasW: u32 }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read> logits: array<f32>;
+@group(0) @binding(2) var<storage, read> logits4: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> targets: array<i32>;
+@group(0) @binding(4) var<storage, read> w: array<f32>;
+@group(0) @binding(5) var<storage, read_write> stats: array<vec2<f32>>;
+@group(0) @binding(6) var<storage, read_write> lse: array<vec2<f32>>;
+var<workgroup> pm: array<f32, ${LMCE_WG}>;
+var<workgroup> ps: array<f32, ${LMCE_WG}>;
+@compute @workgroup_size(${LMCE_WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32, @builtin(num_workgroups) nw: vec3<u32>) {
+  let row = wid.x + wid.y * nw.x;
+  if (row >= p.N) { return; }
+  // -max f32, not -inf: exp(m - mn) must stay 0·finite when a thread has seen nothing yet
+  var m = -3.4028234663852886e38;
+  var s = 0.0;
+  ${body}
+  pm[lid] = m;
+  ps[lid] = s;
+  workgroupBarrier();
+  for (var h = ${LMCE_WG / 2}u; h > 0u; h = h >> 1u) {
+    if (lid < h) {
+      // merge two (max, sum) pairs: Σ = s1·e^(m1−M) + s2·e^(m2−M)
+      let m2 = pm[lid + h];
+      let mn = max(pm[lid], m2);
+      ps[lid] = ps[lid] * exp(pm[lid] - mn) + ps[lid + h] * exp(m2 - mn);
+      pm[lid] = mn;
+    }
+    workgroupBarrier();
+  }
+  if (lid == 0u) {
+    // kept as (max, log Σ): z − max is exact in f32, while max + log Σ would round at |z| ~ 1e4
+    let ls = log(ps[0]);
+    lse[row] = vec2<f32>(pm[0], ls);
+    let t = targets[row];
+    if (t == p.ignore) {
+      stats[row] = vec2<f32>(0.0, 0.0);
+    } else if (t < 0 || u32(t) >= p.V) {
+      var nanBits = 0x7fc00000u; // a target outside the vocabulary poisons the loss
+      stats[row] = vec2<f32>(bitcast<f32>(nanBits), 1.0);
+    } else {
+      let wr = select(1.0, w[row], p.hasW == 1u);
+      stats[row] = vec2<f32>(wr * ((pm[0] - logits[row * p.V + u32(t)]) + ls), 1.0);
+    }
+  }
+}`,
+    ['r', 'r', 'r', 'r', 'rw', 'rw'],
+  );
+  cache.set(key, k);
+  return k;
+}
+
+/** dlogits[r, c] = g·w_r·(exp(z_rc − lse_r) − [c = t_r]) / norm; rows with an ignored target get 0.
+ * Grid: x over column groups of 4, y (folded into z past 65535) over rows. */
+export const lmCeBackward = kernel(
+  'lm_ce_bwd',
+  /* wgsl */ `
+struct P { N: u32, V: u32, ignore: i32, hasW: u32, rowsPerZ: u32 }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read> logits: array<f32>;
+@group(0) @binding(2) var<storage, read> targets: array<i32>;
+@group(0) @binding(3) var<storage, read> w: array<f32>;
+@group(0) @binding(4) var<storage, read> lse: array<vec2<f32>>;
+@group(0) @binding(5) var<storage, read> g: array<f32>;
+@group(0) @binding(6) var<storage, read> norm: array<f32>;
+@group(0) @binding(7) var<storage, read_write> dx: array<f32>;
+@compute @workgroup_size(${LMCE_WG})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let row = gid.y + gid.z * p.rowsPerZ;
+  let c0 = gid.x * 4u;
+  if (row >= p.N || c0 >= p.V) { return; }
+  let t = targets[row];
+  let base = row * p.V;
+  var coef = 0.0;
+  if (t != p.ignore) { coef = g[0] * select(1.0, w[row], p.hasW == 1u) / norm[0]; }
+  let l = lse[row];
+  for (var k = 0u; k < 4u; k++) {
+    let c = c0 + k;
+    if (c >= p.V) { break; }
+    let hit = select(0.0, 1.0, i32(c) == t);
+    dx[base + c] = coef * (exp((logits[base + c] - l.x) - l.y) - hit);
+  }
+}`,
+  ['r', 'r', 'r', 'r', 'r', 'r', 'rw'],
+);
