@@ -27,3 +27,8 @@ export * from './ops/linear.ts';
 export * from './ops/dropout.ts';
 export * from './ops/swiglu.ts';
 export * from './ops/lora.ts';
+export { adamw, type Adamw, type AdamwOpts, type AdamwState, type AdamwStateIn } from './optim/adamw.ts';
+export { clipGradNorm } from './optim/clip.ts';
+export { saveCheckpoint, loadCheckpoint, hostToTensor, loadTensorsInto, type Checkpoint, type CheckpointIn, type HostTensor } from './checkpoint.ts';
+export { saveLoraAdapter, loadLoraAdapter, type LoraAdapterConfig } from './lora_adapter.ts';
+export * from './safetensors.ts';

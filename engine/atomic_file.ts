@@ -1,0 +1,37 @@
+// Crash-safe file writes: write a temp file next to the target, fsync it, rename it over the
+// target (atomic on POSIX file systems), fsync the directory. A killed writer leaves either the old
+// file or the new one, never a half-written file under the real name.
+import { open, rename, unlink } from 'node:fs/promises';
+import { dirname } from 'node:path';
+
+export async function writeFileAtomic(path: string, chunks: Uint8Array[]): Promise<void> {
+  const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
+  const fh = await open(tmp, 'w');
+  try {
+    for (const c of chunks) {
+      let off = 0;
+      while (off < c.byteLength) off += (await fh.write(c, off, c.byteLength - off)).bytesWritten;
+    }
+    await fh.sync();
+  } catch (e) {
+    await fh.close();
+    await unlink(tmp).catch(() => undefined);
+    throw e;
+  }
+  await fh.close();
+  try {
+    await rename(tmp, path);
+  } catch (e) {
+    await unlink(tmp).catch(() => undefined);
+    throw e;
+  }
+  // make the rename itself durable
+  const dir = await open(dirname(path), 'r');
+  try {
+    await dir.sync();
+  } catch {
+    // some file systems do not support fsync on directories
+  } finally {
+    await dir.close();
+  }
+}

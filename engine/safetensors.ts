@@ -1,0 +1,200 @@
+// Hugging Face safetensors (https://huggingface.co/docs/safetensors): an 8-byte little-endian u64
+// header length N, N bytes of UTF-8 JSON {name: {dtype, shape, data_offsets: [begin, end]},
+// "__metadata__": {string: string}} padded with spaces to a multiple of 8, then the tensor bytes
+// (offsets relative to the end of the header, contiguous, little-endian, row-major).
+// F32, F16 and BF16 are read (converted to f32) and written (rounded to nearest even).
+// Plus Llama/Qwen2-style checkpoint folders: config.json with model.safetensors or shards listed
+// in model.safetensors.index.json. Mapping HF names to a model is the model's business.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeFileAtomic } from './atomic_file.ts';
+
+export type StDtype = 'F32' | 'F16' | 'BF16';
+
+export interface StTensor {
+  dtype: StDtype;
+  shape: number[];
+  data: Float32Array;
+}
+
+export interface StTensorIn {
+  shape: number[];
+  data: ArrayLike<number>;
+  dtype?: StDtype; // stored dtype (default F32)
+}
+
+const WIDTH: Record<StDtype, number> = { F32: 4, F16: 2, BF16: 2 };
+const MAX_HEADER = 100_000_000; // the reference implementation's limit
+
+// ---- half-precision conversions ---------------------------------------------------------------
+const f32 = new Float32Array(1);
+const u32 = new Uint32Array(f32.buffer);
+
+export function f16ToF32(h: number): number {
+  const s = h & 0x8000 ? -1 : 1;
+  const e = (h >> 10) & 0x1f;
+  const m = h & 0x3ff;
+  if (e === 0) return s * m * 2 ** -24; // zero / subnormal
+  if (e === 0x1f) return m ? NaN : s * Infinity;
+  return s * (1 + m / 1024) * 2 ** (e - 15);
+}
+
+/** f32 → f16 bits, round to nearest even; overflow to ±Inf, NaN kept. */
+export function f32ToF16(x: number): number {
+  f32[0] = x;
+  const b = u32[0]!;
+  const sign = (b >>> 16) & 0x8000;
+  const e = (b >>> 23) & 0xff;
+  const m = b & 0x7fffff;
+  if (e === 0xff) return sign | 0x7c00 | (m ? 0x200 : 0);
+  const ue = e - 127 + 15;
+  if (ue >= 0x1f) return sign | 0x7c00;
+  if (ue <= 0) {
+    if (ue < -10) return sign; // rounds to zero
+    const mm = m | 0x800000; // implicit bit
+    const shift = 14 - ue;
+    let r = mm >>> shift;
+    const rem = mm & ((1 << shift) - 1);
+    const half = 1 << (shift - 1);
+    if (rem > half || (rem === half && r & 1)) r++;
+    return sign | r;
+  }
+  let r = (ue << 10) | (m >>> 13);
+  const rem = m & 0x1fff;
+  if (rem > 0x1000 || (rem === 0x1000 && r & 1)) r++; // may carry into the exponent: correct
+  return sign | r;
+}
+
+export function bf16ToF32(h: number): number {
+  u32[0] = (h & 0xffff) << 16;
+  return f32[0]!;
+}
+
+/** f32 → bf16 bits, round to nearest even; NaN kept quiet. */
+export function f32ToBf16(x: number): number {
+  f32[0] = x;
+  const b = u32[0]!;
+  if ((b & 0x7f800000) === 0x7f800000 && b & 0x7fffff) return ((b >>> 16) | 0x40) & 0xffff;
+  return ((b + 0x7fff + ((b >>> 16) & 1)) >>> 16) & 0xffff;
+}
+
+// ---- files --------------------------------------------------------------------------------------
+export function parseSafetensors(buf: Uint8Array, path = '(buffer)'): { tensors: Record<string, StTensor>; metadata: Record<string, string> } {
+  const bad = (why: string) => new Error(`readSafetensors(${path}): ${why}`);
+  if (buf.byteLength < 8) throw bad(`file too short (${buf.byteLength} bytes)`);
+  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  const n = Number(dv.getBigUint64(0, true));
+  if (n > MAX_HEADER || 8 + n > buf.byteLength) throw bad(`header length ${n} does not fit in a ${buf.byteLength}-byte file`);
+  let header: Record<string, unknown>;
+  try {
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(buf.subarray(8, 8 + n)));
+  } catch (e) {
+    throw bad(`header is not valid UTF-8 JSON (${(e as Error).message})`);
+  }
+  if (!header || typeof header !== 'object' || Array.isArray(header)) throw bad('header is not a JSON object');
+  const data = buf.subarray(8 + n);
+  const metadata = (header.__metadata__ ?? {}) as Record<string, string>;
+  const entries: [string, { dtype: string; shape: number[]; data_offsets: [number, number] }][] = [];
+  for (const [name, v] of Object.entries(header)) {
+    if (name === '__metadata__') continue;
+    entries.push([name, v as { dtype: string; shape: number[]; data_offsets: [number, number] }]);
+  }
+  // offsets must tile the data region exactly, as the reference implementation requires
+  const sorted = [...entries].sort((a, b) => a[1].data_offsets[0] - b[1].data_offsets[0]);
+  let pos = 0;
+  for (const [name, e] of sorted) {
+    const [b0, b1] = e.data_offsets ?? [];
+    if (b0 !== pos || !(b1! >= b0!)) throw bad(`tensor "${name}" data_offsets [${e.data_offsets}] are not contiguous (expected start ${pos})`);
+    pos = b1!;
+  }
+  if (pos !== data.byteLength) throw bad(`tensors cover ${pos} bytes but the data region has ${data.byteLength}`);
+  const tensors: Record<string, StTensor> = {};
+  for (const [name, e] of entries) {
+    if (!(e.dtype in WIDTH)) throw bad(`tensor "${name}" has dtype ${e.dtype}; only F32, F16 and BF16 are supported`);
+    const dtype = e.dtype as StDtype;
+    if (!Array.isArray(e.shape) || !e.shape.every((d) => Number.isInteger(d) && d >= 0)) throw bad(`tensor "${name}" has an invalid shape ${JSON.stringify(e.shape)}`);
+    const count = e.shape.reduce((a, b) => a * b, 1);
+    const [b0, b1] = e.data_offsets;
+    if (b1 - b0 !== count * WIDTH[dtype]) throw bad(`tensor "${name}" ${dtype}[${e.shape}] needs ${count * WIDTH[dtype]} bytes but has ${b1 - b0}`);
+    const bytes = new DataView(data.buffer, data.byteOffset + b0, b1 - b0);
+    const out = new Float32Array(count);
+    if (dtype === 'F32') for (let i = 0; i < count; i++) out[i] = bytes.getFloat32(4 * i, true);
+    else if (dtype === 'F16') for (let i = 0; i < count; i++) out[i] = f16ToF32(bytes.getUint16(2 * i, true));
+    else for (let i = 0; i < count; i++) out[i] = bf16ToF32(bytes.getUint16(2 * i, true));
+    tensors[name] = { dtype, shape: [...e.shape], data: out };
+  }
+  return { tensors, metadata };
+}
+
+/** Reads a .safetensors file; every tensor comes back as f32 data with its stored dtype. */
+export async function readSafetensors(path: string): Promise<Record<string, StTensor>> {
+  return parseSafetensors(await readFile(path), path).tensors;
+}
+
+/** Reads a .safetensors file's tensors and its `__metadata__`. */
+export async function readSafetensorsFile(path: string): Promise<{ tensors: Record<string, StTensor>; metadata: Record<string, string> }> {
+  return parseSafetensors(await readFile(path), path);
+}
+
+export function serializeSafetensors(tensors: Record<string, StTensorIn>, metadata?: Record<string, string>): Uint8Array {
+  const header: Record<string, unknown> = {};
+  if (metadata) header.__metadata__ = metadata;
+  let pos = 0;
+  const names = Object.keys(tensors);
+  for (const name of names) {
+    const t = tensors[name]!;
+    const dtype = t.dtype ?? 'F32';
+    if (!(dtype in WIDTH)) throw new Error(`writeSafetensors: tensor "${name}" has unsupported dtype ${dtype}`);
+    const count = t.shape.reduce((a, b) => a * b, 1);
+    if (count !== t.data.length) throw new Error(`writeSafetensors: tensor "${name}" has ${t.data.length} values for shape [${t.shape}]`);
+    const bytes = count * WIDTH[dtype];
+    header[name] = { dtype, shape: t.shape, data_offsets: [pos, pos + bytes] };
+    pos += bytes;
+  }
+  let json = Buffer.from(JSON.stringify(header), 'utf8');
+  const pad = (8 - (json.byteLength % 8)) % 8; // the data region starts 8-byte aligned
+  if (pad) json = Buffer.concat([json, Buffer.from(' '.repeat(pad), 'ascii')]);
+  const out = new Uint8Array(8 + json.byteLength + pos);
+  const dv = new DataView(out.buffer);
+  dv.setBigUint64(0, BigInt(json.byteLength), true);
+  out.set(json, 8);
+  let o = 8 + json.byteLength;
+  for (const name of names) {
+    const t = tensors[name]!;
+    const dtype = t.dtype ?? 'F32';
+    for (let i = 0; i < t.data.length; i++) {
+      const x = t.data[i]!;
+      if (dtype === 'F32') dv.setFloat32(o, x, true), (o += 4);
+      else dv.setUint16(o, dtype === 'F16' ? f32ToF16(x) : f32ToBf16(x), true), (o += 2);
+    }
+  }
+  return out;
+}
+
+/** Writes a .safetensors file atomically (temp file + rename). */
+export async function writeSafetensors(path: string, tensors: Record<string, StTensorIn>, metadata?: Record<string, string>): Promise<void> {
+  await writeFileAtomic(path, [serializeSafetensors(tensors, metadata)]);
+}
+
+// ---- Hugging Face checkpoint folders ----------------------------------------------------------
+/** Reads config.json and the weights of a Llama/Qwen2-style folder (single file or sharded). */
+export async function readHfCheckpoint(dir: string): Promise<{ config: Record<string, unknown>; tensors: Record<string, StTensor> }> {
+  const config = JSON.parse(await readFile(join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
+  let files: string[];
+  try {
+    const index = JSON.parse(await readFile(join(dir, 'model.safetensors.index.json'), 'utf8')) as { weight_map: Record<string, string> };
+    files = [...new Set(Object.values(index.weight_map))];
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    files = ['model.safetensors'];
+  }
+  const tensors: Record<string, StTensor> = {};
+  for (const f of files) Object.assign(tensors, await readSafetensors(join(dir, f)));
+  return { config, tensors };
+}
+
+/** Writes config.json and model.safetensors (one file) so HF tools can load the folder. */
+export async function writeHfCheckpoint(dir: string, config: Record<string, unknown>, tensors: Record<string, StTensorIn>, metadata: Record<string, string> = { format: 'pt' }): Promise<void> {
+  await writeFileAtomic(join(dir, 'config.json'), [Buffer.from(JSON.stringify(config, null, 2) + '\n', 'utf8')]);
+  await writeSafetensors(join(dir, 'model.safetensors'), tensors, metadata);
+}

@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import * as E from '../../engine/index.ts';
+import { precompile } from '../../engine/index.ts';
+import { clipFinalize, clipScale, clipSumsq } from '../../kernels/clip/norm.ts';
+import { clipRef } from '../../engine/reference/clip.ts';
+import { randData, rng } from '../util.ts';
+
+const r = rng(61);
+// sizes that are not multiples of 4 or of the 4096-element workgroup chunk; more than one launch group
+const sizes = [1, 7, 4099, 33, 9001, 2, 130, 5, 17, 1029, 3];
+
+async function run(backend: 'gpu' | 'cpu', maxNorm: number, scale = 1) {
+  const params = sizes.map((n) => E.keep(E.tensor(randData(r, n), [n], { backend, requiresGrad: true })));
+  const gs = sizes.map((n) => randData(r, n).map((x) => x * scale));
+  params.forEach((p, i) => (p.grad = E.keep(E.tensor(gs[i]!, [sizes[i]!], { backend }))));
+  const ref = gs.map((g) => Float64Array.from(g));
+  const refNorm = clipRef(ref, maxNorm);
+  const norm = E.clipGradNorm(params, maxNorm);
+  expect(norm.shape).toEqual([]);
+  const got = await E.item(norm);
+  norm.dispose();
+  const errs: number[] = [];
+  for (let i = 0; i < params.length; i++) errs.push(E.relErr(await E.read(params[i]!.grad!), ref[i]!));
+  E.zeroGrad(params);
+  for (const p of params) p.dispose();
+  return { got, refNorm, errs };
+}
+
+describe('clipGradNorm', () => {
+  it('compiles', async () => {
+    await precompile(clipSumsq(1));
+    await precompile(clipSumsq(8));
+    await precompile(clipFinalize);
+    await precompile(clipScale(8));
+  });
+  for (const backend of ['gpu', 'cpu'] as const) {
+    for (const [maxNorm, what] of [[1, 'clips'], [1e6, 'leaves small gradients unchanged']] as const) {
+      it(`${backend}: ${what} (global norm and gradients vs float64)`, async () => {
+        const { got, refNorm, errs } = await run(backend, maxNorm);
+        expect(Math.abs(got - refNorm) / refNorm).toBeLessThan(1e-5);
+        for (const e of errs) expect(e).toBeLessThan(1e-5);
+      });
+    }
+  }
+  it('clipped gradients have norm maxNorm', async () => {
+    const p = E.keep(E.tensor([0, 0, 0], [3], { requiresGrad: true }));
+    p.grad = E.keep(E.tensor([3, 4, 12], [3]));
+    const n = E.clipGradNorm([p], 2);
+    expect(await E.item(n)).toBeCloseTo(13, 5);
+    const g = await E.toArray(p.grad);
+    expect(Math.hypot(...g)).toBeCloseTo(2, 5);
+    n.dispose();
+    E.zeroGrad([p]);
+    p.dispose();
+  });
+  it('leaves live bytes unchanged apart from the returned norm', async () => {
+    const p = E.keep(E.tensor(randData(r, 5000), [5000], { requiresGrad: true }));
+    p.grad = E.keep(E.tensor(randData(r, 5000), [5000]));
+    await E.sync();
+    const before = E.liveBytes();
+    E.scope(() => void E.clipGradNorm([p], 0.5));
+    await E.sync();
+    expect(E.liveBytes()).toBe(before);
+    E.zeroGrad([p]);
+    p.dispose();
+  });
+  it('rejects a non-positive maxNorm', () => {
+    expect(() => E.clipGradNorm([], 0)).toThrow(/clipGradNorm: maxNorm 0 must be positive/);
+  });
+});
