@@ -24,6 +24,10 @@ export interface BenchCase {
   flops?: number; // floating-point operations per repetition (for GFLOP/s)
   bytes?: number; // bytes that must move per repetition (for GB/s)
   ceiling: 'compute' | 'bandwidth';
+  /** Largest rel_err that still counts as matching the float64 reference (default 1e-4). */
+  tolerance?: number;
+  /** Runs on the host CPU, not the adapter: its share of the adapter's ceiling is not meaningful. */
+  onCpu?: boolean;
   setup(): Promise<BenchInstance>;
 }
 
@@ -43,4 +47,6 @@ export interface BenchRecord {
   peak_bytes: number | null;
   adapter: string;
   ceiling_share: number | null;
+  /** Why a case produced no measurement (peer not installed, op not on this branch, error). */
+  note?: string;
 }

@@ -32,3 +32,4 @@ export { clipGradNorm } from './optim/clip.ts';
 export { saveCheckpoint, loadCheckpoint, hostToTensor, loadTensorsInto, type Checkpoint, type CheckpointIn, type HostTensor } from './checkpoint.ts';
 export { saveLoraAdapter, loadLoraAdapter, type LoraAdapterConfig } from './lora_adapter.ts';
 export * from './safetensors.ts';
+export * from './autotune.ts';

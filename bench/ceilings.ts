@@ -1,0 +1,125 @@
+// What the adapter can do, measured in the same run: a register-only FMA kernel (compute ceiling,
+// GFLOP/s) and a large vec4 copy (bandwidth ceiling, GB/s counting read + write). Each has a few
+// variants (independent chains; vec4 per invocation) and keeps the fastest via engine/autotune.ts;
+// work is sized by calibration so one repetition takes long enough to time on any adapter.
+import { autotune } from '../engine/autotune.ts';
+import { gpuSync } from '../engine/device.ts';
+import { relErr } from '../engine/gradcheck.ts';
+import { trimPool } from '../engine/pool.ts';
+import { empty, tensor, type Tensor } from '../engine/index.ts';
+import { grid1d, launch, readBuffer, sync } from '../engine/runtime.ts';
+import { COPY_WG, copyCeiling } from '../kernels/ceiling/copy.ts';
+import { FMA_WG, fmaCeiling } from '../kernels/ceiling/fma.ts';
+import { hostInput } from './inputs.ts';
+import { sampleRows } from './reference.ts';
+import type { BenchCase, BenchInstance, BenchOpts, BenchSuite } from './types.ts';
+
+const FMA_CHAINS = [4, 8, 16];
+const COPY_VPT = [1, 4, 8];
+const FMA_A = 0.75; // |a| < 1: x ← a·x + b converges to b/(1 − a), rounding errors die out
+const FMA_B = 0.25;
+const MIN_REP_MS = 30;
+
+/** float64 value invocation i writes: Σ over chains and lanes of the recurrence from its start. */
+function fmaExpected(i: number, chains: number, iters: number): number {
+  let s = 0;
+  for (let c = 0; c < chains; c++) {
+    for (let x of [Math.fround(i * 1e-7), c, 0.5, -0.5]) {
+      for (let k = 0; k < iters; k++) x = x * FMA_A + FMA_B;
+      s += x;
+    }
+  }
+  return s;
+}
+
+function fmaCase(o: BenchOpts): BenchCase {
+  const c: BenchCase = {
+    kernel: 'ceiling_fma',
+    shape: o.smoke ? 'smoke' : 'calibrated',
+    system: 'ceiling',
+    ceiling: 'compute',
+    tolerance: 1e-5,
+    async setup(): Promise<BenchInstance> {
+      const g = gpuSync();
+      const wgs = o.smoke ? 3 : g.info.isSoftware ? 256 : 16384;
+      const n = wgs * FMA_WG - (o.smoke ? 5 : 0); // smoke: a partial last workgroup
+      const y = empty([n]);
+      let iters = o.smoke ? 7 : 64;
+      const runWith = (chains: number) => async () => {
+        launch(fmaCeiling(chains), [y], grid1d(wgs), [n, iters, { f: FMA_A }, { f: FMA_B }], 'ceiling_fma');
+        await sync();
+      };
+      const variants = FMA_CHAINS.map((ch) => ({ name: `chains${ch}`, run: runWith(ch) }));
+      const choice = o.smoke ? 'chains8' : await autotune({ op: 'ceiling_fma', bucket: 'default' }, variants, { fallback: 'chains8' });
+      const chains = Number(choice.replace('chains', ''));
+      const run = runWith(chains);
+      if (!o.smoke) {
+        // calibrate: grow the loop until one repetition is long enough that launch overhead is noise
+        for (;;) {
+          const t0 = performance.now();
+          await run();
+          if (performance.now() - t0 >= MIN_REP_MS || iters >= 1 << 22) break;
+          iters *= 2;
+        }
+      }
+      c.flops = n * iters * chains * 4 * 2; // vec4 FMA = 4 multiply-adds = 8 flops
+      c.shape = `${n}inv x ${iters}it x ${chains}ch`;
+      return {
+        run,
+        async relErr() {
+          const got = new Float32Array(await readBuffer(y.gpu!.buffer, n * 4));
+          const idx = sampleRows(n, 32);
+          return relErr(idx.map((i) => got[i]!), idx.map((i) => fmaExpected(i, chains, iters)));
+        },
+        dispose: () => y.dispose(),
+      };
+    },
+  };
+  return c;
+}
+
+function copyCase(o: BenchOpts): BenchCase {
+  const c: BenchCase = {
+    kernel: 'ceiling_copy',
+    shape: '',
+    system: 'ceiling',
+    ceiling: 'bandwidth',
+    tolerance: 0,
+    async setup(): Promise<BenchInstance> {
+      const g = gpuSync();
+      const limit = Math.min(g.info.limits.maxStorageBufferBindingSize ?? 2 ** 27, g.info.limits.maxBufferSize ?? 2 ** 27);
+      const bytes = o.smoke ? 1037 * 16 : Math.floor(Math.min(256 * 2 ** 20, limit * 0.8) / 16) * 16;
+      const n = bytes / 4;
+      const n4 = n / 4;
+      const host = hostInput('ceiling_copy', [n]);
+      const x: Tensor = tensor(host, [n]);
+      const y = empty([n]);
+      const runWith = (vpt: number) => async () => {
+        launch(copyCeiling(vpt), [x, y], grid1d(Math.ceil(n4 / (COPY_WG * vpt))), [n4], 'ceiling_copy');
+        await sync();
+      };
+      const variants = COPY_VPT.map((v) => ({ name: `vec4x${v}`, run: runWith(v) }));
+      const choice = o.smoke ? 'vec4x4' : await autotune({ op: 'ceiling_copy', bucket: `${bytes}` }, variants, { fallback: 'vec4x4' });
+      c.bytes = 2 * bytes; // read + write
+      c.shape = `${(bytes / 2 ** 20).toFixed(bytes < 2 ** 20 ? 3 : 0)}MiB ${choice}`;
+      return {
+        run: runWith(Number(choice.replace('vec4x', ''))),
+        async relErr() {
+          const got = new Float32Array(await readBuffer(y.gpu!.buffer, bytes));
+          return relErr(got, host);
+        },
+        dispose() {
+          x.dispose();
+          y.dispose();
+          trimPool(); // give the large buffers back so later cases do not run beside them
+        },
+      };
+    },
+  };
+  return c;
+}
+
+export const suite: BenchSuite = {
+  name: 'ceilings',
+  cases: (o) => [fmaCase(o), copyCase(o)],
+};

@@ -1,0 +1,59 @@
+// Our matmul as it is on this branch (engine/ops/matmul.ts, generic register-tiled kernel), as
+// system 'ours:generic' so it stays distinguishable from the matmul owner's tuned 'ours' suite
+// (bench/matmul.ts) once that lands; the ratios section prefers 'ours' and falls back to 'ours:*'.
+import { matmul, read, sync, tensor, type Tensor } from '../engine/index.ts';
+import { relErr } from '../engine/gradcheck.ts';
+import { hostInput, memoRef } from './inputs.ts';
+import { matmulRows, pickRows, sampleRows } from './reference.ts';
+import { matmulShapes, mmKey, type MatmulShape } from './shapes.ts';
+import type { BenchCase, BenchSuite } from './types.ts';
+
+/** Shared host operands and float64 reference rows for one matmul shape (used by every system). */
+export function matmulData(s: MatmulShape) {
+  const A = hostInput('matmul_a', [s.M, s.K]);
+  const B = hostInput('matmul_b', [s.K, s.N]);
+  const rows = sampleRows(s.M);
+  const ref = () => memoRef(`matmul:${mmKey(s)}`, () => matmulRows(A, B, s, rows));
+  /** rel err of a full row-major C against the reference rows */
+  const err = (C: ArrayLike<number>) => relErr(pickRows(C, rows, s.N), ref());
+  return { A, B, rows, ref, err };
+}
+
+function ourCase(s: MatmulShape): BenchCase {
+  return {
+    kernel: 'matmul',
+    shape: mmKey(s),
+    system: 'ours:generic',
+    flops: 2 * s.M * s.N * s.K,
+    bytes: 4 * (s.M * s.K + s.K * s.N + s.M * s.N),
+    ceiling: 'compute',
+    async setup() {
+      const d = matmulData(s);
+      const a = tensor(d.A, [s.M, s.K]);
+      const b = tensor(d.B, [s.K, s.N]);
+      let c: Tensor | null = null;
+      const run = async () => {
+        c?.dispose();
+        c = matmul(a, b);
+        await sync();
+      };
+      return {
+        run,
+        async relErr() {
+          await run();
+          return d.err(await read(c!));
+        },
+        dispose() {
+          c?.dispose();
+          a.dispose();
+          b.dispose();
+        },
+      };
+    },
+  };
+}
+
+export const suite: BenchSuite = {
+  name: 'matmul_generic',
+  cases: (o) => matmulShapes(o).map(ourCase),
+};

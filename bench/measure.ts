@@ -1,0 +1,86 @@
+// Timing one case: warm-up runs (compile, allocate), then `reps` timed runs, each ending with
+// completed device work (the instance's run() resolves after a sync or readback); the median counts.
+import { cpus } from 'node:os';
+import { liveBytes, peakBytes, resetPeak } from '../engine/pool.ts';
+import { sync } from '../engine/runtime.ts';
+import type { BenchCase, BenchInstance, BenchRecord } from './types.ts';
+
+export interface Timing {
+  median_ms: number;
+  min_ms: number;
+  samples: number[];
+}
+
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+export async function timeInstance(inst: BenchInstance, opts: { warmup: number; reps: number }): Promise<Timing> {
+  for (let i = 0; i < opts.warmup; i++) await inst.run();
+  const samples: number[] = [];
+  for (let i = 0; i < Math.max(1, opts.reps); i++) {
+    const t0 = performance.now();
+    await inst.run();
+    samples.push(performance.now() - t0);
+  }
+  return { median_ms: median(samples), min_ms: Math.min(...samples), samples };
+}
+
+export interface Ceilings {
+  gflops: number | null; // FMA ceiling
+  gbps: number | null; // copy ceiling
+}
+
+export interface MeasureOpts {
+  warmup: number;
+  reps: number;
+  adapter: string;
+  ceilings: Ceilings;
+}
+
+/** Sets a case up, times it, checks it against float64, frees it; errors become a note. */
+export async function measureCase(c: BenchCase, o: MeasureOpts): Promise<BenchRecord> {
+  const base: BenchRecord = {
+    kernel: c.kernel,
+    shape: c.shape,
+    system: c.system,
+    median_ms: NaN,
+    gflops: null,
+    gbps: null,
+    rel_err: NaN,
+    peak_bytes: null,
+    adapter: c.onCpu ? `host CPU (${cpus()[0]?.model ?? 'unknown'} ×${cpus().length})` : o.adapter,
+    ceiling_share: null,
+  };
+  const ownPool = c.system === 'ours' || c.system.startsWith('ours:') || c.system === 'ceiling';
+  await sync();
+  const live0 = liveBytes();
+  resetPeak();
+  let inst: BenchInstance | null = null;
+  try {
+    inst = await c.setup();
+    const t = await timeInstance(inst, o);
+    const relErr = await inst.relErr();
+    await sync();
+    const rec: BenchRecord = { ...base, shape: c.shape, median_ms: t.median_ms, rel_err: relErr };
+    if (c.flops) rec.gflops = c.flops / (t.median_ms * 1e6);
+    if (c.bytes) rec.gbps = c.bytes / (t.median_ms * 1e6);
+    rec.peak_bytes = inst.peakBytes ?? (ownPool ? peakBytes() - live0 : null);
+    const cap = c.ceiling === 'compute' ? o.ceilings.gflops : o.ceilings.gbps;
+    const got = c.ceiling === 'compute' ? rec.gflops : rec.gbps;
+    if (!c.onCpu && cap && got !== null) rec.ceiling_share = got / cap;
+    const tol = c.tolerance ?? 1e-4;
+    if (!(relErr <= tol)) rec.note = `rel err ${relErr.toExponential(2)} above tolerance ${tol}`;
+    return rec;
+  } catch (e) {
+    return { ...base, shape: c.shape, note: `failed: ${String((e as Error)?.message ?? e).split('\n')[0]}` };
+  } finally {
+    try {
+      await inst?.dispose();
+    } catch {
+      /* a failing dispose must not hide the measurement */
+    }
+  }
+}

@@ -1,0 +1,46 @@
+// The spec's targets as ratios between rows of the same run: speed-up = peer median / ours median
+// (ours = the 'ours' row, else the fastest 'ours:*' row), and matmul's share of the FMA ceiling.
+import type { BenchRecord } from './types.ts';
+
+export interface Target {
+  kernel: string;
+  shape: string;
+  peer: RegExp; // which peer row to compare with
+  min: number; // required speed-up
+}
+
+export const TARGETS: Target[] = [
+  { kernel: 'matmul', shape: '1024x1024x1024', peer: /^tfjs-webgpu$/, min: 2.5 },
+  { kernel: 'matmul', shape: '2048x256x768', peer: /^tfjs-webgpu$/, min: 2.5 },
+  { kernel: 'softmax', shape: '4096x1024', peer: /^tfjs-webgpu$/, min: 3 },
+  { kernel: 'attention_fwd', shape: '1x12x512x64', peer: /^jax-js-webgpu$/, min: 2 },
+  { kernel: 'ce3', shape: '64x768x32768', peer: /full-softmax/, min: 10 },
+];
+export const MATMUL_CEILING_SHARE = 0.5;
+
+const ok = (r: BenchRecord) => !r.note && Number.isFinite(r.median_ms);
+
+export function oursRow(rows: BenchRecord[], kernel: string, shape: string): BenchRecord | undefined {
+  const mine = rows.filter((r) => ok(r) && r.kernel === kernel && r.shape === shape && (r.system === 'ours' || r.system.startsWith('ours:')));
+  return mine.find((r) => r.system === 'ours') ?? mine.sort((a, b) => a.median_ms - b.median_ms)[0];
+}
+
+export function ratioLines(rows: BenchRecord[]): string[] {
+  const lines: string[] = [];
+  for (const t of TARGETS) {
+    const ours = oursRow(rows, t.kernel, t.shape);
+    const peer = rows.find((r) => ok(r) && r.kernel === t.kernel && r.shape === t.shape && t.peer.test(r.system));
+    const what = `${t.kernel} ${t.shape}`;
+    if (!ours || !peer) {
+      lines.push(`- ${what}: ours vs ${t.peer.source} — not measured (${!ours ? 'no ours row' : 'no peer row'})`);
+      continue;
+    }
+    const x = peer.median_ms / ours.median_ms;
+    lines.push(`- ${what}: ${ours.system} is ${x.toFixed(2)}× ${peer.system} (target ≥ ${t.min}×) ${x >= t.min ? 'MET' : 'NOT MET'}`);
+    if (t.kernel === 'matmul' && ours.ceiling_share !== null) {
+      const s = ours.ceiling_share;
+      lines.push(`- ${what}: ${ours.system} at ${(100 * s).toFixed(0)}% of the FMA ceiling (target ≥ ${100 * MATMUL_CEILING_SHARE}%) ${s >= MATMUL_CEILING_SHARE ? 'MET' : 'NOT MET'}`);
+    }
+  }
+  return lines;
+}

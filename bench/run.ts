@@ -1,0 +1,121 @@
+// `npm run bench [-- --json FILE] [--kernel NAME] [--size N] [--smoke] [--reps N] [--toggles a,b]`
+// Measures the ceilings first, then every suite in bench/suites.ts (ours and peers, same process,
+// same adapter, same host inputs), prints a markdown table and the target ratios, and optionally
+// writes one JSON record per measurement.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { printAutotune } from '../engine/autotune.ts';
+import { clearInputs } from './inputs.ts';
+import { measureCase, type Ceilings } from './measure.ts';
+import { ratioLines } from './ratios.ts';
+import { CEILINGS, SUITES } from './suites.ts';
+import type { BenchCase, BenchOpts, BenchRecord } from './types.ts';
+
+interface Args {
+  json?: string;
+  kernel?: string;
+  size?: number;
+  smoke: boolean;
+  reps: number;
+  toggles?: string;
+}
+
+function parseArgs(argv: string[]): Args {
+  const a: Args = { smoke: false, reps: 5 };
+  for (let i = 0; i < argv.length; i++) {
+    const k = argv[i]!;
+    const v = () => {
+      const x = argv[++i];
+      if (x === undefined) throw new Error(`bench: ${k} needs a value`);
+      return x;
+    };
+    if (k === '--json') a.json = v();
+    else if (k === '--kernel') a.kernel = v();
+    else if (k === '--size') a.size = Number(v());
+    else if (k === '--smoke') a.smoke = true;
+    else if (k === '--reps') a.reps = Number(v());
+    else if (k === '--toggles') a.toggles = v();
+    else if (k === '--') continue;
+    else throw new Error(`bench: unknown flag ${k} (flags: --json FILE --kernel NAME --size N --smoke --reps N --toggles a,b)`);
+  }
+  if (!(a.reps >= 1)) throw new Error('bench: --reps must be ≥ 1');
+  if (a.size !== undefined && !(a.size > 0)) throw new Error('bench: --size must be a positive number');
+  return a;
+}
+
+const fmt = (x: number | null, d = 2) => (x === null || !Number.isFinite(x) ? '—' : x.toFixed(d));
+const fmtBytes = (b: number | null) => (b === null ? '—' : b >= 2 ** 20 ? `${(b / 2 ** 20).toFixed(1)} MiB` : `${(b / 1024).toFixed(1)} KiB`);
+
+export function table(rows: BenchRecord[]): string {
+  const head = '| kernel | shape | system | median ms | GFLOP/s | GB/s | % of ceiling | rel err | peak bytes | note |';
+  const sep = '|---|---|---|---:|---:|---:|---:|---:|---:|---|';
+  const body = rows.map(
+    (r) =>
+      `| ${r.kernel} | ${r.shape} | ${r.system} | ${fmt(r.median_ms, 3)} | ${fmt(r.gflops)} | ${fmt(r.gbps)} | ${
+        r.ceiling_share === null ? (r.adapter.startsWith('host CPU') && !r.note ? 'n/a (CPU)' : '—') : `${(100 * r.ceiling_share).toFixed(1)}%`
+      } | ${Number.isFinite(r.rel_err) ? r.rel_err.toExponential(1) : '—'} | ${fmtBytes(r.peak_bytes)} | ${r.note ?? ''} |`,
+  );
+  return [head, sep, ...body].join('\n');
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  // Dawn toggles must be in the environment before the device is created (engine/device.ts).
+  if (args.toggles) process.env.CSRM_DAWN_TOGGLES = args.toggles;
+  const { getGpu, shutdownGpu } = await import('../engine/device.ts');
+  const g = await getGpu();
+  const adapter = g.info.adapter + (args.toggles ? ` [toggles: ${args.toggles}]` : '');
+  console.log(`adapter: ${adapter}`);
+  const opts: BenchOpts = { smoke: args.smoke, size: args.size };
+  const mopts = { warmup: args.smoke ? 1 : 2, reps: args.reps, adapter, ceilings: { gflops: null, gbps: null } as Ceilings };
+  const rows: BenchRecord[] = [];
+  const note = (kernel: string, system: string, why: string): BenchRecord => ({
+    kernel, shape: '—', system, median_ms: NaN, gflops: null, gbps: null, rel_err: NaN, peak_bytes: null, adapter, ceiling_share: null, note: why,
+  });
+
+  // ceilings first: every later row is a share of them (not filtered by --kernel/--size)
+  const ceil = (await CEILINGS.load()).suite.cases({ smoke: args.smoke });
+  for (const c of ceil) {
+    const r = await measureCase(c, mopts);
+    rows.push(r);
+    if (c.ceiling === 'compute' && !r.note) mopts.ceilings.gflops = r.gflops;
+    if (c.ceiling === 'bandwidth' && !r.note) mopts.ceilings.gbps = r.gbps;
+    console.error(`  ${r.kernel} ${r.shape}: ${fmt(r.median_ms, 3)} ms ${r.note ?? ''}`);
+  }
+
+  const cases: BenchCase[] = [];
+  for (const s of SUITES) {
+    try {
+      const mod = await s.load();
+      cases.push(...mod.suite.cases(opts).filter((c) => !args.kernel || c.kernel === args.kernel));
+    } catch (e) {
+      rows.push(note(args.kernel ?? s.name, s.name, `suite unavailable: ${String((e as Error)?.message ?? e).split('\n')[0]}`));
+    }
+  }
+  // group by kernel and shape so peers run right beside ours on the same host inputs
+  const order = [...new Set(cases.map((c) => `${c.kernel}\u0000${c.shape}`))];
+  for (const key of order) {
+    for (const c of cases.filter((x) => `${x.kernel}\u0000${x.shape}` === key)) {
+      const r = await measureCase(c, mopts);
+      rows.push(r);
+      console.error(`  ${r.kernel} ${r.shape} ${r.system}: ${fmt(r.median_ms, 3)} ms ${r.note ?? ''}`);
+    }
+    clearInputs(); // host inputs of this shape are no longer needed
+  }
+
+  console.log('\n' + table(rows));
+  console.log('\n## Ratios (same run)\n' + ratioLines(rows).join('\n'));
+  console.log('\n' + printAutotune());
+  if (args.json) {
+    mkdirSync(dirname(args.json), { recursive: true });
+    writeFileSync(args.json, rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+    console.log(`\nwrote ${rows.length} records to ${args.json}`);
+  }
+  await shutdownGpu();
+  process.exit(0); // peers keep their own devices alive; they have nothing left to do
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -1,0 +1,60 @@
+// CI smoke: every benchmark (ceilings, ours, peers) runs at its tiny size with one repetition and
+// must match its float64 reference within the case's tolerance. No timing assertions. A suite or
+// peer that cannot load here is skipped with the reason in the test name, never passed silently.
+import { describe, expect, it } from 'vitest';
+import { getGpu } from '../../engine/device.ts';
+import { liveBytes } from '../../engine/pool.ts';
+import { sync } from '../../engine/runtime.ts';
+import { measureCase } from '../../bench/measure.ts';
+import { jaxUnavailable } from '../../bench/peers/jax.ts';
+import { ortUnavailable } from '../../bench/peers/ort.ts';
+import { tfjsUnavailable } from '../../bench/peers/tfjs.ts';
+import { CEILINGS, SUITES } from '../../bench/suites.ts';
+import type { BenchCase } from '../../bench/types.ts';
+
+const g = await getGpu();
+const peerReason: Record<string, () => Promise<string | null>> = {
+  'tfjs-webgpu': tfjsUnavailable,
+  'jax-js-webgpu': jaxUnavailable,
+  'onnxruntime-cpu': ortUnavailable,
+};
+
+interface Loaded {
+  name: string;
+  kind: 'ours' | 'peer';
+  cases: BenchCase[];
+  skip: string | null;
+}
+const loaded: Loaded[] = [];
+for (const s of [CEILINGS, ...SUITES]) {
+  let skip: string | null = null;
+  let cases: BenchCase[] = [];
+  try {
+    skip = (await peerReason[s.name]?.()) ?? null;
+    if (!skip) cases = (await s.load()).suite.cases({ smoke: true });
+  } catch (e) {
+    skip = String((e as Error)?.message ?? e).split('\n')[0]!;
+  }
+  loaded.push({ name: s.name, kind: s.kind, cases, skip });
+}
+
+const opts = { warmup: 0, reps: 1, adapter: g.info.adapter, ceilings: { gflops: 1, gbps: 1 } };
+
+describe('benchmark smoke (tiny sizes, 1 repetition, checked against float64)', () => {
+  for (const s of loaded) {
+    it.skipIf(s.skip !== null)(`${s.name}${s.skip ? ` — SKIPPED: ${s.skip}` : ''}`, async () => {
+      expect(s.cases.length).toBeGreaterThan(0);
+      for (const c of s.cases) {
+        await sync();
+        const before = liveBytes();
+        const r = await measureCase(c, opts);
+        const label = `${r.kernel} ${r.shape} ${r.system}`;
+        expect(r.note, label).toBeUndefined();
+        expect(r.rel_err, label).toBeLessThanOrEqual(c.tolerance ?? 1e-4);
+        expect(r.median_ms, label).toBeGreaterThan(0);
+        await sync();
+        if (s.kind === 'ours') expect(liveBytes(), `${label} leaked GPU memory`).toBe(before);
+      }
+    });
+  }
+});
