@@ -1,0 +1,43 @@
+// Sizes of a generated market. `demo` is sized for the CPU demo (a tiny decoder, ~1K tokens/s);
+// `paper` keeps the paper's ratios (section 4.1) at 1/100 scale: target labels = 10% of source
+// labels, 20K/5M dev and test, translation sets 50K : 50K : 700K : 30K against 5M labels.
+
+export type PresetName = 'tiny' | 'demo' | 'paper';
+export const PRESETS: readonly PresetName[] = ['tiny', 'demo', 'paper'];
+
+export interface MarketSize {
+  /** Product concepts; each is listed in one or both markets. */
+  products: number;
+  sourceTrain: number;
+  targetTrain: number;
+  /** Dev and test samples per market; the two markets' dev and test sets are translations of each other. */
+  dev: number;
+  test: number;
+  /** Products judged per query. */
+  perQuery: number;
+  /** Human-label noise on training splits. */
+  noiseRate: number;
+  /** Share of alias queries among all queries. */
+  aliasShare: number;
+  sourceSessions: number;
+  targetSessions: number;
+  translations: { category: number; brand: number; title: number; query: number };
+}
+
+export const PRESET_SIZES: Record<PresetName, MarketSize> = {
+  tiny: {
+    products: 200, sourceTrain: 320, targetTrain: 64, dev: 48, test: 64, perQuery: 4,
+    noiseRate: 0.1, aliasShare: 0.15, sourceSessions: 1500, targetSessions: 150,
+    translations: { category: 80, brand: 80, title: 80, query: 40 },
+  },
+  demo: {
+    products: 1000, sourceTrain: 3000, targetTrain: 300, dev: 300, test: 400, perQuery: 4,
+    noiseRate: 0.1, aliasShare: 0.15, sourceSessions: 30000, targetSessions: 2000,
+    translations: { category: 400, brand: 200, title: 1500, query: 600 },
+  },
+  paper: {
+    products: 3000, sourceTrain: 50000, targetTrain: 5000, dev: 200, test: 200, perQuery: 5,
+    noiseRate: 0.1, aliasShare: 0.1, sourceSessions: 100000, targetSessions: 8000,
+    translations: { category: 500, brand: 500, title: 7000, query: 300 },
+  },
+};
