@@ -1,0 +1,277 @@
+// A Llama-family decoder LM on engine ops: token embedding, N blocks of
+// (RMSNorm → attention with RoPE → residual, RMSNorm → SwiGLU MLP → residual), final RMSNorm,
+// LM head (tied or untied), and optional LoRA adapters (PEFT semantics) on chosen projections.
+import {
+  add,
+  attention,
+  concat,
+  gatherRows,
+  keep,
+  linear,
+  loraInit,
+  loraLinear,
+  matmul,
+  randn,
+  fill,
+  reshape,
+  rmsNorm,
+  rope,
+  swiglu,
+  tensor,
+  type Tensor,
+} from '../engine/index.ts';
+import { rng } from '../engine/random.ts';
+import { headDim, paramCounts, validateConfig, type LlamaConfig } from './llama-config.ts';
+
+export interface Lora {
+  a: Tensor;
+  b: Tensor;
+}
+
+export interface LlamaLayer {
+  attnNorm: Tensor;
+  wq: Tensor;
+  wk: Tensor;
+  wv: Tensor;
+  wo: Tensor;
+  mlpNorm: Tensor;
+  wGate: Tensor;
+  wUp: Tensor;
+  wDown: Tensor;
+  lora: Partial<Record<string, Lora>>;
+}
+
+export interface Llama {
+  config: LlamaConfig;
+  embed: Tensor;
+  layers: LlamaLayer[];
+  finalNorm: Tensor;
+  lmHead: Tensor | null; // null when tied to the embedding
+}
+
+/** Inputs of one forward pass: right-padded token ids, their positions and the valid lengths. */
+export interface Batch {
+  ids: Tensor; // i32 [B, T]
+  positions: Tensor; // i32 [B, T]
+  lengths: Tensor; // i32 [B]
+  B: number;
+  T: number;
+}
+
+export interface ForwardOpts {
+  training?: boolean; // LoRA dropout on
+  seed?: number; // dropout seed for this step
+  cache?: KvCache; // incremental decoding: keys/values of earlier tokens (batch of one sequence)
+}
+
+/** Keys and values of the tokens seen so far, per layer ([1, len, nKvHeads, headDim]). */
+export interface KvCache {
+  k: (Tensor | null)[];
+  v: (Tensor | null)[];
+  len: number;
+}
+
+const BASE_NAMES = ['attnNorm', 'wq', 'wk', 'wv', 'wo', 'mlpNorm', 'wGate', 'wUp', 'wDown'] as const;
+const LORA_TARGET_WEIGHT: Record<string, keyof LlamaLayer> = { q: 'wq', k: 'wk', v: 'wv', o: 'wo', gate: 'wGate', up: 'wUp', down: 'wDown' };
+
+/** Random initialisation (std 0.02, residual projections scaled by 1/√(2L) as in GPT-2/Llama). */
+export function initLlama(config: LlamaConfig, seed: number): Llama {
+  const c = validateConfig(config);
+  const r = rng(seed);
+  const hd = headDim(c);
+  const std = 0.02;
+  const resid = std / Math.sqrt(2 * c.nLayers);
+  const w = (shape: number[], s = std) => keep(randn(shape, { rng: r, std: s }));
+  const ones = (n: number) => keep(fill([n], 1));
+  const layers: LlamaLayer[] = [];
+  for (let l = 0; l < c.nLayers; l++) {
+    layers.push({
+      attnNorm: ones(c.dim),
+      wq: w([c.nHeads * hd, c.dim]),
+      wk: w([c.nKvHeads * hd, c.dim]),
+      wv: w([c.nKvHeads * hd, c.dim]),
+      wo: w([c.dim, c.nHeads * hd], resid),
+      mlpNorm: ones(c.dim),
+      wGate: w([c.ffnDim, c.dim]),
+      wUp: w([c.ffnDim, c.dim]),
+      wDown: w([c.dim, c.ffnDim], resid),
+      lora: {},
+    });
+  }
+  const m: Llama = {
+    config: c,
+    embed: w([c.vocabSize, c.dim]),
+    layers,
+    finalNorm: ones(c.dim),
+    lmHead: c.tieEmbeddings ? null : w([c.vocabSize, c.dim]),
+  };
+  return m;
+}
+
+/** Adds fresh LoRA adapters (A ~ U(±1/√in), B = 0) on config.lora.targets; the base is frozen. */
+export function addLora(m: Llama, lora: NonNullable<LlamaConfig['lora']>, seed: number): void {
+  m.config = { ...m.config, lora };
+  for (const p of baseParams(m)) p.requiresGrad = false;
+  m.layers.forEach((layer, l) => {
+    for (const t of lora.targets) {
+      const wName = LORA_TARGET_WEIGHT[t];
+      if (!wName) throw new Error(`addLora: unknown target "${t}"`);
+      const wt = layer[wName] as Tensor;
+      const [out, inF] = wt.shape as [number, number];
+      const { a, b } = loraInit(inF, out, lora.r, seed + 101 * l + t.charCodeAt(0));
+      keep(a);
+      keep(b);
+      a.requiresGrad = b.requiresGrad = true;
+      layer.lora[t] = { a, b };
+    }
+  });
+}
+
+/** Drops the LoRA adapters (for a fresh stage on the same base). */
+export function removeLora(m: Llama): void {
+  for (const layer of m.layers) {
+    for (const ad of Object.values(layer.lora)) {
+      ad!.a.dispose();
+      ad!.b.dispose();
+    }
+    layer.lora = {};
+  }
+  m.config = { ...m.config, lora: null };
+}
+
+export function baseParams(m: Llama): Tensor[] {
+  const out = [m.embed];
+  for (const l of m.layers) for (const n of BASE_NAMES) out.push(l[n]);
+  out.push(m.finalNorm);
+  if (m.lmHead) out.push(m.lmHead);
+  return out;
+}
+
+export function loraParams(m: Llama): Tensor[] {
+  return m.layers.flatMap((l) => Object.values(l.lora).flatMap((ad) => [ad!.a, ad!.b]));
+}
+
+/** Parameters that receive gradients: the LoRA adapters if any, else the whole base. */
+export function trainableParams(m: Llama): Tensor[] {
+  const lp = loraParams(m);
+  return lp.length > 0 ? lp : baseParams(m);
+}
+
+/** The trainable share, as the paper reports (1.07% for Orion-14B with r = 128 on q/k/v). */
+export function trainableReport(m: Llama): { total: number; trainable: number; share: number } {
+  const { base, lora } = paramCounts(m.config);
+  const total = base + lora;
+  const trainable = lora > 0 ? lora : base;
+  return { total, trainable, share: trainable / total };
+}
+
+/** Named tensors in Hugging Face Llama naming (checkpoints and safetensors use these names). */
+export function namedTensors(m: Llama, which: 'base' | 'lora' | 'all' = 'all'): Record<string, Tensor> {
+  const out: Record<string, Tensor> = {};
+  if (which !== 'lora') {
+    out['model.embed_tokens.weight'] = m.embed;
+    m.layers.forEach((l, i) => {
+      const p = `model.layers.${i}`;
+      out[`${p}.input_layernorm.weight`] = l.attnNorm;
+      out[`${p}.self_attn.q_proj.weight`] = l.wq;
+      out[`${p}.self_attn.k_proj.weight`] = l.wk;
+      out[`${p}.self_attn.v_proj.weight`] = l.wv;
+      out[`${p}.self_attn.o_proj.weight`] = l.wo;
+      out[`${p}.post_attention_layernorm.weight`] = l.mlpNorm;
+      out[`${p}.mlp.gate_proj.weight`] = l.wGate;
+      out[`${p}.mlp.up_proj.weight`] = l.wUp;
+      out[`${p}.mlp.down_proj.weight`] = l.wDown;
+    });
+    out['model.norm.weight'] = m.finalNorm;
+    if (m.lmHead) out['lm_head.weight'] = m.lmHead;
+  }
+  if (which !== 'base') {
+    const mod: Record<string, string> = { q: 'self_attn.q_proj', k: 'self_attn.k_proj', v: 'self_attn.v_proj', o: 'self_attn.o_proj', gate: 'mlp.gate_proj', up: 'mlp.up_proj', down: 'mlp.down_proj' };
+    m.layers.forEach((l, i) => {
+      for (const [t, ad] of Object.entries(l.lora)) {
+        out[`base_model.model.model.layers.${i}.${mod[t]}.lora_A.weight`] = ad!.a;
+        out[`base_model.model.model.layers.${i}.${mod[t]}.lora_B.weight`] = ad!.b;
+      }
+    });
+  }
+  return out;
+}
+
+function proj(m: Llama, layer: LlamaLayer, t: string, x: Tensor, o: ForwardOpts, salt: number): Tensor {
+  const w = layer[LORA_TARGET_WEIGHT[t]!] as Tensor;
+  const ad = layer.lora[t];
+  if (!ad || !m.config.lora) return linear(x, w);
+  const L = m.config.lora;
+  return loraLinear(x, w, ad.a, ad.b, {
+    scale: L.alpha / L.r,
+    dropout: L.dropout,
+    seed: ((o.seed ?? 0) * 7919 + salt) >>> 0,
+    training: o.training ?? false,
+  });
+}
+
+/** Runs the decoder; returns the final-norm hidden states [B, T, dim]. */
+export function forwardHidden(m: Llama, batch: Batch, o: ForwardOpts = {}): Tensor {
+  const c = m.config;
+  const hd = headDim(c);
+  const { B, T } = batch;
+  let x = gatherRows(m.embed, batch.ids); // [B, T, D]
+  m.layers.forEach((layer, l) => {
+    const h = rmsNorm(x, layer.attnNorm, c.normEps);
+    const q = rope(reshape(proj(m, layer, 'q', h, o, l * 8 + 1), [B, T, c.nHeads, hd]), batch.positions, c.ropeTheta);
+    const k = rope(reshape(proj(m, layer, 'k', h, o, l * 8 + 2), [B, T, c.nKvHeads, hd]), batch.positions, c.ropeTheta);
+    let k2 = k;
+    let v = reshape(proj(m, layer, 'v', h, o, l * 8 + 3), [B, T, c.nKvHeads, hd]);
+    let att: Tensor;
+    if (o.cache) {
+      const ck = o.cache.k[l];
+      const cv = o.cache.v[l];
+      if (ck && cv) {
+        k2 = concat([ck, k2], 1);
+        v = concat([cv, v], 1);
+      }
+      o.cache.k[l] = k2;
+      o.cache.v[l] = v;
+      att = attention(q, k2, v, { causal: true, queryOffset: o.cache.len });
+    } else {
+      att = attention(q, k2, v, { causal: true, keyLengths: batch.lengths });
+    }
+    x = add(x, proj(m, layer, 'o', reshape(att, [B, T, c.nHeads * hd]), o, l * 8 + 4));
+    const h2 = rmsNorm(x, layer.mlpNorm, c.normEps);
+    const act = swiglu(proj(m, layer, 'gate', h2, o, l * 8 + 5), proj(m, layer, 'up', h2, o, l * 8 + 6));
+    x = add(x, proj(m, layer, 'down', act, o, l * 8 + 7));
+  });
+  return rmsNorm(x, m.finalNorm, c.normEps);
+}
+
+/** Logits for selected hidden rows: rows [N, dim] → [N, vocab]. */
+export function lmLogits(m: Llama, rows: Tensor): Tensor {
+  return matmul(rows, m.lmHead ?? m.embed, { transB: true });
+}
+
+/** Hidden rows at flat indices b·T + t (e.g. the answer positions), [N, dim]. */
+export function hiddenRows(hidden: Tensor, flatIdx: number[]): Tensor {
+  const [B, T, D] = hidden.shape as [number, number, number];
+  const flat = reshape(hidden, [B * T, D]);
+  const idx = tensor(flatIdx, [flatIdx.length], { dtype: 'i32' });
+  return gatherRows(flat, idx);
+}
+
+export function disposeLlama(m: Llama): void {
+  for (const t of [...baseParams(m), ...loraParams(m)]) {
+    t.kept = false;
+    t.dispose();
+  }
+}
+
+/**
+ * Logits of the three label tokens only, for hidden rows [N, dim] → [N, 3]: the LM head restricted
+ * to the label tokens' rows (equal to those three columns of the full-vocabulary logits, without
+ * computing the other V − 3).
+ */
+export function labelLogits(m: Llama, rows: Tensor, labelIds: readonly [number, number, number]): Tensor {
+  const head = m.lmHead ?? m.embed;
+  const ids = tensor([...labelIds], [3], { dtype: 'i32' });
+  const w3 = gatherRows(head, ids); // [3, dim]
+  return matmul(rows, w3, { transB: true });
+}

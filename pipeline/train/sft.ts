@@ -1,0 +1,159 @@
+// Supervised fine-tuning of the relevance LLM (Stage 1, Stage 2 and self-distillation rounds):
+// relevance as generation of "0"/"1"/"2" with the three-token loss (eq. 2–3), optionally interleaved
+// with the auxiliary translation task (section 3.2, weight 0.1), LoRA on q/k/v, AdamW (weight decay
+// 0.01), global-norm clipping, the best checkpoint chosen by dev micro-F1; resumable.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  add,
+  adamw,
+  backward,
+  clipGradNorm,
+  item,
+  mulScalar,
+  scopeAsync,
+  tensor,
+  zeroGrad,
+  type Tensor,
+} from '../../engine/index.ts';
+import { lmCrossEntropy, threeTokenCE } from '../../engine/losses/index.ts';
+import { hiddenRows, forwardHidden, labelLogits, lmLogits, trainableParams, type Llama } from '../../models/llama.ts';
+import { buildBatch, type RelevanceSeq, type Seq, type TranslationSeq } from './batch.ts';
+import { interleave } from './interleave.ts';
+import { progress } from './progress.ts';
+import { scoreSeqs } from './score.ts';
+import { evaluate } from '../eval/metrics.ts';
+import { loadTrainState, saveTrainState } from './state.ts';
+
+export interface SftConfig {
+  steps: number;
+  batchSize: number;
+  lr: number;
+  warmup: number;
+  weightDecay: number; // paper: 0.01
+  clip: number;
+  alpha: number; // eq. 2: weight of the human one-hot term (1 = hard labels only)
+  mtRatio: number; // share of translation samples in the interleaved stream (0 = no MT task)
+  mtWeight: number; // paper: 0.1
+  evalEvery: number;
+  maxLen: number;
+  seed: number;
+}
+
+export interface SftHistoryPoint {
+  step: number;
+  loss: number;
+  devF1?: number;
+}
+
+export interface SftResult {
+  bestStep: number;
+  bestDevF1: number;
+  history: SftHistoryPoint[];
+  tokensPerSec: number;
+  seconds: number;
+}
+
+export interface SftInputs {
+  model: Llama;
+  labelIds: readonly [number, number, number];
+  padId: number;
+  relevance: RelevanceSeq[];
+  translation: TranslationSeq[];
+  dev: RelevanceSeq[];
+  cfg: SftConfig;
+  dir: string; // checkpoints: last.ckpt (resume) and best.ckpt (dev micro-F1)
+  label: string; // progress label
+  quiet?: boolean;
+}
+
+function lrAt(cfg: SftConfig, step: number): number {
+  if (step < cfg.warmup) return (cfg.lr * (step + 1)) / cfg.warmup;
+  const t = (step - cfg.warmup) / Math.max(1, cfg.steps - cfg.warmup);
+  return cfg.lr * (0.1 + 0.9 * 0.5 * (1 + Math.cos(Math.PI * Math.min(1, t))));
+}
+
+/** One optimisation step's loss: mean three-token CE over relevance rows + mtWeight × mean token CE. */
+function stepLoss(inp: SftInputs, seqs: Seq[], step: number): { loss: Tensor; tokens: number; dispose(): void } {
+  const { model, cfg } = inp;
+  const bb = buildBatch(seqs, inp.padId, cfg.maxLen);
+  const hidden = forwardHidden(model, bb.batch, { training: true, seed: cfg.seed * 100003 + step });
+  let loss: Tensor | null = null;
+  if (bb.answerIdx.length > 0) {
+    const logits = labelLogits(model, hiddenRows(hidden, bb.answerIdx), inp.labelIds);
+    const hard = tensor(bb.hard, [bb.hard.length], { dtype: 'i32' });
+    const useSoft = cfg.alpha < 1 && bb.soft.every((s) => s !== null);
+    if (cfg.alpha < 1 && !useSoft) throw new Error(`${inp.label}: alpha ${cfg.alpha} < 1 needs soft labels for every sample`);
+    const soft = useSoft ? tensor(bb.soft.flatMap((s) => s!), [bb.soft.length, 3]) : null;
+    loss = threeTokenCE(logits, [0, 1, 2], hard, soft, { alpha: useSoft ? cfg.alpha : 1 });
+  }
+  if (bb.lmIdx.length > 0) {
+    const logits = lmLogits(model, hiddenRows(hidden, bb.lmIdx));
+    const targets = tensor(bb.lmTargets, [bb.lmTargets.length], { dtype: 'i32' });
+    const lm = mulScalar(lmCrossEntropy(logits, targets), cfg.mtWeight);
+    loss = loss ? add(loss, lm) : lm;
+  }
+  return { loss: loss!, tokens: bb.tokens, dispose: () => bb.dispose() };
+}
+
+export async function runSft(inp: SftInputs): Promise<SftResult> {
+  const { model, cfg } = inp;
+  const params = trainableParams(model);
+  const opt = adamw(params, { lr: cfg.lr, weightDecay: cfg.weightDecay });
+  const tasks = [
+    { name: 'relevance', ratio: 1 - cfg.mtRatio, items: inp.relevance as Seq[] },
+    { name: 'translation', ratio: cfg.mtRatio, items: inp.translation as Seq[] },
+  ].filter((t) => t.ratio > 0);
+  let start = 0;
+  let best = { step: -1, f1: -1 };
+  let history: SftHistoryPoint[] = [];
+  let stream = interleave(tasks, cfg.seed);
+  const last = join(inp.dir, 'last.ckpt');
+  if (existsSync(last)) {
+    const st = await loadTrainState(last, model, opt);
+    start = st.step;
+    best = st.best;
+    history = st.history;
+    stream = interleave(tasks, cfg.seed, st.cursor as ReturnType<typeof stream.state>);
+    if (!inp.quiet) console.error(`${inp.label}: resuming at step ${start} (best dev F1 ${best.f1.toFixed(4)} at ${best.step})`);
+  }
+  const bar = progress(inp.label, cfg.steps, { quiet: inp.quiet });
+  const t0 = performance.now();
+  let tokens = 0;
+  for (let step = start; step < cfg.steps; step++) {
+    const seqs = stream.next(cfg.batchSize).map((d) => d.item);
+    const wantLoss = step % 10 === 0 || step === cfg.steps - 1;
+    const lossVal = await scopeAsync(async () => {
+      zeroGrad(params);
+      const s = stepLoss(inp, seqs, step);
+      backward(s.loss);
+      clipGradNorm(params, cfg.clip);
+      opt.step(lrAt(cfg, step));
+      tokens += s.tokens;
+      const v = wantLoss ? await item(s.loss) : null;
+      s.dispose();
+      return v;
+    });
+    if (lossVal !== null && !Number.isFinite(lossVal)) throw new Error(`${inp.label}: loss became ${lossVal} at step ${step}`);
+    const point: SftHistoryPoint | null = lossVal !== null ? { step, loss: lossVal } : null;
+    const done = step + 1;
+    if (done % cfg.evalEvery === 0 || done === cfg.steps) {
+      const probs = await scoreSeqs(model, inp.dev, inp.labelIds, inp.padId, cfg.maxLen);
+      const pred = probs.map((p) => p.indexOf(Math.max(...p)));
+      const f1 = evaluate(inp.dev.map((d) => d.hard), pred).microF1;
+      (point ?? (history.push({ step, loss: NaN }), history[history.length - 1]!)).devF1 = f1;
+      if (point) history.push(point);
+      if (f1 > best.f1) {
+        best = { step: done, f1 };
+        await saveTrainState(join(inp.dir, 'best.ckpt'), model, null, { step: done, best, history, cursor: null });
+      }
+      await saveTrainState(last, model, opt, { step: done, best, history, cursor: stream.state() });
+    } else if (point) history.push(point);
+    bar.tick(done, { loss: lossVal ?? undefined, items: 0, extra: best.f1 >= 0 ? `dev F1 ${best.f1.toFixed(3)}` : '' });
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  bar.done(`best dev F1 ${best.f1.toFixed(4)} at step ${best.step}`);
+  opt.dispose();
+  zeroGrad(params);
+  return { bestStep: best.step, bestDevF1: best.f1, history, tokensPerSec: tokens / seconds, seconds };
+}

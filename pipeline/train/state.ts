@@ -1,0 +1,39 @@
+// Training state on disk: the trainable tensors (LoRA adapters, or the whole model when training
+// without LoRA), optimizer moments, step, the data cursor and the best-so-far record, written
+// atomically by engine/checkpoint.ts so a killed run resumes where it was.
+import { loadCheckpoint, loadTensorsInto, saveCheckpoint, type Adamw } from '../../engine/index.ts';
+import { loraParams, namedTensors, type Llama } from '../../models/llama.ts';
+
+export interface TrainMeta {
+  step: number;
+  best: { step: number; f1: number };
+  history: { step: number; loss: number; devF1?: number }[];
+  cursor: unknown;
+}
+
+function trainedTensors(m: Llama) {
+  return namedTensors(m, loraParams(m).length > 0 ? 'lora' : 'base');
+}
+
+export async function saveTrainState(path: string, m: Llama, opt: Adamw | null, meta: TrainMeta): Promise<void> {
+  const st = opt?.state();
+  await saveCheckpoint(path, {
+    config: m.config,
+    tensors: trainedTensors(m),
+    optimizer: st ? { step: st.step, m: st.m, v: st.v } : undefined,
+    step: meta.step,
+    cursor: meta.cursor,
+    meta: { best: meta.best, history: meta.history },
+  });
+}
+
+export async function loadTrainState(path: string, m: Llama, opt: Adamw | null): Promise<TrainMeta> {
+  const c = await loadCheckpoint(path);
+  loadTensorsInto(trainedTensors(m), c.tensors);
+  if (opt) {
+    if (!c.optimizer) throw new Error(`${path}: no optimizer state to resume from`);
+    opt.load({ step: c.optimizer.step, m: c.optimizer.m.map((h) => h.data), v: c.optimizer.v.map((h) => h.data) });
+  }
+  const meta = (c.meta ?? {}) as Partial<TrainMeta>;
+  return { step: c.step, best: meta.best ?? { step: -1, f1: -1 }, history: meta.history ?? [], cursor: c.cursor };
+}
