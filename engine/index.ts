@@ -17,3 +17,4 @@ import { getGpu } from './device.ts';
 export async function initEngine() {
   return getGpu();
 }
+export * from './losses/index.ts';
