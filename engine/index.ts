@@ -33,3 +33,4 @@ export { saveCheckpoint, loadCheckpoint, hostToTensor, loadTensorsInto, type Che
 export { saveLoraAdapter, loadLoraAdapter, type LoraAdapterConfig } from './lora_adapter.ts';
 export * from './safetensors.ts';
 export * from './autotune.ts';
+export * from './losses/index.ts';

@@ -2,3 +2,4 @@
 export { threeTokenCE, threeTokenProbs, type LabelIds, type ThreeTokenCEOpts } from './ce3.ts';
 export { lmCrossEntropy, type LmCrossEntropyOpts } from './lm-ce.ts';
 export { kdBce, type KdBceOpts } from './kd-bce.ts';
+export { ebrDistill, type EbrDistillOpts } from './ebr.ts';

@@ -15,7 +15,7 @@
 import { record } from '../autograd.ts';
 import { grid1d, launch } from '../runtime.ts';
 import { assertDtype, assertLive, empty, type Tensor } from '../tensor.ts';
-import { lmCeBackward, lmCeForward, LMCE_WG } from '../../kernels/losses/lm-ce.ts';
+import { LMCE_BWD_VPT, LMCE_WG, lmCeBackward, lmCeForward } from '../../kernels/losses/lm-ce.ts';
 import { lossFinalize } from '../../kernels/losses/finalize.ts';
 import { lmCeBackwardRef, lmCeForwardRef, type LmCeArgs } from '../reference/losses/lm-ce.ts';
 import { expectReduction, expectShape, expectTensors, shapeOf, type Reduction } from './check.ts';
@@ -67,7 +67,8 @@ export function lmCrossEntropy(logits: Tensor, targets: Tensor, opts: LmCrossEnt
   const y = record(out, OP, [logits], (g) => {
     const dx = empty([N, V]);
     const rowsPerZ = Math.min(N, 65535);
-    launch(lmCeBackward, [logits, targets, w ?? logits, lse, g, norm, dx], [Math.ceil(V / (4 * LMCE_WG)), rowsPerZ, Math.ceil(N / rowsPerZ)], [N, V, ignore, w ? 1 : 0, rowsPerZ], `${OP} backward`);
+    const cols = vec4 ? V / 4 : V;
+    launch(lmCeBackward(vec4), [logits, targets, w ?? logits, lse, g, norm, dx], [Math.ceil(cols / (LMCE_WG * LMCE_BWD_VPT)), rowsPerZ, Math.ceil(N / rowsPerZ)], [N, V, ignore, w ? 1 : 0, rowsPerZ, cols], `${OP} backward`);
     return [dx];
   });
   if (!y.requiresGrad) {

@@ -1,8 +1,8 @@
 // Token-level LM cross-entropy, fused log-softmax + NLL over the full vocabulary. Forward: one
 // workgroup per token row walks the vocabulary in chunks with an online log-sum-exp (running max m
 // and Σ exp(z − m)), so no [N, V] probability buffer exists; it writes (w·(lse − z_target), 1) per
-// row (or (0, 0) for an ignored token) and (max, log Σ) for the backward. Backward: one invocation per four
-// columns writes dlogits = g·w·(exp(z − lse) − onehot)/norm directly. Math: engine/losses/lm-ce.ts.
+// row (or (0, 0) for an ignored token) and (max, log Σ) for the backward. Backward: each invocation writes
+// a few vec4s of one row: dlogits = g·w·(exp(z − lse) − onehot)/norm directly. Math: engine/losses/lm-ce.ts.
 import { kernel, type Kernel } from '../kernel.ts';
 
 export const LMCE_WG = 64;
@@ -19,18 +19,17 @@ export function lmCeForward(vec4: boolean): Kernel {
   let base4 = row * (p.V / 4u);
   for (var c = lid; c < p.V / 4u; c += ${LMCE_WG}u) {
     let v = logits4[base4 + c];
-    let mn = max(m, max(max(v.x, v.y), max(v.z, v.w)));
-    let e = exp(v - vec4<f32>(mn));
-    s = s * exp(m - mn) + (e.x + e.y + e.z + e.w);
-    m = mn;
+    let mx = max(max(v.x, v.y), max(v.z, v.w));
+    if (mx > m) { s = s * exp(m - mx); m = mx; } // rescale only when the running max grows
+    let e = exp(v - vec4<f32>(m));
+    s += (e.x + e.y + e.z) + e.w;
   }`
     : /* wgsl */ `
   let base = row * p.V;
   for (var c = lid; c < p.V; c += ${LMCE_WG}u) {
     let v = logits[base + c];
-    let mn = max(m, v);
-    s = s * exp(m - mn) + exp(v - mn);
-    m = mn;
+    if (v > m) { s = s * exp(m - v); m = v; }
+    s += exp(v - m);
   }`;
   const k = kernel(
     `lm_ce_fwd${vec4 ? '_vec4' : ''}`,
@@ -88,36 +87,48 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   return k;
 }
 
+export const LMCE_BWD_VPT = 4; // vec4 (or scalar) groups per invocation, strided by the workgroup
+
 /** dlogits[r, c] = g·w_r·(exp(z_rc − lse_r) − [c = t_r]) / norm; rows with an ignored target get 0.
- * Grid: x over column groups of 4, y (folded into z past 65535) over rows. */
-export const lmCeBackward = kernel(
-  'lm_ce_bwd',
-  /* wgsl */ `
-struct P { N: u32, V: u32, ignore: i32, hasW: u32, rowsPerZ: u32 }
+ * Grid: x over column blocks of WG·VPT vec4s (scalars when V % 4 ≠ 0), y (folded into z past
+ * 65535) over rows; the per-row coefficient is loaded once per invocation. */
+export function lmCeBackward(vec4: boolean): Kernel {
+  const key = `bwd${vec4}`;
+  const hit = cache.get(key);
+  if (hit) return hit;
+  const T = vec4 ? 'vec4<f32>' : 'f32';
+  const hitExpr = vec4
+    ? 'vec4<f32>(select(vec4<f32>(0.0), vec4<f32>(1.0), vec4<i32>(4 * i32(c)) + vec4<i32>(0, 1, 2, 3) == vec4<i32>(t)))'
+    : 'select(0.0, 1.0, i32(c) == t)';
+  const k = kernel(
+    `lm_ce_bwd${vec4 ? '_vec4' : ''}`,
+    /* wgsl */ `
+struct P { N: u32, V: u32, ignore: i32, hasW: u32, rowsPerZ: u32, cols: u32 }
 @group(0) @binding(0) var<uniform> p: P;
-@group(0) @binding(1) var<storage, read> logits: array<f32>;
+@group(0) @binding(1) var<storage, read> logits: array<${T}>;
 @group(0) @binding(2) var<storage, read> targets: array<i32>;
 @group(0) @binding(3) var<storage, read> w: array<f32>;
 @group(0) @binding(4) var<storage, read> lse: array<vec2<f32>>;
 @group(0) @binding(5) var<storage, read> g: array<f32>;
 @group(0) @binding(6) var<storage, read> norm: array<f32>;
-@group(0) @binding(7) var<storage, read_write> dx: array<f32>;
+@group(0) @binding(7) var<storage, read_write> dx: array<${T}>;
 @compute @workgroup_size(${LMCE_WG})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let row = gid.y + gid.z * p.rowsPerZ;
-  let c0 = gid.x * 4u;
-  if (row >= p.N || c0 >= p.V) { return; }
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let row = wid.y + wid.z * p.rowsPerZ;
+  if (row >= p.N) { return; }
   let t = targets[row];
-  let base = row * p.V;
   var coef = 0.0;
   if (t != p.ignore) { coef = g[0] * select(1.0, w[row], p.hasW == 1u) / norm[0]; }
   let l = lse[row];
-  for (var k = 0u; k < 4u; k++) {
-    let c = c0 + k;
-    if (c >= p.V) { break; }
-    let hit = select(0.0, 1.0, i32(c) == t);
-    dx[base + c] = coef * (exp((logits[base + c] - l.x) - l.y) - hit);
+  let base = row * p.cols; // p.cols = V/4 vec4s per row, or V scalars
+  for (var j = 0u; j < ${LMCE_BWD_VPT}u; j++) {
+    let c = wid.x * ${LMCE_WG * LMCE_BWD_VPT}u + j * ${LMCE_WG}u + lid;
+    if (c >= p.cols) { break; }
+    dx[base + c] = coef * (exp((logits[base + c] - ${T}(l.x)) - ${T}(l.y)) - ${hitExpr});
   }
 }`,
-  ['r', 'r', 'r', 'r', 'r', 'r', 'rw'],
-);
+    ['r', 'r', 'r', 'r', 'r', 'r', 'rw'],
+  );
+  cache.set(key, k);
+  return k;
+}
