@@ -262,7 +262,7 @@ export async function item(t: Tensor): Promise<number> {
 // ---- CSRM_TIME_KERNELS: per-kernel GPU time from timestamp queries ----------------------------
 const timer = {
   set: null as GPUQuerySet | null,
-  cap: 4096,
+  cap: 2048, // two timestamps per kernel; WebGPU caps a query set at 4096 queries
   names: [] as string[],
   pendingResolve: [] as { buf: GPUBuffer; names: string[] }[],
   stats: new Map<string, { n: number; ns: number }>(),
