@@ -59,9 +59,9 @@ function forward(x2: Tensor, w: Tensor, a: Tensor, b: Tensor, d: LoraDims): { y:
   if (d.K === 0) throw new Error('loraLinear: in = 0 is not supported on the GPU');
   const drop = d.thr > 0;
   const rb = Math.ceil(d.R / 4);
-  launch(loraDown(drop), [x2, a, t], grid1d(Math.ceil((d.M * rb) / LORA_DOWN_WG)), [d.M, d.K, d.R, d.seed, d.thr, { f: d.s }], 'loraLinear');
+  launch(loraDown(drop), [x2, a, t], grid1d(Math.ceil((d.M * rb) / LORA_DOWN_WG)), [d.M, d.K, d.R, d.seed, d.thr, { f: d.s }], 'loraLinear (down)');
   const grid: [number, number, number] = [Math.ceil(d.N / (4 * LORA_OUT_WG[0])), Math.ceil(d.M / (4 * LORA_OUT_WG[1])), 1];
-  launch(loraOut(d.K % 4 === 0), [x2, w, t, b, y], grid, [d.M, d.N, d.K, d.R], 'loraLinear');
+  launch(loraOut(d.K % 4 === 0), [x2, w, t, b, y], grid, [d.M, d.N, d.K, d.R], 'loraLinear (out)');
   return { y, t };
 }
 
@@ -83,12 +83,12 @@ function backwardRule(g2: Tensor, x2: Tensor, w: Tensor, a: Tensor, b: Tensor, t
   if (wx) {
     dx = empty([d.M, d.K], 'f32', 'gpu');
     const grid: [number, number, number] = [Math.ceil(d.K / (4 * LORA_DX_WG[0])), Math.ceil(d.M / (4 * LORA_DX_WG[1])), 1];
-    launch(loraDx(drop, d.K % 4 === 0), [g2, w, u!, a, dx], grid, [d.M, d.N, d.K, d.R, d.seed, d.thr, { f: d.s }], 'loraLinear_bwd');
+    launch(loraDx(drop, d.K % 4 === 0), [g2, w, u!, a, dx], grid, [d.M, d.N, d.K, d.R, d.seed, d.thr, { f: d.s }], 'loraLinear backward (dx)');
   }
   if (wa) {
     da = empty([d.R, d.K], 'f32', 'gpu');
     const grid: [number, number, number] = [Math.ceil(d.K / (4 * LORA_DA_WG[0])), Math.ceil(d.R / (4 * LORA_DA_WG[1])), 1];
-    launch(loraDa(drop), [u!, x2, da], grid, [d.M, d.K, d.R, d.seed, d.thr, { f: d.s }], 'loraLinear_bwd');
+    launch(loraDa(drop), [u!, x2, da], grid, [d.M, d.K, d.R, d.seed, d.thr, { f: d.s }], 'loraLinear backward (dA)');
   }
   u?.dispose();
   const db = wb ? matmulRaw(g2, t, true, false) : null; // [N, R]

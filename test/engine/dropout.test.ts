@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import * as E from '../../engine/index.ts';
 import { gpucheck, gradcheck, precompile } from '../../engine/index.ts';
@@ -55,6 +56,17 @@ describe('dropout', () => {
     expect(await E.toArray(y)).toEqual([0, 0, 0]);
     y.dispose();
     x.dispose();
+  });
+  it('property: for any seed, p and length the GPU mask equals the reference mask', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.nat({ max: 0xffffffff }), fc.double({ min: 0.01, max: 0.99, noNaN: true }), fc.integer({ min: 1, max: 300 }), async (seed, p, n) => {
+        const data = randData(r, n);
+        const ref = dropoutRef(data, p, seed);
+        const y = await E.scopeAsync(async () => E.read(E.dropout(E.tensor(data, [n]), p, seed)));
+        return ref.every((v, i) => (v === 0) === (y[i] === 0) && Math.abs(v - y[i]!) <= 1e-6 * Math.abs(v));
+      }),
+      { numRuns: 25 },
+    );
   });
   it('threshold and hash are exact integers', () => {
     expect(dropThreshold(0.5)).toBe(2 ** 23);
