@@ -1,4 +1,4 @@
-// `npm run bench [-- --json FILE] [--kernel NAME] [--size N] [--smoke] [--reps N] [--toggles a,b]`
+// `npm run bench [-- --json FILE] [--kernel NAME] [--shape MxNxK] [--size N] [--smoke] [--reps N] [--toggles a,b]`
 // Measures the ceilings first, then every suite in bench/suites.ts (ours and peers, same process,
 // same adapter, same host inputs), prints a markdown table and the target ratios, and optionally
 // writes one JSON record per measurement.
@@ -14,6 +14,7 @@ import type { BenchCase, BenchOpts, BenchRecord } from './types.ts';
 interface Args {
   json?: string;
   kernel?: string;
+  shape?: string;
   size?: number;
   smoke: boolean;
   reps: number;
@@ -31,12 +32,13 @@ function parseArgs(argv: string[]): Args {
     };
     if (k === '--json') a.json = v();
     else if (k === '--kernel') a.kernel = v();
+    else if (k === '--shape') a.shape = v();
     else if (k === '--size') a.size = Number(v());
     else if (k === '--smoke') a.smoke = true;
     else if (k === '--reps') a.reps = Number(v());
     else if (k === '--toggles') a.toggles = v();
     else if (k === '--') continue;
-    else throw new Error(`bench: unknown flag ${k} (flags: --json FILE --kernel NAME --size N --smoke --reps N --toggles a,b)`);
+    else throw new Error(`bench: unknown flag ${k} (flags: --json FILE --kernel NAME --shape STR --size N --smoke --reps N --toggles a,b)`);
   }
   if (!(a.reps >= 1)) throw new Error('bench: --reps must be ≥ 1');
   if (a.size !== undefined && !(a.size > 0)) throw new Error('bench: --size must be a positive number');
@@ -87,7 +89,8 @@ async function main(): Promise<void> {
   for (const s of SUITES) {
     try {
       const mod = await s.load();
-      cases.push(...mod.suite.cases(opts).filter((c) => !args.kernel || c.kernel === args.kernel));
+      const mine = mod.suite.cases(opts).filter((c) => (!args.kernel || c.kernel === args.kernel) && (!args.shape || c.shape === args.shape));
+      cases.push(...mine);
     } catch (e) {
       rows.push(note(args.kernel ?? s.name, s.name, `suite unavailable: ${String((e as Error)?.message ?? e).split('\n')[0]}`));
     }
