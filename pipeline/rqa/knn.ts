@@ -11,7 +11,7 @@
 import { gpuSync } from '../../engine/device.ts';
 import { empty, flush, launch, matmul, noGrad, read, scopeAsync, type Tensor } from '../../engine/index.ts';
 import { grid1d } from '../../engine/runtime.ts';
-import { topkRows, TOPK_MAX_K } from '../../kernels/topk/rows.ts';
+import { topkCapacity, topkRows, TOPK_MAX_K } from '../../kernels/topk/rows.ts';
 import { TopK, type Hit } from './topk.ts';
 
 export type TopkMode = 'gpu' | 'host';
@@ -99,9 +99,8 @@ async function hostTopk(queries: Tensor, catalogue: Tensor, want: number, chunk:
 async function gpuTopk(queries: Tensor, catalogue: Tensor, want: number, chunk: number): Promise<Hit[][]> {
   const Q = queries.shape[0]!;
   const N = catalogue.shape[0]!;
-  let kp = 1;
-  while (kp < want) kp *= 2;
-  const kern = topkRows(kp);
+  const kp = want; // list length; the kernel's capacity may be larger
+  const kern = topkRows(topkCapacity(want));
   const [vals, idx] = await scopeAsync(async () => {
     // Ping-pong running lists: each chunk merges `prev` with its scores into `next`.
     let prevV = empty([Q, kp], 'f32');
@@ -112,7 +111,7 @@ async function gpuTopk(queries: Tensor, catalogue: Tensor, want: number, chunk: 
       const count = Math.min(chunk, N - start);
       await scopeAsync(async () => {
         const s = chunkScores(queries, catalogue, start, count);
-        launch(kern, [s, prevV, prevI, nextV, nextI], grid1d(Q), [Q, count, start, start === 0 ? 0 : 1], 'knn_topk');
+        launch(kern, [s, prevV, prevI, nextV, nextI], grid1d(Q), [Q, count, start, start === 0 ? 0 : 1, kp], 'knn_topk');
         flush(); // the chunk's buffers may return to the pool once this is submitted
       });
       [prevV, nextV] = [nextV, prevV];
