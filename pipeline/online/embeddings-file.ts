@@ -92,7 +92,11 @@ function toLE(a: Float32Array): Buffer {
 }
 
 function fromLE(bytes: Uint8Array, offset: number, n: number): Float32Array {
-  if (endianness() === 'LE') return new Float32Array(bytes.slice(offset, offset + n * 4).buffer);
+  if (endianness() === 'LE') {
+    const copy = new Uint8Array(n * 4); // a Buffer's slice shares its pool, so copy to own the memory
+    copy.set(bytes.subarray(offset, offset + n * 4));
+    return new Float32Array(copy.buffer);
+  }
   const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const out = new Float32Array(n);
   for (let i = 0; i < n; i++) out[i] = b.readFloatLE(offset + i * 4);

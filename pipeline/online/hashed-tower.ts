@@ -73,7 +73,7 @@ export function hashedEmbedding(text: string, dim: number, ns: number[], seed: n
     norm = l2(unsigned);
   }
   const e = new Float32Array(dim);
-  for (let j = 0; j < dim; j++) e[j] = (sign * v[j]!) / norm;
+  for (let j = 0; j < dim; j++) e[j] = (sign * v[j]!) / norm + 0; // + 0 turns −0 into 0, which JSON cannot tell apart anyway
   return e;
 }
 
