@@ -233,7 +233,9 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   });
   server.on('clientError', (err, socket) => {
     // Malformed HTTP never reaches a handler; answer 400 where the socket still can be written.
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+    const body = JSON.stringify({ error: `malformed HTTP request: ${err.message}` });
+    if (socket.writable)
+      socket.end(`HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
     else socket.destroy(err);
   });
   await new Promise<void>((resolve, reject) => {
