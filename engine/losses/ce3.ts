@@ -15,6 +15,8 @@
 // soft row sums to 1; every other vocabulary column gets exactly 0. Labels, soft triples and weights
 // are constants (no gradient). Reductions: 'mean' = Σ_i ℓ_i / B (weights scale samples, they are
 // not renormalised), 'sum' = Σ_i ℓ_i, 'none' = [B] per-sample ℓ_i.
+// A hard label outside {0, 1, 2} throws on the cpu backend; on the GPU that row's loss is NaN (a
+// check there would need a readback), which CSRM_CHECK_NAN=1 names.
 import { record } from '../autograd.ts';
 import { grid1d, launch } from '../runtime.ts';
 import { assertDtype, assertLive, empty, type Tensor } from '../tensor.ts';

@@ -8,6 +8,8 @@
 // w is a per-token task weight (e.g. 0.1 on translation tokens): it scales a token's loss but not the
 // divisor, so a down-weighted task contributes less rather than being renormalised away. A batch
 // whose tokens are all ignored has L = 0 and a zero gradient.
+// A target outside [0, V) that is not ignoreIndex throws on the cpu backend and makes the loss NaN
+// on the GPU.
 //
 // Gradient, written directly by one kernel: ∂L/∂z_rc = w_r·(softmax(z_r)_c − [c = t_r]) / norm.
 // The forward never materialises the [N, V] probabilities: each row's log-sum-exp is accumulated
