@@ -45,8 +45,10 @@ function fmaCase(o: BenchOpts): BenchCase {
       const n = wgs * FMA_WG - (o.smoke ? 5 : 0); // smoke: a partial last workgroup
       const y = empty([n]);
       let iters = o.smoke ? 7 : 64;
+      // every variant does the same flops: iterations scale as 8/chains
+      const itersFor = (chains: number) => Math.max(1, Math.round((iters * 8) / chains));
       const runWith = (chains: number) => async () => {
-        launch(fmaCeiling(chains), [y], grid1d(wgs), [n, iters, { f: FMA_A }, { f: FMA_B }], 'ceiling_fma');
+        launch(fmaCeiling(chains), [y], grid1d(wgs), [n, itersFor(chains), { f: FMA_A }, { f: FMA_B }], 'ceiling_fma');
         await sync();
       };
       const time = async (run: () => Promise<void>, k: number) => {
@@ -67,14 +69,15 @@ function fmaCase(o: BenchOpts): BenchCase {
       const choice = o.smoke ? 'chains8' : await autotune({ op: 'ceiling_fma', bucket: `${n}inv x ${iters}it` }, variants, { fallback: 'chains8' });
       const chains = Number(choice.replace('chains', ''));
       const run = runWith(chains);
-      c.flops = n * iters * chains * 4 * 2; // vec4 FMA = 4 multiply-adds = 8 flops
-      c.shape = `${n}inv x ${iters}it x ${chains}ch`;
+      const it = itersFor(chains);
+      c.flops = n * it * chains * 4 * 2; // vec4 FMA = 4 multiply-adds = 8 flops
+      c.shape = `${n}inv x ${it}it x ${chains}ch`;
       return {
         run,
         async relErr() {
           const got = new Float32Array(await readBuffer(y.gpu!.buffer, n * 4));
           const idx = sampleRows(n, 32);
-          return relErr(idx.map((i) => got[i]!), idx.map((i) => fmaExpected(i, chains, iters)));
+          return relErr(idx.map((i) => got[i]!), idx.map((i) => fmaExpected(i, chains, it)));
         },
         dispose: () => y.dispose(),
       };

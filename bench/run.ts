@@ -1,4 +1,4 @@
-// `npm run bench [-- --json FILE] [--kernel NAME] [--shape MxNxK] [--size N] [--smoke] [--reps N] [--toggles a,b]`
+// `npm run bench [-- --json FILE] [--kernel NAME[,NAME…]] [--shape MxNxK] [--size N] [--smoke] [--reps N] [--toggles a,b]`
 // Measures the ceilings first, then every suite in bench/suites.ts (ours and peers, same process,
 // same adapter, same host inputs), prints a markdown table and the target ratios, and optionally
 // writes one JSON record per measurement.
@@ -89,10 +89,12 @@ async function main(): Promise<void> {
   for (const s of SUITES) {
     try {
       const mod = await s.load();
-      const mine = mod.suite.cases(opts).filter((c) => (!args.kernel || c.kernel === args.kernel) && (!args.shape || c.shape === args.shape));
+      const mine = mod.suite.cases(opts).filter((c) => (!args.kernel || args.kernel.split(',').includes(c.kernel)) && (!args.shape || c.shape === args.shape));
       cases.push(...mine);
     } catch (e) {
-      rows.push(note(args.kernel ?? s.name, s.name, `suite unavailable: ${String((e as Error)?.message ?? e).split('\n')[0]}`));
+      if (!args.kernel || args.kernel.split(',').some((k) => s.name.includes(k))) {
+        rows.push(note(s.name, s.name, `suite unavailable: ${String((e as Error)?.message ?? e).split('\n')[0]}`));
+      }
     }
   }
   // group by kernel and shape so peers run right beside ours on the same host inputs
