@@ -19,3 +19,4 @@ export async function initEngine() {
 }
 export * from './ops/norm.ts';
 export * from './ops/rope.ts';
+export * from './ops/attention.ts';
