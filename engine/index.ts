@@ -34,3 +34,4 @@ export { saveLoraAdapter, loadLoraAdapter, type LoraAdapterConfig } from './lora
 export * from './safetensors.ts';
 export * from './autotune.ts';
 export * from './losses/index.ts';
+export * from './ops/attention.ts';

@@ -1,0 +1,170 @@
+import { describe, expect, it } from 'vitest';
+import * as E from '../../engine/index.ts';
+import { gpucheck, gradcheck, type CheckInput } from '../../engine/index.ts';
+import { attentionForwardRows } from '../../kernels/attention/forward_rows.ts';
+import { attentionBackwardDkv, attentionBackwardDq, attentionBackwardPrep } from '../../kernels/attention/backward_rows.ts';
+import { input, rng } from '../util.ts';
+
+const r = rng(2024);
+
+interface Case {
+  B: number;
+  T: number;
+  S: number;
+  H: number;
+  Hkv: number;
+  Dh: number;
+  causal: boolean;
+  lens: number[] | null;
+  offset?: number;
+}
+
+const label = (c: Case) =>
+  `B${c.B} T${c.T} S${c.S} H${c.H}/${c.Hkv} Dh${c.Dh} ${c.causal ? 'causal' : 'full'}${c.lens ? ` lens=[${c.lens}]` : ''}${c.offset !== undefined ? ` off=${c.offset}` : ''}`;
+
+function inputs(c: Case): CheckInput[] {
+  const ins = [input(r, [c.B, c.T, c.H, c.Dh], 0.1, 2), input(r, [c.B, c.S, c.Hkv, c.Dh], 0.1, 2), input(r, [c.B, c.S, c.Hkv, c.Dh])];
+  if (c.lens) ins.push({ shape: [c.B], data: c.lens, dtype: 'i32' });
+  return ins;
+}
+
+function fn(c: Case) {
+  return (q: E.Tensor, k: E.Tensor, v: E.Tensor, lens?: E.Tensor) =>
+    E.attention(q, k, v, { causal: c.causal, keyLengths: lens, queryOffset: c.offset });
+}
+
+/** Random cases: T includes 1 and sizes that are not multiples of the 32-row workgroup. */
+function randomCase(Dh: number): Case {
+  const B = 1 + r.int(3);
+  const T = r.uniform() < 0.25 ? 1 : 1 + r.int(Dh === 128 ? 12 : 40);
+  const causal = r.uniform() < 0.6;
+  const S = causal && r.uniform() < 0.5 ? T : T + r.int(20); // self-attention or a longer KV cache
+  const Hkv = 1 + r.int(3);
+  const H = Hkv * (1 + r.int(3));
+  const lens = r.uniform() < 0.5 ? Array.from({ length: B }, () => 1 + r.int(S)) : null;
+  return { B, T, S, H, Hkv, Dh, causal, lens };
+}
+
+describe('attention: GPU kernels against the float64 naive reference (rel err ≤ 1e-4)', () => {
+  const cases: Case[] = [
+    { B: 1, T: 1, S: 1, H: 1, Hkv: 1, Dh: 32, causal: true, lens: null },
+    { B: 2, T: 33, S: 33, H: 4, Hkv: 2, Dh: 64, causal: true, lens: [33, 17] }, // right-padded batch
+    { B: 1, T: 5, S: 70, H: 2, Hkv: 1, Dh: 32, causal: false, lens: null },
+    { B: 2, T: 1, S: 37, H: 6, Hkv: 2, Dh: 64, causal: true, lens: [37, 20] }, // decode step (offset S − 1)
+    { B: 1, T: 4, S: 30, H: 2, Hkv: 2, Dh: 32, causal: true, lens: null, offset: 9 }, // explicit KV offset
+    { B: 1, T: 7, S: 9, H: 2, Hkv: 1, Dh: 128, causal: true, lens: [6] },
+  ];
+  for (const Dh of [32, 64, 32, 64, 128, 128]) cases.push(randomCase(Dh));
+  for (const c of cases) {
+    it(label(c), async () => {
+      const res = await gpucheck(fn(c), inputs(c), { fwdTol: 1e-4, bwdTol: 1e-4 });
+      expect(res.fwdErr).toBeLessThan(1e-4);
+      expect(res.bwdErr.length).toBe(3);
+    });
+  }
+});
+
+describe('attention: float64 gradcheck of the reference path', () => {
+  const cases: Case[] = [
+    { B: 1, T: 3, S: 3, H: 2, Hkv: 1, Dh: 4, causal: true, lens: null },
+    { B: 2, T: 2, S: 4, H: 2, Hkv: 2, Dh: 4, causal: false, lens: [3, 1] },
+    { B: 1, T: 1, S: 3, H: 2, Hkv: 1, Dh: 8, causal: true, lens: [2] },
+    { B: 1, T: 3, S: 2, H: 1, Hkv: 1, Dh: 4, causal: true, lens: null, offset: -1 }, // first query sees nothing
+  ];
+  for (const c of cases) {
+    it(label(c), () => {
+      expect(gradcheck(fn(c), inputs(c)).ok).toBe(true);
+    });
+  }
+});
+
+describe('attention: masking edge cases', () => {
+  it('a query that sees no key gives zeros and zero gradient, never NaN (GPU)', async () => {
+    const c: Case = { B: 2, T: 3, S: 5, H: 2, Hkv: 1, Dh: 32, causal: true, lens: [0, 5], offset: -1 };
+    await E.scopeAsync(async () => {
+      const [qi, ki, vi, li] = inputs(c) as [CheckInput, CheckInput, CheckInput, CheckInput];
+      const q = E.tensor(qi.data, qi.shape, { requiresGrad: true });
+      const k = E.tensor(ki.data, ki.shape, { requiresGrad: true });
+      const v = E.tensor(vi.data, vi.shape, { requiresGrad: true });
+      const lens = E.tensor(li.data, li.shape, { dtype: 'i32' });
+      const o = fn(c)(q, k, v, lens);
+      E.backward(E.sumAll(E.mul(o, o)));
+      const O = await E.read(o);
+      const dq = await E.read(q.grad!);
+      const dk = await E.read(k.grad!);
+      const per = 3 * 2 * 32; // one batch row
+      for (const x of [O, dq, dk]) expect(x.every(Number.isFinite)).toBe(true);
+      expect(O.slice(0, per).every((x) => x === 0)).toBe(true); // batch 0: no valid key
+      expect(dq.slice(0, per).every((x) => x === 0)).toBe(true);
+      expect(dk.slice(0, 5 * 32).every((x) => x === 0)).toBe(true);
+      // batch 1, query 0 with offset −1 sees no key either
+      expect(O.slice(per, per + 2 * 32).every((x) => x === 0)).toBe(true);
+      expect(O.slice(per + 2 * 32).some((x) => x !== 0)).toBe(true);
+      for (const t of [q, k, v]) t.grad!.kept = false;
+    });
+  });
+  it('padded keys do not change the output of the valid part', async () => {
+    // keys beyond the length are replaced by garbage: the output must not move
+    const [qi, ki, vi] = inputs({ B: 1, T: 6, S: 6, H: 2, Hkv: 1, Dh: 32, causal: false, lens: null }) as CheckInput[];
+    const k2 = Float64Array.from(ki!.data);
+    const v2 = Float64Array.from(vi!.data);
+    for (let i = 4 * 32; i < k2.length; i++) {
+      k2[i] = 50;
+      v2[i] = -70;
+    }
+    const run = async (kd: ArrayLike<number>, vd: ArrayLike<number>) =>
+      E.scopeAsync(async () => {
+        const lens = E.tensor([4], [1], { dtype: 'i32' });
+        return E.read(E.attention(E.tensor(qi!.data, qi!.shape), E.tensor(kd, ki!.shape), E.tensor(vd, vi!.shape), { causal: false, keyLengths: lens }));
+      });
+    const a = await run(ki!.data, vi!.data);
+    const b = await run(k2, v2);
+    expect(E.relErr(b, a)).toBe(0);
+  });
+});
+
+describe('attention: kernels, errors, memory', () => {
+  it('every kernel compiles for Dh 32, 64, 128', async () => {
+    for (const Dh of [32, 64, 128]) {
+      for (const k of [attentionForwardRows(Dh), attentionBackwardPrep(Dh), attentionBackwardDq(Dh), attentionBackwardDkv(Dh)]) await E.precompile(k);
+    }
+  });
+  it('rejects bad shapes and dtypes, naming the op and shapes', () => {
+    E.scope(() => {
+      const q = E.zeros([1, 3, 4, 8]);
+      const k = E.zeros([1, 5, 3, 8]);
+      const v = E.zeros([1, 5, 3, 8]);
+      const k2 = E.zeros([1, 5, 2, 8]);
+      const v2 = E.zeros([1, 5, 2, 8]);
+      const k6 = E.zeros([1, 5, 2, 6]);
+      const lensF = E.zeros([1]);
+      const lens2 = E.tensor([1, 2], [2], { dtype: 'i32' });
+      expect(() => E.attention(q, k, v)).toThrow(/attention: query heads 4 must be a multiple of kv heads 3 \(q \[1, 3, 4, 8\], k \[1, 5, 3, 8\], v \[1, 5, 3, 8\]\)/);
+      expect(() => E.attention(q, k2, v)).toThrow(/attention: k and v shapes differ/);
+      expect(() => E.attention(q, k6, k6)).toThrow(/attention: head dims differ: 8 vs 6/);
+      expect(() => E.attention(q, k2, v2, { keyLengths: lensF })).toThrow(/attention: expected dtype i32/);
+      expect(() => E.attention(q, k2, v2, { keyLengths: lens2 })).toThrow(/attention: keyLengths must be \[1\]/);
+      expect(() => E.attention(E.zeros([3, 4, 8]), k2, v2)).toThrow(/attention: q must be \[B, T, H, Dh\]/);
+    });
+  });
+  it('forward + backward in a scope leaves live bytes unchanged', async () => {
+    const q = E.keep(E.randn([2, 5, 4, 32], { seed: 1, requiresGrad: true }));
+    const k = E.keep(E.randn([2, 7, 2, 32], { seed: 2, requiresGrad: true }));
+    const v = E.keep(E.randn([2, 7, 2, 32], { seed: 3, requiresGrad: true }));
+    const lens = E.keep(E.tensor([7, 3], [2], { dtype: 'i32' }));
+    const step = () =>
+      E.scope(() => {
+        E.zeroGrad([q, k, v]);
+        E.backward(E.sumAll(E.attention(q, k, v, { keyLengths: lens })));
+      });
+    step();
+    await E.sync();
+    const before = E.liveBytes();
+    step();
+    step();
+    await E.sync();
+    expect(E.liveBytes()).toBe(before);
+    E.zeroGrad([q, k, v]);
+    for (const t of [q, k, v, lens]) t.dispose();
+  });
+});
