@@ -18,7 +18,7 @@ import {
 } from '../../engine/index.ts';
 import { lmCrossEntropy, threeTokenCE } from '../../engine/losses/index.ts';
 import { hiddenRows, forwardHidden, labelLogits, lmLogits, trainableParams, type Llama } from '../../models/llama.ts';
-import { buildBatch, type RelevanceSeq, type Seq, type TranslationSeq } from './batch.ts';
+import { buildBatch, type LmSeq, type RelevanceSeq, type Seq, type TranslationSeq } from './batch.ts';
 import { interleave } from './interleave.ts';
 import { progress } from './progress.ts';
 import { scoreSeqs } from './score.ts';
@@ -34,7 +34,7 @@ export interface SftConfig {
   clip: number;
   alpha: number; // eq. 2: weight of the human one-hot term (1 = hard labels only)
   mtRatio: number; // share of translation samples in the interleaved stream (0 = no MT task)
-  mtWeight: number; // paper: 0.1
+  lmWeight: number; // weight of the token-level LM loss (translation task: paper 0.1; pretraining: 1)
   evalEvery: number;
   maxLen: number;
   seed: number;
@@ -60,6 +60,7 @@ export interface SftInputs {
   padId: number;
   relevance: RelevanceSeq[];
   translation: TranslationSeq[];
+  lm?: LmSeq[]; // pretraining text (then relevance/translation are empty and there is no dev set)
   dev: RelevanceSeq[];
   cfg: SftConfig;
   dir: string; // checkpoints: last.ckpt (resume) and best.ckpt (dev micro-F1)
@@ -90,20 +91,28 @@ function stepLoss(inp: SftInputs, seqs: Seq[], step: number): { loss: Tensor; to
   if (bb.lmIdx.length > 0) {
     const logits = lmLogits(model, hiddenRows(hidden, bb.lmIdx));
     const targets = tensor(bb.lmTargets, [bb.lmTargets.length], { dtype: 'i32' });
-    const lm = mulScalar(lmCrossEntropy(logits, targets), cfg.mtWeight);
+    const lm = mulScalar(lmCrossEntropy(logits, targets), cfg.lmWeight);
     loss = loss ? add(loss, lm) : lm;
   }
   return { loss: loss!, tokens: bb.tokens, dispose: () => bb.dispose() };
+}
+
+export async function devF1(inp: SftInputs): Promise<number> {
+  const probs = await scoreSeqs(inp.model, inp.dev, inp.labelIds, inp.padId, inp.cfg.maxLen);
+  const pred = probs.map((p) => p.indexOf(Math.max(...p)));
+  return evaluate(inp.dev.map((d) => d.hard), pred).microF1;
 }
 
 export async function runSft(inp: SftInputs): Promise<SftResult> {
   const { model, cfg } = inp;
   const params = trainableParams(model);
   const opt = adamw(params, { lr: cfg.lr, weightDecay: cfg.weightDecay });
-  const tasks = [
-    { name: 'relevance', ratio: 1 - cfg.mtRatio, items: inp.relevance as Seq[] },
-    { name: 'translation', ratio: cfg.mtRatio, items: inp.translation as Seq[] },
-  ].filter((t) => t.ratio > 0);
+  const tasks = inp.lm
+    ? [{ name: 'lm', ratio: 1, items: inp.lm as Seq[] }]
+    : [
+        { name: 'relevance', ratio: 1 - cfg.mtRatio, items: inp.relevance as Seq[] },
+        { name: 'translation', ratio: cfg.mtRatio, items: inp.translation as Seq[] },
+      ].filter((t) => t.ratio > 0);
   let start = 0;
   let best = { step: -1, f1: -1 };
   let history: SftHistoryPoint[] = [];
@@ -120,6 +129,7 @@ export async function runSft(inp: SftInputs): Promise<SftResult> {
   const bar = progress(inp.label, cfg.steps, { quiet: inp.quiet });
   const t0 = performance.now();
   let tokens = 0;
+  let stepTokens = 0;
   for (let step = start; step < cfg.steps; step++) {
     const seqs = stream.next(cfg.batchSize).map((d) => d.item);
     const wantLoss = step % 10 === 0 || step === cfg.steps - 1;
@@ -130,26 +140,26 @@ export async function runSft(inp: SftInputs): Promise<SftResult> {
       clipGradNorm(params, cfg.clip);
       opt.step(lrAt(cfg, step));
       tokens += s.tokens;
+      stepTokens = s.tokens;
       const v = wantLoss ? await item(s.loss) : null;
       s.dispose();
       return v;
     });
     if (lossVal !== null && !Number.isFinite(lossVal)) throw new Error(`${inp.label}: loss became ${lossVal} at step ${step}`);
-    const point: SftHistoryPoint | null = lossVal !== null ? { step, loss: lossVal } : null;
     const done = step + 1;
+    const point: SftHistoryPoint = { step: done, loss: lossVal ?? NaN };
     if (done % cfg.evalEvery === 0 || done === cfg.steps) {
-      const probs = await scoreSeqs(model, inp.dev, inp.labelIds, inp.padId, cfg.maxLen);
-      const pred = probs.map((p) => p.indexOf(Math.max(...p)));
-      const f1 = evaluate(inp.dev.map((d) => d.hard), pred).microF1;
-      (point ?? (history.push({ step, loss: NaN }), history[history.length - 1]!)).devF1 = f1;
-      if (point) history.push(point);
-      if (f1 > best.f1) {
-        best = { step: done, f1 };
-        await saveTrainState(join(inp.dir, 'best.ckpt'), model, null, { step: done, best, history, cursor: null });
+      if (inp.dev.length > 0) {
+        point.devF1 = await devF1(inp);
+        if (point.devF1 > best.f1) {
+          best = { step: done, f1: point.devF1 };
+          await saveTrainState(join(inp.dir, 'best.ckpt'), model, null, { step: done, best, history, cursor: null });
+        }
       }
+      if (lossVal !== null || point.devF1 !== undefined) history.push(point);
       await saveTrainState(last, model, opt, { step: done, best, history, cursor: stream.state() });
-    } else if (point) history.push(point);
-    bar.tick(done, { loss: lossVal ?? undefined, items: 0, extra: best.f1 >= 0 ? `dev F1 ${best.f1.toFixed(3)}` : '' });
+    } else if (lossVal !== null) history.push(point);
+    bar.tick(done, { loss: lossVal ?? undefined, items: stepTokens, extra: best.f1 >= 0 ? `dev F1 ${best.f1.toFixed(3)}` : '' });
   }
   const seconds = (performance.now() - t0) / 1000;
   bar.done(`best dev F1 ${best.f1.toFixed(4)} at step ${best.step}`);
