@@ -57,8 +57,8 @@ function params(d: AttnDims, hasLen: boolean): Param[] {
   return [d.B, d.T, d.S, d.H, d.Hkv, d.H / d.Hkv, d.causal ? 1 : 0, hasLen ? 1 : 0, d.offset, { f: d.scale }];
 }
 
-/** Raw forward: O [B, T, H, Dh] and LSE [B, H, T]. */
-function attentionForwardRaw(q: Tensor, k: Tensor, v: Tensor, lens: Tensor | undefined, d: AttnDims): [Tensor, Tensor] {
+/** Raw forward (no autograd; the caller owns both outputs): O [B, T, H, Dh] and LSE [B, H, T]. */
+export function attentionForwardRaw(q: Tensor, k: Tensor, v: Tensor, lens: Tensor | undefined, d: AttnDims): [Tensor, Tensor] {
   const o = empty(q.shape, 'f32', q.backend);
   const lse = empty([d.B, d.H, d.T], 'f32', q.backend);
   if (o.size === 0) return [o, lse];

@@ -20,8 +20,8 @@ function checkNorm(op: string, x: Tensor, weight: Tensor, bias: Tensor | null): 
   return D;
 }
 
-/** Raw forward: y and the saved stats ([rows] for rms, [rows, 2] for layer). */
-function normForwardRaw(kind: NormKind, x: Tensor, w: Tensor, b: Tensor | null, D: number, eps: number): [Tensor, Tensor] {
+/** Raw forward (no autograd; the caller owns both): y and the saved stats ([rows] for rms, [rows, 2] for layer). */
+export function normForwardRaw(kind: NormKind, x: Tensor, w: Tensor, b: Tensor | null, D: number, eps: number): [Tensor, Tensor] {
   const rows = x.size / D;
   const y = empty(x.shape, 'f32', x.backend);
   const stats = empty(kind === 'layer' ? [rows, 2] : [rows], 'f32', x.backend);
