@@ -105,6 +105,7 @@ export function initLlama(config: LlamaConfig, seed: number): Llama {
     finalNorm: ones(c.dim),
     lmHead: c.tieEmbeddings ? null : w([c.vocabSize, c.dim]),
   };
+  for (const p of baseParams(m)) p.requiresGrad = true; // full training until addLora freezes the base
   return m;
 }
 
