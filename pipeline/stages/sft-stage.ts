@@ -1,0 +1,143 @@
+// `csrm sft`: one fine-tuning setting of Table 2 (Stage 1 with or without the translation task and
+// RQA, Stage 2, a self-distillation round), trained from the base model with fresh LoRA adapters on
+// q/k/v, the best checkpoint chosen on the dev set, then evaluated on the clean target test set.
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { manualSeed } from '../../engine/index.ts';
+import { paperLora } from '../../models/llama-config.ts';
+import { addLora, disposeLlama, trainableReport } from '../../models/llama.ts';
+import type { RelevanceRecord } from '../data/schema.ts';
+import { readJsonIf, writeJson } from '../io/files.ts';
+import { loadTokenizer, type Tokenizer } from '../tokenizer/tokenizer.ts';
+import type { RelevanceSeq, TranslationSeq } from '../train/batch.ts';
+import { runSft, type SftConfig, type SftResult } from '../train/sft.ts';
+import { encodeRelevance, encodeTranslation, type Soft } from './encode.ts';
+import { evaluateModel, type ModelEvaluation } from './evaluate.ts';
+import { loadMarketData, sampleKey, type MarketData } from './market-data.ts';
+import { loadAdapters, loadBase } from './model-io.ts';
+import { readSoftLabels } from './label.ts';
+import { rng } from '../../engine/random.ts';
+
+export interface SftTrainOpts {
+  steps: number;
+  batchSize: number;
+  lr: number;
+  evalEvery: number;
+  maxLen: number;
+  seed: number;
+  mtRatio: number; // share of translation samples when the MT task is on
+  loraR?: number; // default: the paper's r/dim ratio (paperLora)
+}
+
+export interface SftStageOpts {
+  runDir: string;
+  name: string; // e.g. stage1-sft, stage1-sft-mt, stage2, sd-1
+  data: string;
+  base: string;
+  stage: 1 | 2;
+  mt: boolean;
+  rqa: string | null; // folder of records with the rqa field filled (csrm rqa), or null for none
+  softLabels: string | null; // csrm label output for a self-distillation round
+  alpha: number; // eq. 2: 1 = hard labels only; paper 0.5 for self-distillation
+  targetFraction: number; // share of the target market's training labels used in Stage 2 (Figure 3)
+  train: SftTrainOpts;
+  quiet?: boolean;
+}
+
+export interface SftStageResult {
+  name: string;
+  setting: string;
+  trainingData: string;
+  train: Omit<SftResult, 'history'> & { samples: number; translationSamples: number };
+  trainable: { total: number; trainable: number; share: number };
+  eval: ModelEvaluation;
+  seconds: number;
+}
+
+/** Training records of a stage: Stage 1 = source labels only; Stage 2 = source + (a share of) target labels. */
+export function stageTrainRecords(d: MarketData, stage: 1 | 2, targetFraction: number, seed: number): RelevanceRecord[] {
+  const src = d.relevance[d.source]!.train;
+  if (stage === 1) return src;
+  const tgt = [...d.relevance[d.target]!.train];
+  const r = rng(seed ^ 0x5eed);
+  for (let i = tgt.length - 1; i > 0; i--) {
+    const j = r.int(i + 1);
+    [tgt[i], tgt[j]] = [tgt[j]!, tgt[i]!];
+  }
+  return [...src, ...tgt.slice(0, Math.round(tgt.length * targetFraction))];
+}
+
+/** Dev records for checkpoint selection: Stage 1 has no target labels, so it selects on the source dev set. */
+export function stageDevRecords(d: MarketData, stage: 1 | 2): RelevanceRecord[] {
+  return stage === 1 ? d.relevance[d.source]!.dev : [...d.relevance[d.source]!.dev, ...d.relevance[d.target]!.dev];
+}
+
+export async function withRqa(records: RelevanceRecord[], rqaDir: string | null): Promise<RelevanceRecord[]> {
+  if (!rqaDir) return records.map((r) => ({ ...r, rqa: [] }));
+  const { loadRqaIndex } = await import('./rqa-index.ts');
+  const idx = await loadRqaIndex(rqaDir);
+  return records.map((r) => ({ ...r, rqa: idx.get(sampleKey(r)) ?? [] }));
+}
+
+export function encodeAll(tok: Tokenizer, recs: RelevanceRecord[], maxLen: number, soft: Map<string, Soft> | null): RelevanceSeq[] {
+  return recs.map((r) => {
+    const s = soft ? soft.get(sampleKey(r)) : null;
+    if (soft && !s) throw new Error(`soft labels lack sample ${sampleKey(r)}`);
+    return encodeRelevance(tok, r, maxLen, s ?? null);
+  });
+}
+
+export async function runSftStage(o: SftStageOpts): Promise<SftStageResult> {
+  const t0 = performance.now();
+  manualSeed(o.train.seed);
+  const dir = join(o.runDir, o.name);
+  mkdirSync(dir, { recursive: true });
+  const done = readJsonIf<SftStageResult>(join(dir, 'result.json'));
+  if (done) {
+    if (!o.quiet) console.error(`${o.name}: already done (delete ${dir}/result.json to rerun)`);
+    return done;
+  }
+  const tok = await loadTokenizer();
+  const data = await loadMarketData(o.data);
+  const soft = o.softLabels ? await readSoftLabels(o.softLabels) : null;
+  const trainRecs = await withRqa(stageTrainRecords(data, o.stage, o.targetFraction, o.train.seed), o.rqa);
+  const devRecs = await withRqa(stageDevRecords(data, o.stage), o.rqa);
+  const relevance = encodeAll(tok, trainRecs, o.train.maxLen, soft);
+  const dev = encodeAll(tok, devRecs, o.train.maxLen, null);
+  let translation: TranslationSeq[] = [];
+  if (o.mt) {
+    const enc = data.translations.map((t) => encodeTranslation(tok, t, o.train.maxLen));
+    translation = enc.filter((x): x is TranslationSeq => x !== null);
+    const skipped = enc.length - translation.length;
+    if (skipped > 0 && !o.quiet) console.error(`${o.name}: ${skipped} translation pairs longer than ${o.train.maxLen} tokens skipped`);
+  }
+  const { model } = await loadBase(o.base);
+  const lora = paperLora(model.config.dim);
+  if (o.train.loraR) Object.assign(lora, { r: o.train.loraR, alpha: 2 * o.train.loraR });
+  addLora(model, lora, o.train.seed);
+  const cfg: SftConfig = {
+    steps: o.train.steps, batchSize: o.train.batchSize, lr: o.train.lr, warmup: Math.min(50, Math.floor(o.train.steps / 10)),
+    weightDecay: 0.01, clip: 1, alpha: soft ? o.alpha : 1, mtRatio: o.mt ? o.train.mtRatio : 0, lmWeight: 0.1,
+    evalEvery: o.train.evalEvery, maxLen: o.train.maxLen, seed: o.train.seed,
+  };
+  const res = await runSft({ model, labelIds: tok.labelTokenIds, padId: tok.pad, relevance, translation, dev, cfg, dir, label: o.name, quiet: o.quiet });
+  // the best dev checkpoint is the stage's model
+  const best = join(dir, 'best.ckpt');
+  const { model: evalModel } = await loadBase(o.base);
+  await loadAdapters(evalModel, existsSync(best) ? best : join(dir, 'last.ckpt'));
+  const ev = await evaluateModel(evalModel, data, tok, o.train.maxLen, o.rqa);
+  const result: SftStageResult = {
+    name: o.name,
+    setting: [o.stage === 1 ? 'SFT' : 'SFT', o.mt ? 'MT' : '', o.rqa ? 'RQA' : '', soft ? `SD(α=${o.alpha})` : ''].filter(Boolean).join('+'),
+    trainingData: o.stage === 1 ? data.source : `${data.source}+${data.target}${o.targetFraction < 1 ? ` (${Math.round(o.targetFraction * 100)}% of ${data.target})` : ''}`,
+    train: { bestStep: res.bestStep, bestDevF1: res.bestDevF1, tokensPerSec: res.tokensPerSec, seconds: res.seconds, samples: relevance.length, translationSamples: translation.length },
+    trainable: trainableReport(model),
+    eval: ev,
+    seconds: (performance.now() - t0) / 1000,
+  };
+  writeJson(join(dir, 'history.json'), res.history);
+  writeJson(join(dir, 'result.json'), result);
+  disposeLlama(model);
+  disposeLlama(evalModel);
+  return result;
+}
