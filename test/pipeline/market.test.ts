@@ -204,5 +204,7 @@ describe('generation', () => {
     expect(() => parseGenerateArgs(['--preset', 'huge', '--out', 'x'])).toThrow(/unknown preset/);
     expect(() => parseGenerateArgs(['--preset', 'tiny'])).toThrow(/--out is required/);
     expect(() => parseGenerateArgs(['--out', 'x', '--bogus', '1'])).toThrow(/unknown option/);
+    expect(parseGenerateArgs(['--out', 'x', '--noise', '0.25']).noise).toBe(0.25);
+    expect(() => parseGenerateArgs(['--out', 'x', '--noise', '2'])).toThrow(/--noise/);
   });
 });
