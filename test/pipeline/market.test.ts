@@ -43,6 +43,17 @@ describe('the shipped lexicon', () => {
     const aliases = lex.lines.flatMap((l) => Object.values(l.aliases).flat());
     expect(aliases.length).toBeGreaterThanOrEqual(30);
   });
+
+  it('reports broken references and misaligned query templates', () => {
+    const broken = structuredClone(lex);
+    broken.brands[0].types.push('hovercraft');
+    broken.lines[0].brand = 'nobody';
+    broken.templates['zh-Hant'].query.type_attr[0] = '{colour}{type}';
+    const problems = lexiconProblems(broken);
+    expect(problems).toContain("brand 'nike': unknown type 'hovercraft'");
+    expect(problems).toContain("line 'skii_fte': unknown brand 'nobody'");
+    expect(problems.some((x) => x.startsWith("query template 'type_attr' #0"))).toBe(true);
+  });
 });
 
 describe('label rules on hand-written cases', () => {
