@@ -4,7 +4,10 @@
 # input, so a rerun writes the same bytes. Needs spm_train (Debian package `sentencepiece`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-tmp=$(mktemp -d)
+# A fixed, repository-relative work directory: spm_train records its input paths in the model.
+tmp=runs/tokenizer-corpus
+rm -rf "$tmp"
+mkdir -p "$tmp"
 trap 'rm -rf "$tmp"' EXIT
 npx tsx scripts/tokenizer-corpus.ts "$tmp/corpus.txt"
 # unigram, ~3K pieces for the small models here; the corpus is curated text, so every character in

@@ -7,9 +7,9 @@ import { summaryText, writeMarket } from '../data/market/write.ts';
 import type { Format } from '../data/records.ts';
 
 export const GENERATE_USAGE =
-  'usage: csrm generate --preset tiny|demo|paper --out DIR [--seed N] [--lexicon FILE] [--format jsonl|csv|parquet]';
+  'usage: csrm generate --preset tiny|demo|paper --out DIR [--seed N] [--lexicon FILE] [--format jsonl|csv|parquet] [--noise RATE]';
 
-export interface GenerateArgs { preset: PresetName; seed: number; out: string; lexicon?: string; format: Format }
+export interface GenerateArgs { preset: PresetName; seed: number; out: string; lexicon?: string; format: Format; noise?: number }
 
 export function parseGenerateArgs(argv: string[]): GenerateArgs {
   const get = (name: string) => {
@@ -19,7 +19,7 @@ export function parseGenerateArgs(argv: string[]): GenerateArgs {
     if (v === undefined || v.startsWith('--')) throw new Error(`--${name} needs a value\n${GENERATE_USAGE}`);
     return v;
   };
-  for (const a of argv) if (a.startsWith('--') && !['--preset', '--seed', '--out', '--lexicon', '--format'].includes(a))
+  for (const a of argv) if (a.startsWith('--') && !['--preset', '--seed', '--out', '--lexicon', '--format', '--noise'].includes(a))
     throw new Error(`unknown option ${a}\n${GENERATE_USAGE}`);
   const preset = (get('preset') ?? 'demo') as PresetName;
   if (!PRESETS.includes(preset)) throw new Error(`unknown preset '${preset}'\n${GENERATE_USAGE}`);
@@ -29,14 +29,20 @@ export function parseGenerateArgs(argv: string[]): GenerateArgs {
   if (!out) throw new Error(`--out is required\n${GENERATE_USAGE}`);
   const format = (get('format') ?? 'jsonl') as Format;
   if (!['jsonl', 'csv', 'parquet'].includes(format)) throw new Error(`unknown format '${format}'\n${GENERATE_USAGE}`);
-  return { preset, seed, out, lexicon: get('lexicon'), format };
+  const noiseText = get('noise');
+  const noise = noiseText === undefined ? undefined : Number(noiseText);
+  if (noise !== undefined && !(noise >= 0 && noise <= 1)) throw new Error(`--noise must be a rate in [0, 1]\n${GENERATE_USAGE}`);
+  return { preset, seed, out, lexicon: get('lexicon'), format, ...(noise === undefined ? {} : { noise }) };
 }
 
 /** Entry point the central `csrm` CLI dispatches to; returns the summary text it printed. */
 export function runGenerate(argv: string[], print: (s: string) => void = (s) => process.stdout.write(s)): string {
   const args = parseGenerateArgs(argv);
   const t0 = performance.now();
-  const market = generateMarket({ preset: args.preset, seed: args.seed, lexicon: args.lexicon });
+  const market = generateMarket({
+    preset: args.preset, seed: args.seed, lexicon: args.lexicon,
+    size: args.noise === undefined ? undefined : { noiseRate: args.noise },
+  });
   const files = writeMarket(market, args.out, args.format);
   const text = summaryText(market.summary)
     + `wrote ${files.length} files to ${args.out} in ${((performance.now() - t0) / 1000).toFixed(2)} s\n`;

@@ -43,6 +43,17 @@ describe('the shipped lexicon', () => {
     const aliases = lex.lines.flatMap((l) => Object.values(l.aliases).flat());
     expect(aliases.length).toBeGreaterThanOrEqual(30);
   });
+
+  it('reports broken references and misaligned query templates', () => {
+    const broken = structuredClone(lex);
+    broken.brands[0].types.push('hovercraft');
+    broken.lines[0].brand = 'nobody';
+    broken.templates['zh-Hant'].query.type_attr[0] = '{colour}{type}';
+    const problems = lexiconProblems(broken);
+    expect(problems).toContain("brand 'nike': unknown type 'hovercraft'");
+    expect(problems).toContain("line 'skii_fte': unknown brand 'nobody'");
+    expect(problems.some((x) => x.startsWith("query template 'type_attr' #0"))).toBe(true);
+  });
 });
 
 describe('label rules on hand-written cases', () => {
@@ -204,5 +215,7 @@ describe('generation', () => {
     expect(() => parseGenerateArgs(['--preset', 'huge', '--out', 'x'])).toThrow(/unknown preset/);
     expect(() => parseGenerateArgs(['--preset', 'tiny'])).toThrow(/--out is required/);
     expect(() => parseGenerateArgs(['--out', 'x', '--bogus', '1'])).toThrow(/unknown option/);
+    expect(parseGenerateArgs(['--out', 'x', '--noise', '0.25']).noise).toBe(0.25);
+    expect(() => parseGenerateArgs(['--out', 'x', '--noise', '2'])).toThrow(/--noise/);
   });
 });

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseCsv, writeCsv } from '../../pipeline/data/csv.ts';
+import { parquetWriteBuffer } from 'hyparquet-writer';
 import { BadRowError, readRecords, writeRecords } from '../../pipeline/data/records.ts';
 import type { BehaviourRecord, RelevanceRecord, TranslationPair } from '../../pipeline/data/schema.ts';
 
@@ -109,5 +110,33 @@ describe('bad rows', () => {
     expect(res.bad.map((b) => b.row)).toEqual([4, 6]);
     expect(res.bad[0].reason).toMatch(/unknown label 7/);
     expect(res.bad[1].reason).toMatch(/missing field/);
+  });
+
+  it('reports invalid UTF-8 in CSV by the line where the record starts', async () => {
+    const c = join(dir, 'utf8.csv');
+    writeRecords(c, 'translation', [
+      { kind: 'brand', source_language: 'ko', target_language: 'zh-Hant', source: '농심', target: '農心' },
+      { kind: 'brand', source_language: 'ko', target_language: 'zh-Hant', source: 'X', target: '不倒翁' },
+    ]);
+    const bytes = (await import('node:fs')).readFileSync(c);
+    bytes[bytes.indexOf(0x58)] = 0xff; // the source 'X' becomes a byte that is never UTF-8
+    writeFileSync(c, bytes);
+    const res = await readRecords(c, { mode: 'skip', kind: 'translation', log: quiet });
+    expect(res.records).toHaveLength(1);
+    expect(res.bad).toEqual([{ file: c, row: 3, reason: "field 'source': invalid UTF-8" }]);
+  });
+
+  it('reports bad rows of a Parquet file written by another tool', async () => {
+    const p = join(dir, 'foreign.parquet');
+    writeFileSync(p, new Uint8Array(parquetWriteBuffer({ columnData: [
+      { name: 'kind', data: ['brand', 'slogan'], type: 'STRING' },
+      { name: 'source_language', data: ['ko', 'ko'], type: 'STRING' },
+      { name: 'target_language', data: ['zh-Hant', 'zh-Hant'], type: 'STRING' },
+      { name: 'source', data: ['농심', '맛있다'], type: 'STRING' },
+      { name: 'target', data: ['農心', '好吃'], type: 'STRING' },
+    ] })));
+    const res = await readRecords(p, { mode: 'skip', kind: 'translation', log: quiet });
+    expect(res.records).toHaveLength(1);
+    expect(res.bad).toEqual([{ file: p, row: 2, reason: "field 'kind': unknown value 'slogan'" }]);
   });
 });

@@ -216,7 +216,7 @@ export function generateMarket(opts: GenerateOptions): Market {
       if (d.market !== m.market || byText.has(d.text)) continue;
       byText.set(d.text, { queryId: queryId(m.market, d.text), text: d.text, labels: labelsFor(d.q, pool, m === S ? 'src' : 'tgt') });
     }
-    behaviour.push(...simulateSessions(m.market, [...byText.values()], pool.map((p) => p.id), sessions, makeRng(seed, `sessions-${m.market}`)));
+    for (const b of simulateSessions(m.market, [...byText.values()], pool.map((p) => p.id), sessions, makeRng(seed, `sessions-${m.market}`))) behaviour.push(b);
   }
 
   const market: Market = {

@@ -116,6 +116,14 @@ export function lexiconProblems(lex: Lexicon): string[] {
     if (t.title.length === 0 || t.description.length === 0) p.push(`templates ${l}: empty title or description list`);
     if (!forms(lex.attributes.pack, l).length) p.push(`pack forms missing for ${l}`);
   }
+  // Query templates are chosen by index for both languages at once: slot sets must agree.
+  const [a, b] = langs.map((l) => lex.templates[l]?.query ?? {});
+  const slots = (t: string) => [...t.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort().join(',');
+  for (const intent of new Set([...Object.keys(a), ...Object.keys(b)])) {
+    const ta = a[intent] ?? [], tb = b[intent] ?? [];
+    if (ta.length !== tb.length) { p.push(`query templates '${intent}': ${ta.length} in ${langs[0]}, ${tb.length} in ${langs[1]}`); continue; }
+    ta.forEach((t, i) => { if (slots(t) !== slots(tb[i])) p.push(`query template '${intent}' #${i}: placeholders differ between ${langs[0]} and ${langs[1]}`); });
+  }
   return p;
 }
 
