@@ -171,11 +171,15 @@ export function search(index: Bm25Index, query: string, k: number, opts: SearchO
     if (d !== undefined) excluded.add(d);
   }
   const heap = new TopK(k);
+  const anyExcluded = excluded.size > 0;
+  let threshold = -Infinity;
   for (let i = 0; i < nTouched; i++) {
     const d = touched[i]!;
     const s = acc[d]!;
     acc[d] = 0; // leave the scratch clean for the next query
-    if (!excluded.has(d)) heap.push(d, s);
+    if (s < threshold || (anyExcluded && excluded.has(d))) continue; // most documents stop here
+    heap.push(d, s);
+    threshold = heap.threshold;
   }
   return heap.sorted().map((h) => ({ id: index.ids[h.index]!, score: h.score }));
 }

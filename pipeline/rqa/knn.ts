@@ -71,8 +71,8 @@ export async function knnSearch(queries: Tensor, catalogue: Tensor, k: number, o
   return lists.map((l, qi) => l.filter((h) => !excl[qi]!.has(h.index)).slice(0, k));
 }
 
-/** Chunk scores [Q, count] for catalogue rows from `start`. */
-function chunkScores(queries: Tensor, catalogue: Tensor, start: number, count: number): Tensor {
+/** Scores [Q, count] of catalogue rows [start, start+count): the scoring matmul of one chunk. */
+export function chunkScores(queries: Tensor, catalogue: Tensor, start: number, count: number): Tensor {
   const part = start === 0 && count === catalogue.shape[0] ? catalogue : rowSlice(catalogue, start, count);
   return noGrad(() => matmul(queries, part, { transB: true }));
 }
