@@ -1,7 +1,6 @@
 // The benchmark suites the runner and the smoke test know. Ours first, then peers (each peer's
 // load failure becomes a visible note, never a crash). Ceilings are measured separately, first.
-// To add a family at merge: one line `{ name, load: () => import('./NAME.ts') }` below. Families
-// still to add when their branches land: matmul, attention, norm, losses, lora, adamw.
+// To add a family: one line `{ name, kind, load: () => import('./NAME.ts') }` below.
 import type { BenchSuite } from './types.ts';
 
 export interface SuiteEntry {
@@ -14,6 +13,17 @@ export const SUITES: SuiteEntry[] = [
   { name: 'elementwise', kind: 'ours', load: () => import('./elementwise.ts') },
   { name: 'matmul_generic', kind: 'ours', load: () => import('./matmul_generic.ts') },
   { name: 'softmax', kind: 'ours', load: () => import('./softmax.ts') },
+  { name: 'matmul', kind: 'ours', load: () => import('./matmul.ts') },
+  { name: 'attention', kind: 'ours', load: () => import('./attention.ts') },
+  { name: 'norm', kind: 'ours', load: () => import('./norm.ts') },
+  { name: 'losses', kind: 'ours', load: () => import('./losses.ts') },
+  { name: 'lora', kind: 'ours', load: () => import('./lora.ts') },
+  { name: 'adamw', kind: 'ours', load: () => import('./adamw.ts') },
+  { name: 'shape', kind: 'ours', load: () => import('./shape.ts') },
+  { name: 'where', kind: 'ours', load: () => import('./where.ts') },
+  { name: 'gather', kind: 'ours', load: () => import('./gather.ts') },
+  { name: 'bm25', kind: 'ours', load: () => import('./bm25.ts') },
+  { name: 'knn', kind: 'ours', load: () => import('./knn.ts') },
   { name: 'tfjs-webgpu', kind: 'peer', load: () => import('./peers/tfjs.ts') },
   { name: 'jax-js-webgpu', kind: 'peer', load: () => import('./peers/jax.ts') },
   { name: 'onnxruntime-cpu', kind: 'peer', load: () => import('./peers/ort.ts') },

@@ -1,7 +1,14 @@
-// `npm run demo`: the main job. For now the engine demo; the CSRM pipeline replaces it.
+// `npm run demo`: the whole CSRM method on the embedded synthetic market (see pipeline/stages/method.ts).
+// `npm run demo -- --preset tiny|demo|gpu` picks the size; the run folder is runs/<preset>.
 import { shutdownGpu } from '../../engine/index.ts';
-import { runEngineDemo } from './engine-demo.ts';
+import { csrm } from './csrm.ts';
 
-const { first, last } = await runEngineDemo();
-await shutdownGpu();
-if (!(last < first)) process.exit(1);
+let code = 1;
+try {
+  code = await csrm(['demo', ...process.argv.slice(2)]);
+} catch (e) {
+  console.error(e instanceof Error ? (e.stack ?? e.message) : e);
+} finally {
+  await shutdownGpu();
+}
+process.exit(code);

@@ -1,0 +1,35 @@
+// The method's configuration (one JSON file per preset in pipeline/configs/), validated on load.
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+export interface MethodConfig {
+  name: string;
+  market: { preset: 'tiny' | 'demo' | 'paper'; seed: number };
+  model: { preset: string };
+  pretrain: { steps: number; batchSize: number; seqLen: number; lr: number; seed: number };
+  sft: { steps: number; batchSize: number; lr: number; evalEvery: number; maxLen: number; seed: number; mtRatio: number; loraR?: number };
+  sd: { rounds: number; alpha: number };
+  figure3: { fractions: number[] };
+}
+
+export function configPath(preset: string): string {
+  return fileURLToPath(new URL(`../configs/${preset}.json`, import.meta.url));
+}
+
+export function loadConfig(pathOrPreset: string): MethodConfig {
+  const path = pathOrPreset.endsWith('.json') ? pathOrPreset : configPath(pathOrPreset);
+  let c: MethodConfig;
+  try {
+    c = JSON.parse(readFileSync(path, 'utf8')) as MethodConfig;
+  } catch (e) {
+    throw new Error(`config ${path}: ${(e as Error).message}`);
+  }
+  const bad = (why: string) => {
+    throw new Error(`config ${path}: ${why}`);
+  };
+  for (const k of ['market', 'model', 'pretrain', 'sft', 'sd', 'figure3'] as const) if (!c[k]) bad(`missing "${k}"`);
+  if (!(c.sd.alpha >= 0 && c.sd.alpha <= 1)) bad(`sd.alpha ${c.sd.alpha} outside [0, 1]`);
+  if (!(c.sft.mtRatio >= 0 && c.sft.mtRatio < 1)) bad(`sft.mtRatio ${c.sft.mtRatio} outside [0, 1)`);
+  for (const f of c.figure3.fractions) if (!(f > 0 && f < 1)) bad(`figure3 fraction ${f} outside (0, 1)`);
+  return c;
+}
