@@ -210,6 +210,18 @@ describe('generation', () => {
     expect(flips['01']).toBeGreaterThan(flips['02']);
   });
 
+  it('adds real word pairs from the dictionary bridge on request, with their attribution', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'csrm-bridge-'));
+    const printed = runGenerate(['--preset', 'tiny', '--out', dir, '--bridge-words', '200'], () => {});
+    expect(printed).toMatch(/word 200/);
+    const words = readFileSync(join(dir, 'translation', 'word.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(words).toHaveLength(200);
+    expect(words.every((w) => w.kind === 'word' && /^\p{Script=Hangul}+$/u.test(w.source) && /^\p{Script=Han}+$/u.test(w.target))).toBe(true);
+    expect(readFileSync(join(dir, 'README.md'), 'utf8')).toMatch(/CC-CEDICT.*CC BY-SA 4\.0/);
+    expect(() => generateMarket({ preset: 'tiny', seed: 1, size: { translations: { category: 1, brand: 1, title: 1, query: 1, word: 5 } } }))
+      .toThrow(/dictionary bridge/);
+  });
+
   it('parses the CLI arguments and refuses bad ones', () => {
     expect(parseGenerateArgs(['--preset', 'tiny', '--seed', '4', '--out', 'x'])).toEqual({ preset: 'tiny', seed: 4, out: 'x', lexicon: undefined, format: 'jsonl' });
     expect(() => parseGenerateArgs(['--preset', 'huge', '--out', 'x'])).toThrow(/unknown preset/);
