@@ -8,6 +8,8 @@ import { readRecords } from '../../pipeline/data/records.ts';
 import { generateMarket } from '../../pipeline/data/market/generate.ts';
 import { QueryReader } from '../../pipeline/data/market/interpret.ts';
 import { Judge } from '../../pipeline/data/market/judge.ts';
+import { readMarket } from '../../pipeline/data/market/read.ts';
+import { writeMarket } from '../../pipeline/data/market/write.ts';
 import { lexiconProblems, loadLexicon } from '../../pipeline/data/market/lexicon.ts';
 import { makeRng } from '../../pipeline/data/market/rng.ts';
 import { noisyLabel } from '../../pipeline/data/market/noise.ts';
@@ -139,6 +141,22 @@ describe('generation', () => {
     const tr = await readRecords(join(dir, 'translation', 'brand.parquet'), { mode: 'fail-fast', kind: 'translation', log: () => {} });
     expect(tr.records.length).toBe(summary.translations.brand);
   });
+
+  for (const format of ['jsonl', 'csv', 'parquet'] as const) {
+    it(`reads a written market back as it was generated (${format})`, async () => {
+      const m = generateMarket({ preset: 'tiny', seed: 21 });
+      const dir = mkdtempSync(join(tmpdir(), 'csrm-read-'));
+      writeMarket(m, dir, format);
+      const back = await readMarket(dir, { mode: 'fail-fast', log: () => {} });
+      const key = (r: { market: string; query_id: string; product_id: string; split?: string }) => `${r.market}|${r.split}|${r.query_id}|${r.product_id}`;
+      const sortBy = <T extends { market: string; query_id: string; product_id: string }>(xs: T[]) => [...xs].sort((a, b) => (key(a) < key(b) ? -1 : 1));
+      expect(sortBy(back.relevance)).toEqual(sortBy(m.relevance));
+      expect(back.behaviour.length).toBe(m.behaviour.length);
+      expect(back.catalogue.length).toBe(m.catalogue.length);
+      expect(new Set(back.translations.map((t) => JSON.stringify(t)))).toEqual(new Set(m.translations.map((t) => JSON.stringify(t))));
+      expect(back.summary).toEqual(m.summary);
+    });
+  }
 
   it('keeps the paper\'s structure: twins, clean dev/test, noisy train, sparse target behaviour', () => {
     const m = generateMarket({ preset: 'demo', seed: 11 });
