@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseGenerateArgs, runGenerate } from '../../pipeline/cli/generate.ts';
+import { DEFAULT_BRIDGE_DIR, parseGenerateArgs, runGenerate } from '../../pipeline/cli/generate.ts';
 import { readRecords } from '../../pipeline/data/records.ts';
 import { generateMarket } from '../../pipeline/data/market/generate.ts';
 import { QueryReader } from '../../pipeline/data/market/interpret.ts';
@@ -228,7 +228,7 @@ describe('generation', () => {
     expect(flips['01']).toBeGreaterThan(flips['02']);
   });
 
-  it('adds real word pairs from the dictionary bridge on request, with their attribution', () => {
+  it.skipIf(!existsSync(DEFAULT_BRIDGE_DIR))('adds real word pairs from the dictionary bridge on request, with their attribution', () => {
     const dir = mkdtempSync(join(tmpdir(), 'csrm-bridge-'));
     const printed = runGenerate(['--preset', 'tiny', '--out', dir, '--bridge-words', '200'], () => {});
     expect(printed).toMatch(/word 200/);
