@@ -1,15 +1,24 @@
 // `csrm generate --preset P --seed S --out DIR [--lexicon FILE] [--format jsonl|csv|parquet]`:
 // builds the synthetic cross-border market and writes it with a summary.
-import { pathToFileURL } from 'node:url';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { BRIDGE_ATTRIBUTION, readDictionaryBridge } from '../data/dictionary-bridge.ts';
 import { generateMarket } from '../data/market/generate.ts';
-import { PRESETS, type PresetName } from '../data/market/presets.ts';
+import { PRESET_SIZES, PRESETS, type PresetName } from '../data/market/presets.ts';
 import { summaryText, writeMarket } from '../data/market/write.ts';
 import type { Format } from '../data/records.ts';
 
 export const GENERATE_USAGE =
-  'usage: csrm generate --preset tiny|demo|paper --out DIR [--seed N] [--lexicon FILE] [--format jsonl|csv|parquet] [--noise RATE]';
+  'usage: csrm generate --preset tiny|demo|paper --out DIR [--seed N] [--lexicon FILE] [--format jsonl|csv|parquet] [--noise RATE]\n'
+  + '       [--bridge-words N [--bridge-dir DIR]]  add N Korean→Chinese word pairs from the Hanja–CEDICT bridge';
 
-export interface GenerateArgs { preset: PresetName; seed: number; out: string; lexicon?: string; format: Format; noise?: number }
+/** Where the shared dictionaries live next to a checkout (shared/data/lexicons). */
+export const DEFAULT_BRIDGE_DIR = fileURLToPath(new URL('../../../shared/data/lexicons', import.meta.url));
+
+export interface GenerateArgs {
+  preset: PresetName; seed: number; out: string; lexicon?: string; format: Format; noise?: number;
+  bridgeWords?: number; bridgeDir?: string;
+}
 
 export function parseGenerateArgs(argv: string[]): GenerateArgs {
   const get = (name: string) => {
@@ -19,7 +28,7 @@ export function parseGenerateArgs(argv: string[]): GenerateArgs {
     if (v === undefined || v.startsWith('--')) throw new Error(`--${name} needs a value\n${GENERATE_USAGE}`);
     return v;
   };
-  for (const a of argv) if (a.startsWith('--') && !['--preset', '--seed', '--out', '--lexicon', '--format', '--noise'].includes(a))
+  for (const a of argv) if (a.startsWith('--') && !['--preset', '--seed', '--out', '--lexicon', '--format', '--noise', '--bridge-words', '--bridge-dir'].includes(a))
     throw new Error(`unknown option ${a}\n${GENERATE_USAGE}`);
   const preset = (get('preset') ?? 'demo') as PresetName;
   if (!PRESETS.includes(preset)) throw new Error(`unknown preset '${preset}'\n${GENERATE_USAGE}`);
@@ -32,16 +41,34 @@ export function parseGenerateArgs(argv: string[]): GenerateArgs {
   const noiseText = get('noise');
   const noise = noiseText === undefined ? undefined : Number(noiseText);
   if (noise !== undefined && !(noise >= 0 && noise <= 1)) throw new Error(`--noise must be a rate in [0, 1]\n${GENERATE_USAGE}`);
-  return { preset, seed, out, lexicon: get('lexicon'), format, ...(noise === undefined ? {} : { noise }) };
+  const wordsText = get('bridge-words');
+  const bridgeWords = wordsText === undefined ? undefined : Number(wordsText);
+  if (bridgeWords !== undefined && !(Number.isInteger(bridgeWords) && bridgeWords >= 0)) throw new Error(`--bridge-words must be a count\n${GENERATE_USAGE}`);
+  const bridgeDir = get('bridge-dir');
+  return {
+    preset, seed, out, lexicon: get('lexicon'), format,
+    ...(noise === undefined ? {} : { noise }),
+    ...(bridgeWords === undefined ? {} : { bridgeWords }),
+    ...(bridgeDir === undefined ? {} : { bridgeDir }),
+  };
 }
 
 /** Entry point the central `csrm` CLI dispatches to; returns the summary text it printed. */
 export function runGenerate(argv: string[], print: (s: string) => void = (s) => process.stdout.write(s)): string {
   const args = parseGenerateArgs(argv);
   const t0 = performance.now();
+  const base = PRESET_SIZES[args.preset];
+  const dir = args.bridgeDir ?? DEFAULT_BRIDGE_DIR;
+  const bridge = args.bridgeWords
+    ? readDictionaryBridge(join(dir, 'ko_hanja_libhangul_hanja.txt.gz'), join(dir, 'cc_cedict_ts_2019-05-27.u8.gz'))
+      .map((e) => ({ source: e.ko, target: e.zh }))
+    : undefined;
   const market = generateMarket({
-    preset: args.preset, seed: args.seed, lexicon: args.lexicon,
-    size: args.noise === undefined ? undefined : { noiseRate: args.noise },
+    preset: args.preset, seed: args.seed, lexicon: args.lexicon, bridge, bridgeAttribution: BRIDGE_ATTRIBUTION,
+    size: {
+      ...(args.noise === undefined ? {} : { noiseRate: args.noise }),
+      ...(args.bridgeWords ? { translations: { ...base.translations, word: args.bridgeWords } } : {}),
+    },
   });
   const files = writeMarket(market, args.out, args.format);
   const text = summaryText(market.summary)

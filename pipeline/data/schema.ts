@@ -40,8 +40,12 @@ export interface RelevanceRecord {
   true_label: Label | -1;
 }
 
-export type TranslationKind = 'category' | 'brand' | 'title' | 'query';
-export const TRANSLATION_KINDS: readonly TranslationKind[] = ['category', 'brand', 'title', 'query'];
+/**
+ * The four kinds of section 4.1.2, plus 'word': general word mappings from the Korean–Hanja–CEDICT
+ * dictionary bridge (an extension, off unless asked for).
+ */
+export type TranslationKind = 'category' | 'brand' | 'title' | 'query' | 'word';
+export const TRANSLATION_KINDS: readonly TranslationKind[] = ['category', 'brand', 'title', 'query', 'word'];
 
 /** One human-curated mapping of section 4.1.2. */
 export interface TranslationPair {

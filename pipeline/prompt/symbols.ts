@@ -9,7 +9,7 @@ import { TARGET_SLOT, translationInstruction } from './translation-prompt.ts';
 export const LABEL_SYMBOLS = ['0', '1', '2'] as const;
 
 export function promptSymbols(sourceLanguage: string, targetLanguage: string): string[] {
-  const kinds: TranslationKind[] = ['category', 'brand', 'title', 'query'];
+  const kinds: TranslationKind[] = ['category', 'brand', 'title', 'query', 'word'];
   return [
     ...LABEL_SYMBOLS,
     // Instructions open the prompt, where sentencepiece's dummy prefix puts a space before them.

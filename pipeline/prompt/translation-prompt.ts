@@ -7,6 +7,7 @@ export const TRANSLATION_INSTRUCTION: Record<TranslationKind, string> = {
   brand: 'Translate brand',
   title: 'Translate title',
   query: 'Translate query',
+  word: 'Translate word',
 };
 export const TARGET_SLOT = 'target:';
 

@@ -1,13 +1,15 @@
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseGenerateArgs, runGenerate } from '../../pipeline/cli/generate.ts';
+import { DEFAULT_BRIDGE_DIR, parseGenerateArgs, runGenerate } from '../../pipeline/cli/generate.ts';
 import { readRecords } from '../../pipeline/data/records.ts';
 import { generateMarket } from '../../pipeline/data/market/generate.ts';
 import { QueryReader } from '../../pipeline/data/market/interpret.ts';
 import { Judge } from '../../pipeline/data/market/judge.ts';
+import { readMarket } from '../../pipeline/data/market/read.ts';
+import { writeMarket } from '../../pipeline/data/market/write.ts';
 import { lexiconProblems, loadLexicon } from '../../pipeline/data/market/lexicon.ts';
 import { makeRng } from '../../pipeline/data/market/rng.ts';
 import { noisyLabel } from '../../pipeline/data/market/noise.ts';
@@ -140,6 +142,22 @@ describe('generation', () => {
     expect(tr.records.length).toBe(summary.translations.brand);
   });
 
+  for (const format of ['jsonl', 'csv', 'parquet'] as const) {
+    it(`reads a written market back as it was generated (${format})`, async () => {
+      const m = generateMarket({ preset: 'tiny', seed: 21 });
+      const dir = mkdtempSync(join(tmpdir(), 'csrm-read-'));
+      writeMarket(m, dir, format);
+      const back = await readMarket(dir, { mode: 'fail-fast', log: () => {} });
+      const key = (r: { market: string; query_id: string; product_id: string; split?: string }) => `${r.market}|${r.split}|${r.query_id}|${r.product_id}`;
+      const sortBy = <T extends { market: string; query_id: string; product_id: string }>(xs: T[]) => [...xs].sort((a, b) => (key(a) < key(b) ? -1 : 1));
+      expect(sortBy(back.relevance)).toEqual(sortBy(m.relevance));
+      expect(back.behaviour.length).toBe(m.behaviour.length);
+      expect(back.catalogue.length).toBe(m.catalogue.length);
+      expect(new Set(back.translations.map((t) => JSON.stringify(t)))).toEqual(new Set(m.translations.map((t) => JSON.stringify(t))));
+      expect(back.summary).toEqual(m.summary);
+    });
+  }
+
   it('keeps the paper\'s structure: twins, clean dev/test, noisy train, sparse target behaviour', () => {
     const m = generateMarket({ preset: 'demo', seed: 11 });
     const s = m.summary.relevance;
@@ -208,6 +226,18 @@ describe('generation', () => {
     expect(Math.abs(changed / n - 0.2)).toBeLessThan(0.01);
     expect(flips['12']).toBeGreaterThan(flips['01']);
     expect(flips['01']).toBeGreaterThan(flips['02']);
+  });
+
+  it.skipIf(!existsSync(DEFAULT_BRIDGE_DIR))('adds real word pairs from the dictionary bridge on request, with their attribution', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'csrm-bridge-'));
+    const printed = runGenerate(['--preset', 'tiny', '--out', dir, '--bridge-words', '200'], () => {});
+    expect(printed).toMatch(/word 200/);
+    const words = readFileSync(join(dir, 'translation', 'word.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(words).toHaveLength(200);
+    expect(words.every((w) => w.kind === 'word' && /^\p{Script=Hangul}+$/u.test(w.source) && /^\p{Script=Han}+$/u.test(w.target))).toBe(true);
+    expect(readFileSync(join(dir, 'README.md'), 'utf8')).toMatch(/CC-CEDICT.*CC BY-SA 4\.0/);
+    expect(() => generateMarket({ preset: 'tiny', seed: 1, size: { translations: { category: 1, brand: 1, title: 1, query: 1, word: 5 } } }))
+      .toThrow(/dictionary bridge/);
   });
 
   it('parses the CLI arguments and refuses bad ones', () => {

@@ -24,6 +24,10 @@ export interface GenerateOptions {
   lexicon?: string | Lexicon;
   /** Overrides of the preset's sizes. */
   size?: Partial<MarketSize>;
+  /** Source → target word mappings for `word` translation pairs (e.g. readDictionaryBridge()). */
+  bridge?: readonly { source: string; target: string }[];
+  /** Licence lines of the bridge's sources, carried into the written market. */
+  bridgeAttribution?: string;
 }
 
 export interface MarketSummary {
@@ -48,6 +52,8 @@ export interface Market {
   translations: TranslationPair[];
   behaviour: BehaviourRecord[];
   summary: MarketSummary;
+  /** Licences and attributions of everything the market was built from. */
+  attributions: string[];
 }
 
 /** Chooses up to k products for a query with a spread of labels: exact, substitutes, hard and easy negatives. */
@@ -207,6 +213,10 @@ export function generateMarket(opts: GenerateOptions): Market {
     ...samplePairs(lex, 'title', titlePairs, size.translations.title, trRng),
     ...samplePairs(lex, 'query', queryPairs, size.translations.query, trRng),
   ];
+  if (size.translations.word > 0) {
+    if (!opts.bridge?.length) throw new Error('word translation pairs need a dictionary bridge (GenerateOptions.bridge)');
+    translations.push(...samplePairs(lex, 'word', opts.bridge.map((b) => [b.source, b.target] as [string, string]), size.translations.word, makeRng(seed, 'translation-words')));
+  }
 
   // Behaviour logs over every query each market's samples use.
   const behaviour: BehaviourRecord[] = [];
@@ -222,6 +232,10 @@ export function generateMarket(opts: GenerateOptions): Market {
   const market: Market = {
     lexicon: lex, size, source: S, target: T, products, catalogue, relevance, translations, behaviour,
     summary: undefined as unknown as MarketSummary,
+    attributions: [
+      `Lexicon: ${lex.name}.${lex.licence ? ' ' + lex.licence : ''}`,
+      ...(size.translations.word > 0 && opts.bridgeAttribution ? [`Word pairs: ${opts.bridgeAttribution}`] : []),
+    ],
   };
   market.summary = summarise(market, opts.preset, seed);
   return market;

@@ -21,23 +21,24 @@ export interface MarketSize {
   aliasShare: number;
   sourceSessions: number;
   targetSessions: number;
-  translations: { category: number; brand: number; title: number; query: number };
+  /** Pairs per translation kind; `word` pairs come from the dictionary bridge and need one. */
+  translations: { category: number; brand: number; title: number; query: number; word: number };
 }
 
 export const PRESET_SIZES: Record<PresetName, MarketSize> = {
   tiny: {
     products: 200, sourceTrain: 320, targetTrain: 64, dev: 48, test: 64, perQuery: 4,
     noiseRate: 0.1, aliasShare: 0.15, sourceSessions: 1500, targetSessions: 150,
-    translations: { category: 80, brand: 80, title: 80, query: 40 },
+    translations: { category: 80, brand: 80, title: 80, query: 40, word: 0 },
   },
   demo: {
     products: 1000, sourceTrain: 3000, targetTrain: 300, dev: 300, test: 400, perQuery: 4,
     noiseRate: 0.1, aliasShare: 0.15, sourceSessions: 30000, targetSessions: 2000,
-    translations: { category: 400, brand: 200, title: 1500, query: 600 },
+    translations: { category: 400, brand: 200, title: 1500, query: 600, word: 0 },
   },
   paper: {
     products: 3000, sourceTrain: 50000, targetTrain: 5000, dev: 200, test: 200, perQuery: 5,
     noiseRate: 0.1, aliasShare: 0.1, sourceSessions: 100000, targetSessions: 8000,
-    translations: { category: 500, brand: 500, title: 7000, query: 300 },
+    translations: { category: 500, brand: 500, title: 7000, query: 300, word: 0 },
   },
 };

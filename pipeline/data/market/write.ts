@@ -41,8 +41,8 @@ export function writeMarket(market: Market, dir: string, format: Format = 'jsonl
   const readme = join(dir, 'README.md');
   writeFileSync(readme, [
     '# Generated synthetic cross-border market', '',
-    'Made by `csrm generate` (pipeline/data/market). Everything here is synthetic; see pipeline/data/DATA_CARD.md.',
-    `Lexicon: ${market.lexicon.name}.`, market.lexicon.licence ? `Lexicon licence: ${market.lexicon.licence}` : '', '',
+    'Made by `csrm generate` (pipeline/data/market). Everything here is synthetic except `word` translation pairs, when present (real dictionary entries); see pipeline/data/DATA_CARD.md.',
+    ...market.attributions, '',
     '```', summaryText(market.summary).trimEnd(), '```', '',
   ].join('\n'));
   files.push(truth, summaryJson, readme);
