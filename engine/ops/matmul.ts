@@ -4,6 +4,7 @@ import { record } from '../autograd.ts';
 import { gpuSync, type DeviceInfo } from '../device.ts';
 import { launch, type Kernel } from '../runtime.ts';
 import { assertDtype, assertLive, assertSameBackend, empty, numel, Tensor } from '../tensor.ts';
+import { view } from '../tensor.ts';
 import { matmulGeneric, GENERIC_TM, GENERIC_TN, GENERIC_WG } from '../../kernels/matmul/generic.ts';
 import { matmulRegister, REG_TM, REG_TN, REG_WG } from '../../kernels/matmul/register.ts';
 import { matmulTiled, TILE } from '../../kernels/matmul/tiled.ts';
@@ -134,6 +135,7 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOpts = {}): Tensor {
   assertLive('matmul', a, b);
   assertDtype('matmul', a, 'f32');
   assertDtype('matmul', b, 'f32');
+  if (b.rank === 2 && !tA && a.rank > 2) return matmulFlat(a, b, tB);
   const y = matmulRaw(a, b, tA, tB);
   return record(y, 'matmul', [a, b], (g) => {
     let ga: Tensor | null = null;
@@ -149,6 +151,39 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOpts = {}): Tensor {
       if (gb.rank > b.rank) gb = reduceBatch(gb, b.shape);
     }
     return [ga, gb];
+  });
+}
+
+/**
+ * [..., M, K] · op(W) with a shared 2-D right operand is one [(…·M), K] matmul: one launch instead of
+ * a batch, and the weight gradient is a single product over all rows instead of per-batch products
+ * summed afterwards.
+ */
+function matmulFlat(a: Tensor, w: Tensor, tB: boolean): Tensor {
+  const K = a.shape[a.rank - 1]!;
+  const rows = a.size / Math.max(1, K);
+  const a2 = view(a, [rows, K]);
+  const y2 = matmulRaw(a2, w, false, tB);
+  a2.dispose();
+  const N = y2.shape[1]!;
+  const y = view(y2, [...a.shape.slice(0, -1), N]);
+  y2.dispose();
+  return record(y, 'matmul', [a, w], (g) => {
+    const g2 = view(g, [rows, N]);
+    let ga: Tensor | null = null;
+    let gw: Tensor | null = null;
+    if (a.requiresGrad) {
+      const t = matmulRaw(g2, w, false, !tB);
+      ga = view(t, a.shape);
+      t.dispose();
+    }
+    if (w.requiresGrad) {
+      const a2b = view(a, [rows, K]);
+      gw = tB ? matmulRaw(g2, a2b, true, false) : matmulRaw(a2b, g2, true, false);
+      a2b.dispose();
+    }
+    g2.dispose();
+    return [ga, gw];
   });
 }
 

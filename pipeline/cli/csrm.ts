@@ -1,7 +1,7 @@
 // `csrm <command>`: the method's stages as commands. Every stage reads and writes files under one
 // run folder, so any stage can be rerun alone; `csrm demo` chains them on the embedded market.
 import { join } from 'node:path';
-import { shutdownGpu } from '../../engine/index.ts';
+import { initEngine, shutdownGpu } from '../../engine/index.ts';
 import { parseFlags, req } from './args.ts';
 import { runGenerate } from './generate.ts';
 import { runServe } from './serve.ts';
@@ -33,6 +33,7 @@ const USAGE = `usage: csrm <command> [options]
 export async function csrm(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   const flags = (spec: Parameters<typeof parseFlags>[2]) => parseFlags(cmd!, rest, spec, USAGE);
+  if (['pretrain', 'sft', 'label', 'eval', 'demo'].includes(cmd ?? '')) await initEngine();
   switch (cmd) {
     case 'generate':
       runGenerate(rest);

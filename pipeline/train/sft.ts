@@ -66,6 +66,8 @@ export interface SftInputs {
   dir: string; // checkpoints: last.ckpt (resume) and best.ckpt (dev micro-F1)
   label: string; // progress label
   quiet?: boolean;
+  /** Stop (as if killed) once this many steps are done; the run resumes from its last checkpoint. */
+  stopAfter?: number;
 }
 
 function lrAt(cfg: SftConfig, step: number): number {
@@ -130,7 +132,8 @@ export async function runSft(inp: SftInputs): Promise<SftResult> {
   const t0 = performance.now();
   let tokens = 0;
   let stepTokens = 0;
-  for (let step = start; step < cfg.steps; step++) {
+  const end = Math.min(cfg.steps, inp.stopAfter ?? cfg.steps);
+  for (let step = start; step < end; step++) {
     const seqs = stream.next(cfg.batchSize).map((d) => d.item);
     const wantLoss = step % 10 === 0 || step === cfg.steps - 1;
     const lossVal = await scopeAsync(async () => {

@@ -1,0 +1,131 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { liveBytes, noGrad, read, scopeAsync, sync } from '../../engine/index.ts';
+import { makeConfig, paperLora, paramCounts } from '../../models/llama-config.ts';
+import { generateGreedy } from '../../models/generate.ts';
+import { addLora, baseParams, disposeLlama, forwardHidden, initLlama, loraParams, namedTensors, trainableReport, type Llama } from '../../models/llama.ts';
+import { buildBatch, type LmSeq } from '../../pipeline/train/batch.ts';
+import { runSft, type SftConfig } from '../../pipeline/train/sft.ts';
+
+const V = 40;
+const corpus: LmSeq[] = [
+  // each sequence is determined by its first token, so the loss can approach zero
+  [5, 9, 13, 17, 21, 25, 29, 33, 37, 2],
+  [6, 10, 14, 18, 22, 26, 30, 34, 2],
+  [7, 11, 15, 19, 23, 27, 31, 2],
+  [8, 12, 16, 20, 24, 28, 2],
+].map((ids) => ({ kind: 'lm' as const, ids }));
+
+function cfg(steps: number, over: Partial<SftConfig> = {}): SftConfig {
+  return { steps, batchSize: 4, lr: 1e-2, warmup: 5, weightDecay: 0, clip: 1, alpha: 1, mtRatio: 0, lmWeight: 1, evalEvery: 1000, maxLen: 16, seed: 3, ...over };
+}
+
+function tinyModel(seed = 1): Llama {
+  return initLlama(makeConfig('tiny', V, { dim: 32, nHeads: 2, nKvHeads: 1, ffnDim: 64, nLayers: 2 }), seed);
+}
+
+async function snapshot(ts: Record<string, import('../../engine/index.ts').Tensor>): Promise<Record<string, Float32Array>> {
+  const out: Record<string, Float32Array> = {};
+  for (const [k, t] of Object.entries(ts)) out[k] = (await read(t)) as Float32Array;
+  return out;
+}
+
+const tmp = () => mkdtempSync(join(tmpdir(), 'csrm-llama-'));
+
+async function hiddenOf(m: Llama, seqs: LmSeq[]): Promise<Float32Array> {
+  return scopeAsync(async () => noGrad(async () => {
+    const bb = buildBatch(seqs, 0, 16);
+    return (await read(forwardHidden(m, bb.batch))) as Float32Array;
+  }));
+}
+
+describe('Llama decoder', () => {
+  it('overfits a small fixed corpus (loss < 0.1), deterministically for a seed', async () => {
+    const losses: number[] = [];
+    for (let run = 0; run < 2; run++) {
+      const m = tinyModel();
+      const dir = tmp();
+      const r = await runSft({ model: m, labelIds: [0, 1, 2], padId: 0, relevance: [], translation: [], lm: corpus, dev: [], cfg: cfg(200), dir, label: 'overfit', quiet: true });
+      losses.push(r.history.filter((h) => Number.isFinite(h.loss)).at(-1)!.loss);
+      disposeLlama(m);
+      rmSync(dir, { recursive: true });
+    }
+    expect(losses[0]).toBeLessThan(0.1);
+    expect(losses[1]).toBe(losses[0]);
+  });
+
+  it('LoRA at initialisation leaves the output unchanged; training changes only A and B', async () => {
+    const m = tinyModel(4);
+    const before = await hiddenOf(m, corpus);
+    addLora(m, { r: 4, alpha: 8, dropout: 0.1, targets: ['q', 'k', 'v'] }, 9);
+    expect(Array.from(await hiddenOf(m, corpus))).toEqual(Array.from(before));
+    const base0 = await snapshot(namedTensors(m, 'base'));
+    const lora0 = await snapshot(namedTensors(m, 'lora'));
+    const dir = tmp();
+    await runSft({ model: m, labelIds: [0, 1, 2], padId: 0, relevance: [], translation: [], lm: corpus, dev: [], cfg: cfg(10), dir, label: 'lora', quiet: true });
+    const base1 = await snapshot(namedTensors(m, 'base'));
+    const lora1 = await snapshot(namedTensors(m, 'lora'));
+    for (const k of Object.keys(base0)) expect(Buffer.from(base1[k]!.buffer).equals(Buffer.from(base0[k]!.buffer))).toBe(true);
+    const changed = Object.keys(lora0).filter((k) => k.endsWith('lora_B.weight')).filter((k) => lora1[k]!.some((v, i) => v !== lora0[k]![i]));
+    expect(changed.length).toBeGreaterThan(0);
+    expect(baseParams(m).every((p) => p.grad === null)).toBe(true);
+    disposeLlama(m);
+    rmSync(dir, { recursive: true });
+  });
+
+  it('a run killed after a checkpoint and resumed reaches the same weights as an uninterrupted run', async () => {
+    const full = tinyModel(6);
+    const d1 = tmp();
+    await runSft({ model: full, labelIds: [0, 1, 2], padId: 0, relevance: [], translation: [], lm: corpus, dev: [], cfg: cfg(12, { evalEvery: 4 }), dir: d1, label: 'full', quiet: true });
+    const want = await snapshot(namedTensors(full, 'base'));
+    // killed at step 10 (its last checkpoint is step 8), then a fresh process resumes from the folder
+    const part = tinyModel(6);
+    const d2 = tmp();
+    await runSft({ model: part, labelIds: [0, 1, 2], padId: 0, relevance: [], translation: [], lm: corpus, dev: [], cfg: cfg(12, { evalEvery: 4 }), dir: d2, label: 'part', quiet: true, stopAfter: 10 });
+    disposeLlama(part);
+    const resumed = tinyModel(6);
+    await runSft({ model: resumed, labelIds: [0, 1, 2], padId: 0, relevance: [], translation: [], lm: corpus, dev: [], cfg: cfg(12, { evalEvery: 4 }), dir: d2, label: 'resumed', quiet: true });
+    const got = await snapshot(namedTensors(resumed, 'base'));
+    for (const k of Object.keys(want)) expect(Array.from(got[k]!)).toEqual(Array.from(want[k]!));
+    disposeLlama(full);
+    disposeLlama(resumed);
+    rmSync(d1, { recursive: true });
+    rmSync(d2, { recursive: true });
+  });
+
+  it('greedy generation with a KV cache equals generation without it', async () => {
+    const m = tinyModel(8);
+    const dir = tmp();
+    await runSft({ model: m, labelIds: [0, 1, 2], padId: 0, relevance: [], translation: [], lm: corpus, dev: [], cfg: cfg(60), dir, label: 'gen', quiet: true });
+    const live = liveBytes();
+    const a = await generateGreedy(m, [5, 9], 8, 2, { useCache: true });
+    const b = await generateGreedy(m, [5, 9], 8, 2, { useCache: false });
+    await sync();
+    expect(a).toEqual(b);
+    expect(a.slice(0, 3)).toEqual([13, 17, 21]); // it learned the sequence
+    expect(liveBytes()).toBe(live);
+    disposeLlama(m);
+    rmSync(dir, { recursive: true });
+  });
+
+  it('reports trainable parameters and their share like the paper', () => {
+    const c = makeConfig('small', 3000);
+    const m = initLlama(c, 1);
+    addLora(m, paperLora(c.dim), 2);
+    const rep = trainableReport(m);
+    const counts = paramCounts(m.config);
+    expect(rep.trainable).toBe(loraParams(m).reduce((s, t) => s + t.size, 0));
+    expect(rep.total).toBe(counts.base + counts.lora);
+    expect(counts.base).toBe(baseParams(m).reduce((s, t) => s + t.size, 0));
+    expect(rep.share).toBeGreaterThan(0);
+    expect(rep.share).toBeLessThan(0.05);
+    disposeLlama(m);
+  });
+
+  it('rejects an invalid configuration with the reason', () => {
+    expect(() => makeConfig('tiny', 100, { dim: 60, nHeads: 4 })).toThrow(/head dim 15/);
+    expect(() => makeConfig('tiny', 100, { nKvHeads: 3 })).toThrow(/not a multiple of nKvHeads 3/);
+  });
+});
