@@ -98,8 +98,13 @@ export async function runMethod(c: MethodConfig, runDir: string, opts: { quiet?:
   // 3. Stage 1: cold start with zero target data, without and with the translation task
   await stage({ name: 'stage1-sft', stage: 1, mt: false });
   await stage({ name: 'stage1-sft-mt', stage: 1, mt: true });
+  // 3b. [RQA hook] retrieval-based query augmentation (section 3.3) for Stage 1 goes here:
+  //     BM25 pseudo pairs → conversion ranker → distilled EBR → rqa.jsonl, then
+  //     await stage({ name: 'stage1-sft-mt-rqa', stage: 1, mt: true, rqa: <dir with rqa.jsonl> });
   // 4. Stage 2: source + sparse target labels
   await stage({ name: 'stage2', stage: 2, mt: true });
+  // 4b. [RQA* hook] EBR retrained with the target market's sparse behaviour, then
+  //     await stage({ name: 'stage2-rqa-star', stage: 2, mt: true, rqa: <dir> });
   // 5. multi-round self-distillation: round k learns from round k−1's soft labels
   let prev = 'stage2';
   for (let k = 1; k <= c.sd.rounds; k++) {
@@ -132,6 +137,8 @@ export async function runMethod(c: MethodConfig, runDir: string, opts: { quiet?:
     writeJson(out, res);
     log(`transfer gap (eq. 6): without MT ${res['stage1-sft']!.gap.toFixed(4)}, with MT ${res['stage1-sft-mt']!.gap.toFixed(4)}`);
   });
+  // 7b. [online hook] twin-tower distillation (section 3.5): EM and defect students from the best
+  //     teacher's soft labels, baseline on hard labels, Table 3 and EM@1 / Defect@5 → online/result.json
   // 8. the report
   const files = await writeReport(runDir, c);
   log(`report: ${files.join(', ')}`);
