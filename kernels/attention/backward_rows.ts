@@ -6,7 +6,7 @@
 //   dkv: one invocation per (batch, kv head, key) loops over every query head of its group and
 //   every query that sees the key, so each dK/dV element has exactly one writer.
 import { kernel, type Kernel } from '../kernel.ts';
-import { ATTN_HELPERS, ATTN_PARAMS, ATTN_WG } from './common.ts';
+import { ATTN_HELPERS, ATTN_PARAMS, ATTN_WG, unroll } from './common.ts';
 
 /** ld[b, h, i] = (lse, D). Grid: (ceil(T / WG), H, B). */
 export function attentionBackwardPrep(Dh: number): Kernel {
@@ -28,7 +28,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   if (i >= p.T) { return; }
   let qo = ((b * p.T + i) * p.H + h) * DH4;
   var s4 = vec4<f32>(0.0);
-  for (var d = 0u; d < DH4; d++) { s4 = fma(dout[qo + d], o[qo + d], s4); }
+  ${unroll(DH4, (d) => `s4 = fma(dout[qo + ${d}u], o[qo + ${d}u], s4);`)}
   let r = (b * p.H + h) * p.T + i;
   ld[r] = vec2<f32>(lse[r], s4.x + s4.y + s4.z + s4.w);
 }`,
@@ -63,18 +63,18 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   var qr: array<vec4<f32>, ${DH4}>;
   var gr: array<vec4<f32>, ${DH4}>;
   var acc: array<vec4<f32>, ${DH4}>;
-  for (var d = 0u; d < DH4; d++) { qr[d] = q[qo + d] * p.scale; gr[d] = dout[qo + d]; acc[d] = vec4<f32>(0.0); }
+  ${unroll(DH4, (d) => `qr[${d}] = q[qo + ${d}u] * p.scale; gr[${d}] = dout[qo + ${d}u]; acc[${d}] = vec4<f32>(0.0);`)}
   let end = keyEnd(b, i);
   for (var j = 0u; j < end; j++) {
     let ko = kBase(b, j, hk);
     var s4 = vec4<f32>(0.0);
     var dp4 = vec4<f32>(0.0);
-    for (var d = 0u; d < DH4; d++) { s4 = fma(qr[d], k[ko + d], s4); dp4 = fma(gr[d], v[ko + d], dp4); }
+    ${unroll(DH4, (d) => `s4 = fma(qr[${d}], k[ko + ${d}u], s4); dp4 = fma(gr[${d}], v[ko + ${d}u], dp4);`)}
     let pij = exp(hsum(s4) - st.x);
     let ds = pij * (hsum(dp4) - st.y);
-    for (var d = 0u; d < DH4; d++) { acc[d] = fma(vec4<f32>(ds), k[ko + d], acc[d]); }
+    ${unroll(DH4, (d) => `acc[${d}] = fma(vec4<f32>(ds), k[ko + ${d}u], acc[${d}]);`)}
   }
-  for (var d = 0u; d < DH4; d++) { dq[qo + d] = acc[d] * p.scale; }
+  ${unroll(DH4, (d) => `dq[qo + ${d}u] = acc[${d}] * p.scale;`)}
 }`,
     ['r', 'r', 'r', 'r', 'r', 'r', 'rw'],
   );
@@ -107,12 +107,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   var vr: array<vec4<f32>, ${DH4}>;
   var ak: array<vec4<f32>, ${DH4}>;
   var av: array<vec4<f32>, ${DH4}>;
-  for (var d = 0u; d < DH4; d++) {
-    kr[d] = k[ko + d] * p.scale;
-    vr[d] = v[ko + d];
-    ak[d] = vec4<f32>(0.0);
-    av[d] = vec4<f32>(0.0);
-  }
+  ${unroll(DH4, (d) => `kr[${d}] = k[ko + ${d}u] * p.scale; vr[${d}] = v[ko + ${d}u]; ak[${d}] = vec4<f32>(0.0); av[${d}] = vec4<f32>(0.0);`)}
   let start = queryStart(b, j);
   for (var g = 0u; g < p.group; g++) {
     let h = hk * p.group + g;
@@ -121,16 +116,13 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
       let st = ld[(b * p.H + h) * p.T + i];
       var s4 = vec4<f32>(0.0);
       var dp4 = vec4<f32>(0.0);
-      for (var d = 0u; d < DH4; d++) { s4 = fma(kr[d], q[qo + d], s4); dp4 = fma(vr[d], dout[qo + d], dp4); }
+      ${unroll(DH4, (d) => `s4 = fma(kr[${d}], q[qo + ${d}u], s4); dp4 = fma(vr[${d}], dout[qo + ${d}u], dp4);`)}
       let pij = exp(hsum(s4) - st.x);
       let ds = pij * (hsum(dp4) - st.y);
-      for (var d = 0u; d < DH4; d++) {
-        av[d] = fma(vec4<f32>(pij), dout[qo + d], av[d]);
-        ak[d] = fma(vec4<f32>(ds), q[qo + d], ak[d]);
-      }
+      ${unroll(DH4, (d) => `av[${d}] = fma(vec4<f32>(pij), dout[qo + ${d}u], av[${d}]); ak[${d}] = fma(vec4<f32>(ds), q[qo + ${d}u], ak[${d}]);`)}
     }
   }
-  for (var d = 0u; d < DH4; d++) { dk[ko + d] = ak[d] * p.scale; dv[ko + d] = av[d]; }
+  ${unroll(DH4, (d) => `dk[ko + ${d}u] = ak[${d}] * p.scale; dv[ko + ${d}u] = av[${d}];`)}
 }`,
     ['r', 'r', 'r', 'r', 'r', 'r', 'rw', 'rw'],
   );

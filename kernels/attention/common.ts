@@ -32,3 +32,10 @@ fn queryStart(b: u32, j: u32) -> u32 {
 fn hsum(v: vec4<f32>) -> f32 { return v.x + v.y + v.z + v.w; }`;
 
 export const ATTN_WG = 32;
+
+/** n copies of a statement with its index d as a literal. Loops over the head dim are written out
+ * so that the per-invocation arrays are indexed by constants: lavapipe's compiler otherwise unrolls
+ * them itself and lowers each dynamic index into a branch ladder, and its compile time grows with Dh². */
+export function unroll(n: number, stmt: (d: number) => string): string {
+  return Array.from({ length: n }, (_, d) => stmt(d)).join('\n  ');
+}

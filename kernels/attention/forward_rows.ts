@@ -8,7 +8,7 @@
 // Invocations of a workgroup are consecutive queries of one (batch, head): they read the same keys
 // at the same time. Grid: (ceil(T / WG), H, B).
 import { kernel, type Kernel } from '../kernel.ts';
-import { ATTN_HELPERS, ATTN_PARAMS, ATTN_WG } from './common.ts';
+import { ATTN_HELPERS, ATTN_PARAMS, ATTN_WG, unroll } from './common.ts';
 
 export function attentionForwardRows(Dh: number): Kernel {
   const DH4 = Dh / 4;
@@ -33,27 +33,27 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let qo = qBase(b, i, h);
   var qr: array<vec4<f32>, ${DH4}>;
   var acc: array<vec4<f32>, ${DH4}>;
-  for (var d = 0u; d < DH4; d++) { qr[d] = q[qo + d] * p.scale; acc[d] = vec4<f32>(0.0); }
+  ${unroll(DH4, (d) => `qr[${d}] = q[qo + ${d}u] * p.scale; acc[${d}] = vec4<f32>(0.0);`)}
   var m = -3.0e38;
   var l = 0.0;
   let end = keyEnd(b, i);
   for (var j = 0u; j < end; j++) {
     let ko = kBase(b, j, hk);
     var s4 = vec4<f32>(0.0);
-    for (var d = 0u; d < DH4; d++) { s4 = fma(qr[d], k[ko + d], s4); }
+    ${unroll(DH4, (d) => `s4 = fma(qr[${d}], k[ko + ${d}u], s4);`)}
     let s = hsum(s4);
     if (s > m) {
       let c = exp(m - s);
       l = l * c;
-      for (var d = 0u; d < DH4; d++) { acc[d] = acc[d] * c; }
+      ${unroll(DH4, (d) => `acc[${d}] = acc[${d}] * c;`)}
       m = s;
     }
     let e = exp(s - m);
     l = l + e;
-    for (var d = 0u; d < DH4; d++) { acc[d] = fma(vec4<f32>(e), v[ko + d], acc[d]); }
+    ${unroll(DH4, (d) => `acc[${d}] = fma(vec4<f32>(e), v[ko + ${d}u], acc[${d}]);`)}
   }
   let inv = select(0.0, 1.0 / l, l > 0.0);
-  for (var d = 0u; d < DH4; d++) { o[qo + d] = acc[d] * inv; }
+  ${unroll(DH4, (d) => `o[qo + ${d}u] = acc[${d}] * inv;`)}
   lse[(b * p.H + h) * p.T + i] = select(0.0, m + log(l), l > 0.0);
 }`,
     ['r', 'r', 'r', 'r', 'rw', 'rw'],
