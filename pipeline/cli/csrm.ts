@@ -26,6 +26,7 @@ const USAGE = `usage: csrm <command> [options]
             [--alpha A] [--target-fraction F] [--config PRESET] [--steps N]
   label     --run DIR --from NAME --data DIR --base FILE --out FILE [--target-fraction F] [--config PRESET]
   eval      --run DIR --name NAME --data DIR --base FILE [--config PRESET]
+  rqa       --data DIR --base FILE --out DIR [--star] [--ranker DIR] [--config PRESET] [--run DIR]
   report    --run DIR [--config PRESET]
   demo      [--config tiny|demo|gpu|FILE.json] [--run DIR]
   serve     --embeddings FILE [...]   (see pipeline/cli/serve.ts)`;
@@ -33,7 +34,7 @@ const USAGE = `usage: csrm <command> [options]
 export async function csrm(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   const flags = (spec: Parameters<typeof parseFlags>[2]) => parseFlags(cmd!, rest, spec, USAGE);
-  if (['pretrain', 'sft', 'label', 'eval', 'demo'].includes(cmd ?? '')) await initEngine();
+  if (['pretrain', 'sft', 'label', 'eval', 'demo', 'rqa'].includes(cmd ?? '')) await initEngine();
   switch (cmd) {
     case 'generate':
       runGenerate(rest);
@@ -85,6 +86,20 @@ export async function csrm(argv: string[]): Promise<number> {
       writeJson(join(dir, 'eval.json'), ev);
       console.log(`target test micro-F1 ${ev.target.microF1.toFixed(4)}; source ${ev.source.microF1.toFixed(4)}; alias ${ev.targetAlias ? ev.targetAlias.microF1.toFixed(4) : 'n/a'}`);
       disposeLlama(model);
+      return 0;
+    }
+    case 'rqa': {
+      const f = flags({ run: 'string', data: 'string', base: 'string', out: 'string', star: 'boolean', ranker: 'string', config: 'string' });
+      const c = loadConfig(String(f.config ?? 'demo'));
+      const { runRqaStage, rqaConfig } = await import('../stages/rqa-stage.ts');
+      const run = f.run as string | undefined;
+      const out = (f.out as string) ?? (run ? join(run, f.star ? 'rqa-star' : 'rqa') : req(cmd, f.out as string, 'out', USAGE));
+      const r = await runRqaStage({
+        data: (f.data as string) ?? (run ? join(run, 'data') : req(cmd, f.data as string, 'data', USAGE)),
+        base: (f.base as string) ?? (run ? join(run, 'base.ckpt') : req(cmd, f.base as string, 'base', USAGE)),
+        out, star: f.star === true, rankerDir: f.ranker as string | undefined, maxLen: c.sft.maxLen, cfg: rqaConfig(c.rqa),
+      });
+      console.log(`${out}/rqa.jsonl: ${r.records} records (${r.withTitles} with titles); ` + r.accuracy.map((a) => `${a.name} top-1 ${(100 * a.all.top1).toFixed(1)}% (alias ${(100 * a.alias.top1).toFixed(1)}%)`).join(', '));
       return 0;
     }
     case 'report': {

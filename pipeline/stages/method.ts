@@ -98,13 +98,23 @@ export async function runMethod(c: MethodConfig, runDir: string, opts: { quiet?:
   // 3. Stage 1: cold start with zero target data, without and with the translation task
   await stage({ name: 'stage1-sft', stage: 1, mt: false });
   await stage({ name: 'stage1-sft-mt', stage: 1, mt: true });
-  // 3b. [RQA hook] retrieval-based query augmentation (section 3.3) for Stage 1 goes here:
-  //     BM25 pseudo pairs → conversion ranker → distilled EBR → rqa.jsonl, then
-  //     await stage({ name: 'stage1-sft-mt-rqa', stage: 1, mt: true, rqa: <dir with rqa.jsonl> });
+  // 3b. [RQA hook] retrieval-based query augmentation (section 3.3): BM25 pseudo pairs → conversion
+  //     ranker → distilled EBR (eq. 1) → rqa.jsonl
+  const { runRqaStage, rqaConfig } = await import('./rqa-stage.ts');
+  const rqaDir = join(runDir, 'rqa');
+  const rqa = (star: boolean, out: string) =>
+    timed(star ? 'rqa-star' : 'rqa', async () => {
+      const r = await runRqaStage({ data: dataDir, base, out, star, rankerDir: join(rqaDir, 'ranker'), maxLen: c.sft.maxLen, cfg: rqaConfig(c.rqa), quiet: opts.quiet });
+      log(`${star ? 'RQA*' : 'RQA'}: ${r.accuracy.map((a) => `${a.name} top-1 ${(100 * a.all.top1).toFixed(1)}%`).join(', ')}`);
+    });
+  await rqa(false, rqaDir);
+  await stage({ name: 'stage1-sft-mt-rqa', stage: 1, mt: true, rqa: rqaDir });
   // 4. Stage 2: source + sparse target labels
   await stage({ name: 'stage2', stage: 2, mt: true });
-  // 4b. [RQA* hook] EBR retrained with the target market's sparse behaviour, then
-  //     await stage({ name: 'stage2-rqa-star', stage: 2, mt: true, rqa: <dir> });
+  // 4b. [RQA* hook] EBR retrained with the target market's sparse behaviour
+  const rqaStarDir = join(runDir, 'rqa-star');
+  await rqa(true, rqaStarDir);
+  await stage({ name: 'stage2-rqa-star', stage: 2, mt: true, rqa: rqaStarDir });
   // 5. multi-round self-distillation: round k learns from round k−1's soft labels
   let prev = 'stage2';
   for (let k = 1; k <= c.sd.rounds; k++) {

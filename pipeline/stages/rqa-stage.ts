@@ -1,0 +1,225 @@
+// `csrm rqa`: retrieval-based query augmentation (section 3.3) end to end.
+//   1. BM25 over the target catalogue gives pseudo query-product pairs for the target queries;
+//   2. the conversion ranker (LLM + LoRA, trained on source behaviour) scores them: CVR soft labels;
+//   3. the EBR bi-encoder is distilled from them with eq. 1 (plus the source market's clicked pairs
+//      with their observed conversion rate, so it can also retrieve for source records); RQA* adds
+//      the target market's own sparse behaviour the same way;
+//   4. kNN over each market's catalogue fills rqa.jsonl for every relevance record of both markets
+//      (the judged product and its title excluded, features.ts), and retrieval accuracy (section
+//      5.2) of BM25 / EBR on the target queries goes to retrieval-accuracy.json.
+// Work is kept in `out`: result.json ends the stage (a rerun skips it), ranker/ resumes, ebr.ckpt is reused.
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadCheckpoint, loadTensorsInto, read, saveCheckpoint, tensor } from '../../engine/index.ts';
+import { biEncoderTensors, disposeBiEncoder, encodeAllHost, initBiEncoder, type BiEncoder } from '../../models/bi-encoder.ts';
+import { disposeLlama } from '../../models/llama.ts';
+import type { BehaviourRecord, RelevanceRecord } from '../data/schema.ts';
+import { readJsonIf, writeJson } from '../io/files.ts';
+import { loadTokenizer, type Tokenizer } from '../tokenizer/tokenizer.ts';
+import { formatAccuracy, retrievalAccuracy, type RetrievalAccuracy, type Retrieved } from '../rqa/accuracy.ts';
+import { buildBm25, searchBatch } from '../rqa/bm25.ts';
+import { catalogueDocs } from '../rqa/catalogue-docs.ts';
+import { predictCvr, trainRanker } from '../rqa/conversion-ranker.ts';
+import { trainEbr, type EbrPair } from '../rqa/ebr-train.ts';
+import { withRqa, type RetrieveIds } from '../rqa/features.ts';
+import { knnSearch } from '../rqa/knn.ts';
+import { marketTruth, readProductFacts } from '../rqa/market-truth.ts';
+import { pseudoPairs } from '../rqa/pseudo-pairs.ts';
+import { loadMarketData, sampleKey, type MarketData } from './market-data.ts';
+import { loadBase } from './model-io.ts';
+
+export interface RqaConfig {
+  k: number; // titles per record (Table 1's RQA feature)
+  pseudoK: number; // BM25 pseudo pairs per target query
+  accuracyK: number; // the k of any-of-top-k in section 5.2
+  ranker: { steps: number; batchSize: number; lr: number; negativesPerPositive: number };
+  ebr: { steps: number; batchSize: number; negatives: number; dim: number; lr: number; temperature: number; mseWeight: number };
+  seed: number;
+}
+
+export const RQA_DEFAULTS: RqaConfig = {
+  k: 3, pseudoK: 5, accuracyK: 3,
+  ranker: { steps: 200, batchSize: 16, lr: 0.003, negativesPerPositive: 2 },
+  ebr: { steps: 300, batchSize: 64, negatives: 64, dim: 64, lr: 0.01, temperature: 0.1, mseWeight: 1 },
+  seed: 13,
+};
+
+/** The defaults overlaid with a config's optional `rqa` section (old configs have none). */
+export function rqaConfig(over?: Partial<RqaConfig>): RqaConfig {
+  return { ...RQA_DEFAULTS, ...over, ranker: { ...RQA_DEFAULTS.ranker, ...over?.ranker }, ebr: { ...RQA_DEFAULTS.ebr, ...over?.ebr } };
+}
+
+export interface RqaStageOpts {
+  data: string;
+  base: string;
+  out: string;
+  /** RQA*: the EBR also learns from the target market's behaviour logs. */
+  star: boolean;
+  /** Where the conversion ranker's adapters live (RQA* reuses RQA's); default `<out>/ranker`. */
+  rankerDir?: string;
+  maxLen: number;
+  cfg: RqaConfig;
+  quiet?: boolean;
+}
+
+export interface RqaAccuracy {
+  name: string; // BM25, EBR or EBR*
+  all: RetrievalAccuracy;
+  alias: RetrievalAccuracy;
+}
+
+export interface RqaStageResult {
+  star: boolean;
+  pseudoPairs: number;
+  meanPseudoCvr: number;
+  ranker: { examples: number; positives: number; seconds: number };
+  ebr: { pairs: number; sourcePairs: number; targetBehaviourPairs: number; firstLoss: number; finalLoss: number; seconds: number; pairsPerSec: number };
+  records: number;
+  withTitles: number;
+  accuracy: RqaAccuracy[];
+  truth: string;
+  seconds: number;
+}
+
+/** Observed conversion rate of clicked pairs, smoothed towards ½ so one click is not a certainty. */
+export function observedCvr(b: BehaviourRecord): number {
+  return (b.purchases + 0.5) / (b.clicks + 1);
+}
+
+function allRecords(d: MarketData, market: string): RelevanceRecord[] {
+  const r = d.relevance[market]!;
+  return [...r.train, ...r.dev, ...r.test];
+}
+
+/** Distinct queries of a market's relevance records, with their intent. */
+function marketQueries(recs: readonly RelevanceRecord[]): { query_id: string; query: string; intent: string }[] {
+  const m = new Map<string, { query_id: string; query: string; intent: string }>();
+  for (const r of recs) if (!m.has(r.query_id)) m.set(r.query_id, { query_id: r.query_id, query: r.query, intent: r.intent });
+  return [...m.values()];
+}
+
+function nonEmpty(tok: Tokenizer, text: string): number[] {
+  const ids = tok.encode(text);
+  return ids.length > 0 ? ids : [tok.eos];
+}
+
+/** EBR retrieval over one market's catalogue: product ids per query, best first. */
+async function ebrRetriever(enc: BiEncoder, tok: Tokenizer, catIds: readonly string[], catEmb: Float32Array): Promise<RetrieveIds> {
+  const D = enc.config.dim;
+  return async (queries, n) => {
+    const qEmb = await encodeAllHost(enc, 'query', queries.map((q) => nonEmpty(tok, q)));
+    const qt = tensor(qEmb, [queries.length, D]);
+    const ct = tensor(catEmb, [catIds.length, D]);
+    const hits = await knnSearch(qt, ct, Math.min(n, catIds.length));
+    qt.dispose();
+    ct.dispose();
+    return hits.map((h) => h.map((x) => catIds[x.index]!));
+  };
+}
+
+function accuracyOf(name: string, queries: ReturnType<typeof marketQueries>, lists: string[][], truth: ReturnType<typeof marketTruth>, k: number): RqaAccuracy {
+  const ret: Retrieved[] = queries.map((q, i) => ({ query_id: q.query_id, product_ids: lists[i]! }));
+  const alias = ret.filter((_, i) => queries[i]!.intent === 'alias');
+  return { name, all: retrievalAccuracy(ret, truth, { k }), alias: retrievalAccuracy(alias, truth, { k }) };
+}
+
+export async function runRqaStage(o: RqaStageOpts): Promise<RqaStageResult> {
+  const t0 = performance.now();
+  mkdirSync(o.out, { recursive: true });
+  const done = readJsonIf<RqaStageResult>(join(o.out, 'result.json'));
+  if (done && existsSync(join(o.out, 'rqa.jsonl'))) {
+    if (!o.quiet) console.error(`rqa${o.star ? '*' : ''}: already done (delete ${o.out}/result.json to rerun)`);
+    return done;
+  }
+  const log = (s: string) => (o.quiet ? undefined : console.error(s));
+  const c = o.cfg;
+  const tok = await loadTokenizer();
+  const data = await loadMarketData(o.data);
+  const S = data.source;
+  const T = data.target;
+  const titles = new Map<string, Map<string, string>>();
+  for (const m of [S, T]) titles.set(m, new Map(data.catalogue[m]!.map((p) => [p.product_id, p.product_title])));
+  if (data.catalogue[T]!.length === 0) throw new Error(`${o.data}/catalogue: no ${T} catalogue to retrieve from`);
+
+  // 1. BM25 pseudo pairs for the target queries
+  const tgtRecs = allRecords(data, T);
+  const tgtQueries = marketQueries(tgtRecs);
+  const bm25 = buildBm25(catalogueDocs(data.catalogue[T]!));
+  const pseudo = pseudoPairs(bm25, tgtQueries, c.pseudoK);
+  log(`rqa: ${pseudo.length} BM25 pseudo pairs for ${tgtQueries.length} ${T} queries`);
+
+  // 2. conversion ranker on source behaviour → CVR of the pseudo pairs
+  const pseudoPath = join(o.out, 'pseudo-pairs.jsonl');
+  const { model } = await loadBase(o.base);
+  const rankerDir = o.rankerDir ?? join(o.out, 'ranker');
+  mkdirSync(rankerDir, { recursive: true });
+  const ranker = await trainRanker(model, tok, data.behaviour[S]!, (id) => titles.get(S)!.get(id), rankerDir, { ...c.ranker, maxLen: o.maxLen, seed: c.seed, quiet: o.quiet });
+  const cvr = await predictCvr(model, tok, pseudo.map((p) => ({ query: p.query, title: titles.get(T)!.get(p.product_id)! })), o.maxLen);
+  disposeLlama(model);
+  writeFileSync(pseudoPath, pseudo.map((p, i) => JSON.stringify({ ...p, cvr: cvr[i] })).join('\n') + '\n');
+  const meanPseudoCvr = cvr.reduce((s, x) => s + x, 0) / Math.max(1, cvr.length);
+  log(`rqa: conversion ranker (${ranker.examples} examples, ${ranker.positives} bought) → mean pseudo-pair CVR ${meanPseudoCvr.toFixed(3)}`);
+
+  // 3. EBR distillation (eq. 1)
+  const pairs: EbrPair[] = pseudo.map((p, i) => ({ query: nonEmpty(tok, p.query), product: nonEmpty(tok, titles.get(T)!.get(p.product_id)!), cvr: cvr[i]! }));
+  const fromLogs = (logs: readonly BehaviourRecord[], m: string) =>
+    logs.filter((b) => b.clicks > 0 && titles.get(m)!.has(b.product_id)).map((b) => ({ query: nonEmpty(tok, b.query), product: nonEmpty(tok, titles.get(m)!.get(b.product_id)!), cvr: observedCvr(b) }));
+  const srcPairs = fromLogs(data.behaviour[S]!, S);
+  const tgtPairs = o.star ? fromLogs(data.behaviour[T]!, T) : [];
+  pairs.push(...srcPairs, ...tgtPairs);
+  const catTok = new Map<string, number[][]>();
+  for (const m of [S, T]) catTok.set(m, data.catalogue[m]!.map((p) => nonEmpty(tok, p.product_title)));
+  const { model: base } = await loadBase(o.base);
+  const embedInit = (await read(base.embed)) as Float32Array;
+  const cfgE = { vocabSize: base.config.vocabSize, embedDim: base.config.dim, dim: c.ebr.dim };
+  disposeLlama(base);
+  const enc = initBiEncoder(cfgE, c.seed, embedInit);
+  const ckpt = join(o.out, 'ebr.ckpt');
+  let train = { losses: [] as { step: number; loss: number }[], seconds: 0, pairsPerSec: 0 };
+  if (existsSync(ckpt)) {
+    const saved = await loadCheckpoint(ckpt);
+    loadTensorsInto(biEncoderTensors(enc), saved.tensors);
+    train = (saved.meta as { train: typeof train }).train;
+  } else {
+    train = await trainEbr(enc, pairs, [...catTok.get(T)!, ...catTok.get(S)!], { ...c.ebr, seed: c.seed, label: o.star ? 'EBR*' : 'EBR', quiet: o.quiet });
+    await saveCheckpoint(ckpt, { config: cfgE, tensors: biEncoderTensors(enc), step: c.ebr.steps, meta: { train } });
+  }
+
+  // 4. retrieval per market → rqa.jsonl; accuracy on the target queries
+  const retrievers = new Map<string, RetrieveIds>();
+  for (const m of [S, T]) {
+    const cat = data.catalogue[m]!;
+    const emb = await encodeAllHost(enc, 'product', catTok.get(m)!);
+    retrievers.set(m, await ebrRetriever(enc, tok, cat.map((p) => p.product_id), emb));
+  }
+  const lines: string[] = [];
+  let withTitles = 0;
+  let records = 0;
+  for (const m of [S, T]) {
+    if (data.catalogue[m]!.length === 0) continue;
+    const recs = await withRqa(allRecords(data, m), retrievers.get(m)!, { k: c.k, titleOf: (id) => titles.get(m)!.get(id) });
+    for (const r of recs) {
+      lines.push(JSON.stringify({ key: sampleKey(r), titles: r.rqa }));
+      records++;
+      if (r.rqa.length > 0) withTitles++;
+    }
+  }
+  const truth = marketTruth(tgtRecs, readProductFacts(o.data));
+  const K = c.accuracyK;
+  const qTexts = tgtQueries.map((q) => q.query);
+  const accuracy: RqaAccuracy[] = [];
+  if (!o.star) accuracy.push(accuracyOf('BM25', tgtQueries, searchBatch(bm25, qTexts, K).map((h) => h.map((x) => x.id)), truth, K));
+  accuracy.push(accuracyOf(o.star ? 'EBR*' : 'EBR', tgtQueries, await retrievers.get(T)!(qTexts, K), truth, K));
+  disposeBiEncoder(enc);
+  writeFileSync(join(o.out, 'rqa.jsonl'), lines.join('\n') + '\n');
+  const truthNote = 'generator true_label of judged (query, product) pairs; unjudged products exact when their truth/products.jsonl facts equal a judged-exact product of the query, else counted wrong (a lower bound)';
+  writeJson(join(o.out, 'retrieval-accuracy.json'), { k: K, truth: truthNote, rows: accuracy });
+  log(`rqa${o.star ? '*' : ''}: retrieval accuracy on ${T} queries (k=${K}):\n${formatAccuracy(accuracy.map((a) => ({ name: a.name, acc: a.all })))}\nalias queries:\n${formatAccuracy(accuracy.map((a) => ({ name: a.name, acc: a.alias })))}`);
+  const result: RqaStageResult = {
+    star: o.star, pseudoPairs: pseudo.length, meanPseudoCvr, ranker,
+    ebr: { pairs: pairs.length, sourcePairs: srcPairs.length, targetBehaviourPairs: tgtPairs.length, firstLoss: train.losses[0]?.loss ?? NaN, finalLoss: train.losses.at(-1)?.loss ?? NaN, seconds: train.seconds, pairsPerSec: train.pairsPerSec },
+    records, withTitles, accuracy, truth: truthNote, seconds: (performance.now() - t0) / 1000,
+  };
+  writeJson(join(o.out, 'result.json'), result);
+  return result;
+}
