@@ -22,10 +22,18 @@ interface Row {
 
 const f4 = (x: number | null | undefined) => (x === null || x === undefined || Number.isNaN(x) ? 'n/a' : x.toFixed(4));
 
-function verdict(what: string, base: number, withIt: number): string {
+/**
+ * A sentence on whether a technique changed target-test F1 beyond noise. Micro-F1 here equals
+ * accuracy, so the standard error of a difference between two models on n samples is about
+ * √(2·p(1−p)/n); differences within 2 SE are reported as noise, not as a gain or a loss.
+ */
+function verdict(what: string, base: number, withIt: number, n: number): string {
   const d = withIt - base;
-  if (Math.abs(d) < 0.005) return `${what}: no measurable change in this run (${f4(base)} → ${f4(withIt)}).`;
-  return d > 0 ? `${what} helped: ${f4(base)} → ${f4(withIt)} (+${d.toFixed(4)}).` : `${what} did not help in this miniature world: ${f4(base)} → ${f4(withIt)} (${d.toFixed(4)}).`;
+  const p = (base + withIt) / 2;
+  const se2 = 2 * Math.sqrt((2 * p * (1 - p)) / Math.max(1, n));
+  const delta = `${f4(base)} → ${f4(withIt)} (${d >= 0 ? '+' : ''}${d.toFixed(4)}, noise ±${se2.toFixed(3)} at n = ${n})`;
+  if (Math.abs(d) < se2) return `${what}: within noise in this run, ${delta}.`;
+  return d > 0 ? `${what} helped: ${delta}.` : `${what} did not help in this miniature world: ${delta}.`;
 }
 
 export async function writeReport(runDir: string, c: MethodConfig): Promise<string[]> {
@@ -52,6 +60,7 @@ export async function writeReport(runDir: string, c: MethodConfig): Promise<stri
   const gap = readJsonIf<Record<string, { gap: number; pairs: number }>>(join(runDir, 'transfer-gap.json'));
   const first = res(rows[0]!.name)!;
   const majority = first.eval.target.majorityRate;
+  const nTest = first.eval.target.n;
 
   const md: string[] = [];
   md.push(`# CSRM report — run "${c.name}"`, '');
@@ -67,11 +76,11 @@ export async function writeReport(runDir: string, c: MethodConfig): Promise<stri
   md.push('', `Majority-class rate on the target test set: ${f4(majority)} (a model must beat this to have learned anything).`, '');
   const get = (n: string) => rows.find((r) => r.name === n);
   const notes: string[] = [];
-  if (get('stage1-sft') && get('stage1-sft-mt')) notes.push(verdict('The auxiliary translation task (Stage 1)', get('stage1-sft')!.f1, get('stage1-sft-mt')!.f1));
-  if (get('stage1-sft-mt') && get('stage2')) notes.push(verdict('Sparse target labels (Stage 2)', get('stage1-sft-mt')!.f1, get('stage2')!.f1));
+  if (get('stage1-sft') && get('stage1-sft-mt')) notes.push(verdict('The auxiliary translation task (Stage 1)', get('stage1-sft')!.f1, get('stage1-sft-mt')!.f1, nTest));
+  if (get('stage1-sft-mt') && get('stage2')) notes.push(verdict('Sparse target labels (Stage 2)', get('stage1-sft-mt')!.f1, get('stage2')!.f1, nTest));
   for (let k = 1; k <= c.sd.rounds; k++) {
     const p = k === 1 ? get('stage2') : get(`sd-${k - 1}`);
-    if (p && get(`sd-${k}`)) notes.push(verdict(`Self-distillation round ${k}`, p.f1, get(`sd-${k}`)!.f1));
+    if (p && get(`sd-${k}`)) notes.push(verdict(`Self-distillation round ${k}`, p.f1, get(`sd-${k}`)!.f1, nTest));
   }
   if (!get('stage1-sft-mt-rqa')) notes.push('RQA rows are absent: the retrieval-based query augmentation stage is not part of this run.');
   md.push(...notes.map((n) => `- ${n}`), '');
