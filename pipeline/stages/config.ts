@@ -1,6 +1,7 @@
 // The method's configuration (one JSON file per preset in pipeline/configs/), validated on load.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import type { OnlineConfig } from '../online/config.ts';
 
 export interface MethodConfig {
   name: string;
@@ -10,6 +11,8 @@ export interface MethodConfig {
   sft: { steps: number; batchSize: number; lr: number; evalEvery: number; maxLen: number; seed: number; mtRatio: number; loraR?: number };
   sd: { rounds: number; alpha: number };
   figure3: { fractions: number[] };
+  /** Online twin-tower distillation (pipeline/online/config.ts); optional, defaults per market preset. */
+  online?: Partial<OnlineConfig>;
 }
 
 export function configPath(preset: string): string {
