@@ -9,6 +9,7 @@ import { loadConfig } from '../stages/config.ts';
 import { runMethod } from '../stages/method.ts';
 import { runPretrain } from '../stages/pretrain.ts';
 import { runSftStage } from '../stages/sft-stage.ts';
+import { runOnlineStage } from '../stages/online-stage.ts';
 import { labelRecords } from '../stages/label.ts';
 import { loadMarketData } from '../stages/market-data.ts';
 import { loadAdapters, loadBase } from '../stages/model-io.ts';
@@ -29,7 +30,8 @@ const USAGE = `usage: csrm <command> [options]
   rqa       --data DIR --base FILE --out DIR [--star] [--ranker DIR] [--config PRESET] [--run DIR]
   report    --run DIR [--config PRESET]
   demo      [--config tiny|demo|gpu|FILE.json] [--run DIR]
-  serve     --embeddings FILE [...]   (see pipeline/cli/serve.ts)`;
+  serve     --embeddings FILE [...]   (see pipeline/cli/serve.ts)
+  distill-online --run DIR --data DIR --base FILE --teacher STAGE [--config PRESET]`;
 
 export async function csrm(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
@@ -106,6 +108,17 @@ export async function csrm(argv: string[]): Promise<number> {
       const f = flags({ run: 'string', config: 'string' });
       const files = await writeReport(req(cmd, f.run as string, 'run', USAGE), loadConfig(String(f.config ?? 'demo')));
       console.log(files.join('\n'));
+      return 0;
+    }
+    case 'distill-online': {
+      const f = flags({ run: 'string', data: 'string', base: 'string', teacher: 'string', config: 'string' });
+      const c = loadConfig(String(f.config ?? 'demo'));
+      await initEngine();
+      const r = await runOnlineStage({
+        runDir: req(cmd, f.run as string, 'run', USAGE), data: req(cmd, f.data as string, 'data', USAGE), base: req(cmd, f.base as string, 'base', USAGE),
+        teacher: req(cmd, f.teacher as string, 'teacher', USAGE), marketPreset: c.market.preset, online: c.online, maxLen: c.sft.maxLen,
+      });
+      console.log(`online: EM F1 ${r.table3.distilled.exactMatch.f1.toFixed(4)}, defect F1 ${r.table3.distilled.defect.f1.toFixed(4)}, EM@1 ${r.ranking.distilled.em1.toFixed(4)}, Defect@5 ${r.ranking.distilled.defect5.toFixed(4)} → ${r.files.em}, ${r.files.defect}, ${r.files.embeddings}`);
       return 0;
     }
     case 'demo': {

@@ -58,3 +58,13 @@ registerTower('hashed', async (o) => {
     invert: o.invert === '1' || o.invert === 'true',
   });
 });
+
+// twin:PATH — a distilled twin tower checkpoint written by `csrm distill-online` (online/em.ckpt,
+// online/defect.ckpt); the tokenizer is the project's sentencepiece model.
+registerTower('twin', async (o) => {
+  for (const k of Object.keys(o)) if (k !== 'path') throw new Error(`twin tower: unknown option '${k}' (give twin:PATH)`);
+  if (!o.path) throw new Error('twin tower: no checkpoint path (give twin:PATH)');
+  const [{ loadTwinTower, twinTowerModel }, { loadTokenizer }] = await Promise.all([import('./twin-tower-model.ts'), import('../tokenizer/tokenizer.ts')]);
+  const { model, meta } = await loadTwinTower(o.path);
+  return twinTowerModel(model, await loadTokenizer(), meta.scale);
+});

@@ -8,6 +8,7 @@ import type { MethodConfig } from '../stages/config.ts';
 import type { SftStageResult } from '../stages/sft-stage.ts';
 import { CLASS_NAMES } from '../eval/metrics.ts';
 import { linePlot, mdTable } from './svg.ts';
+import { onlineSection } from './online-section.ts';
 
 interface Row {
   name: string;
@@ -145,6 +146,7 @@ export async function writeReport(runDir: string, c: MethodConfig): Promise<stri
   md.push(mdTable(['Class', 'Precision', 'Recall', 'F1', 'Support'], br.eval.target.perClass.map((p, i) => [CLASS_NAMES[i]!, f4(p.precision), f4(p.recall), f4(p.f1), p.support])), '');
   md.push('Confusion matrix (rows: true, columns: predicted; irrelevant, substitute, exact):', '', '```', ...br.eval.target.confusion.map((r) => r.map((v) => String(v).padStart(5)).join('')), '```', '');
 
+  md.push(...onlineSection(runDir));
   md.push('## Timing per stage', '');
   md.push(mdTable(['Stage', 'Seconds'], timings.map((t) => [t.stage, t.seconds.toFixed(1)])), '');
   const total = timings.reduce((s, t) => s + t.seconds, 0);

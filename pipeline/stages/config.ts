@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { RqaConfig } from './rqa-stage.ts';
+import type { OnlineConfig } from '../online/config.ts';
 
 export interface MethodConfig {
   name: string;
@@ -13,6 +14,8 @@ export interface MethodConfig {
   figure3: { fractions: number[] };
   /** Retrieval-based query augmentation (csrm rqa); absent → RQA_DEFAULTS. */
   rqa?: Partial<RqaConfig>;
+  /** Online twin-tower distillation (pipeline/online/config.ts); optional, defaults per market preset. */
+  online?: Partial<OnlineConfig>;
 }
 
 export function configPath(preset: string): string {

@@ -17,6 +17,7 @@ import { labelRecords } from './label.ts';
 import { loadMarketData } from './market-data.ts';
 import { loadAdapters, loadBase } from './model-io.ts';
 import { runPretrain } from './pretrain.ts';
+import { pickTeacher, runOnlineStage } from './online-stage.ts';
 import { runSftStage, stageTrainRecords, withRqa, type SftStageOpts, type SftStageResult } from './sft-stage.ts';
 import { disposeLlama } from '../../models/llama.ts';
 
@@ -149,6 +150,9 @@ export async function runMethod(c: MethodConfig, runDir: string, opts: { quiet?:
   });
   // 7b. [online hook] twin-tower distillation (section 3.5): EM and defect students from the best
   //     teacher's soft labels, baseline on hard labels, Table 3 and EM@1 / Defect@5 → online/result.json
+  await timed('online', () =>
+    runOnlineStage({ runDir, data: dataDir, base, teacher: pickTeacher(runDir, ['stage2', ...Array.from({ length: c.sd.rounds }, (_, k) => `sd-${k + 1}`)]), marketPreset: c.market.preset, online: c.online, maxLen: c.sft.maxLen, quiet: opts.quiet, log }),
+  );
   // 8. the report
   const files = await writeReport(runDir, c);
   log(`report: ${files.join(', ')}`);
