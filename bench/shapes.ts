@@ -14,7 +14,7 @@ export const mmKey = (s: MatmulShape) => `${s.M}x${s.N}x${s.K}`;
 export function matmulShapes(o: BenchOpts): MatmulShape[] {
   const all = o.smoke
     ? [{ M: 33, N: 17, K: 9 }] // not multiples of any tile
-    : [256, 512, 1024, 2048].map((n) => ({ M: n, N: n, K: n })).concat([{ M: 2048, N: 256, K: 768 }]);
+    : [256, 512, 1024, 2048, ...(o.size === 4096 ? [4096] : [])].map((n) => ({ M: n, N: n, K: n })).concat([{ M: 2048, N: 256, K: 768 }]);
   return o.size ? all.filter((s) => s.M === o.size) : all;
 }
 

@@ -23,7 +23,7 @@ tsx bench/run.ts --json "$out/bench.jsonl" "$@" 2>"$out/bench.log" | tee "$out/b
 bench_rc=${PIPESTATUS[0]}
 
 log "demo --preset gpu → $out/demo.log"
-CSRM_RUN_DIR="$out/demo" tsx pipeline/cli/demo.ts --preset gpu >"$out/demo.log" 2>&1
+tsx pipeline/cli/demo.ts --preset "${CSRM_GPU_PRESET:-gpu}" --run "$out/demo" >"$out/demo.log" 2>&1
 demo_rc=$?
 tail -n 20 "$out/demo.log"
 
