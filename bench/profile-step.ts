@@ -13,6 +13,7 @@ const B = 16, T = 64;
 const seqs = Array.from({ length: B }, (_, b) => ({ kind: 'lm' as const, ids: Array.from({ length: T }, (_, t) => (b * 7 + t * 13) % 3000) }));
 for (let s = 0; s < 4; s++) {
   const t0 = performance.now();
+  const u0 = process.cpuUsage();
   await scopeAsync(async () => {
     zeroGrad(params);
     const bb = buildBatch(seqs, 0, 128);
@@ -24,7 +25,8 @@ for (let s = 0; s < 4; s++) {
     opt.step();
     return item(loss);
   });
-  console.log(`step ${s} ${(performance.now() - t0).toFixed(0)} ms`);
+  const u = process.cpuUsage(u0);
+  console.log(`step ${s} ${(performance.now() - t0).toFixed(0)} ms, process cpu ${((u.user + u.system) / 1e3).toFixed(0)} ms`);
 }
 await sync();
 const kt = kernelTimes();
