@@ -5,7 +5,7 @@
 import { record } from '../autograd.ts';
 import { launch, grid1d } from '../runtime.ts';
 import { assertDtype, assertLive, assertSameBackend, empty, Tensor } from '../tensor.ts';
-import { gatherKernel, GATHER_WG, scatterKernel, SCATTER_WG } from '../../kernels/gather/rows.ts';
+import { gatherKernel, GATHER_WG, scatterKernel, SCATTER_CHUNK, SCATTER_WG } from '../../kernels/gather/rows.ts';
 import { gatherRowsRef, scatterRowsRef } from '../reference/gather.ts';
 
 function gatherRaw(table: Tensor, ids: Tensor): Tensor {
@@ -33,7 +33,9 @@ export function scatterRows(g: Tensor, ids: Tensor, V: number): Tensor {
   }
   const vec = D % 4 === 0;
   const cols = vec ? D / 4 : D;
-  launch(scatterKernel(vec), [g, ids, out], grid1d(Math.ceil((V * cols) / SCATTER_WG)), [ids.size, cols, V], 'gatherRows_backward');
+  const chunk = Math.min(cols, SCATTER_CHUNK);
+  const nChunks = Math.ceil(cols / chunk);
+  launch(scatterKernel(vec), [g, ids, out], grid1d(Math.ceil((V * nChunks) / SCATTER_WG)), [ids.size, cols, V, chunk, nChunks], 'gatherRows_backward');
   return out;
 }
 

@@ -3,13 +3,16 @@
 //  scatter: dT[v, :] = Σ_{j : clamp(ids[j]) = v} g[j, :]     (the gather's backward)
 // Ids live on the GPU, so they cannot be validated on the host: an out-of-range id is clamped in the
 // kernel (never an out-of-bounds read) and its gradient goes to the clamped row, matching the forward.
-// The scatter uses no atomics: one invocation owns a (vocab row, vec4 column chunk) and loops over all
-// ids in order, so sums are deterministic. Cost O(V · n · D/4) compares; fine for the vocabularies of
-// this project, a sort-based segmented sum would be the next step for very large V·n.
+// The scatter uses no atomics: one invocation owns a (vocab row, chunk of up to 32 columns or vec4
+// columns) and loops over all ids once in order, so sums are deterministic. Cost O(V · n) compares
+// (times D/128 chunks for wide rows) plus O(n · D) adds; a sort-based segmented sum would be the next
+// step for very large V·n.
 import { kernel, type Kernel } from '../kernel.ts';
 
 export const GATHER_WG = 256;
 export const SCATTER_WG = 64;
+/** Columns (vec4 columns when D % 4 = 0) one scatter invocation owns. */
+export const SCATTER_CHUNK = 32;
 
 /** One invocation per output element (vec4 of columns when D % 4 = 0). */
 export function gatherKernel(vec4: boolean): Kernel {
@@ -35,13 +38,17 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   );
 }
 
-/** One invocation per (vocab row, column chunk); p.cols counts vec4 chunks when vec4 is set. */
+/**
+ * One invocation per (vocab row, chunk of up to SCATTER_CHUNK columns); p.cols counts vec4 chunks
+ * when vec4 is set. The invocation zeroes its slice of dT, then walks the ids once and adds the
+ * matching gradient rows in id order: V·n compares plus n·D adds in all, deterministic, no atomics.
+ */
 export function scatterKernel(vec4: boolean): Kernel {
   const T = vec4 ? 'vec4<f32>' : 'f32';
   return kernel(
     `gather_rows_backward${vec4 ? '_vec4' : ''}`,
     /* wgsl */ `
-struct P { n: u32, cols: u32, V: u32 }
+struct P { n: u32, cols: u32, V: u32, chunk: u32, nChunks: u32 }
 @group(0) @binding(0) var<uniform> p: P;
 @group(0) @binding(1) var<storage, read> g: array<${T}>;
 @group(0) @binding(2) var<storage, read> ids: array<i32>;
@@ -49,15 +56,19 @@ struct P { n: u32, cols: u32, V: u32 }
 @compute @workgroup_size(${SCATTER_WG})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>) {
   let i = gid.x + gid.y * nw.x * ${SCATTER_WG}u;
-  if (i >= p.V * p.cols) { return; }
-  let v = i32(i / p.cols);
-  let d = i % p.cols;
+  if (i >= p.V * p.nChunks) { return; }
+  let v = i / p.nChunks;
+  let c0 = (i % p.nChunks) * p.chunk;
+  let c1 = min(p.cols, c0 + p.chunk);
+  let row = v * p.cols;
+  for (var d = c0; d < c1; d++) { dt[row + d] = ${T}(0.0); }
   let last = i32(p.V) - 1;
-  var acc = ${T}(0.0);
   for (var j = 0u; j < p.n; j++) {
-    if (clamp(ids[j], 0, last) == v) { acc += g[j * p.cols + d]; }
+    if (u32(clamp(ids[j], 0, last)) == v) {
+      let src = j * p.cols;
+      for (var d = c0; d < c1; d++) { dt[row + d] += g[src + d]; }
+    }
   }
-  dt[i] = acc;
 }`,
     ['r', 'r', 'rw'],
   );

@@ -26,6 +26,11 @@ describe('gatherRows', () => {
       await gpucheck(f, [input(r, [V, D]), ids(r, ishape, V)]);
     });
   }
+  it('rows wider than one scatter chunk (32 columns / vec4 columns) split across invocations', async () => {
+    const f = (t: E.Tensor, i: E.Tensor) => E.gatherRows(t, i);
+    await gpucheck(f, [input(r, [9, 37]), ids(r, [50], 9)]); // scalar: chunks of 32 + 5 columns
+    await gpucheck(f, [input(r, [6, 136]), ids(r, [40], 6)]); // vec4: chunks of 32 + 2 vec4 columns
+  });
   it('clamps out-of-range ids on both backends (no out-of-bounds read)', async () => {
     const f = (t: E.Tensor, i: E.Tensor) => E.gatherRows(t, i);
     await gpucheck(f, [input(r, [6, 4]), ids(r, [40], 6, -5, 12)]);
