@@ -68,8 +68,11 @@ export interface MatmulDims {
  * shared-memory tiling is the classic winner. An autotuner may replace this by measurement.
  */
 export function chooseMatmulVariant(info: DeviceInfo, dims: MatmulDims): MatmulVariant {
-  void dims; // the choice does not depend on the sizes yet; the autotuner's will
-  return info.isSoftware ? 'register' : 'tiled';
+  // Measured 2026-11-28 (bench/run.ts, same run per adapter): the 4×8 register tile wins on lavapipe
+  // (≈5–10× the 16×16 workgroup-memory tile) and also on an NVIDIA H200 through Dawn/Vulkan
+  // (4096³: register 19.4 TFLOP/s, tiled 4.9; 1024³: 7.0 vs 4.7), except tiny products (256³) where
+  // the tiled kernel's fewer, fuller workgroups win. The autotuner can refine this per shape bucket.
+  return dims.M * dims.N < 512 * 512 && !info.isSoftware ? 'tiled' : 'register';
 }
 
 let override: MatmulVariant | null = null;
