@@ -23,6 +23,8 @@ import { disposeLlama } from '../../models/llama.ts';
 const USAGE = `usage: csrm <command> [options]
   generate  --preset tiny|demo|paper --out DIR [--seed N] [--lexicon FILE] [--format jsonl|csv|parquet]
   pretrain  --data DIR --out FILE [--config tiny|demo|gpu|FILE.json] [--steps N]
+  import-hf --from HF_DIR --out FILE      (a Llama-style config.json + safetensors as the base model)
+  export-hf --base FILE --out HF_DIR
   sft       --run DIR --name NAME --data DIR --base FILE --stage 1|2 [--mt] [--rqa DIR] [--soft-labels FILE]
             [--alpha A] [--target-fraction F] [--config PRESET] [--steps N]
   label     --run DIR --from NAME --data DIR --base FILE --out FILE [--target-fraction F] [--config PRESET]
@@ -36,7 +38,7 @@ const USAGE = `usage: csrm <command> [options]
 export async function csrm(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   const flags = (spec: Parameters<typeof parseFlags>[2]) => parseFlags(cmd!, rest, spec, USAGE);
-  if (['pretrain', 'sft', 'label', 'eval', 'demo', 'rqa'].includes(cmd ?? '')) await initEngine();
+  if (['pretrain', 'import-hf', 'export-hf', 'sft', 'label', 'eval', 'demo', 'rqa', 'distill-online'].includes(cmd ?? '')) await initEngine();
   switch (cmd) {
     case 'generate':
       runGenerate(rest);
@@ -48,6 +50,25 @@ export async function csrm(argv: string[]): Promise<number> {
       const c = loadConfig(String(f.config ?? 'demo'));
       const p = c.pretrain;
       await runPretrain({ data: req(cmd, f.data as string, 'data', USAGE), out: req(cmd, f.out as string, 'out', USAGE), preset: c.model.preset, steps: (f.steps as number) ?? p.steps, batchSize: p.batchSize, seqLen: p.seqLen, lr: p.lr, seed: p.seed });
+      return 0;
+    }
+    case 'import-hf': {
+      // a Hugging Face Llama-style folder becomes the run's base model (instead of `csrm pretrain`)
+      const f = flags({ from: 'string', out: 'string' });
+      const { importHf } = await import('../../models/hf.ts');
+      const { saveBase } = await import('../stages/model-io.ts');
+      const m = await importHf(req(cmd, f.from as string, 'from', USAGE));
+      await saveBase(req(cmd, f.out as string, 'out', USAGE), m, { importedFrom: f.from });
+      console.log(`imported ${f.from} (${m.config.nLayers} layers, dim ${m.config.dim}, vocab ${m.config.vocabSize}) → ${f.out}`);
+      disposeLlama(m);
+      return 0;
+    }
+    case 'export-hf': {
+      const f = flags({ base: 'string', out: 'string' });
+      const { exportHf } = await import('../../models/hf.ts');
+      const { model } = await loadBase(req(cmd, f.base as string, 'base', USAGE));
+      await exportHf(model, req(cmd, f.out as string, 'out', USAGE));
+      disposeLlama(model);
       return 0;
     }
     case 'sft': {
