@@ -26,7 +26,8 @@ for (let s = 0; s < 4; s++) {
     return item(loss);
   });
   const u = process.cpuUsage(u0);
-  console.log(`step ${s} ${(performance.now() - t0).toFixed(0)} ms, process cpu ${((u.user + u.system) / 1e3).toFixed(0)} ms`);
+  const ms = performance.now() - t0;
+  console.log(`step ${s} ${ms.toFixed(0)} ms (${((B * T) / (ms / 1000)).toFixed(0)} tokens/s, preset ${process.argv[2] ?? "small"}${process.argv[3] === "lora" ? " + LoRA" : ""}), process cpu ${((u.user + u.system) / 1e3).toFixed(0)} ms`);
 }
 await sync();
 const kt = kernelTimes();
