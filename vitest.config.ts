@@ -6,7 +6,8 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     pool: 'forks',
     maxWorkers: 2,
-    testTimeout: 120_000,
+    // lavapipe compiles some kernels (attention at head dim 128) for tens of seconds on a cold shader cache
+    testTimeout: 300_000,
     hookTimeout: 120_000,
     reporters: ['default'],
     setupFiles: ['test/setup.ts'],
