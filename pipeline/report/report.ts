@@ -51,7 +51,7 @@ export async function writeReport(runDir: string, c: MethodConfig): Promise<stri
   for (const [name, stage] of order) {
     const r = res(name);
     if (!r) continue;
-    const setting = name.startsWith('sd-') ? `SFT+MT+SD-${name.slice(3)}` : r.setting;
+    const setting = name.startsWith('sd-') ? `SFT+MT+SD-${name.slice(3)}` : name.endsWith('rqa-star') ? r.setting.replace('RQA', 'RQA*') : r.setting;
     rows.push({ stage, name, setting, data: r.trainingData, f1: r.eval.target.microF1, aliasF1: r.eval.targetAlias?.microF1 ?? null, sourceF1: r.eval.source.microF1, devF1: r.train.bestDevF1, seconds: r.seconds });
   }
   if (rows.length === 0) throw new Error(`report: no stage results in ${runDir}`);

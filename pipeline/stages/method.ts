@@ -31,6 +31,13 @@ export function committedBase(c: MethodConfig): string {
   return fileURLToPath(new URL(`../base/${c.name}-${c.model.preset}.ckpt`, import.meta.url));
 }
 
+/** A committed base is used only if it was pretrained with exactly this config's pretraining settings. */
+async function committedMatches(path: string, c: MethodConfig): Promise<boolean> {
+  const { loadCheckpoint } = await import('../../engine/index.ts');
+  const meta = ((await loadCheckpoint(path)).meta ?? {}) as { steps?: number; seed?: number; seqLen?: number };
+  return meta.steps === c.pretrain.steps && meta.seed === c.pretrain.seed && meta.seqLen === c.pretrain.seqLen;
+}
+
 export async function runMethod(c: MethodConfig, runDir: string, opts: { quiet?: boolean; log?: (s: string) => void } = {}): Promise<void> {
   const log = opts.log ?? ((s: string) => console.error(s));
   mkdirSync(runDir, { recursive: true });
@@ -64,7 +71,7 @@ export async function runMethod(c: MethodConfig, runDir: string, opts: { quiet?:
   await timed('base model', async () => {
     if (existsSync(base)) return;
     const committed = committedBase(c);
-    if (existsSync(committed)) {
+    if (existsSync(committed) && (await committedMatches(committed, c))) {
       copyFileSync(committed, base);
       log(`base model: ${committed} (reproduce with \`csrm pretrain --config ${c.name}\`)`);
       return;
