@@ -24,6 +24,7 @@ export const SUITES: SuiteEntry[] = [
   { name: 'gather', kind: 'ours', load: () => import('./gather.ts') },
   { name: 'bm25', kind: 'ours', load: () => import('./bm25.ts') },
   { name: 'knn', kind: 'ours', load: () => import('./knn.ts') },
+  { name: 'ebr-encode', kind: 'ours', load: () => import('./ebr-encode.ts') },
   { name: 'tfjs-webgpu', kind: 'peer', load: () => import('./peers/tfjs.ts') },
   { name: 'jax-js-webgpu', kind: 'peer', load: () => import('./peers/jax.ts') },
   { name: 'onnxruntime-cpu', kind: 'peer', load: () => import('./peers/ort.ts') },
