@@ -25,7 +25,7 @@ const USAGE = `usage: csrm <command> [options]
   pretrain  --data DIR --out FILE [--config tiny|demo|gpu|FILE.json] [--steps N]
   import-hf --from HF_DIR --out FILE      (a Llama-style config.json + safetensors as the base model)
   export-hf --base FILE --out HF_DIR
-  sft       --run DIR --name NAME --data DIR --base FILE --stage 1|2 [--mt] [--rqa DIR] [--soft-labels FILE]
+  sft       --run DIR --name NAME --data DIR --base FILE --stage 1|2 [--mt] [--rqa DIR] [--soft-labels FILE] [--init STAGE]
             [--alpha A] [--target-fraction F] [--config PRESET] [--steps N]
   label     --run DIR --from NAME --data DIR --base FILE --out FILE [--target-fraction F] [--config PRESET]
   eval      --run DIR --name NAME --data DIR --base FILE [--config PRESET]
@@ -72,14 +72,16 @@ export async function csrm(argv: string[]): Promise<number> {
       return 0;
     }
     case 'sft': {
-      const f = flags({ run: 'string', name: 'string', data: 'string', base: 'string', stage: 'number', mt: 'boolean', rqa: 'string', 'soft-labels': 'string', alpha: 'number', 'target-fraction': 'number', config: 'string', steps: 'number' });
+      const f = flags({ run: 'string', name: 'string', data: 'string', base: 'string', stage: 'number', mt: 'boolean', rqa: 'string', 'soft-labels': 'string', alpha: 'number', 'target-fraction': 'number', config: 'string', steps: 'number', init: 'string' });
       const c = loadConfig(String(f.config ?? 'demo'));
       const stage = req(cmd, f.stage as number, 'stage', USAGE);
+      const init = (f.init as string) ?? null;
       if (stage !== 1 && stage !== 2) throw new Error(`csrm sft: --stage must be 1 or 2\n${USAGE}`);
       const r = await runSftStage({
         runDir: req(cmd, f.run as string, 'run', USAGE), name: req(cmd, f.name as string, 'name', USAGE), data: req(cmd, f.data as string, 'data', USAGE), base: req(cmd, f.base as string, 'base', USAGE),
         stage, mt: f.mt === true, rqa: (f.rqa as string) ?? null, softLabels: (f['soft-labels'] as string) ?? null, alpha: (f.alpha as number) ?? (f['soft-labels'] ? c.sd.alpha : 1),
-        targetFraction: (f['target-fraction'] as number) ?? 1, train: { ...c.sft, steps: (f.steps as number) ?? c.sft.steps },
+        targetFraction: (f['target-fraction'] as number) ?? 1, init,
+        train: { ...c.sft, steps: (f.steps as number) ?? (init ? c.sft.warmSteps : undefined) ?? c.sft.steps },
       });
       console.log(`${r.name}: target test micro-F1 ${r.eval.target.microF1.toFixed(4)}`);
       return 0;

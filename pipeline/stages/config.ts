@@ -9,7 +9,13 @@ export interface MethodConfig {
   market: { preset: 'tiny' | 'demo' | 'paper'; seed: number };
   model: { preset: string };
   pretrain: { steps: number; batchSize: number; seqLen: number; lr: number; seed: number };
-  sft: { steps: number; batchSize: number; lr: number; evalEvery: number; maxLen: number; seed: number; mtRatio: number; loraR?: number };
+  sft: {
+    steps: number; batchSize: number; lr: number; evalEvery: number; maxLen: number; seed: number; mtRatio: number; loraR?: number;
+    /** LoRA on q/k/v (default, the paper) or full fine-tuning (small decoders; see sft-stage.ts). */
+    adapter?: 'lora' | 'full';
+    /** Steps of the stages that continue an earlier stage's model (Stage 2, SD rounds); default `steps`. */
+    warmSteps?: number;
+  };
   sd: { rounds: number; alpha: number };
   figure3: { fractions: number[] };
   /** Retrieval-based query augmentation (csrm rqa); absent → RQA_DEFAULTS. */
@@ -36,6 +42,8 @@ export function loadConfig(pathOrPreset: string): MethodConfig {
   for (const k of ['market', 'model', 'pretrain', 'sft', 'sd', 'figure3'] as const) if (!c[k]) bad(`missing "${k}"`);
   if (!(c.sd.alpha >= 0 && c.sd.alpha <= 1)) bad(`sd.alpha ${c.sd.alpha} outside [0, 1]`);
   if (!(c.sft.mtRatio >= 0 && c.sft.mtRatio < 1)) bad(`sft.mtRatio ${c.sft.mtRatio} outside [0, 1)`);
+  if (c.sft.adapter !== undefined && c.sft.adapter !== 'lora' && c.sft.adapter !== 'full') bad(`sft.adapter "${c.sft.adapter}" is not "lora" or "full"`);
+  if (c.sft.warmSteps !== undefined && !(Number.isInteger(c.sft.warmSteps) && c.sft.warmSteps > 0)) bad(`sft.warmSteps ${c.sft.warmSteps} must be a positive integer`);
   for (const f of c.figure3.fractions) if (!(f > 0 && f < 1)) bad(`figure3 fraction ${f} outside (0, 1)`);
   return c;
 }

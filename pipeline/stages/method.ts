@@ -16,7 +16,7 @@ import { measureTransferGap } from './gap.ts';
 import { labelRecords } from './label.ts';
 import { loadMarketData } from './market-data.ts';
 import { loadAdapters, loadBase } from './model-io.ts';
-import { runPretrain } from './pretrain.ts';
+import { PRETRAIN_CORPUS, runPretrain } from './pretrain.ts';
 import { pickTeacher, runOnlineStage } from './online-stage.ts';
 import { runSftStage, stageTrainRecords, withRqa, type SftStageOpts, type SftStageResult } from './sft-stage.ts';
 import { disposeLlama } from '../../models/llama.ts';
@@ -34,8 +34,8 @@ export function committedBase(c: MethodConfig): string {
 /** A committed base is used only if it was pretrained with exactly this config's pretraining settings. */
 async function committedMatches(path: string, c: MethodConfig): Promise<boolean> {
   const { loadCheckpoint } = await import('../../engine/index.ts');
-  const meta = ((await loadCheckpoint(path)).meta ?? {}) as { steps?: number; seed?: number; seqLen?: number };
-  return meta.steps === c.pretrain.steps && meta.seed === c.pretrain.seed && meta.seqLen === c.pretrain.seqLen;
+  const meta = ((await loadCheckpoint(path)).meta ?? {}) as { steps?: number; seed?: number; seqLen?: number; corpus?: string };
+  return meta.steps === c.pretrain.steps && meta.seed === c.pretrain.seed && meta.seqLen === c.pretrain.seqLen && meta.corpus === PRETRAIN_CORPUS;
 }
 
 export async function runMethod(c: MethodConfig, runDir: string, opts: { quiet?: boolean; log?: (s: string) => void } = {}): Promise<void> {
@@ -81,10 +81,12 @@ export async function runMethod(c: MethodConfig, runDir: string, opts: { quiet?:
     log(`base model: pretrained ${p.steps} steps, final loss ${r.history.at(-1)?.loss?.toFixed(3)}`);
   });
 
+  // a stage that continues an earlier one (init) trains warmSteps; one from the base model trains steps
   const stage = (o: Partial<SftStageOpts> & Pick<SftStageOpts, 'name' | 'stage' | 'mt'>): Promise<SftStageResult> =>
     timed(o.name, async () => {
+      const train = o.init ? { ...c.sft, steps: c.sft.warmSteps ?? c.sft.steps } : c.sft;
       const r = await runSftStage({
-        runDir, data: dataDir, base, rqa: null, softLabels: null, alpha: 1, targetFraction: 1, train: c.sft, quiet: opts.quiet, ...o,
+        runDir, data: dataDir, base, rqa: null, softLabels: null, alpha: 1, targetFraction: 1, train, quiet: opts.quiet, ...o,
       });
       log(`${o.name}: target test micro-F1 ${r.eval.target.microF1.toFixed(4)} (source ${r.eval.source.microF1.toFixed(4)}, best dev F1 ${r.train.bestDevF1.toFixed(4)})`);
       return r;
@@ -118,26 +120,27 @@ export async function runMethod(c: MethodConfig, runDir: string, opts: { quiet?:
   await rqa(false, rqaDir);
   await stage({ name: 'stage1-sft-mt-rqa', stage: 1, mt: true, rqa: rqaDir });
   // 4. Stage 2: source + sparse target labels
-  await stage({ name: 'stage2', stage: 2, mt: true });
+  // Stage 2 localises the Stage-1 model (SFT+MT) with the target market's sparse labels
+  await stage({ name: 'stage2', stage: 2, mt: true, init: 'stage1-sft-mt' });
   // 4b. [RQA* hook] EBR retrained with the target market's sparse behaviour
   const rqaStarDir = join(runDir, 'rqa-star');
   await rqa(true, rqaStarDir);
-  await stage({ name: 'stage2-rqa-star', stage: 2, mt: true, rqa: rqaStarDir });
+  await stage({ name: 'stage2-rqa-star', stage: 2, mt: true, rqa: rqaStarDir, init: 'stage1-sft-mt-rqa' });
   // 5. multi-round self-distillation: round k learns from round k−1's soft labels
   let prev = 'stage2';
   for (let k = 1; k <= c.sd.rounds; k++) {
     const lab = join(runDir, `sd-${k}`, 'soft-labels.jsonl');
     if (!readJsonIf(join(runDir, `sd-${k}`, 'result.json'))) await label(prev, lab, 1);
-    await stage({ name: `sd-${k}`, stage: 2, mt: true, softLabels: lab, alpha: c.sd.alpha });
+    await stage({ name: `sd-${k}`, stage: 2, mt: true, softLabels: lab, alpha: c.sd.alpha, init: prev });
     prev = `sd-${k}`;
   }
   // 6. Figure 3: F1 against the number of target labels, with and without one self-distillation round
   for (const f of c.figure3.fractions) {
     const pct = Math.round(f * 100);
-    await stage({ name: `stage2-${pct}`, stage: 2, mt: true, targetFraction: f });
+    await stage({ name: `stage2-${pct}`, stage: 2, mt: true, targetFraction: f, init: 'stage1-sft-mt' });
     const lab = join(runDir, `sd-1-${pct}`, 'soft-labels.jsonl');
     if (!readJsonIf(join(runDir, `sd-1-${pct}`, 'result.json'))) await label(`stage2-${pct}`, lab, f);
-    await stage({ name: `sd-1-${pct}`, stage: 2, mt: true, targetFraction: f, softLabels: lab, alpha: c.sd.alpha });
+    await stage({ name: `sd-1-${pct}`, stage: 2, mt: true, targetFraction: f, softLabels: lab, alpha: c.sd.alpha, init: `stage2-${pct}` });
   }
   // 7. cross-lingual transfer gap (eq. 6) of the Stage-1 models without and with MT
   await timed('transfer gap', async () => {

@@ -19,11 +19,19 @@ export async function loadBase(path: string): Promise<{ model: Llama; meta: unkn
   return { model, meta: c.meta };
 }
 
-/** Adds adapters shaped by the checkpoint's LoRA config and loads their trained values. */
+/**
+ * Loads what a stage trained on top of the base model: its LoRA adapters (added, shaped by the
+ * checkpoint's LoRA config), or, for a stage trained without LoRA (`sft.adapter: "full"`), the whole
+ * fine-tuned model's weights.
+ */
 export async function loadAdapters(model: Llama, path: string): Promise<void> {
   const c = await loadCheckpoint(path);
   const cfg = c.config as LlamaConfig;
-  if (!cfg.lora) throw new Error(`${path}: no LoRA adapters in this checkpoint`);
+  if (!cfg.lora) {
+    if (model.config.lora) throw new Error(`${path}: a fully fine-tuned model cannot be loaded into a model that has LoRA adapters`);
+    loadTensorsInto(namedTensors(model, 'base'), c.tensors);
+    return;
+  }
   addLora(model, cfg.lora, 0);
   loadTensorsInto(namedTensors(model, 'lora'), c.tensors);
 }

@@ -26,14 +26,20 @@ export interface PretrainOpts {
   quiet?: boolean;
 }
 
-/** Corpus texts, deterministic order: every catalogue listing of both markets (title, then description). */
+/** Names the corpus recipe below; a committed base model is reused only when it was built from it. */
+export const PRETRAIN_CORPUS = 'listings-v2';
+
+/**
+ * Corpus texts, deterministic order: one document per catalogue listing of both markets (title,
+ * category, description). A listing stays one document because its description repeats the title's
+ * brand, type and attributes: predicting those repeats is what trains the copy/match attention that
+ * relevance matching later needs (a query's brand or type found again in a title).
+ */
 export function pretrainTexts(data: Awaited<ReturnType<typeof loadMarketData>>, seed: number): string[] {
   const texts: string[] = [];
   for (const m of [data.source, data.target]) {
     for (const c of data.catalogue[m] ?? []) {
-      texts.push(c.product_title);
-      if (c.product_description) texts.push(c.product_description);
-      if (c.product_category) texts.push(c.product_category);
+      texts.push([c.product_title, c.product_category, c.product_description].filter(Boolean).join(' '));
     }
   }
   // shuffle so that packed sequences mix markets
@@ -61,7 +67,7 @@ export async function runPretrain(o: PretrainOpts): Promise<SftResult & { params
   };
   if (!o.quiet) console.error(`pretrain: ${corpus.length} sequences of ${o.seqLen} tokens, model ${o.preset}`);
   const res = await runSft({ model, labelIds: tok.labelTokenIds, padId: tok.pad, relevance: [], translation: [], lm: corpus, dev: [], cfg, dir: join(dir), label: 'pretrain', quiet: o.quiet });
-  await saveBase(o.out, model, { corpusSequences: corpus.length, seqLen: o.seqLen, steps: o.steps, seed: o.seed, finalLoss: res.history.at(-1)?.loss });
+  await saveBase(o.out, model, { corpus: PRETRAIN_CORPUS, corpusSequences: corpus.length, seqLen: o.seqLen, steps: o.steps, seed: o.seed, finalLoss: res.history.at(-1)?.loss });
   const params = model.layers.length;
   disposeLlama(model);
   return { ...res, params };

@@ -1,5 +1,6 @@
 // `csrm sft`: one fine-tuning setting of Table 2 (Stage 1 with or without the translation task and
 // RQA, Stage 2, a self-distillation round), trained from the base model with fresh LoRA adapters on
+// q/k/v (or every weight, `adapter: "full"`), or continued from an earlier stage's model (`init`);
 // q/k/v, the best checkpoint chosen on the dev set, then evaluated on the clean target test set.
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -27,6 +28,12 @@ export interface SftTrainOpts {
   seed: number;
   mtRatio: number; // share of translation samples when the MT task is on
   loraR?: number; // default: the paper's r/dim ratio (paperLora)
+  /**
+   * What trains: LoRA adapters on q/k/v (the paper; default) or the whole model ("full"). The paper's
+   * LoRA is for a 14B model; a decoder of a few hundred thousand parameters learns the task far
+   * faster with every weight free (measured: docs in the README's demo section).
+   */
+  adapter?: 'lora' | 'full';
 }
 
 export interface SftStageOpts {
@@ -38,6 +45,12 @@ export interface SftStageOpts {
   mt: boolean;
   rqa: string | null; // folder of records with the rqa field filled (csrm rqa), or null for none
   softLabels: string | null; // csrm label output for a self-distillation round
+  /**
+   * A finished stage of this run to continue from (its best checkpoint) instead of fresh adapters on
+   * the base model: Stage 2 localises the Stage-1 model, and each self-distillation round continues
+   * the previous round's model ("gradually optimized by several rounds of training", section 3.4).
+   */
+  init?: string | null;
   alpha: number; // eq. 2: 1 = hard labels only; paper 0.5 for self-distillation
   targetFraction: number; // share of the target market's training labels used in Stage 2 (Figure 3)
   train: SftTrainOpts;
@@ -48,7 +61,7 @@ export interface SftStageResult {
   name: string;
   setting: string;
   trainingData: string;
-  train: Omit<SftResult, 'history'> & { samples: number; translationSamples: number };
+  train: Omit<SftResult, 'history'> & { samples: number; translationSamples: number; adapter: 'lora' | 'full'; init: string | null };
   trainable: { total: number; trainable: number; share: number };
   eval: ModelEvaluation;
   seconds: number;
@@ -112,9 +125,15 @@ export async function runSftStage(o: SftStageOpts): Promise<SftStageResult> {
     if (skipped > 0 && !o.quiet) console.error(`${o.name}: ${skipped} translation pairs longer than ${o.train.maxLen} tokens skipped`);
   }
   const { model } = await loadBase(o.base);
-  const lora = paperLora(model.config.dim);
-  if (o.train.loraR) Object.assign(lora, { r: o.train.loraR, alpha: 2 * o.train.loraR });
-  addLora(model, lora, o.train.seed);
+  if (o.init) {
+    const from = join(o.runDir, o.init, 'best.ckpt');
+    if (!existsSync(from)) throw new Error(`${o.name}: stage "${o.init}" to continue from has no ${from} (run it first)`);
+    await loadAdapters(model, from);
+  } else if ((o.train.adapter ?? 'lora') === 'lora') {
+    const lora = paperLora(model.config.dim);
+    if (o.train.loraR) Object.assign(lora, { r: o.train.loraR, alpha: 2 * o.train.loraR });
+    addLora(model, lora, o.train.seed);
+  }
   const cfg: SftConfig = {
     steps: o.train.steps, batchSize: o.train.batchSize, lr: o.train.lr, warmup: Math.min(50, Math.floor(o.train.steps / 10)),
     weightDecay: 0.01, clip: 1, alpha: soft ? o.alpha : 1, mtRatio: o.mt ? o.train.mtRatio : 0, lmWeight: 0.1,
@@ -130,7 +149,7 @@ export async function runSftStage(o: SftStageOpts): Promise<SftStageResult> {
     name: o.name,
     setting: [o.stage === 1 ? 'SFT' : 'SFT', o.mt ? 'MT' : '', o.rqa ? 'RQA' : '', soft ? `SD(α=${o.alpha})` : ''].filter(Boolean).join('+'),
     trainingData: o.stage === 1 ? data.source : `${data.source}+${data.target}${o.targetFraction < 1 ? ` (${Math.round(o.targetFraction * 100)}% of ${data.target})` : ''}`,
-    train: { bestStep: res.bestStep, bestDevF1: res.bestDevF1, tokensPerSec: res.tokensPerSec, seconds: res.seconds, samples: relevance.length, translationSamples: translation.length },
+    train: { bestStep: res.bestStep, bestDevF1: res.bestDevF1, tokensPerSec: res.tokensPerSec, seconds: res.seconds, samples: relevance.length, translationSamples: translation.length, adapter: model.config.lora ? 'lora' : 'full', init: o.init ?? null },
     trainable: trainableReport(model),
     eval: ev,
     seconds: (performance.now() - t0) / 1000,

@@ -161,11 +161,11 @@ describe('generation', () => {
   it('keeps the paper\'s structure: twins, clean dev/test, noisy train, sparse target behaviour', () => {
     const m = generateMarket({ preset: 'demo', seed: 11 });
     const s = m.summary.relevance;
-    expect(s['KR/train'].count).toBe(3000);
-    expect(s['TW/train'].count).toBe(300);
+    expect(s['KR/train'].count).toBe(12000);
+    expect(s['TW/train'].count).toBe(1200);
     expect(s['KR/test'].noiseRate).toBe(0);
     expect(s['TW/dev'].noiseRate).toBe(0);
-    // Binomial(3000, 0.1): sd ≈ 0.0055, so ±0.02 is beyond 3.5 sd.
+    // Binomial(12000, 0.1): sd ≈ 0.0027, so ±0.02 is far beyond 3.5 sd; TW (1200): sd ≈ 0.0087.
     expect(Math.abs(s['KR/train'].noiseRate! - 0.1)).toBeLessThan(0.02);
     expect(Math.abs(s['TW/train'].noiseRate! - 0.1)).toBeLessThan(0.06);
     for (const split of ['KR/train', 'TW/test'] as const)

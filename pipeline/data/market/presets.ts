@@ -1,4 +1,5 @@
-// Sizes of a generated market. `demo` is sized for the CPU demo (a tiny decoder, ~1K tokens/s);
+// Sizes of a generated market. `demo` is sized for the CPU demo (a tiny decoder; enough source labels
+// that it generalises instead of memorising: 3,000 were too few, measured), target = 10% of source;
 // `paper` keeps the paper's ratios (section 4.1) at 1/100 scale: target labels = 10% of source
 // labels, 20K/5M dev and test, translation sets 50K : 50K : 700K : 30K against 5M labels.
 
@@ -32,7 +33,7 @@ export const PRESET_SIZES: Record<PresetName, MarketSize> = {
     translations: { category: 80, brand: 80, title: 80, query: 40, word: 0 },
   },
   demo: {
-    products: 1000, sourceTrain: 3000, targetTrain: 300, dev: 300, test: 400, perQuery: 4,
+    products: 1000, sourceTrain: 12000, targetTrain: 1200, dev: 300, test: 400, perQuery: 4,
     noiseRate: 0.1, aliasShare: 0.15, sourceSessions: 30000, targetSessions: 2000,
     translations: { category: 400, brand: 200, title: 1500, query: 600, word: 0 },
   },
