@@ -177,6 +177,32 @@ describe('lmCrossEntropy gradcheck, bad inputs, memory', () => {
     });
   });
 
+  it('never allocates an [N, V] buffer besides the gradient of the logits (the probabilities stay unmaterialised)', async () => {
+    const N = 64;
+    const V = 3000;
+    const x = E.keep(E.randn([N, V], { requiresGrad: true }));
+    const t = E.keep(E.tensor(Array.from({ length: N }, (_, i) => (i * 37) % V), [N], { dtype: 'i32' }));
+    await E.sync();
+    const rowBytes = N * V * 4;
+    E.scope(() => {
+      const live0 = E.liveBytes();
+      E.resetPeak();
+      const loss = lmCrossEntropy(x, t);
+      expect(E.peakBytes() - live0).toBeLessThan(rowBytes / 16); // per-row statistics only
+      const live1 = E.liveBytes();
+      E.resetPeak();
+      E.backward(loss);
+      // the one [N, V] allocation is x's gradient itself (plus the scalar seed gradient)
+      expect(E.peakBytes() - live1).toBeLessThan(rowBytes + rowBytes / 16);
+      expect(x.grad!.size).toBe(N * V);
+      E.zeroGrad([x]);
+    });
+    for (const v of [x, t]) {
+      v.kept = false;
+      v.dispose();
+    }
+  });
+
   it('forward + backward in a scope leaves liveBytes unchanged', async () => {
     const x = E.keep(E.randn([21, 130], { requiresGrad: true }));
     const t = E.keep(E.tensor(Array.from({ length: 21 }, (_, i) => (i % 4 === 0 ? IGN : i)), [21], { dtype: 'i32' }));
