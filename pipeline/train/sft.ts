@@ -98,7 +98,8 @@ function stepLoss(inp: SftStepInputs, seqs: Seq[], step: number): { loss: Tensor
   if (bb.lmIdx.length > 0) {
     const logits = lmLogits(model, hiddenRows(hidden, bb.lmIdx));
     const targets = tensor(bb.lmTargets, [bb.lmTargets.length], { dtype: 'i32' });
-    const lm = mulScalar(lmCrossEntropy(logits, targets), cfg.lmWeight);
+    // nothing reads these logits after backward: their gradient may take their place (less peak memory)
+    const lm = mulScalar(lmCrossEntropy(logits, targets, { overwriteLogits: true }), cfg.lmWeight);
     loss = loss ? add(loss, lm) : lm;
   }
   return { loss: loss!, tokens: bb.tokens, dispose: () => bb.dispose() };
