@@ -10,6 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { median } from './measure.ts';
 import type { BenchRecord } from './types.ts';
 
 const DEFAULTS = {
@@ -42,11 +43,9 @@ function runBench(a: typeof DEFAULTS, json: string, toggles: string | null): Ben
 
 const f = (x: number | null | undefined, d = 3) => (x === null || x === undefined || !Number.isFinite(x) ? '—' : x.toFixed(d));
 
-function median(xs: number[]): number {
-  const s = xs.filter(Number.isFinite).sort((a, b) => a - b);
-  if (s.length === 0) return NaN;
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+function medianOf(xs: number[]): number {
+  const fin = xs.filter(Number.isFinite);
+  return fin.length === 0 ? NaN : median(fin);
 }
 
 interface Row {
@@ -82,8 +81,8 @@ export function compareTable(off: BenchRecord[][], on: BenchRecord[][]): string 
   const sep = '|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|';
   const body = [...a].map(([k, x]) => {
     const y = b.get(k);
-    const [ma, mb] = [median(x.ms), y ? median(y.ms) : NaN];
-    const [ga, gb] = [median(x.gpu), y ? median(y.gpu) : NaN];
+    const [ma, mb] = [medianOf(x.ms), y ? medianOf(y.ms) : NaN];
+    const [ga, gb] = [medianOf(x.gpu), y ? medianOf(y.gpu) : NaN];
     const noise = x.ms.length > 1 ? `${(Math.max(...x.ms) / Math.min(...x.ms)).toFixed(2)}×` : '—';
     const ratio = (p: number, q: number) => (Number.isFinite(p / q) ? `${(p / q).toFixed(2)}×` : '—');
     const note = [x.rec.note, y?.rec.note].filter(Boolean).join('; ') || (y ? '' : 'not in the toggles run');

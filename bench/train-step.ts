@@ -54,9 +54,9 @@ export function trainStepFlops(c: LlamaConfig, B: number, T: number): number {
 
 const shapeName = (s: TrainShape, c: LlamaConfig) => `${s.preset}${s.over ? '-smoke' : ''} B${s.B}xT${s.T}xV${s.V} ${c.lora ? `lora-r${c.lora.r}` : 'full'}`;
 
-function sftConfig(s: TrainShape): SftConfig {
-  // lr constant after a zero warm-up over an effectively endless schedule; weight decay as the paper
-  return { steps: 1e9, batchSize: s.B, lr: 1e-3, warmup: 0, weightDecay: 0.01, clip: 1, alpha: 1, mtRatio: 0, lmWeight: 1, evalEvery: 1e9, maxLen: s.T, seed: 7 };
+/** The SFT settings of a benchmark step: lr constant (no warm-up, an effectively endless schedule), weight decay as the paper. */
+export function benchSftConfig(B: number, T: number): SftConfig {
+  return { steps: 1e9, batchSize: B, lr: 1e-3, warmup: 0, weightDecay: 0.01, clip: 1, alpha: 1, mtRatio: 0, lmWeight: 1, evalEvery: 1e9, maxLen: T, seed: 7 };
 }
 
 /** B synthetic sequences of T random token ids (full length: every position carries loss but the last). */
@@ -106,9 +106,10 @@ function trainCase(s: TrainShape): BenchCase {
       // the float64 twin of the initial weights, for the first step's loss
       const ref = await llamaOnBackend(m, 'cpu');
       const params = trainableParams(m);
-      const opt = adamw(params, { lr: sftConfig(s).lr, weightDecay: sftConfig(s).weightDecay });
+      const cfg = benchSftConfig(s.B, s.T);
+      const opt = adamw(params, { lr: cfg.lr, weightDecay: cfg.weightDecay });
       const seqs = sequences(s);
-      const inp = { model: m, labelIds: [0, 1, 2] as const, padId: 0, cfg: sftConfig(s), label: 'bench' };
+      const inp = { model: m, labelIds: [0, 1, 2] as const, padId: 0, cfg, label: 'bench' };
       let step = 0;
       let peak = 0;
       let saved = 0;
