@@ -14,6 +14,7 @@ interface Row {
   name: string;
   setting: string;
   data: string;
+  from: string; // the stage it continues, or the base model
   f1: number;
   aliasF1: number | null;
   sourceF1: number;
@@ -52,7 +53,7 @@ export async function writeReport(runDir: string, c: MethodConfig): Promise<stri
     const r = res(name);
     if (!r) continue;
     const setting = name.startsWith('sd-') ? `SFT+MT+SD-${name.slice(3)}` : name.endsWith('rqa-star') ? r.setting.replace('RQA', 'RQA*') : r.setting;
-    rows.push({ stage, name, setting, data: r.trainingData, f1: r.eval.target.microF1, aliasF1: r.eval.targetAlias?.microF1 ?? null, sourceF1: r.eval.source.microF1, devF1: r.train.bestDevF1, seconds: r.seconds });
+    rows.push({ stage, name, setting, from: r.train.init ?? 'base model', data: r.trainingData, f1: r.eval.target.microF1, aliasF1: r.eval.targetAlias?.microF1 ?? null, sourceF1: r.eval.source.microF1, devF1: r.train.bestDevF1, seconds: r.seconds });
   }
   if (rows.length === 0) throw new Error(`report: no stage results in ${runDir}`);
   const summary = readJsonIf<{ relevance: Record<string, { count: number }> }>(join(runDir, 'data', 'summary.json'));
@@ -65,13 +66,14 @@ export async function writeReport(runDir: string, c: MethodConfig): Promise<stri
 
   const md: string[] = [];
   md.push(`# CSRM report — run "${c.name}"`, '');
-  md.push(`Device: ${device?.adapter ?? 'unknown'}. Market preset "${c.market.preset}" (seed ${c.market.seed}), model preset "${c.model.preset}" (${first.trainable.total.toLocaleString('en')} parameters; LoRA on q/k/v trains ${first.trainable.trainable.toLocaleString('en')} = ${(100 * first.trainable.share).toFixed(2)}%).`);
+  md.push(`Device: ${device?.adapter ?? 'unknown'}. Market preset "${c.market.preset}" (seed ${c.market.seed}), model preset "${c.model.preset}" (${first.trainable.total.toLocaleString('en')} parameters; ${first.train.adapter === 'full' ? 'full fine-tuning: every weight trains' : 'LoRA on q/k/v trains'} ${first.trainable.trainable.toLocaleString('en')} = ${(100 * first.trainable.share).toFixed(2)}%).`);
+  md.push(`Stage 1 settings start from the base model (${c.sft.steps} steps of batch ${c.sft.batchSize}); Stage 2 and each self-distillation round continue the model named under "starts from" (${c.sft.warmSteps ?? c.sft.steps} steps${c.sft.targetShare ? `, target-market labels upsampled to ${Math.round(100 * c.sft.targetShare)}% of the relevance stream` : ''}).`);
   md.push('All numbers below were measured in this run. Checkpoints are chosen on the dev set; the clean target-market test set is used only here.', '');
   md.push('## Table 2 — micro-F1 (eq. 5) on the target-market test set', '');
   md.push(
     mdTable(
-      ['Stage', 'Setting', 'Training data', 'F1 (target test)', 'F1 alias queries', 'F1 (source test)', 'best dev F1'],
-      rows.map((r) => [r.stage, r.setting, r.data, f4(r.f1), f4(r.aliasF1), f4(r.sourceF1), f4(r.devF1)]),
+      ['Stage', 'Setting', 'Training data', 'Starts from', 'F1 (target test)', 'F1 alias queries', 'F1 (source test)', 'best dev F1'],
+      rows.map((r) => [r.stage, r.setting, r.data, r.from, f4(r.f1), f4(r.aliasF1), f4(r.sourceF1), f4(r.devF1)]),
     ),
   );
   md.push('', `Majority-class rate on the target test set: ${f4(majority)} (a model must beat this to have learned anything).`, '');

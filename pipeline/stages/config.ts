@@ -15,6 +15,8 @@ export interface MethodConfig {
     adapter?: 'lora' | 'full';
     /** Steps of the stages that continue an earlier stage's model (Stage 2, SD rounds); default `steps`. */
     warmSteps?: number;
+    /** Stage 2: share of target-market samples in the relevance stream (upsampled); natural when absent. */
+    targetShare?: number;
   };
   sd: { rounds: number; alpha: number };
   figure3: { fractions: number[] };
@@ -44,6 +46,7 @@ export function loadConfig(pathOrPreset: string): MethodConfig {
   if (!(c.sft.mtRatio >= 0 && c.sft.mtRatio < 1)) bad(`sft.mtRatio ${c.sft.mtRatio} outside [0, 1)`);
   if (c.sft.adapter !== undefined && c.sft.adapter !== 'lora' && c.sft.adapter !== 'full') bad(`sft.adapter "${c.sft.adapter}" is not "lora" or "full"`);
   if (c.sft.warmSteps !== undefined && !(Number.isInteger(c.sft.warmSteps) && c.sft.warmSteps > 0)) bad(`sft.warmSteps ${c.sft.warmSteps} must be a positive integer`);
+  if (c.sft.targetShare !== undefined && !(c.sft.targetShare > 0 && c.sft.targetShare < 1)) bad(`sft.targetShare ${c.sft.targetShare} outside (0, 1)`);
   for (const f of c.figure3.fractions) if (!(f > 0 && f < 1)) bad(`figure3 fraction ${f} outside (0, 1)`);
   return c;
 }

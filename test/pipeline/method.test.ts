@@ -1,6 +1,6 @@
 // The whole method end to end on the tiny market with a tiny model and few steps: every stage runs,
-// writes its files, resumes, and the report carries every section. (Whether the tiny model learns
-// the task is a question for the demo's report, not for this wiring test.)
+// writes its files, resumes, and the report carries every section. (Whether the model learns the
+// task is learns.test.ts's check; this one keeps the default LoRA adapters, so both paths run in CI.)
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -1,0 +1,44 @@
+// Which records each stage trains on: Stage 1 source only, Stage 2 source + target, the sparse
+// target labels upsampled to a chosen share of Stage 2's stream.
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { RelevanceRecord } from '../../pipeline/data/schema.ts';
+import { upsampleTarget } from '../../pipeline/stages/sft-stage.ts';
+
+const rec = (market: string, i: number) => ({ market, product_id: `P${i}`, query: `q${i}` }) as RelevanceRecord;
+const recs = (src: number, tgt: number) => [...Array.from({ length: src }, (_, i) => rec('KR', i)), ...Array.from({ length: tgt }, (_, i) => rec('TW', i))];
+
+describe('upsampleTarget', () => {
+  it('repeats target records to about the asked share, keeping every source record once', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 50, max: 5000 }), fc.integer({ min: 5, max: 500 }), fc.double({ min: 0.05, max: 0.9, noNaN: true }), (src, tgt, share) => {
+        const out = upsampleTarget(recs(src, tgt), 'TW', share);
+        const nt = out.filter((r) => r.market === 'TW').length;
+        expect(out.filter((r) => r.market === 'KR').length).toBe(src);
+        expect(nt % tgt).toBe(0); // whole copies: every target record equally often
+        const copies = nt / tgt;
+        // the ideal (fractional) number of copies gives exactly `share`: k·tgt / (src + k·tgt) = share
+        const ideal = (share * src) / ((1 - share) * tgt);
+        if (ideal <= 1) expect(copies).toBe(1); // never below the natural share
+        else expect(Math.abs(copies - ideal)).toBeLessThanOrEqual(0.5);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('is the identity without a share, without target records or without source records', () => {
+    const r = recs(30, 3);
+    expect(upsampleTarget(r, 'TW', undefined)).toBe(r);
+    expect(upsampleTarget(recs(30, 0), 'TW', 0.5)).toHaveLength(30);
+    expect(upsampleTarget(recs(0, 7), 'TW', 0.5)).toHaveLength(7);
+  });
+
+  it('refuses a share outside (0, 1)', () => {
+    expect(() => upsampleTarget(recs(10, 2), 'TW', 1)).toThrow(/targetShare 1 outside/);
+  });
+
+  it('10% target labels at share 0.5 become half the stream', () => {
+    const out = upsampleTarget(recs(12000, 1200), 'TW', 0.5);
+    expect(out.filter((r) => r.market === 'TW').length).toBe(12000);
+  });
+});
