@@ -2,13 +2,15 @@
 // completed device work (the instance's run() resolves after a sync or readback); the median counts.
 import { cpus } from 'node:os';
 import { liveBytes, peakBytes, resetPeak } from '../engine/pool.ts';
-import { sync } from '../engine/runtime.ts';
+import { beginGpuSpan, endGpuSpan, sync } from '../engine/runtime.ts';
 import type { BenchCase, BenchInstance, BenchRecord } from './types.ts';
 
 export interface Timing {
   median_ms: number;
   min_ms: number;
   samples: number[];
+  /** Median device time per repetition (timestamp queries), null when not measured. */
+  gpu_ms: number | null;
 }
 
 export function median(xs: readonly number[]): number {
@@ -17,15 +19,25 @@ export function median(xs: readonly number[]): number {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
-export async function timeInstance(inst: BenchInstance, opts: { warmup: number; reps: number }): Promise<Timing> {
+/** Times warm-up + reps runs; with `gpu`, each timed run is also a GPU span (device time from
+ * timestamp queries around its compute passes, a few queries per run). */
+export async function timeInstance(inst: BenchInstance, opts: { warmup: number; reps: number; gpu?: boolean }): Promise<Timing> {
   for (let i = 0; i < opts.warmup; i++) await inst.run();
   const samples: number[] = [];
+  const gpu: number[] = [];
+  let gpuOk = opts.gpu ?? false;
   for (let i = 0; i < Math.max(1, opts.reps); i++) {
+    const spanning = gpuOk && beginGpuSpan();
     const t0 = performance.now();
     await inst.run();
     samples.push(performance.now() - t0);
+    if (spanning) {
+      const ms = await endGpuSpan();
+      if (ms === null) gpuOk = false;
+      else gpu.push(ms);
+    } else gpuOk = false;
   }
-  return { median_ms: median(samples), min_ms: Math.min(...samples), samples };
+  return { median_ms: median(samples), min_ms: Math.min(...samples), samples, gpu_ms: gpuOk && gpu.length > 0 ? median(gpu) : null };
 }
 
 export interface Ceilings {
@@ -61,15 +73,21 @@ export async function measureCase(c: BenchCase, o: MeasureOpts): Promise<BenchRe
   let inst: BenchInstance | null = null;
   try {
     inst = await c.setup();
-    const t = await timeInstance(inst, o);
+    // device time only where the work is ours: peers run on devices of their own
+    const t = await timeInstance(inst, { ...o, gpu: ownPool && !c.onCpu });
     const relErr = await inst.relErr();
     await sync();
-    const rec: BenchRecord = { ...base, shape: c.shape, median_ms: t.median_ms, rel_err: relErr };
+    const rec: BenchRecord = { ...base, shape: c.shape, median_ms: t.median_ms, gpu_ms: t.gpu_ms, rel_err: relErr };
     // a ceiling is the best the adapter did (fastest repetition); every other rate uses the median
     const ms = c.system === 'ceiling' ? t.min_ms : t.median_ms;
     if (c.flops) rec.gflops = c.flops / (ms * 1e6);
     if (c.bytes) rec.gbps = c.bytes / (ms * 1e6);
     rec.peak_bytes = inst.peakBytes ?? (ownPool ? peakBytes() - live0 : null);
+    if (inst.requiredBytes !== undefined) rec.required_bytes = inst.requiredBytes;
+    if (c.items) {
+      rec.throughput = c.items.count / (t.median_ms / 1000);
+      rec.throughput_unit = `${c.items.unit}/s`;
+    }
     const cap = c.ceiling === 'compute' ? o.ceilings.gflops : o.ceilings.gbps;
     const got = c.ceiling === 'compute' ? rec.gflops : rec.gbps;
     if (!c.onCpu && cap && got !== null) rec.ceiling_share = got / cap;

@@ -1,5 +1,6 @@
 // The spec's targets as ratios between rows of the same run: speed-up = peer median / ours median
-// (ours = the 'ours' row, else the fastest 'ours:*' row), and matmul's share of the FMA ceiling.
+// (ours = the 'ours' row, else the fastest 'ours:*' row), matmul's share of the FMA ceiling, and
+// the end-to-end rows' peak memory against what they must hold.
 import type { BenchRecord } from './types.ts';
 
 export interface Target {
@@ -23,6 +24,8 @@ export const TARGETS: Target[] = [
   { kernel: 'ce3', shape: '64x768x32768', peer: /full-softmax/, min: 10, ours: { kernel: 'ce3_fwd', shape: '64x32768', system: 'ours:fused' } },
 ];
 export const MATMUL_CEILING_SHARE = 0.5;
+/** End-to-end rows: peak device bytes within this factor of the bytes the work must hold. */
+export const PEAK_OVER_REQUIRED = 1.5;
 
 const ok = (r: BenchRecord) => !r.note && Number.isFinite(r.median_ms);
 
@@ -50,5 +53,18 @@ export function ratioLines(rows: BenchRecord[]): string[] {
       lines.push(`- ${what}: ${ours.system} at ${(100 * s).toFixed(0)}% of the FMA ceiling (target ≥ ${100 * MATMUL_CEILING_SHARE}%) ${s >= MATMUL_CEILING_SHARE ? 'MET' : 'NOT MET'}`);
     }
   }
-  return lines;
+  return [...lines, ...memoryLines(rows)];
+}
+
+const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
+
+/** One line per end-to-end row: peak device bytes against the bytes the work must hold. */
+export function memoryLines(rows: BenchRecord[]): string[] {
+  return rows
+    .filter((r) => ok(r) && r.required_bytes && r.peak_bytes !== null)
+    .map((r) => {
+      const x = r.peak_bytes! / r.required_bytes!;
+      const met = x <= PEAK_OVER_REQUIRED ? 'MET' : 'NOT MET';
+      return `- ${r.kernel} ${r.shape}: peak ${mib(r.peak_bytes!)} is ${x.toFixed(2)}× the ${mib(r.required_bytes!)} required (target ≤ ${PEAK_OVER_REQUIRED}×) ${met}`;
+    });
 }

@@ -1,10 +1,12 @@
-// `npm run bench [-- --json FILE] [--kernel NAME[,NAME…]] [--shape MxNxK] [--size N] [--smoke] [--reps N] [--toggles a,b]`
-// Measures the ceilings first, then every suite in bench/suites.ts (ours and peers, same process,
-// same adapter, same host inputs), prints a markdown table and the target ratios, and optionally
-// writes one JSON record per measurement.
+// `npm run bench [-- --json FILE] [--kernel NAME[,NAME…]] [--shape S[,S…]] [--size N] [--smoke] [--reps N] [--toggles a,b] [--autotune-only]`
+// Autotunes the kernel choices the selected cases depend on (not with --smoke; cached per adapter),
+// measures the ceilings, then every suite in bench/suites.ts (ours and peers, same process, same
+// adapter, same host inputs), prints a markdown table, the end-to-end table (throughput, MFU,
+// memory) and the target ratios, and optionally writes one JSON record per measurement.
+// --autotune-only stops after tuning and prints the autotune table.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { printAutotune } from '../engine/autotune.ts';
+import { autotuneCachePath, printAutotune } from '../engine/autotune.ts';
 import { clearInputs } from './inputs.ts';
 import { measureCase, type Ceilings } from './measure.ts';
 import { ratioLines } from './ratios.ts';
@@ -19,10 +21,11 @@ interface Args {
   smoke: boolean;
   reps: number;
   toggles?: string;
+  autotuneOnly: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { smoke: false, reps: 5 };
+  const a: Args = { smoke: false, reps: 5, autotuneOnly: false };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i]!;
     const v = () => {
@@ -37,8 +40,9 @@ function parseArgs(argv: string[]): Args {
     else if (k === '--smoke') a.smoke = true;
     else if (k === '--reps') a.reps = Number(v());
     else if (k === '--toggles') a.toggles = v();
+    else if (k === '--autotune-only') a.autotuneOnly = true;
     else if (k === '--') continue;
-    else throw new Error(`bench: unknown flag ${k} (flags: --json FILE --kernel NAME --shape STR --size N --smoke --reps N --toggles a,b)`);
+    else throw new Error(`bench: unknown flag ${k} (flags: --json FILE --kernel NAME --shape STR --size N --smoke --reps N --toggles a,b --autotune-only)`);
   }
   if (!(a.reps >= 1)) throw new Error('bench: --reps must be ≥ 1');
   if (a.size !== undefined && !(a.size > 0)) throw new Error('bench: --size must be a positive number');
@@ -49,21 +53,50 @@ const fmt = (x: number | null, d = 2) => (x === null || !Number.isFinite(x) ? '�
 const fmtBytes = (b: number | null) => (b === null ? '—' : b >= 2 ** 20 ? `${(b / 2 ** 20).toFixed(1)} MiB` : `${(b / 1024).toFixed(1)} KiB`);
 
 export function table(rows: BenchRecord[]): string {
-  const head = '| kernel | shape | system | median ms | GFLOP/s | GB/s | % of ceiling | rel err | peak bytes | note |';
-  const sep = '|---|---|---|---:|---:|---:|---:|---:|---:|---|';
+  const head = '| kernel | shape | system | median ms | GPU ms | GFLOP/s | GB/s | % of ceiling | rel err | peak bytes | note |';
+  const sep = '|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|';
   const body = rows.map(
     (r) =>
-      `| ${r.kernel} | ${r.shape} | ${r.system} | ${fmt(r.median_ms, 3)} | ${fmt(r.gflops)} | ${fmt(r.gbps)} | ${
+      `| ${r.kernel} | ${r.shape} | ${r.system} | ${fmt(r.median_ms, 3)} | ${fmt(r.gpu_ms ?? null, 3)} | ${fmt(r.gflops)} | ${fmt(r.gbps)} | ${
         r.ceiling_share === null ? (r.adapter.startsWith('host CPU') && !r.note ? 'n/a (CPU)' : '—') : `${(100 * r.ceiling_share).toFixed(1)}%`
       } | ${Number.isFinite(r.rel_err) ? r.rel_err.toExponential(1) : '—'} | ${fmtBytes(r.peak_bytes)} | ${r.note ?? ''} |`,
   );
   return [head, sep, ...body].join('\n');
 }
 
+/** End-to-end rows: items/s, MFU (share of the FMA ceiling at model FLOPs), and memory against what the work must hold. */
+export function e2eTable(rows: BenchRecord[]): string | null {
+  const e = rows.filter((r) => r.throughput !== undefined || r.required_bytes !== undefined);
+  if (e.length === 0) return null;
+  const head = '| kernel | shape | throughput | MFU | peak bytes | required bytes | peak / required |';
+  const sep = '|---|---|---:|---:|---:|---:|---:|';
+  const body = e.map((r) => {
+    const ratio = r.peak_bytes !== null && r.required_bytes ? `${(r.peak_bytes / r.required_bytes).toFixed(2)}×` : '—';
+    const thr = r.throughput !== undefined ? `${r.throughput.toFixed(r.throughput < 100 ? 1 : 0)} ${r.throughput_unit ?? ''}` : '—';
+    const mfu = r.ceiling_share === null ? '—' : `${(100 * r.ceiling_share).toFixed(1)}%`;
+    return `| ${r.kernel} | ${r.shape} | ${thr} | ${mfu} | ${fmtBytes(r.peak_bytes)} | ${fmtBytes(r.required_bytes ?? null)} | ${ratio} |`;
+  });
+  return [head, sep, ...body].join('\n');
+}
+
+/** Tunes the kernel choices the cases declare (engine/autotune.ts caches them per adapter and bucket). */
+async function tuneFor(cases: BenchCase[]): Promise<void> {
+  const mm = cases.flatMap((c) => c.tune?.matmul ?? []);
+  const sm = cases.flatMap((c) => c.tune?.softmax ?? []);
+  if (mm.length === 0 && sm.length === 0) return;
+  const { tuneMatmul, tuneSoftmax } = await import('../engine/index.ts');
+  const t0 = performance.now();
+  const a = await tuneMatmul(mm);
+  const b = await tuneSoftmax(sm);
+  console.error(`autotune: ${a.size} matmul and ${b.size} softmax buckets ready in ${((performance.now() - t0) / 1000).toFixed(1)} s (cache ${autotuneCachePath()})`);
+}
+
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   // Dawn toggles must be in the environment before the device is created (engine/device.ts).
   if (args.toggles) process.env.CSRM_DAWN_TOGGLES = args.toggles;
+  // GPU ms at full precision: Dawn quantises timestamps by default (a browser fingerprinting guard)
+  process.env.CSRM_DAWN_DISABLE_TOGGLES ??= 'timestamp_quantization';
   const { getGpu, shutdownGpu } = await import('../engine/device.ts');
   const g = await getGpu();
   const adapter = g.info.adapter + (args.toggles ? ` [toggles: ${args.toggles}]` : '');
@@ -75,6 +108,28 @@ async function main(): Promise<void> {
     kernel, shape: '—', system, median_ms: NaN, gflops: null, gbps: null, rel_err: NaN, peak_bytes: null, adapter, ceiling_share: null, note: why,
   });
 
+  const cases: BenchCase[] = [];
+  const unavailable: BenchRecord[] = []; // listed after the ceilings
+  for (const s of SUITES) {
+    try {
+      const mod = await s.load();
+      const mine = mod.suite.cases(opts).filter((c) => (!args.kernel || args.kernel.split(',').includes(c.kernel)) && (!args.shape || args.shape.split(',').includes(c.shape)));
+      cases.push(...mine);
+    } catch (e) {
+      if (!args.kernel || args.kernel.split(',').some((k) => s.name.includes(k))) {
+        unavailable.push(note(s.name, s.name, `suite unavailable: ${String((e as Error)?.message ?? e).split('\n')[0]}`));
+      }
+    }
+  }
+
+  // tune before anything is timed, so every row runs the kernels the adapter is fastest with
+  if (!args.smoke || args.autotuneOnly) await tuneFor(cases);
+  if (args.autotuneOnly) {
+    console.log(printAutotune());
+    await shutdownGpu();
+    process.exit(0);
+  }
+
   // ceilings first: every later row is a share of them (not filtered by --kernel/--size)
   const ceil = (await CEILINGS.load()).suite.cases({ smoke: args.smoke });
   for (const c of ceil) {
@@ -85,18 +140,8 @@ async function main(): Promise<void> {
     console.error(`  ${r.kernel} ${r.shape}: ${fmt(r.median_ms, 3)} ms ${r.note ?? ''}`);
   }
 
-  const cases: BenchCase[] = [];
-  for (const s of SUITES) {
-    try {
-      const mod = await s.load();
-      const mine = mod.suite.cases(opts).filter((c) => (!args.kernel || args.kernel.split(',').includes(c.kernel)) && (!args.shape || c.shape === args.shape));
-      cases.push(...mine);
-    } catch (e) {
-      if (!args.kernel || args.kernel.split(',').some((k) => s.name.includes(k))) {
-        rows.push(note(s.name, s.name, `suite unavailable: ${String((e as Error)?.message ?? e).split('\n')[0]}`));
-      }
-    }
-  }
+  rows.push(...unavailable);
+
   // group by kernel and shape so peers run right beside ours on the same host inputs
   const order = [...new Set(cases.map((c) => `${c.kernel}\u0000${c.shape}`))];
   for (const key of order) {
@@ -109,6 +154,8 @@ async function main(): Promise<void> {
   }
 
   console.log('\n' + table(rows));
+  const e2e = e2eTable(rows);
+  if (e2e) console.log('\n## End-to-end (throughput, MFU = share of the FMA ceiling at model FLOPs, memory)\n' + e2e);
   console.log('\n## Ratios (same run)\n' + ratioLines(rows).join('\n'));
   console.log('\n' + printAutotune());
   if (args.json) {

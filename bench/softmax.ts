@@ -26,6 +26,7 @@ function ourCase(softmax: SoftmaxFn, rows: number, cols: number): BenchCase {
     system: 'ours',
     bytes: 8 * rows * cols, // read x once, write y once
     ceiling: 'bandwidth',
+    tune: { softmax: [{ rows, len: cols }] },
     tolerance: 1e-5,
     async setup() {
       const d = softmaxData(rows, cols);

@@ -14,6 +14,9 @@ export interface BenchInstance {
   relErr(): Promise<number>;
   /** Peak device bytes the case holds (from the engine's live-bytes counter), if known. */
   peakBytes?: number;
+  /** End-to-end cases: the bytes the work must hold at least (parameters, gradients, optimizer
+   * state, saved activations), printed beside peakBytes so pool and lifetime overheads show. */
+  requiredBytes?: number;
   dispose(): Promise<void> | void;
 }
 
@@ -28,6 +31,10 @@ export interface BenchCase {
   tolerance?: number;
   /** Runs on the host CPU, not the adapter: its share of the adapter's ceiling is not meaningful. */
   onCpu?: boolean;
+  /** End-to-end cases: the work items one repetition processes (e.g. 1024 tokens, 256 samples), for items/s. */
+  items?: { count: number; unit: string };
+  /** Problems whose kernel choice the runner autotunes before measuring (engine tuneMatmul/tuneSoftmax). */
+  tune?: { matmul?: { batch: number; M: number; N: number; K: number }[]; softmax?: { rows: number; len: number }[] };
   setup(): Promise<BenchInstance>;
 }
 
@@ -47,6 +54,13 @@ export interface BenchRecord {
   peak_bytes: number | null;
   adapter: string;
   ceiling_share: number | null;
+  /** Median device time per repetition from timestamp queries (our systems, where the adapter has them). */
+  gpu_ms?: number | null;
+  /** Items per second at the median time (end-to-end cases), and what an item is. */
+  throughput?: number;
+  throughput_unit?: string;
+  /** Bytes the work must hold at least (end-to-end cases; see BenchInstance.requiredBytes). */
+  required_bytes?: number;
   /** Why a case produced no measurement (peer not installed, op not on this branch, error). */
   note?: string;
 }

@@ -138,6 +138,28 @@ export function backward(root: Tensor, grad?: Tensor): void {
   });
 }
 
+/**
+ * The tensors the tape holds for root's backward: every input of every recorded op reachable from
+ * root (parameters and data included; callers tell them apart), each once. Small per-row
+ * statistics a backward rule captures in its closure (norm and attention stats, log-sum-exps) are
+ * not on the tape and not listed.
+ */
+export function savedTensors(root: Tensor): Tensor[] {
+  const out = new Set<Tensor>();
+  const seen = new Set<number>();
+  const stack = [root];
+  while (stack.length) {
+    const t = stack.pop()!;
+    if (seen.has(t.id) || !t.node) continue;
+    seen.add(t.id);
+    for (const x of t.node.inputs) {
+      out.add(x);
+      if (x.node && !seen.has(x.id)) stack.push(x);
+    }
+  }
+  return [...out];
+}
+
 /** Frees and clears the gradients of the given parameters. */
 export function zeroGrad(params: Tensor[]): void {
   for (const p of params) {

@@ -35,6 +35,9 @@ export interface TuneOpts {
   fallback?: string;
   /** Measure again even when the cache has an entry. */
   force?: boolean;
+  /** Keep the fallback unless another variant is faster by more than this share (default 0.05):
+   * near-ties are timing noise, and flipping on them makes runs differ for nothing. */
+  margin?: number;
 }
 
 export interface TuneEntry {
@@ -121,7 +124,9 @@ export async function autotune(key: TuneKey, variants: TuneVariant[], opts: Tune
     }
     timings[v.name] = median(ts);
   }
-  const choice = names.reduce((best, n) => (timings[n]! < timings[best]! ? n : best), names[0]!);
+  const fastest = names.reduce((best, n) => (timings[n]! < timings[best]! ? n : best), names[0]!);
+  const fb = opts.fallback;
+  const choice = fb !== undefined && timings[fb]! <= timings[fastest]! * (1 + (opts.margin ?? 0.05)) ? fb : fastest;
   const list = entries();
   const entry: TuneEntry = { adapter, op: key.op, bucket: key.bucket, choice, timings, measuredAt: new Date().toISOString() };
   const i = list.findIndex((e) => e.adapter === adapter && e.op === key.op && e.bucket === key.bucket);

@@ -42,12 +42,15 @@ function describe(info: GPUAdapterInfo, backendHint: string): string {
 }
 
 function parseEnvOptions(): string[] {
-  // CSRM_BACKEND=vulkan|metal|d3d12|opengl picks Dawn's backend; CSRM_DAWN_TOGGLES adds toggles.
+  // CSRM_BACKEND=vulkan|metal|d3d12|opengl picks Dawn's backend; CSRM_DAWN_TOGGLES enables toggles,
+  // CSRM_DAWN_DISABLE_TOGGLES disables default-on ones (e.g. timestamp_quantization).
   const opts: string[] = [];
   const backend = process.env.CSRM_BACKEND;
   if (backend) opts.push(`backend=${backend}`);
   const enable = process.env.CSRM_DAWN_TOGGLES;
   if (enable) opts.push(`enable-dawn-features=${enable}`);
+  const disable = process.env.CSRM_DAWN_DISABLE_TOGGLES;
+  if (disable) opts.push(`disable-dawn-features=${disable}`);
   return opts;
 }
 

@@ -84,7 +84,7 @@ function ensureEncoder(g: Gpu): GPUCommandEncoder {
 }
 
 function ensurePass(g: Gpu): GPUComputePassEncoder {
-  if (!pass) pass = ensureEncoder(g).beginComputePass();
+  if (!pass) pass = ensureEncoder(g).beginComputePass(span.passDescriptor(g));
   return pass;
 }
 
@@ -183,6 +183,7 @@ export function flush(): void {
     g.queue.writeBuffer(uniformBuf, 0, uniformCpu, 0, uniformUsed * UNIFORM_SLOT);
   }
   if (timing) timer.resolve(encoder);
+  span.resolve(g, encoder);
   g.queue.submit([encoder.finish()]);
   encoder = null;
   dispatches = 0;
@@ -304,6 +305,75 @@ export function kernelTimes(): { op: string; calls: number; totalMs: number; mea
   return [...timer.stats.entries()]
     .map(([op, s]) => ({ op, calls: s.n, totalMs: s.ns / 1e6, meanUs: s.ns / 1e3 / s.n }))
     .sort((a, b) => b.totalMs - a.totalMs);
+}
+
+// ---- GPU time of a span of work (benchmarks): one timestamp pair around every compute pass -------
+// Passes are long (up to MAX_BATCH dispatches), so this costs a few queries per repetition and does
+// not split the work the way CSRM_TIME_KERNELS does. The sum of pass times is the device's busy
+// time: host gaps between submissions are not in it.
+const span = {
+  active: false,
+  set: null as GPUQuerySet | null,
+  cap: 64, // timed passes per submission; passes beyond it run untimed and void the span
+  used: 0,
+  overflow: false,
+  pending: [] as { buf: GPUBuffer; res: GPUBuffer; pairs: number }[],
+  passDescriptor(g: Gpu): GPUComputePassDescriptor | undefined {
+    if (!this.active) return undefined;
+    if (this.used >= this.cap) {
+      this.overflow = true;
+      return undefined;
+    }
+    if (!this.set) this.set = g.device.createQuerySet({ type: 'timestamp', count: this.cap * 2 });
+    const i = this.used++;
+    return { timestampWrites: { querySet: this.set, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 } };
+  },
+  resolve(g: Gpu, enc: GPUCommandEncoder): void {
+    if (!this.set || this.used === 0) return;
+    const n = this.used * 2;
+    const res = g.device.createBuffer({ size: n * 8, usage: 0x0200 | 0x0004 /* QUERY_RESOLVE|COPY_SRC */ });
+    const rd = g.device.createBuffer({ size: n * 8, usage: 0x0001 | 0x0008 /* MAP_READ|COPY_DST */ });
+    enc.resolveQuerySet(this.set, 0, n, res, 0);
+    enc.copyBufferToBuffer(res, 0, rd, 0, n * 8);
+    this.pending.push({ buf: rd, res, pairs: this.used });
+    this.used = 0; // the next submission may reuse the slots: it runs after this resolve
+  },
+};
+
+/** Whether GPU spans can be timed here (the adapter has timestamp-query; CSRM_TIME_KERNELS owns the queries when set). */
+export function gpuSpanSupported(): boolean {
+  return gpuSync().has('timestamp-query') && !timing;
+}
+
+/** Starts timing the device work encoded from now on (earlier work is submitted first, untimed). */
+export function beginGpuSpan(): boolean {
+  if (!gpuSpanSupported()) return false;
+  flush();
+  endPass();
+  span.active = true;
+  span.used = 0;
+  span.overflow = false;
+  return true;
+}
+
+/** Waits for the span's work and returns its device time in ms (sum over its compute passes), or null when it could not be timed. */
+export async function endGpuSpan(): Promise<number | null> {
+  if (!span.active) return null;
+  try {
+    await sync();
+  } finally {
+    span.active = false;
+  }
+  let ns = 0;
+  for (const { buf, res, pairs } of span.pending.splice(0)) {
+    await buf.mapAsync(1 /* READ */);
+    const t = new BigInt64Array(buf.getMappedRange());
+    for (let i = 0; i < pairs; i++) ns += Number(t[2 * i + 1]! - t[2 * i]!);
+    buf.unmap();
+    buf.destroy();
+    res.destroy();
+  }
+  return span.overflow ? null : ns / 1e6;
 }
 
 // ---- CSRM_CHECK_NAN: a GPU-side watch that records the first op whose output is not finite ------

@@ -6,6 +6,7 @@ import {
   attention,
   concat,
   gatherRows,
+  isGradEnabled,
   keep,
   linear,
   loraInit,
@@ -16,8 +17,11 @@ import {
   reshape,
   rmsNorm,
   rope,
+  scope,
   swiglu,
   tensor,
+  toBackend,
+  type Backend,
   type Tensor,
 } from '../engine/index.ts';
 import { rng } from '../engine/random.ts';
@@ -217,7 +221,7 @@ export function forwardHidden(m: Llama, batch: Batch, o: ForwardOpts = {}): Tens
   const hd = headDim(c);
   const { B, T } = batch;
   let x = gatherRows(m.embed, batch.ids); // [B, T, D]
-  m.layers.forEach((layer, l) => {
+  const attn = (layer: LlamaLayer, l: number, x: Tensor): Tensor => {
     const h = rmsNorm(x, layer.attnNorm, c.normEps);
     const q = rope(reshape(proj(m, layer, 'q', h, o, l * 8 + 1), [B, T, c.nHeads, hd]), batch.positions, c.ropeTheta);
     const k = rope(reshape(proj(m, layer, 'k', h, o, l * 8 + 2), [B, T, c.nKvHeads, hd]), batch.positions, c.ropeTheta);
@@ -237,12 +241,32 @@ export function forwardHidden(m: Llama, batch: Batch, o: ForwardOpts = {}): Tens
     } else {
       att = attention(q, k2, v, { causal: true, keyLengths: batch.lengths });
     }
-    x = add(x, proj(m, layer, 'o', reshape(att, [B, T, c.nHeads * hd]), o, l * 8 + 4));
+    return add(x, proj(m, layer, 'o', reshape(att, [B, T, c.nHeads * hd]), o, l * 8 + 4));
+  };
+  const mlp = (layer: LlamaLayer, l: number, x: Tensor): Tensor => {
     const h2 = rmsNorm(x, layer.mlpNorm, c.normEps);
     const act = swiglu(proj(m, layer, 'gate', h2, o, l * 8 + 5), proj(m, layer, 'up', h2, o, l * 8 + 6));
-    x = add(x, proj(m, layer, 'down', act, o, l * 8 + 7));
+    return add(x, proj(m, layer, 'down', act, o, l * 8 + 7));
+  };
+  // Without a tape nothing of a block is needed once its output exists: free each attention and MLP
+  // block's intermediates and input as soon as it is done, so inference holds one block's working set
+  // instead of every layer's (scoring: ~4–7× less device memory). With a tape the backward needs them.
+  const eager = !isGradEnabled();
+  m.layers.forEach((layer, l) => {
+    if (!eager) {
+      x = mlp(layer, l, attn(layer, l, x));
+      return;
+    }
+    for (const blk of [attn, mlp]) {
+      const prev = x;
+      // new KV-cache entries outlive the block: returning them keeps them from the scope
+      x = scope(() => ({ y: blk(layer, l, prev), k: o.cache?.k[l], v: o.cache?.v[l] })).y;
+      prev.dispose();
+    }
   });
-  return rmsNorm(x, m.finalNorm, c.normEps);
+  const y = rmsNorm(x, m.finalNorm, c.normEps);
+  if (eager) x.dispose();
+  return y;
 }
 
 /** Logits for selected hidden rows: rows [N, dim] → [N, vocab]. */
@@ -254,8 +278,26 @@ export function lmLogits(m: Llama, rows: Tensor): Tensor {
 export function hiddenRows(hidden: Tensor, flatIdx: number[]): Tensor {
   const [B, T, D] = hidden.shape as [number, number, number];
   const flat = reshape(hidden, [B * T, D]);
-  const idx = tensor(flatIdx, [flatIdx.length], { dtype: 'i32' });
+  const idx = tensor(flatIdx, [flatIdx.length], { dtype: 'i32', backend: hidden.backend });
   return gatherRows(flat, idx);
+}
+
+/** A copy of the model (base and adapters) on the other backend, e.g. the float64 reference the benchmarks check against. */
+export async function llamaOnBackend(m: Llama, backend: Backend): Promise<Llama> {
+  if (m.embed.backend === backend) throw new Error(`llamaOnBackend: the model is already on the ${backend} backend`);
+  const mv = async (t: Tensor) => {
+    const c = keep(await toBackend(t, backend));
+    c.requiresGrad = t.requiresGrad;
+    return c;
+  };
+  const layers: LlamaLayer[] = [];
+  for (const l of m.layers) {
+    const copy = { lora: {} } as LlamaLayer;
+    for (const n of BASE_NAMES) copy[n] = await mv(l[n]);
+    for (const [t, ad] of Object.entries(l.lora)) copy.lora[t] = { a: await mv(ad!.a), b: await mv(ad!.b) };
+    layers.push(copy);
+  }
+  return { config: m.config, embed: await mv(m.embed), layers, finalNorm: await mv(m.finalNorm), lmHead: m.lmHead ? await mv(m.lmHead) : null };
 }
 
 export function disposeLlama(m: Llama): void {
@@ -272,7 +314,7 @@ export function disposeLlama(m: Llama): void {
  */
 export function labelLogits(m: Llama, rows: Tensor, labelIds: readonly [number, number, number]): Tensor {
   const head = m.lmHead ?? m.embed;
-  const ids = tensor([...labelIds], [3], { dtype: 'i32' });
+  const ids = tensor([...labelIds], [3], { dtype: 'i32', backend: head.backend });
   const w3 = gatherRows(head, ids); // [3, dim]
   return matmul(rows, w3, { transB: true });
 }

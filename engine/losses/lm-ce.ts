@@ -16,7 +16,7 @@
 // online over vocabulary chunks (kernels/losses/lm-ce.ts); only (max, log Σ) [N, 2] is kept for the backward.
 import { record } from '../autograd.ts';
 import { grid1d, launch } from '../runtime.ts';
-import { assertDtype, assertLive, empty, type Tensor } from '../tensor.ts';
+import { assertDtype, assertLive, empty, view, type Tensor } from '../tensor.ts';
 import { LMCE_BWD_VPT, LMCE_WG, lmCeBackward, lmCeForward } from '../../kernels/losses/lm-ce.ts';
 import { lossFinalize } from '../../kernels/losses/finalize.ts';
 import { lmCeBackwardRef, lmCeForwardRef, type LmCeArgs } from '../reference/losses/lm-ce.ts';
@@ -26,6 +26,12 @@ export interface LmCrossEntropyOpts {
   ignoreIndex?: number; // default −100
   weights?: Tensor; // f32 [N] per-token task weights
   reduction?: Reduction; // default 'mean' over non-ignored tokens
+  /**
+   * The backward writes the logits' gradient over the logits instead of a new [N, V] buffer: the
+   * largest transient of an LM training step (a third of its peak memory for a small model at
+   * V = 3000). Only for logits nothing reads after backward() — a training step's own logits.
+   */
+  overwriteLogits?: boolean;
 }
 
 const OP = 'lmCrossEntropy';
@@ -52,7 +58,7 @@ export function lmCrossEntropy(logits: Tensor, targets: Tensor, opts: LmCrossEnt
     const out = empty([], 'f32', 'cpu');
     (out.cpu as Float64Array)[0] = total;
     return record(out, OP, [logits], (g) => {
-      const dx = empty([N, V], 'f32', 'cpu');
+      const dx = opts.overwriteLogits ? view(logits, [N, V]) : empty([N, V], 'f32', 'cpu');
       (dx.cpu as Float64Array).set(lmCeBackwardRef(a, (g.cpu as Float64Array)[0]!, norm));
       return [dx];
     });
@@ -67,10 +73,18 @@ export function lmCrossEntropy(logits: Tensor, targets: Tensor, opts: LmCrossEnt
   launch(lossFinalize, [stats, out, norm], [1, 1, 1], [N, mean ? 1 : 0], OP);
   stats.dispose();
   const y = record(out, OP, [logits], (g) => {
-    const dx = empty([N, V]);
     const rowsPerZ = Math.min(N, 65535);
     const cols = vec4 ? V / 4 : V;
-    launch(lmCeBackward(vec4), [logits, targets, w ?? logits, lse, g, norm, dx], [Math.ceil(cols / (LMCE_WG * LMCE_BWD_VPT)), rowsPerZ, Math.ceil(N / rowsPerZ)], [N, V, ignore, w ? 1 : 0, rowsPerZ, cols], `${OP} backward`);
+    const grid: [number, number, number] = [Math.ceil(cols / (LMCE_WG * LMCE_BWD_VPT)), rowsPerZ, Math.ceil(N / rowsPerZ)];
+    const params = [N, V, ignore, w ? 1 : 0, rowsPerZ, cols];
+    if (opts.overwriteLogits) {
+      // a view shares the logits' storage: the gradient lives there once the kernel has run
+      const dx = view(logits, [N, V]);
+      launch(lmCeBackward(vec4, true), [targets, w ?? targets, lse, g, norm, dx], grid, params, `${OP} backward`);
+      return [dx];
+    }
+    const dx = empty([N, V]);
+    launch(lmCeBackward(vec4), [logits, targets, w ?? logits, lse, g, norm, dx], grid, params, `${OP} backward`);
     return [dx];
   });
   if (!y.requiresGrad) {

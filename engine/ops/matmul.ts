@@ -1,8 +1,10 @@
 // matmul: 2-D or batched, either operand transposed; a 2-D right operand is shared by every batch.
 //   C = op(A)·op(B),  dA = dC·op(B)ᵀ (transposed back if A was),  dB = op(A)ᵀ·dC (likewise).
 import { record } from '../autograd.ts';
+import { autotune, autotuneEnabled, tunedChoice, type TuneOpts } from '../autotune.ts';
+import { rand } from '../create.ts';
 import { gpuSync, type DeviceInfo } from '../device.ts';
-import { launch, type Kernel } from '../runtime.ts';
+import { launch, sync, type Kernel } from '../runtime.ts';
 import { assertDtype, assertLive, assertSameBackend, empty, numel, Tensor } from '../tensor.ts';
 import { view } from '../tensor.ts';
 import { matmulGeneric, GENERIC_TM, GENERIC_TN, GENERIC_WG } from '../../kernels/matmul/generic.ts';
@@ -65,7 +67,7 @@ export interface MatmulDims {
 /**
  * Which kernel to run. Measured here (lavapipe): register tiling without workgroup memory is several
  * times faster than shared-memory tiling, whose barriers are pure overhead on a CPU; on hardware GPUs
- * shared-memory tiling is the classic winner. An autotuner may replace this by measurement.
+ * shared-memory tiling is the classic winner. A tuned choice (tuneMatmul) takes precedence.
  */
 export function chooseMatmulVariant(info: DeviceInfo, dims: MatmulDims): MatmulVariant {
   // Measured 2026-11-28 (bench/run.ts, same run per adapter): the 4×8 register tile wins on lavapipe
@@ -76,7 +78,7 @@ export function chooseMatmulVariant(info: DeviceInfo, dims: MatmulDims): MatmulV
 }
 
 let override: MatmulVariant | null = null;
-/** Forces one variant for every GPU matmul (benchmarks, tests); null restores chooseMatmulVariant. */
+/** Forces one variant for every GPU matmul (benchmarks, tests); null restores the tuned/fixed choice. */
 export function setMatmulVariant(name: MatmulVariant | null): void {
   if (name !== null && !MATMUL_VARIANTS.includes(name)) {
     throw new Error(`setMatmulVariant: unknown variant "${name}" (one of ${MATMUL_VARIANTS.join(', ')})`);
@@ -84,8 +86,70 @@ export function setMatmulVariant(name: MatmulVariant | null): void {
   override = name;
 }
 
-function matmulVariant(d: MatmulDims): MatmulVariant {
-  return override ?? chooseMatmulVariant(gpuSync().info, d);
+/**
+ * Autotune bucket of a product: ⌊log2⌋ size classes of the output area (batch·M·N) and of K. The
+ * variants differ in how many output tiles keep the adapter busy (area) and in how long each tile's
+ * K loop amortises its set-up (K); within a factor of two of both, their order does not change.
+ */
+export function matmulBucket(d: MatmulDims): string {
+  const lg = (x: number) => Math.floor(Math.log2(Math.max(1, x)));
+  return `mn2^${lg(d.batch * d.M * d.N)},k2^${lg(d.K)}`;
+}
+
+/** The shape a bucket is tuned on: a single square-ish product at the bucket's lower bounds. */
+export function matmulBucketShape(bucket: string): MatmulDims {
+  const m = /^mn2\^(\d+),k2\^(\d+)$/.exec(bucket);
+  if (!m) throw new Error(`matmulBucketShape: "${bucket}" is not a matmul bucket (mn2^a,k2^b)`);
+  const a = Number(m[1]);
+  return { batch: 1, M: 2 ** Math.ceil(a / 2), N: 2 ** Math.floor(a / 2), K: 2 ** Number(m[2]) };
+}
+
+/** The variant a GPU matmul of these dims runs: the override, else the tuned choice for its bucket, else the fixed rule. */
+export function matmulVariantFor(d: MatmulDims): MatmulVariant {
+  if (override) return override;
+  const tuned = tunedChoice('matmul', matmulBucket(d)) as MatmulVariant | undefined;
+  // a cache written by another version may name a variant this one lacks: ignore it
+  if (tuned !== undefined && MATMUL_VARIANTS.includes(tuned)) return tuned;
+  return chooseMatmulVariant(gpuSync().info, d);
+}
+
+/**
+ * Measures every variant on random inputs of each bucket's shape (once per bucket and adapter; the
+ * choice is cached on disk by engine/autotune.ts) so later matmuls in those buckets run the fastest.
+ * Returns the choice per bucket; with autotuning off it returns the fixed rule's choice, running nothing.
+ */
+export async function tuneMatmul(list: readonly MatmulDims[], opts: TuneOpts = {}): Promise<Map<string, MatmulVariant>> {
+  const out = new Map<string, MatmulVariant>();
+  const info = gpuSync().info;
+  for (const d of list) {
+    const bucket = matmulBucket(d);
+    if (out.has(bucket)) continue;
+    const rep = matmulBucketShape(bucket);
+    const fallback = chooseMatmulVariant(info, rep);
+    if (!autotuneEnabled()) {
+      out.set(bucket, fallback);
+      continue;
+    }
+    const a = rand([rep.M, rep.K], { seed: 11, lo: 0.1, hi: 1 });
+    const b = rand([rep.K, rep.N], { seed: 12, lo: 0.1, hi: 1 });
+    const full: Dims = { batchShape: [], batch: 1, M: rep.M, N: rep.N, K: rep.K, sA: 0, sB: 0 };
+    try {
+      const variants = MATMUL_VARIANTS.map((v) => ({
+        name: v,
+        async run() {
+          const c = empty([rep.M, rep.N]);
+          launchMatmul(v, a, b, c, full, false, false);
+          await sync();
+          c.dispose();
+        },
+      }));
+      out.set(bucket, (await autotune({ op: 'matmul', bucket }, variants, { fallback, ...opts })) as MatmulVariant);
+    } finally {
+      a.dispose();
+      b.dispose();
+    }
+  }
+  return out;
 }
 
 // Generated kernel sources are large; build each specialisation once.
@@ -128,7 +192,7 @@ export function matmulRaw(a: Tensor, b: Tensor, tA = false, tB = false): Tensor 
     return out;
   }
   if (d.K === 0) throw new Error('matmul: K = 0 is not supported on the GPU');
-  launchMatmul(matmulVariant(d), a, b, out, d, tA, tB);
+  launchMatmul(matmulVariantFor(d), a, b, out, d, tA, tB);
   return out;
 }
 

@@ -2,7 +2,9 @@
 // reference) so the backward rule runs on both backends:
 //   softmax:     dx = y ⊙ (g − Σ g⊙y)        log-softmax: dx = g − softmax(x) · Σ g
 import { record } from '../autograd.ts';
-import { launch, grid1d } from '../runtime.ts';
+import { autotune, autotuneEnabled, tunedChoice, type TuneOpts } from '../autotune.ts';
+import { rand } from '../create.ts';
+import { launch, grid1d, sync } from '../runtime.ts';
 import { assertDtype, assertLive, assertSameBackend, empty, Tensor } from '../tensor.ts';
 import { softmaxKernel, SM_THREAD_WG, type SoftmaxKind, type SoftmaxLayout } from '../../kernels/softmax/rows.ts';
 import { softmaxBackwardRef, softmaxRef } from '../reference/softmax.ts';
@@ -10,8 +12,64 @@ import { softmaxBackwardRef, softmaxRef } from '../reference/softmax.ts';
 /** Rows at least this long get a workgroup each; shorter rows get one invocation each. */
 export const SOFTMAX_WORKGROUP_MIN_LEN = 128;
 
+/** The fixed rule (used when untuned). */
 export function softmaxLayout(len: number): SoftmaxLayout {
   return len >= SOFTMAX_WORKGROUP_MIN_LEN ? 'workgroup' : 'thread';
+}
+
+const LAYOUTS: readonly SoftmaxLayout[] = ['thread', 'workgroup'];
+
+/**
+ * Autotune bucket: ⌊log2⌋ classes of the row count and the row length. The layouts trade
+ * parallelism across rows (thread: one invocation per row) against parallelism within a row
+ * (workgroup: barriers per reduction), so both numbers matter, within a factor of two neither does.
+ */
+export function softmaxBucket(rows: number, len: number): string {
+  const lg = (x: number) => Math.floor(Math.log2(Math.max(1, x)));
+  return `rows2^${lg(rows)},len2^${lg(len)}`;
+}
+
+/** The layout a softmax over [rows, len] runs: the tuned choice for its bucket, else the fixed rule. */
+export function softmaxLayoutFor(rows: number, len: number): SoftmaxLayout {
+  const tuned = tunedChoice('softmax', softmaxBucket(rows, len)) as SoftmaxLayout | undefined;
+  return tuned !== undefined && LAYOUTS.includes(tuned) ? tuned : softmaxLayout(len);
+}
+
+/**
+ * Measures both layouts (forward softmax; the backward and log-softmax share the layout's reduction
+ * structure) on random [rows, len] inputs at each bucket's lower bounds, caching the faster one.
+ * With autotuning off it returns the fixed rule's choice and runs nothing.
+ */
+export async function tuneSoftmax(shapes: readonly { rows: number; len: number }[], opts: TuneOpts = {}): Promise<Map<string, SoftmaxLayout>> {
+  const out = new Map<string, SoftmaxLayout>();
+  for (const s of shapes) {
+    const bucket = softmaxBucket(s.rows, s.len);
+    if (out.has(bucket)) continue;
+    const [, r, l] = /^rows2\^(\d+),len2\^(\d+)$/.exec(bucket)!.map(Number) as [number, number, number];
+    const rows = 2 ** r;
+    const len = 2 ** l;
+    const fallback = softmaxLayout(len);
+    if (!autotuneEnabled()) {
+      out.set(bucket, fallback);
+      continue;
+    }
+    const x = rand([rows, len], { seed: 13, lo: -4, hi: 4 });
+    try {
+      const variants = LAYOUTS.map((layout) => ({
+        name: layout,
+        async run() {
+          const y = empty([rows, len]);
+          launchRows('softmax', 'fwd', [x, y], rows, len, 'softmax', layout);
+          await sync();
+          y.dispose();
+        },
+      }));
+      out.set(bucket, (await autotune({ op: 'softmax', bucket }, variants, { fallback, ...opts })) as SoftmaxLayout);
+    } finally {
+      x.dispose();
+    }
+  }
+  return out;
 }
 
 function rowsOf(x: Tensor): [number, number] {
@@ -19,8 +77,7 @@ function rowsOf(x: Tensor): [number, number] {
   return [len === 0 ? 0 : x.size / len, len];
 }
 
-function launchRows(kind: SoftmaxKind, pass: 'fwd' | 'bwd', ts: Tensor[], rows: number, len: number, op: string): void {
-  const layout = softmaxLayout(len);
+function launchRows(kind: SoftmaxKind, pass: 'fwd' | 'bwd', ts: Tensor[], rows: number, len: number, op: string, layout = softmaxLayoutFor(rows, len)): void {
   const grid = layout === 'thread' ? grid1d(Math.ceil(rows / SM_THREAD_WG)) : grid1d(rows);
   launch(softmaxKernel(kind, pass, layout), ts, grid, [rows, len], op);
 }

@@ -92,26 +92,29 @@ export const LMCE_BWD_VPT = 4; // vec4 (or scalar) groups per invocation, stride
 /** dlogits[r, c] = g·w_r·(exp(z_rc − lse_r) − [c = t_r]) / norm; rows with an ignored target get 0.
  * Grid: x over column blocks of WG·VPT vec4s (scalars when V % 4 ≠ 0), y (folded into z past
  * 65535) over rows; the per-row coefficient is loaded once per invocation. */
-export function lmCeBackward(vec4: boolean): Kernel {
-  const key = `bwd${vec4}`;
+/** inPlace: the gradient overwrites the logits (no logits binding; dx holds z on entry). */
+export function lmCeBackward(vec4: boolean, inPlace = false): Kernel {
+  const key = `bwd${vec4}${inPlace}`;
   const hit = cache.get(key);
   if (hit) return hit;
   const T = vec4 ? 'vec4<f32>' : 'f32';
   const hitExpr = vec4
     ? 'vec4<f32>(select(vec4<f32>(0.0), vec4<f32>(1.0), vec4<i32>(4 * i32(c)) + vec4<i32>(0, 1, 2, 3) == vec4<i32>(t)))'
     : 'select(0.0, 1.0, i32(c) == t)';
+  // each element is read and then written by the same invocation, so overwriting is race-free
+  const b0 = inPlace ? 0 : 1;
   const k = kernel(
-    `lm_ce_bwd${vec4 ? '_vec4' : ''}`,
+    `lm_ce_bwd${vec4 ? '_vec4' : ''}${inPlace ? '_inplace' : ''}`,
     /* wgsl */ `
 struct P { N: u32, V: u32, ignore: i32, hasW: u32, rowsPerZ: u32, cols: u32 }
 @group(0) @binding(0) var<uniform> p: P;
-@group(0) @binding(1) var<storage, read> logits: array<${T}>;
-@group(0) @binding(2) var<storage, read> targets: array<i32>;
-@group(0) @binding(3) var<storage, read> w: array<f32>;
-@group(0) @binding(4) var<storage, read> lse: array<vec2<f32>>;
-@group(0) @binding(5) var<storage, read> g: array<f32>;
-@group(0) @binding(6) var<storage, read> norm: array<f32>;
-@group(0) @binding(7) var<storage, read_write> dx: array<${T}>;
+${inPlace ? '' : `@group(0) @binding(1) var<storage, read> logits: array<${T}>;`}
+@group(0) @binding(${b0 + 1}) var<storage, read> targets: array<i32>;
+@group(0) @binding(${b0 + 2}) var<storage, read> w: array<f32>;
+@group(0) @binding(${b0 + 3}) var<storage, read> lse: array<vec2<f32>>;
+@group(0) @binding(${b0 + 4}) var<storage, read> g: array<f32>;
+@group(0) @binding(${b0 + 5}) var<storage, read> norm: array<f32>;
+@group(0) @binding(${b0 + 6}) var<storage, read_write> dx: array<${T}>;
 @compute @workgroup_size(${LMCE_WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let row = wid.y + wid.z * p.rowsPerZ;
@@ -124,10 +127,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   for (var j = 0u; j < ${LMCE_BWD_VPT}u; j++) {
     let c = wid.x * ${LMCE_WG * LMCE_BWD_VPT}u + j * ${LMCE_WG}u + lid;
     if (c >= p.cols) { break; }
-    dx[base + c] = coef * (exp((logits[base + c] - ${T}(l.x)) - ${T}(l.y)) - ${hitExpr});
+    dx[base + c] = coef * (exp((${inPlace ? 'dx' : 'logits'}[base + c] - ${T}(l.x)) - ${T}(l.y)) - ${hitExpr});
   }
 }`,
-    ['r', 'r', 'r', 'r', 'r', 'r', 'rw'],
+    inPlace ? ['r', 'r', 'r', 'r', 'r', 'rw'] : ['r', 'r', 'r', 'r', 'r', 'r', 'rw'],
   );
   cache.set(key, k);
   return k;

@@ -14,6 +14,7 @@ import {
   scopeAsync,
   tensor,
   zeroGrad,
+  type Adamw,
   type Tensor,
 } from '../../engine/index.ts';
 import { lmCrossEntropy, threeTokenCE } from '../../engine/losses/index.ts';
@@ -70,14 +71,18 @@ export interface SftInputs {
   stopAfter?: number;
 }
 
-function lrAt(cfg: SftConfig, step: number): number {
+/** The learning rate at a step: linear warm-up, then cosine decay to 10% of cfg.lr. */
+export function lrAt(cfg: SftConfig, step: number): number {
   if (step < cfg.warmup) return (cfg.lr * (step + 1)) / cfg.warmup;
   const t = (step - cfg.warmup) / Math.max(1, cfg.steps - cfg.warmup);
   return cfg.lr * (0.1 + 0.9 * 0.5 * (1 + Math.cos(Math.PI * Math.min(1, t))));
 }
 
+/** What one step needs of the run's inputs (the benchmarks take steps without a run). */
+export type SftStepInputs = Pick<SftInputs, 'model' | 'labelIds' | 'padId' | 'cfg' | 'label'>;
+
 /** One optimisation step's loss: mean three-token CE over relevance rows + mtWeight × mean token CE. */
-function stepLoss(inp: SftInputs, seqs: Seq[], step: number): { loss: Tensor; tokens: number; dispose(): void } {
+function stepLoss(inp: SftStepInputs, seqs: Seq[], step: number): { loss: Tensor; tokens: number; dispose(): void } {
   const { model, cfg } = inp;
   const bb = buildBatch(seqs, inp.padId, cfg.maxLen);
   const hidden = forwardHidden(model, bb.batch, { training: true, seed: cfg.seed * 100003 + step });
@@ -93,10 +98,25 @@ function stepLoss(inp: SftInputs, seqs: Seq[], step: number): { loss: Tensor; to
   if (bb.lmIdx.length > 0) {
     const logits = lmLogits(model, hiddenRows(hidden, bb.lmIdx));
     const targets = tensor(bb.lmTargets, [bb.lmTargets.length], { dtype: 'i32' });
-    const lm = mulScalar(lmCrossEntropy(logits, targets), cfg.lmWeight);
+    // nothing reads these logits after backward: their gradient may take their place (less peak memory)
+    const lm = mulScalar(lmCrossEntropy(logits, targets, { overwriteLogits: true }), cfg.lmWeight);
     loss = loss ? add(loss, lm) : lm;
   }
   return { loss: loss!, tokens: bb.tokens, dispose: () => bb.dispose() };
+}
+
+/**
+ * One optimisation step exactly as runSft takes it: free the previous gradients, forward and loss,
+ * backward, global-norm clipping, AdamW at the scheduled learning rate. Call it inside a scope; the
+ * loss tensor stays alive until the caller disposes the returned handle (or the scope ends).
+ */
+export function sftStep(inp: SftStepInputs, params: Tensor[], opt: Adamw, seqs: Seq[], step: number): { loss: Tensor; tokens: number; dispose(): void } {
+  zeroGrad(params);
+  const s = stepLoss(inp, seqs, step);
+  backward(s.loss);
+  clipGradNorm(params, inp.cfg.clip);
+  opt.step(lrAt(inp.cfg, step));
+  return s;
 }
 
 export async function devF1(inp: SftInputs): Promise<number> {
@@ -137,11 +157,7 @@ export async function runSft(inp: SftInputs): Promise<SftResult> {
     const seqs = stream.next(cfg.batchSize).map((d) => d.item);
     const wantLoss = step % 10 === 0 || step === cfg.steps - 1;
     const lossVal = await scopeAsync(async () => {
-      zeroGrad(params);
-      const s = stepLoss(inp, seqs, step);
-      backward(s.loss);
-      clipGradNorm(params, cfg.clip);
-      opt.step(lrAt(cfg, step));
+      const s = sftStep(inp, params, opt, seqs, step);
       tokens += s.tokens;
       stepTokens = s.tokens;
       const v = wantLoss ? await item(s.loss) : null;

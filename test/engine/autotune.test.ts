@@ -60,6 +60,14 @@ describe('autotune', () => {
     expect(JSON.parse(readFileSync(path, 'utf8')).entries).toHaveLength(2);
   });
 
+  it('keeps the fallback on a near-tie (within the margin) and leaves it for a clear winner', async () => {
+    setAutotune(true);
+    const v = (name: string, ms: number) => ({ name, run: spin(ms) });
+    // 'fb' is at most ~20% slower: inside a 50% margin, outside a 1% one
+    expect(await autotune({ op: 'tie', bucket: 'b' }, [v('fb', 6), v('x', 5)], { fallback: 'fb', margin: 0.5, reps: 3 })).toBe('fb');
+    expect(await autotune({ op: 'tie', bucket: 'c' }, [v('fb', 12), v('x', 2)], { fallback: 'fb', margin: 0.01, reps: 3 })).toBe('x');
+  });
+
   it('rejects bad variant lists naming the op', async () => {
     setAutotune(true);
     await expect(autotune({ op: 'mm', bucket: 'b' }, [])).rejects.toThrow(/autotune mm\/b: no variants/);

@@ -177,6 +177,61 @@ describe('lmCrossEntropy gradcheck, bad inputs, memory', () => {
     });
   });
 
+  it('never allocates an [N, V] buffer besides the gradient of the logits (the probabilities stay unmaterialised)', async () => {
+    const N = 64;
+    const V = 3000;
+    const x = E.keep(E.randn([N, V], { requiresGrad: true }));
+    const t = E.keep(E.tensor(Array.from({ length: N }, (_, i) => (i * 37) % V), [N], { dtype: 'i32' }));
+    await E.sync();
+    const rowBytes = N * V * 4;
+    E.scope(() => {
+      const live0 = E.liveBytes();
+      E.resetPeak();
+      const loss = lmCrossEntropy(x, t);
+      expect(E.peakBytes() - live0).toBeLessThan(rowBytes / 16); // per-row statistics only
+      const live1 = E.liveBytes();
+      E.resetPeak();
+      E.backward(loss);
+      // the one [N, V] allocation is x's gradient itself (plus the scalar seed gradient)
+      expect(E.peakBytes() - live1).toBeLessThan(rowBytes + rowBytes / 16);
+      expect(x.grad!.size).toBe(N * V);
+      E.zeroGrad([x]);
+    });
+    for (const v of [x, t]) {
+      v.kept = false;
+      v.dispose();
+    }
+  });
+
+  it('overwriteLogits: the same gradient (GPU and float64, vec4 and scalar rows, weights, ignored rows), written over the logits', async () => {
+    for (const [N, V] of [[37, 3000], [5, 1001]] as const) {
+      const xs = input(r, [N, V], 0.1, 4).data;
+      const tg = Array.from({ length: N }, (_, i) => (i % 5 === 2 ? IGN : (i * 131) % V));
+      const ws = Array.from({ length: N }, (_, i) => 0.2 + (i % 3) * 0.4);
+      for (const backend of ['gpu', 'cpu'] as const) {
+        const grads: Float64Array[] = [];
+        await E.scopeAsync(async () => {
+          for (const overwriteLogits of [false, true]) {
+            const leaf = E.tensor(xs, [N, V], { backend, requiresGrad: true });
+            const z = E.mulScalar(leaf, 1); // logits as an op's output, as in a training step
+            const t = E.tensor(tg, [N], { dtype: 'i32', backend });
+            const w = E.tensor(ws, [N], { backend });
+            const loss = lmCrossEntropy(z, t, { weights: w, overwriteLogits });
+            await E.sync();
+            const live = backend === 'gpu' ? E.liveBytes() : 0;
+            E.resetPeak();
+            E.backward(loss);
+            // the leaf's own gradient is one [N, V] buffer; the logits' gradient is a second one unless it overwrites them
+            if (backend === 'gpu') expect(E.peakBytes() - live).toSatisfy((b: number) => (overwriteLogits ? b < 1.3 * N * V * 4 : b >= 2 * N * V * 4));
+            grads.push(Float64Array.from(await E.read(leaf.grad!)));
+            if (overwriteLogits) expect(E.relErr(await E.read(z), grads[1]!)).toBe(0); // the logits' storage now holds their gradient
+          }
+        });
+        expect(E.relErr(grads[1]!, grads[0]!), `${backend} N=${N} V=${V}`).toBeLessThan(1e-6);
+      }
+    }
+  });
+
   it('forward + backward in a scope leaves liveBytes unchanged', async () => {
     const x = E.keep(E.randn([21, 130], { requiresGrad: true }));
     const t = E.keep(E.tensor(Array.from({ length: 21 }, (_, i) => (i % 4 === 0 ? IGN : i)), [21], { dtype: 'i32' }));
