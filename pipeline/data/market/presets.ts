@@ -34,7 +34,7 @@ export const PRESET_SIZES: Record<PresetName, MarketSize> = {
   },
   demo: {
     products: 1000, sourceTrain: 12000, targetTrain: 1200, dev: 300, test: 400, perQuery: 4,
-    noiseRate: 0.1, aliasShare: 0.15, sourceSessions: 30000, targetSessions: 2000,
+    noiseRate: 0.1, aliasShare: 0.15, sourceSessions: 120000, targetSessions: 8000,
     translations: { category: 400, brand: 200, title: 1500, query: 600, word: 0 },
   },
   paper: {
