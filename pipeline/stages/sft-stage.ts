@@ -63,7 +63,10 @@ export interface SftStageResult {
   name: string;
   setting: string;
   trainingData: string;
-  train: Omit<SftResult, 'history'> & { samples: number; translationSamples: number; adapter: 'lora' | 'full'; init: string | null };
+  train: Omit<SftResult, 'history'> & {
+    samples: number; // distinct training records
+    streamItems: number; // relevance items drawn from (Stage 2's upsampled target records counted per copy)
+    translationSamples: number; adapter: 'lora' | 'full'; init: string | null };
   trainable: { total: number; trainable: number; share: number };
   eval: ModelEvaluation;
   seconds: number;
@@ -167,7 +170,7 @@ export async function runSftStage(o: SftStageOpts): Promise<SftStageResult> {
     name: o.name,
     setting: [o.stage === 1 ? 'SFT' : 'SFT', o.mt ? 'MT' : '', o.rqa ? 'RQA' : '', soft ? `SD(α=${o.alpha})` : ''].filter(Boolean).join('+'),
     trainingData: o.stage === 1 ? data.source : `${data.source}+${data.target}${o.targetFraction < 1 ? ` (${Math.round(o.targetFraction * 100)}% of ${data.target})` : ''}`,
-    train: { bestStep: res.bestStep, bestDevF1: res.bestDevF1, tokensPerSec: res.tokensPerSec, seconds: res.seconds, samples: relevance.length, translationSamples: translation.length, adapter: model.config.lora ? 'lora' : 'full', init: o.init ?? null },
+    train: { bestStep: res.bestStep, bestDevF1: res.bestDevF1, tokensPerSec: res.tokensPerSec, seconds: res.seconds, samples: stageRecs.length, streamItems: relevance.length, translationSamples: translation.length, adapter: model.config.lora ? 'lora' : 'full', init: o.init ?? null },
     trainable: trainableReport(model),
     eval: ev,
     seconds: (performance.now() - t0) / 1000,
