@@ -19,14 +19,14 @@ export function matmulData(s: MatmulShape) {
   return { A, B, rows, ref, err };
 }
 
+/** What every system's matmul case states about itself: name, shape key, FLOPs and bytes moved. */
+export function matmulMeta(s: MatmulShape, system: string): Pick<BenchCase, 'kernel' | 'shape' | 'system' | 'flops' | 'bytes' | 'ceiling'> {
+  return { kernel: 'matmul', shape: mmKey(s), system, flops: 2 * s.M * s.N * s.K, bytes: 4 * (s.M * s.K + s.K * s.N + s.M * s.N), ceiling: 'compute' };
+}
+
 function ourCase(s: MatmulShape): BenchCase {
   return {
-    kernel: 'matmul',
-    shape: mmKey(s),
-    system: 'ours:generic',
-    flops: 2 * s.M * s.N * s.K,
-    bytes: 4 * (s.M * s.K + s.K * s.N + s.M * s.N),
-    ceiling: 'compute',
+    ...matmulMeta(s, 'ours:generic'),
     async setup() {
       const d = matmulData(s);
       const a = tensor(d.A, [s.M, s.K]);

@@ -5,10 +5,11 @@
 import type * as JAX from '@jax-js/jax';
 import { relErr } from '../../engine/gradcheck.ts';
 import { hostInput, memoRef } from '../inputs.ts';
-import { matmulData } from '../matmul_generic.ts';
+import { matmulData, matmulMeta } from '../matmul_generic.ts';
+import { unavailable } from './unavailable.ts';
 import { softmaxData } from '../softmax.ts';
 import { attentionRows, sampleRows } from '../reference.ts';
-import { attentionShapes, attnKey, matmulShapes, mmKey, softmaxShapes, type AttnShape } from '../shapes.ts';
+import { attentionShapes, attnKey, matmulShapes, type MatmulShape, softmaxShapes, type AttnShape } from '../shapes.ts';
 import type { BenchCase, BenchInstance, BenchSuite } from '../types.ts';
 import { polyfillIteratorHelpers } from './iterator-polyfill.ts';
 import { shareNavigatorGpu } from './navigator.ts';
@@ -30,12 +31,7 @@ export function loadJax(): Promise<typeof JAX> {
   return loading;
 }
 
-export async function jaxUnavailable(): Promise<string | null> {
-  return loadJax().then(
-    () => null,
-    (e: unknown) => String((e as Error)?.message ?? e),
-  );
-}
+export const jaxUnavailable = (): Promise<string | null> => unavailable(loadJax);
 
 function instance(inputs: Arr[], f: (...xs: Arr[]) => Arr, err: (y: Float32Array) => number): BenchInstance {
   return {
@@ -54,14 +50,9 @@ function instance(inputs: Arr[], f: (...xs: Arr[]) => Arr, err: (y: Float32Array
   };
 }
 
-function matmulCase(s: { M: number; N: number; K: number }): BenchCase {
+function matmulCase(s: MatmulShape): BenchCase {
   return {
-    kernel: 'matmul',
-    shape: mmKey(s),
-    system: SYSTEM,
-    flops: 2 * s.M * s.N * s.K,
-    bytes: 4 * (s.M * s.K + s.K * s.N + s.M * s.N),
-    ceiling: 'compute',
+    ...matmulMeta(s, SYSTEM),
     async setup() {
       const jax = await loadJax();
       const np = jax.numpy;

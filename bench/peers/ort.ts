@@ -3,9 +3,10 @@
 // session.run(), which returns when the output is computed.
 import type * as ORT from 'onnxruntime-node';
 import { cpus } from 'node:os';
-import { matmulData } from '../matmul_generic.ts';
+import { matmulData, matmulMeta } from '../matmul_generic.ts';
+import { unavailable } from './unavailable.ts';
 import { softmaxData } from '../softmax.ts';
-import { matmulShapes, mmKey, softmaxShapes } from '../shapes.ts';
+import { matmulShapes, type MatmulShape, softmaxShapes } from '../shapes.ts';
 import type { BenchCase, BenchInstance, BenchSuite } from '../types.ts';
 import { oneNodeModel, type OnnxIO } from './onnx-model.ts';
 
@@ -21,12 +22,7 @@ export function loadOrt(): Promise<typeof ORT> {
   return loading;
 }
 
-export async function ortUnavailable(): Promise<string | null> {
-  return loadOrt().then(
-    () => null,
-    (e: unknown) => String((e as Error)?.message ?? e),
-  );
-}
+export const ortUnavailable = (): Promise<string | null> => unavailable(loadOrt);
 
 async function instance(op: string, ins: (OnnxIO & { data: Float32Array })[], out: OnnxIO, err: (y: Float32Array) => number): Promise<BenchInstance> {
   const ort = await loadOrt();
@@ -52,14 +48,9 @@ async function instance(op: string, ins: (OnnxIO & { data: Float32Array })[], ou
   };
 }
 
-function matmulCase(s: { M: number; N: number; K: number }): BenchCase {
+function matmulCase(s: MatmulShape): BenchCase {
   return {
-    kernel: 'matmul',
-    shape: mmKey(s),
-    system: SYSTEM,
-    flops: 2 * s.M * s.N * s.K,
-    bytes: 4 * (s.M * s.K + s.K * s.N + s.M * s.N),
-    ceiling: 'compute',
+    ...matmulMeta(s, SYSTEM),
     onCpu: true,
     async setup() {
       const d = matmulData(s);

@@ -5,10 +5,11 @@
 import type * as TF from '@tensorflow/tfjs-core';
 import { relErr } from '../../engine/gradcheck.ts';
 import { hostInput, hostLabels, hostPositive, memoRef } from '../inputs.ts';
-import { matmulData } from '../matmul_generic.ts';
+import { matmulData, matmulMeta } from '../matmul_generic.ts';
+import { unavailable } from './unavailable.ts';
 import { softmaxData } from '../softmax.ts';
 import { adamwRef, ce3Ref, pickRows, rmsnormRows, sampleRows } from '../reference.ts';
-import { ADAMW, adamwSizes, ce3Key, ce3Shapes, ce3Tokens, matmulShapes, mmKey, RMS_EPS, rmsnormShapes, softmaxShapes, type Ce3Shape } from '../shapes.ts';
+import { ADAMW, adamwSizes, ce3Key, ce3Shapes, ce3Tokens, matmulShapes, type MatmulShape, RMS_EPS, rmsnormShapes, softmaxShapes, type Ce3Shape } from '../shapes.ts';
 import type { BenchCase, BenchInstance, BenchSuite } from '../types.ts';
 import { shareNavigatorGpu } from './navigator.ts';
 
@@ -29,12 +30,7 @@ export function loadTfjs(): Promise<typeof TF> {
 }
 
 /** Why tfjs cannot run here, or null when it can. */
-export async function tfjsUnavailable(): Promise<string | null> {
-  return loadTfjs().then(
-    () => null,
-    (e: unknown) => String((e as Error)?.message ?? e),
-  );
-}
+export const tfjsUnavailable = (): Promise<string | null> => unavailable(loadTfjs);
 
 async function done(tf: typeof TF, y: TF.Tensor): Promise<void> {
   const one = tf.slice(tf.reshape(y, [-1]), 0, 1);
@@ -62,14 +58,9 @@ function instance(tf: typeof TF, inputs: TF.Tensor[], f: () => TF.Tensor, err: (
   };
 }
 
-function matmulCase(s: { M: number; N: number; K: number }): BenchCase {
+function matmulCase(s: MatmulShape): BenchCase {
   return {
-    kernel: 'matmul',
-    shape: mmKey(s),
-    system: SYSTEM,
-    flops: 2 * s.M * s.N * s.K,
-    bytes: 4 * (s.M * s.K + s.K * s.N + s.M * s.N),
-    ceiling: 'compute',
+    ...matmulMeta(s, SYSTEM),
     async setup() {
       const tf = await loadTfjs();
       const d = matmulData(s);
