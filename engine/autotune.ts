@@ -102,6 +102,17 @@ function median(xs: number[]): number {
 }
 
 /** Chooses the fastest variant for this adapter and bucket (measuring on first use), returns its name. */
+/**
+ * The choice from measured times (ms, by name, in the variants' order): the fastest, except that the
+ * fallback stays unless the fastest beats it by more than `margin` (a share, default 0.05).
+ */
+export function pickVariant(timings: Record<string, number>, fallback?: string, margin = 0.05): string {
+  const names = Object.keys(timings);
+  if (names.length === 0) throw new Error('pickVariant: no timings');
+  const fastest = names.reduce((best, n) => (timings[n]! < timings[best]! ? n : best), names[0]!);
+  return fallback !== undefined && timings[fallback]! <= timings[fastest]! * (1 + margin) ? fallback : fastest;
+}
+
 export async function autotune(key: TuneKey, variants: TuneVariant[], opts: TuneOpts = {}): Promise<string> {
   if (variants.length === 0) throw new Error(`autotune ${key.op}/${key.bucket}: no variants`);
   const names = variants.map((v) => v.name);
@@ -124,9 +135,7 @@ export async function autotune(key: TuneKey, variants: TuneVariant[], opts: Tune
     }
     timings[v.name] = median(ts);
   }
-  const fastest = names.reduce((best, n) => (timings[n]! < timings[best]! ? n : best), names[0]!);
-  const fb = opts.fallback;
-  const choice = fb !== undefined && timings[fb]! <= timings[fastest]! * (1 + (opts.margin ?? 0.05)) ? fb : fastest;
+  const choice = pickVariant(timings, opts.fallback, opts.margin);
   const list = entries();
   const entry: TuneEntry = { adapter, op: key.op, bucket: key.bucket, choice, timings, measuredAt: new Date().toISOString() };
   const i = list.findIndex((e) => e.adapter === adapter && e.op === key.op && e.bucket === key.bucket);
