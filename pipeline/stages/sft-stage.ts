@@ -36,7 +36,12 @@ export interface SftTrainOpts {
   adapter?: 'lora' | 'full';
   /** Stage 2: share of target-market samples in the relevance stream (upsampleTarget); natural when absent. */
   targetShare?: number;
+  /** Length-grouped batching: pools of this many batches (1 = the interleaver's order; default 8). */
+  groupBatches?: number;
 }
+
+/** Batches per length-sorted pool (length-groups.ts) unless the config says otherwise. */
+const GROUP_BATCHES = 8;
 
 export interface SftStageOpts {
   runDir: string;
@@ -158,7 +163,7 @@ export async function runSftStage(o: SftStageOpts): Promise<SftStageResult> {
   const cfg: SftConfig = {
     steps: o.train.steps, batchSize: o.train.batchSize, lr: o.train.lr, warmup: Math.min(50, Math.floor(o.train.steps / 10)),
     weightDecay: 0.01, clip: 1, alpha: soft ? o.alpha : 1, mtRatio: o.mt ? o.train.mtRatio : 0, lmWeight: 0.1,
-    evalEvery: o.train.evalEvery, maxLen: o.train.maxLen, seed: o.train.seed,
+    evalEvery: o.train.evalEvery, maxLen: o.train.maxLen, seed: o.train.seed, groupBatches: o.train.groupBatches ?? GROUP_BATCHES,
   };
   const res = await runSft({ model, labelIds: tok.labelTokenIds, padId: tok.pad, relevance, translation, dev, cfg, dir, label: o.name, quiet: o.quiet });
   // the best dev checkpoint is the stage's model

@@ -25,6 +25,7 @@ import { progress } from './progress.ts';
 import { scoreSeqs } from './score.ts';
 import { evaluate } from '../eval/metrics.ts';
 import { loadTrainState, saveTrainState } from './state.ts';
+import { lengthGrouped, type GroupedState } from './length-groups.ts';
 
 export interface SftConfig {
   steps: number;
@@ -39,6 +40,8 @@ export interface SftConfig {
   evalEvery: number;
   maxLen: number;
   seed: number;
+  /** Length-grouped batching (length-groups.ts): pools of this many batches; absent or 1 = drawn order. */
+  groupBatches?: number;
 }
 
 export interface SftHistoryPoint {
@@ -138,14 +141,16 @@ export async function runSft(inp: SftInputs): Promise<SftResult> {
   let start = 0;
   let best = { step: -1, f1: -1 };
   let history: SftHistoryPoint[] = [];
-  let stream = interleave(tasks, cfg.seed);
+  const grouped = (resume?: GroupedState<Seq>) =>
+    lengthGrouped<Seq>((st) => interleave(tasks, cfg.seed, st), cfg.batchSize, cfg.groupBatches ?? 1, (q) => q.ids.length, cfg.seed, resume);
+  let stream = grouped();
   const last = join(inp.dir, 'last.ckpt');
   if (existsSync(last)) {
     const st = await loadTrainState(last, model, opt);
     start = st.step;
     best = st.best;
     history = st.history;
-    stream = interleave(tasks, cfg.seed, st.cursor as ReturnType<typeof stream.state>);
+    stream = grouped(st.cursor as GroupedState<Seq>);
     if (!inp.quiet) console.error(`${inp.label}: resuming at step ${start} (best dev F1 ${best.f1.toFixed(4)} at ${best.step})`);
   }
   const bar = progress(inp.label, cfg.steps, { quiet: inp.quiet });
@@ -154,7 +159,7 @@ export async function runSft(inp: SftInputs): Promise<SftResult> {
   let stepTokens = 0;
   const end = Math.min(cfg.steps, inp.stopAfter ?? cfg.steps);
   for (let step = start; step < end; step++) {
-    const seqs = stream.next(cfg.batchSize).map((d) => d.item);
+    const seqs = stream.next().map((d) => d.item);
     const wantLoss = step % 10 === 0 || step === cfg.steps - 1;
     const lossVal = await scopeAsync(async () => {
       const s = sftStep(inp, params, opt, seqs, step);
