@@ -49,7 +49,7 @@ export async function csrm(argv: string[]): Promise<number> {
       const f = flags({ data: 'string', out: 'string', config: 'string', steps: 'number' });
       const c = loadConfig(String(f.config ?? 'demo'));
       const p = c.pretrain;
-      await runPretrain({ data: req(cmd, f.data as string, 'data', USAGE), out: req(cmd, f.out as string, 'out', USAGE), preset: c.model.preset, steps: (f.steps as number) ?? p.steps, batchSize: p.batchSize, seqLen: p.seqLen, lr: p.lr, seed: p.seed });
+      await runPretrain({ data: req(cmd, f.data as string, 'data', USAGE), out: req(cmd, f.out as string, 'out', USAGE), preset: c.model.preset, steps: (f.steps as number) ?? p.steps, batchSize: p.batchSize, seqLen: p.seqLen, lr: p.lr, seed: p.seed, corpus: p.corpus });
       return 0;
     }
     case 'import-hf': {

@@ -35,7 +35,7 @@ export function committedBase(c: MethodConfig): string {
 async function committedMatches(path: string, c: MethodConfig): Promise<boolean> {
   const { loadCheckpoint } = await import('../../engine/index.ts');
   const meta = ((await loadCheckpoint(path)).meta ?? {}) as { steps?: number; seed?: number; seqLen?: number; corpus?: string };
-  return meta.steps === c.pretrain.steps && meta.seed === c.pretrain.seed && meta.seqLen === c.pretrain.seqLen && meta.corpus === PRETRAIN_CORPUS;
+  return meta.steps === c.pretrain.steps && meta.seed === c.pretrain.seed && meta.seqLen === c.pretrain.seqLen && meta.corpus === (c.pretrain.corpus ?? PRETRAIN_CORPUS);
 }
 
 export async function runMethod(c: MethodConfig, runDir: string, opts: { quiet?: boolean; log?: (s: string) => void } = {}): Promise<void> {
@@ -77,7 +77,7 @@ export async function runMethod(c: MethodConfig, runDir: string, opts: { quiet?:
       return;
     }
     const p = c.pretrain;
-    const r = await runPretrain({ data: dataDir, out: base, preset: c.model.preset, steps: p.steps, batchSize: p.batchSize, seqLen: p.seqLen, lr: p.lr, seed: p.seed, quiet: opts.quiet });
+    const r = await runPretrain({ data: dataDir, out: base, preset: c.model.preset, steps: p.steps, batchSize: p.batchSize, seqLen: p.seqLen, lr: p.lr, seed: p.seed, corpus: p.corpus, quiet: opts.quiet });
     log(`base model: pretrained ${p.steps} steps, final loss ${r.history.at(-1)?.loss?.toFixed(3)}`);
   });
 

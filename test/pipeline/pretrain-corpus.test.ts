@@ -1,0 +1,89 @@
+// The base model's pretraining corpus: the dictionary is read both ways, code-switching swaps whole
+// dictionary terms and nothing else, parallel documents pair one product's two listings, and the
+// recipes differ only in the parts they add.
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { rng } from '../../engine/random.ts';
+import type { CatalogueRecord, TranslationPair } from '../../pipeline/data/schema.ts';
+import { codeSwitch, pretrainTexts, termDictionary } from '../../pipeline/stages/pretrain-corpus.ts';
+
+const pair = (kind: TranslationPair['kind'], source: string, target: string): TranslationPair =>
+  ({ kind, source_language: 'ko', target_language: 'zh-Hant', source, target });
+
+const PAIRS = [
+  pair('brand', '컨버스', '匡威'),
+  pair('category', '디지털 > 보조배터리', '3C配件 > 行動電源'),
+  pair('category', '보조배터리', '行動電源'),
+  pair('title', '삼성 보조배터리', '三星 行動電源'), // titles are not dictionary terms
+];
+
+const listing = (market: string, id: string, title: string, category: string): CatalogueRecord => ({
+  market, language: market === 'KR' ? 'ko' : 'zh-Hant', product_id: id, product_title: title,
+  product_description: `${title} 설명`, product_brand: '', product_category: category,
+});
+
+describe('termDictionary', () => {
+  it('reads brand and category pairs both ways, splits category paths, and puts longer terms first', () => {
+    const d = new Map(termDictionary(PAIRS));
+    expect(d.get('컨버스')).toEqual(['匡威']);
+    expect(d.get('匡威')).toEqual(['컨버스']);
+    expect(d.get('디지털')).toEqual(['3C配件']);
+    expect(d.get('行動電源')).toEqual(['보조배터리']);
+    expect(d.has('삼성 보조배터리')).toBe(false);
+    const lens = termDictionary(PAIRS).map(([t]) => t.length);
+    expect(lens).toEqual([...lens].sort((a, b) => b - a));
+  });
+});
+
+describe('codeSwitch', () => {
+  const dict = termDictionary(PAIRS);
+  const word = fc.constantFrom('컨버스', '보조배터리', '디지털', '匡威', '行動電源', ' ', '신발', '2개', '>', 'x');
+  const text = fc.array(word, { maxLength: 12 }).map((ws) => ws.join(''));
+
+  it('p = 0 leaves any text as it is', () => {
+    fc.assert(fc.property(text, fc.integer(), (s, seed) => codeSwitch(s, dict, rng(seed), 0) === s));
+  });
+
+  it('p = 1 swaps every term; swapping back restores a text of one-to-one terms', () => {
+    const r = rng(3);
+    const s = '컨버스 신발, 디지털 > 보조배터리 2개';
+    const t = codeSwitch(s, dict, r, 1);
+    expect(t).toBe('匡威 신발, 3C配件 > 行動電源 2개');
+    expect(codeSwitch(t, dict, r, 1)).toBe(s);
+  });
+
+  it('text outside the dictionary passes through untouched at any p', () => {
+    fc.assert(fc.property(fc.string({ maxLength: 20 }).filter((s) => !dict.some(([t]) => s.includes(t))), fc.double({ min: 0, max: 1, noNaN: true }), fc.integer(),
+      (s, p, seed) => codeSwitch(s, dict, rng(seed), p) === s));
+  });
+});
+
+describe('pretrainTexts', () => {
+  const data = {
+    source: 'KR', target: 'TW', translations: PAIRS,
+    catalogue: {
+      KR: [listing('KR', 'P1', '컨버스 신발', '패션 > 신발'), listing('KR', 'P2', '삼성 보조배터리', '디지털 > 보조배터리')],
+      TW: [listing('TW', 'P2', '三星 行動電源', '3C配件 > 行動電源'), listing('TW', 'P3', '匡威 帆布鞋', '鞋類 > 帆布鞋')],
+    },
+  };
+
+  it('listings-v2: one document per listing of both markets', () => {
+    const t = pretrainTexts(data, 7, 'listings-v2');
+    expect(t).toHaveLength(4);
+    expect(t).toContain('컨버스 신발 패션 > 신발 컨버스 신발 설명');
+  });
+
+  it('the bilingual recipe adds one parallel document per product listed in both markets and a code-switched copy of each listing', () => {
+    const t = pretrainTexts(data, 7, 'listings-bilingual-v1');
+    expect(t).toHaveLength(4 + 1 + 4);
+    const parallel = t.filter((x) => x.includes(' = '));
+    expect(parallel).toHaveLength(1);
+    expect(parallel[0]!.split(' = ').sort()).toEqual(['三星 行動電源 3C配件 > 行動電源', '삼성 보조배터리 디지털 > 보조배터리']);
+    // deterministic for a seed
+    expect(pretrainTexts(data, 7, 'listings-bilingual-v1')).toEqual(t);
+  });
+
+  it('an unknown recipe is an error that names it', () => {
+    expect(() => pretrainTexts(data, 7, 'nope')).toThrow(/unknown corpus recipe "nope"/);
+  });
+});
