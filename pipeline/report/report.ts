@@ -67,7 +67,7 @@ export async function writeReport(runDir: string, c: MethodConfig): Promise<stri
   const md: string[] = [];
   md.push(`# CSRM report — run "${c.name}"`, '');
   md.push(`Device: ${device?.adapter ?? 'unknown'}. Market preset "${c.market.preset}" (seed ${c.market.seed}), model preset "${c.model.preset}" (${first.trainable.total.toLocaleString('en')} parameters; ${first.train.adapter === 'full' ? 'full fine-tuning: every weight trains' : 'LoRA on q/k/v trains'} ${first.trainable.trainable.toLocaleString('en')} = ${(100 * first.trainable.share).toFixed(2)}%).`);
-  md.push(`Stage 1 settings start from the base model (${c.sft.steps} steps of batch ${c.sft.batchSize}); Stage 2 and each self-distillation round continue the model named under "starts from" (${c.sft.warmSteps ?? c.sft.steps} steps${c.sft.targetShare ? `, target-market labels upsampled to ${Math.round(100 * c.sft.targetShare)}% of the relevance stream` : ''}).`);
+  md.push(`Stage 1 settings start from the base model (${c.sft.steps} steps of batch ${c.sft.batchSize}); Stage 2 and each self-distillation round continue the model named under "starts from" (${c.sft.warmSteps ?? c.sft.steps} steps${c.sft.targetShare ? `, target-market labels upsampled to ${Math.round(100 * c.sft.targetShare)}% of the relevance stream` : ''}). A setting with the translation task takes ${c.sft.mtRatio > 0 ? `1/(1 − ${c.sft.mtRatio}) times as many steps` : 'no extra steps'}, so that it trains on as many relevance samples as without it.`);
   md.push('All numbers below were measured in this run. Checkpoints are chosen on the dev set; the clean target-market test set is used only here.', '');
   md.push('## Table 2 — micro-F1 (eq. 5) on the target-market test set', '');
   md.push(

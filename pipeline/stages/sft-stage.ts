@@ -92,6 +92,16 @@ export function upsampleTarget(recs: RelevanceRecord[], target: string, share: n
   return [...recs.filter((r) => r.market !== target), ...Array.from({ length: copies }, () => tgt).flat()];
 }
 
+/**
+ * Optimisation steps of a stage. The config's steps are relevance batches' worth; the translation
+ * task (section 3.2) comes on top of them: a setting with MT takes steps / (1 − mtRatio), so that it
+ * sees as many relevance samples as the same setting without MT (at mtRatio 0.25, MT would otherwise
+ * silently cost a quarter of the relevance training, and Table 2's SFT vs SFT+MT would measure that).
+ */
+export function stageSteps(steps: number, mt: boolean, mtRatio: number): number {
+  return mt && mtRatio > 0 ? Math.round(steps / (1 - mtRatio)) : steps;
+}
+
 /** Training records of a stage: Stage 1 = source labels only; Stage 2 = source + (a share of) target labels. */
 export function stageTrainRecords(d: MarketData, stage: 1 | 2, targetFraction: number, seed: number): RelevanceRecord[] {
   const src = d.relevance[d.source]!.train;
@@ -160,8 +170,9 @@ export async function runSftStage(o: SftStageOpts): Promise<SftStageResult> {
     if (o.train.loraR) Object.assign(lora, { r: o.train.loraR, alpha: 2 * o.train.loraR });
     addLora(model, lora, o.train.seed);
   }
+  const steps = stageSteps(o.train.steps, o.mt, o.train.mtRatio);
   const cfg: SftConfig = {
-    steps: o.train.steps, batchSize: o.train.batchSize, lr: o.train.lr, warmup: Math.min(50, Math.floor(o.train.steps / 10)),
+    steps, batchSize: o.train.batchSize, lr: o.train.lr, warmup: Math.min(50, Math.floor(steps / 10)),
     weightDecay: 0.01, clip: 1, alpha: soft ? o.alpha : 1, mtRatio: o.mt ? o.train.mtRatio : 0, lmWeight: 0.1,
     evalEvery: o.train.evalEvery, maxLen: o.train.maxLen, seed: o.train.seed, groupBatches: o.train.groupBatches ?? GROUP_BATCHES,
   };

@@ -3,7 +3,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { RelevanceRecord } from '../../pipeline/data/schema.ts';
-import { upsampleTarget } from '../../pipeline/stages/sft-stage.ts';
+import { stageSteps, upsampleTarget } from '../../pipeline/stages/sft-stage.ts';
 
 const rec = (market: string, i: number) => ({ market, product_id: `P${i}`, query: `q${i}` }) as RelevanceRecord;
 const recs = (src: number, tgt: number) => [...Array.from({ length: src }, (_, i) => rec('KR', i)), ...Array.from({ length: tgt }, (_, i) => rec('TW', i))];
@@ -40,5 +40,19 @@ describe('upsampleTarget', () => {
   it('10% target labels at share 0.5 become half the stream', () => {
     const out = upsampleTarget(recs(12000, 1200), 'TW', 0.5);
     expect(out.filter((r) => r.market === 'TW').length).toBe(12000);
+  });
+});
+
+describe('stageSteps', () => {
+  it('a setting with MT gets as many relevance batches (in expectation) as without it, to half a step', () => {
+    fc.assert(fc.property(fc.integer({ min: 1, max: 5000 }), fc.double({ min: 0, max: 0.9, noNaN: true }), (steps, r) => {
+      const withMt = stageSteps(steps, true, r);
+      expect(Math.abs(withMt * (1 - r) - steps)).toBeLessThanOrEqual(0.5);
+      expect(stageSteps(steps, false, r)).toBe(steps);
+      expect(withMt).toBeGreaterThanOrEqual(steps);
+    }));
+    expect(stageSteps(1100, true, 0.25)).toBe(1467);
+    expect(stageSteps(250, true, 0.25)).toBe(333);
+    expect(stageSteps(250, true, 0)).toBe(250);
   });
 });
