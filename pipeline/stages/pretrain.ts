@@ -30,7 +30,8 @@ export interface PretrainOpts {
 /**
  * The default corpus recipe (pretrain-corpus.ts): listings of both markets plus parallel and
  * code-switched documents. Against 'listings-v2' (monolingual listings only) it brought the demo's
- * Stage-1 transfer gap (eq. 6) from 1.76 to 1.26 at the same Korean F1 (measured 2026-11-28).
+ * Stage-1 transfer gap (eq. 6) from 1.76 to 1.26, Korean F1 moving within the spread of seeds
+ * (measured 2026-11-28; README, demo section).
  */
 export const PRETRAIN_CORPUS = 'listings-bilingual-v1';
 
