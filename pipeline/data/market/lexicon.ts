@@ -1,7 +1,7 @@
 // The lexicon is data, not code: concepts with their surface forms in each language, keyed by the
 // language codes the file declares. The generator reads only this structure, so another file with
 // other concepts (or other languages) builds another market. Schema documented in DATA_CARD.md.
-import { readFileSync } from 'node:fs';
+import { readFileNamedSync } from '../../../engine/read_file.ts';
 import { fileURLToPath } from 'node:url';
 
 /** Surface forms of one concept, keyed by language code ("ko", "zh-Hant", "en", …). */
@@ -128,8 +128,20 @@ export function lexiconProblems(lex: Lexicon): string[] {
 }
 
 export function loadLexicon(file: string = DEFAULT_LEXICON): Lexicon {
-  const lex = JSON.parse(readFileSync(file, 'utf8')) as Lexicon;
-  const problems = lexiconProblems(lex);
+  let lex: Lexicon;
+  try {
+    lex = JSON.parse(readFileNamedSync(file, 'lexicon').toString('utf8')) as Lexicon;
+  } catch (e) {
+    throw new Error(e instanceof SyntaxError ? `lexicon ${file}: not valid JSON (${e.message})` : (e as Error).message);
+  }
+  if (lex === null || typeof lex !== 'object' || Array.isArray(lex)) throw new Error(`lexicon ${file}: expected a JSON object`);
+  let problems: string[];
+  try {
+    problems = lexiconProblems(lex);
+  } catch (e) {
+    // a field of the wrong type (a list that is not one) trips the checks themselves
+    throw new Error(`invalid lexicon ${file}: ${(e as Error).message}`);
+  }
   if (problems.length) throw new Error(`invalid lexicon ${file}:\n  ${problems.join('\n  ')}`);
   return lex;
 }
