@@ -61,23 +61,28 @@ export function lexiconProblems(doc: unknown): LexiconProblem[] {
   // Typed accessors: each reports a wrong type at its path and returns a safe value.
   const str = (path: string, v: unknown, opts: { optional?: boolean } = {}): string | undefined => {
     if (v === undefined && opts.optional) return undefined;
+    if (v === undefined) { bad(path, 'missing (expected a string)'); return undefined; }
     if (typeof v !== 'string') { bad(path, `expected a string, got ${what(v)}`); return undefined; }
     if (!v.trim()) { bad(path, 'expected a non-empty string'); return undefined; }
     return v;
   };
   const list = (path: string, v: unknown, opts: { optional?: boolean; nonEmpty?: boolean } = {}): unknown[] | undefined => {
     if (v === undefined && opts.optional) return undefined;
+    if (v === undefined) { bad(path, 'missing (expected a list)'); return undefined; }
     if (!Array.isArray(v)) { bad(path, `expected a list, got ${what(v)}`); return undefined; }
     if (opts.nonEmpty && v.length === 0) bad(path, 'expected a non-empty list');
     return v;
   };
   const obj = (path: string, v: unknown): Obj | undefined => {
+    if (v === undefined) { bad(path, 'missing (expected an object)'); return undefined; }
     if (!isObj(v)) { bad(path, `expected an object, got ${what(v)}`); return undefined; }
     return v;
   };
+  // With the pivot broken, a key that looks like a language code may be its forms: not reported twice.
+  let pivotBroken = false;
   const keysOnly = (path: string, o: Obj, allowed: readonly string[], hint: Record<string, string> = {}) => {
     for (const k of Object.keys(o))
-      if (!allowed.includes(k)) bad(at(path, k), hint[k] ?? `unknown key (${knownList(allowed)})`);
+      if (!allowed.includes(k) && !(pivotBroken && /^[a-z]{2,3}(-[A-Za-z]+)?$/.test(k))) bad(at(path, k), hint[k] ?? `unknown key (${knownList(allowed)})`);
   };
 
   // Header.
@@ -96,6 +101,7 @@ export function lexiconProblems(doc: unknown): LexiconProblem[] {
   };
   const S = side('source'), T = side('target');
   const pivot = str('pivot', doc.pivot);
+  pivotBroken = pivot === undefined;
   if (S && T && S.market === T.market) bad('target.market', `must differ from the source market "${S.market}"`);
   if (S && T && S.language === T.language) bad('target.language', `must differ from the source language "${S.language}"`);
   // Without both languages nothing else can be read.
@@ -125,11 +131,16 @@ export function lexiconProblems(doc: unknown): LexiconProblem[] {
     }
     if (pivot && !langs.includes(pivot) && o[pivot] !== undefined) formList(at(path, pivot), o[pivot], 'any');
   };
-  /** A list of {id, …} records; returns id → index of the good ones and reports duplicates. */
-  const records = (path: string, v: unknown, what_: string, each: (p: string, o: Obj, i: number) => void, opts: { optional?: boolean } = {}) => {
+  /**
+   * A list of {id, …} records: id → index of the good ones, duplicates reported; undefined when the
+   * list itself is broken, so that references to it are not checked (one mistake, one report).
+   */
+  type Ids = Map<string, number> | undefined;
+  const records = (path: string, v: unknown, what_: string, each: (p: string, o: Obj, i: number) => void): Ids => {
     const ids = new Map<string, number>();
-    const xs = list(path, v, opts);
-    xs?.forEach((x, i) => {
+    const xs = list(path, v);
+    if (!xs) return undefined;
+    xs.forEach((x, i) => {
       const p = at(path, i);
       const o = obj(p, x);
       if (!o) return;
@@ -142,13 +153,13 @@ export function lexiconProblems(doc: unknown): LexiconProblem[] {
     });
     return ids;
   };
-  const ref = (path: string, v: unknown, known: Map<string, number> | Set<string>, noun: string): string | undefined => {
+  const ref = (path: string, v: unknown, known: Ids, noun: string): string | undefined => {
     const id = str(path, v);
-    if (id === undefined) return undefined;
+    if (id === undefined || known === undefined) return undefined;
     if (!known.has(id)) { bad(path, `unknown ${noun} "${id}" (${knownList(known.keys())})`); return undefined; }
     return id;
   };
-  const refList = (path: string, v: unknown, known: Map<string, number> | Set<string>, noun: string, opts: { nonEmpty?: boolean; optional?: boolean } = {}) => {
+  const refList = (path: string, v: unknown, known: Ids, noun: string, opts: { nonEmpty?: boolean; optional?: boolean } = {}) => {
     const xs = list(path, v, opts) ?? [];
     const seen = new Set<string>();
     const good: string[] = [];
@@ -165,8 +176,8 @@ export function lexiconProblems(doc: unknown): LexiconProblem[] {
   // Categories and attribute values.
   const CONCEPT_KEYS = ['id', ...langKeys];
   const tops = records('top', doc.top, 'top category', (p, o) => { keysOnly(p, o, CONCEPT_KEYS); conceptForms(p, o); });
-  if (tops.size === 0 && Array.isArray(doc.top)) bad('top', 'expected at least one top category');
-  const values: Record<string, Map<string, number>> = {};
+  if (tops?.size === 0) bad('top', 'expected at least one top category');
+  const values: Record<string, Ids> = {};
   const attributes = obj('attributes', doc.attributes);
   if (attributes) {
     keysOnly('attributes', attributes, ATTR_KINDS);
@@ -186,6 +197,7 @@ export function lexiconProblems(doc: unknown): LexiconProblem[] {
     }
   }
   const hasValues = (kind: string) => values[kind] !== undefined;
+  const valueIds = (kind: string) => values[kind] ?? new Map<string, number>();
 
   // Product types.
   const TYPE_KEYS = ['id', 'top', 'function', 'attrs', 'negotiable', 'non_negotiable', 'audiences', 'colours', 'materials', 'sizes', 'packs', 'counter', ...langKeys];
@@ -197,10 +209,14 @@ export function lexiconProblems(doc: unknown): LexiconProblem[] {
     ref(at(p, 'top'), o.top, tops, 'top category');
     str(at(p, 'function'), o.function);
     const attrs = new Set<string>();
-    (list(at(p, 'attrs'), o.attrs) ?? []).forEach((a, i) => {
+    // With a misspelt attribute the type's attributes are unknown: checks that depend on them wait.
+    let attrsKnown = true;
+    const attrList = list(at(p, 'attrs'), o.attrs);
+    if (!attrList) attrsKnown = false;
+    (attrList ?? []).forEach((a, i) => {
       const ap = at(at(p, 'attrs'), i);
-      if (typeof a !== 'string') bad(ap, `expected an attribute name, got ${what(a)}`);
-      else if (!(ATTR_KINDS as readonly string[]).includes(a)) bad(ap, `unknown attribute "${a}" (${knownList(ATTR_KINDS)})`);
+      if (typeof a !== 'string') { bad(ap, `expected an attribute name, got ${what(a)}`); attrsKnown = false; }
+      else if (!(ATTR_KINDS as readonly string[]).includes(a)) { bad(ap, `unknown attribute "${a}" (${knownList(ATTR_KINDS)})`); attrsKnown = false; }
       else if (attrs.has(a)) bad(ap, `"${a}" is listed twice`);
       else attrs.add(a);
     });
@@ -212,14 +228,14 @@ export function lexiconProblems(doc: unknown): LexiconProblem[] {
         if (typeof a !== 'string') bad(ap, `expected an attribute name, got ${what(a)}`);
         else if (a === 'audience') bad(ap, 'audience follows the audience rule; it is neither negotiable nor non_negotiable');
         else if (!(VALUE_KINDS as readonly string[]).includes(a)) bad(ap, `unknown attribute "${a}" (${knownList(VALUE_KINDS)})`);
-        else if (!attrs.has(a)) bad(ap, `"${a}" is not one of this type's attrs`);
+        else if (!attrs.has(a)) { if (attrsKnown) bad(ap, `"${a}" is not one of this type's attrs`); }
         else if (said.has(a)) bad(ap, `"${a}" is already in ${said.get(a)}`);
         else said.set(a, key);
       });
     }
-    if (Array.isArray(o.negotiable) && Array.isArray(o.non_negotiable))
+    if (attrsKnown && Array.isArray(o.negotiable) && Array.isArray(o.non_negotiable))
       for (const a of attrs) if (a !== 'audience' && !said.has(a)) bad(p, `attribute "${a}" is neither negotiable nor non_negotiable (say which in one of the two lists)`);
-    const audiences = new Set(refList(at(p, 'audiences'), o.audiences, values.audience ?? new Set(), 'audience', { nonEmpty: true }));
+    const audiences = new Set(refList(at(p, 'audiences'), o.audiences, values.audience, 'audience', { nonEmpty: true }));
     const info: NonNullable<ReturnType<typeof typeInfo.get>> = { attrs, audiences };
     for (const kind of ['colour', 'material', 'size'] as const) {
       const key = LIST_OF[kind];
@@ -227,13 +243,13 @@ export function lexiconProblems(doc: unknown): LexiconProblem[] {
         if (attrs.has(kind) && kind === 'size') bad(at(p, key), 'missing: a type with the size attribute lists its sizes');
         continue;
       }
-      if (!attrs.has(kind)) { bad(at(p, key), `given, but "${kind}" is not one of this type's attrs`); continue; }
+      if (!attrs.has(kind)) { if (attrsKnown) bad(at(p, key), `given, but "${kind}" is not one of this type's attrs`); continue; }
       if (!hasValues(kind)) continue;
       const xs = list(at(p, key), o[key], { nonEmpty: true }) ?? [];
       const good = new Set<string>();
       xs.forEach((x, i) => {
         if (typeof x !== 'string') bad(at(at(p, key), i), `expected a ${kind} id (a string naming attributes.${kind}), got ${what(x)}`);
-        else if (!values[kind].has(x)) bad(at(at(p, key), i), `unknown ${kind} "${x}" (${knownList(values[kind].keys())})`);
+        else if (!valueIds(kind).has(x)) bad(at(at(p, key), i), `unknown ${kind} "${x}" (${knownList(valueIds(kind).keys())})`);
         else if (good.has(x)) bad(at(at(p, key), i), `"${x}" is listed twice`);
         else good.add(x);
       });
@@ -242,7 +258,7 @@ export function lexiconProblems(doc: unknown): LexiconProblem[] {
     if (attrs.has('colour') && o.colours === undefined) info.colours = new Set(values.colour?.keys());
     if (attrs.has('material') && o.materials === undefined) info.materials = new Set(values.material?.keys());
     if (o.packs !== undefined || attrs.has('pack')) {
-      if (!attrs.has('pack')) bad(at(p, 'packs'), 'given, but "pack" is not one of this type\'s attrs');
+      if (!attrs.has('pack')) { if (attrsKnown) bad(at(p, 'packs'), 'given, but "pack" is not one of this type\'s attrs'); }
       else {
         const xs = list(at(p, 'packs'), o.packs, { nonEmpty: true }) ?? [];
         info.packs = new Set();
@@ -254,7 +270,7 @@ export function lexiconProblems(doc: unknown): LexiconProblem[] {
       }
     }
     if (o.counter !== undefined) {
-      if (!attrs.has('pack')) bad(at(p, 'counter'), 'given, but "pack" is not one of this type\'s attrs');
+      if (!attrs.has('pack')) { if (attrsKnown) bad(at(p, 'counter'), 'given, but "pack" is not one of this type\'s attrs'); }
       else if (hasValues('pack')) ref(at(p, 'counter'), o.counter, values.pack, 'counter');
     } else if (attrs.has('pack') && values.pack?.size === 0) bad(at(p, 'attrs'), 'a type with packs needs a counter, and attributes.pack declares none');
     if (typeof o.id === 'string') typeInfo.set(o.id, info);
@@ -269,9 +285,9 @@ export function lexiconProblems(doc: unknown): LexiconProblem[] {
     const ts = refList(at(p, 'types'), o.types, types, 'type', { nonEmpty: true });
     if (typeof o.id === 'string') brandTypes.set(o.id, new Set(ts));
   });
-  for (const [t, i] of types) if (![...brandTypes.values()].some((ts) => ts.has(t))) bad(at('types', i), `no brand sells type "${t}" (add it to some brand's types)`);
+  if (types && brands) for (const [t, i] of types) if (![...brandTypes.values()].some((ts) => ts.has(t))) bad(at('types', i), `no brand sells type "${t}" (add it to some brand's types)`);
   const sells = (path: string, brand: string | undefined, type: string | undefined) => {
-    if (brand === undefined || type === undefined || !brandTypes.has(brand) || !types.has(type)) return;
+    if (brand === undefined || type === undefined || !brandTypes.has(brand) || !types?.has(type)) return;
     if (!brandTypes.get(brand)!.has(type)) bad(path, `brand "${brand}" does not sell "${type}" (its types: ${[...brandTypes.get(brand)!].join(', ')})`);
   };
   const lineType = new Map<string, string>();
@@ -317,7 +333,7 @@ export function lexiconProblems(doc: unknown): LexiconProblem[] {
         else if (allowed && !allowed.has(v)) bad(kp, `type "${type}" has no ${k} "${v}" (${knownList(allowed)})`);
       }
     }
-  }, { optional: false });
+  });
   // A nickname that is also another word would be read as that word.
   if (Array.isArray(doc.aliases)) for (const l of langs) {
     const vocab = new Map<string, string>();
