@@ -81,7 +81,9 @@ const cases: [rule: string, mutate: (d: Doc) => unknown, expected: (string | Reg
   ['alias of a brand\'s type it does not sell', (d) => { d.aliases[0].means = { brand: 'skii', type: 'ramen' }; }, ['aliases[0].means.type: brand "skii" does not sell "ramen" (its types: essence, cream, toner, mask)']],
   ['unknown key in a meaning', (d) => { d.aliases[0].means = { type: 'tshirt', colours: 'red' }; }, [/^aliases\[0\]\.means\.colours: unknown key \(known: line, brand, type, audience, colour, material, size, pack\)$/]],
   ['alias without forms', (d) => { d.aliases[0].ko = []; d.aliases[0]['zh-Hant'] = []; }, ['aliases[0]: no surface form in ko or zh-Hant']],
-  ['alias that is another word', (d) => { d.aliases[0].ko = ['나이키']; }, ['aliases[0].ko[0]: "나이키" is already a surface form at brands[0].ko: a nickname must be a word of its own']],
+  ['alias that is another word', (d) => { d.aliases[0].ko = ['나이키']; }, ['aliases[0].ko[0]: "나이키" is already a surface form at brands[0].ko[0]: a nickname must be a word of its own']],
+  ['a word that names two concepts', (d) => { d.attributes.colour[1].ko[1] = '검정'; }, ['attributes.colour[1].ko[1]: "검정" is already a surface form at attributes.colour[0].ko[1]: one word cannot name two concepts']],
+  ['a brand\'s English name that is another brand\'s', (d) => { d.brands[1].name = 'Nike'; }, ['brands[1].name: "Nike" is already a surface form at brands[0].name: one word cannot name two concepts']],
   // Templates.
   ['no promo', (d) => { delete d.promo; }, ['promo: missing (expected an object)']],
   ['missing templates of a language', (d) => { delete d.templates['zh-Hant']; }, ['templates.zh-Hant: missing (expected {title, description, attribute, alias, query})']],

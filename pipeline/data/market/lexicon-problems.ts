@@ -334,23 +334,30 @@ export function lexiconProblems(doc: unknown): LexiconProblem[] {
       }
     }
   });
-  // A nickname that is also another word would be read as that word.
-  if (Array.isArray(doc.aliases)) for (const l of langs) {
-    const vocab = new Map<string, string>();
-    const addVocab = (path: string, v: unknown) => { for (const f of Array.isArray(v) ? v : []) if (typeof f === 'string' && !vocab.has(f.toLowerCase())) vocab.set(f.toLowerCase(), path); };
-    const each = (path: string, v: unknown) => { if (Array.isArray(v)) v.forEach((o, i) => { if (isObj(o)) addVocab(at(at(path, i), l), o[l]); }); };
-    each('top', doc.top); each('types', doc.types); each('brands', doc.brands);
-    if (attributes) for (const k of ['colour', 'material', 'size', 'audience']) each(at('attributes', k), attributes[k]);
-    doc.aliases.forEach((o, i) => {
-      if (!isObj(o) || !Array.isArray(o[l])) return;
-      (o[l] as unknown[]).forEach((f, j) => {
-        if (typeof f !== 'string' || !f.trim()) return;
-        const path = at(at(at('aliases', i), l), j);
-        const other = vocab.get(f.toLowerCase());
-        if (other !== undefined) bad(path, `"${f}" is already a surface form at ${other}: a nickname must be a word of its own`);
-        else vocab.set(f.toLowerCase(), path);
+  // A query is read word by word: a word that names two concepts (a size "S" and a colour "S", a
+  // nickname that is also a brand) cannot be read back. A brand's English name may repeat its own form.
+  const reported = new Set<string>(); // a brand's name is a word of both languages: one report
+  for (const l of langs) {
+    const owner = new Map<string, { concept: string; path: string }>();
+    const claim = (concept: string, path: string, f: unknown) => {
+      if (typeof f !== 'string' || !f.trim()) return;
+      const key = f.toLowerCase(), prev = owner.get(key);
+      if (!prev) owner.set(key, { concept, path });
+      else if (prev.concept !== concept && !reported.has(path) && reported.add(path))
+        bad(path, `"${f}" is already a surface form at ${prev.path}: ${concept.startsWith('alias:') ? 'a nickname must be a word of its own' : 'one word cannot name two concepts'}`);
+    };
+    const each = (listPath: string, kind: string, v: unknown) => {
+      if (!Array.isArray(v)) return;
+      v.forEach((o, i) => {
+        if (!isObj(o)) return;
+        const p = at(listPath, i), concept = `${kind}:${String(o.id)}`;
+        if (Array.isArray(o[l])) (o[l] as unknown[]).forEach((f, j) => claim(concept, at(at(p, l), j), f));
+        if (kind === 'brand') claim(concept, at(p, 'name'), o.name);
       });
-    });
+    };
+    each('top', 'top', doc.top); each('types', 'type', doc.types); each('brands', 'brand', doc.brands);
+    if (attributes) for (const k of ['colour', 'material', 'size', 'audience']) each(at('attributes', k), k, attributes[k]);
+    each('aliases', 'alias', doc.aliases);
   }
 
   // Promotional words and templates.
