@@ -73,3 +73,9 @@ describe('brand and alias detection on the shipped lexicon', () => {
     expect(reader.read('三星耳機')).toMatchObject({ intent: 'brand_type', brand: 'samsung', type: 'earphones' });
   });
 });
+
+describe('matching keeps positions', () => {
+  it('with letters whose lower case is longer (İ)', () => {
+    expect(words(['Nike'], 'İstanbul NIKE')).toEqual(['NIKE']);
+  });
+});

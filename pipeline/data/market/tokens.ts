@@ -27,6 +27,12 @@ function runKey(ch: string): string {
   return scriptClass(ch) === 'unspaced' ? (/\p{Script=Thai}/u.test(ch) ? 'thai' : 'han') : scriptClass(ch);
 }
 
+/** Lower case that keeps every index (a few letters, like İ, lower to two code units: kept as they are). */
+function lowerSameLength(text: string): string {
+  const low = text.toLowerCase();
+  return low.length === text.length ? low : text.replace(/./gsu, (c) => (c.toLowerCase().length === c.length ? c.toLowerCase() : c));
+}
+
 export interface Token<V> { start: number; end: number; text: string; values: V[] }
 
 /** A matcher tried at token starts besides the dictionary (e.g. "{n}개입" pack counts). */
@@ -37,7 +43,7 @@ export class Dictionary<V> {
   private maxLen = 0;
 
   add(surface: string, value: V): void {
-    const key = surface.toLowerCase();
+    const key = lowerSameLength(surface);
     if (!key) return;
     const vs = this.entries.get(key);
     if (vs) vs.push(value); else this.entries.set(key, [value]);
@@ -62,7 +68,7 @@ export class Dictionary<V> {
 
   /** The dictionary words (and pattern matches) of `text`, left to right. */
   tokens(text: string, patterns: readonly PatternMatcher<V>[] = []): Token<V>[] {
-    const low = text.toLowerCase();
+    const low = lowerSameLength(text);
     const out: Token<V>[] = [];
     let afterWord = -1;
     for (let pos = 0; pos < low.length;) {
