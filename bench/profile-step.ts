@@ -1,16 +1,16 @@
 // One SFT training step (pipeline/train/sft.ts's own sftStep), step by step: wall time, CPU time of the
 // JS thread and of the adapter's threads, dispatches; with CSRM_TIME_KERNELS=1 also GPU time per op.
-//   [CSRM_TIME_KERNELS=1] npx tsx bench/profile-step.ts [preset] [lora] [--task lm|relevance|mixed] [--steps N]
+//   [CSRM_TIME_KERNELS=1] npx tsx bench/profile-step.ts [preset] [lora] [--task lm|relevance|mixed] [--steps N] [--matmul VARIANT]
 // Tasks: lm — B 16 × T 64 plain LM rows (every position carries the LM head's loss, as bench/train-step.ts);
 // relevance — 16 relevance prompts of 40–112 tokens (the label head: three rows of the LM head);
 // mixed — 12 relevance + 4 translation samples (the SFT stream with mtRatio 0.25).
-import { initEngine, shutdownGpu, scopeAsync, item, adamw, kernelTimes, sync, dispatchCount } from '../engine/index.ts';
+import { initEngine, shutdownGpu, scopeAsync, item, adamw, kernelTimes, sync, dispatchCount, setMatmulVariant, type MatmulVariant } from '../engine/index.ts';
 import { rng } from '../engine/random.ts';
 import { makeConfig, paperLora } from '../models/llama-config.ts';
 import { initLlama, trainableParams, addLora } from '../models/llama.ts';
 import type { Seq } from '../pipeline/train/batch.ts';
 import { sftStep } from '../pipeline/train/sft.ts';
-import { threadCpu, threadCpuSince } from './thread-cpu.ts';
+import { threadCpu, threadCpuSince } from '../engine/thread-cpu.ts';
 import { benchSftConfig } from './train-step.ts';
 
 const args = process.argv.slice(2);
@@ -20,6 +20,7 @@ const flag = (name: string, dflt: string) => {
 };
 const task = flag('task', 'lm');
 const steps = Number(flag('steps', '4'));
+const matmulVariant = flag('matmul', '');
 if (!['lm', 'relevance', 'mixed'].includes(task)) throw new Error(`--task ${task}: expected lm, relevance or mixed`);
 const preset = args[0] ?? 'small';
 const lora = args[1] === 'lora';
@@ -40,6 +41,7 @@ function samples(): Seq[] {
 }
 
 await initEngine();
+if (matmulVariant) setMatmulVariant(matmulVariant as MatmulVariant); // every matmul on one variant (A/B runs)
 const cfg = makeConfig(preset, V);
 const m = initLlama(cfg, 1);
 if (lora) addLora(m, paperLora(cfg.dim), 3);
