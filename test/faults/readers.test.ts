@@ -134,7 +134,7 @@ describe('every reader error names the file (case 8)', () => {
   it('a lexicon that is not JSON', () => {
     const f = join(dir, 'lexicon.json');
     writeFileSync(f, 'hello, not json\n');
-    expect(() => loadLexicon(f)).toThrow(`lexicon ${f}: not valid JSON`);
+    expect(() => loadLexicon(f)).toThrow(`invalid lexicon ${f}: not JSON`);
     expect(() => loadLexicon(dir)).toThrow(`lexicon ${dir}: is a directory`);
   });
 });
