@@ -2,6 +2,8 @@
 # Idempotent set-up: installs what is missing so `npm test` and `npm run demo` work on a bare
 # Debian bookworm machine (root). Dawn needs a Vulkan driver; without a GPU that is Mesa's
 # lavapipe, and bookworm's own Mesa 22.3 is rejected by Dawn, so we take Mesa 25 from backports.
+# The sharded jobs (`csrm worker`, BullMQ) need Redis: the tests start their own redis-server on
+# 127.0.0.1 with a free port, so only the binary is installed (Debian's redis-server).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,10 +26,11 @@ have_vulkan_driver() {
 need_apt=0
 if ! have_vulkan_driver; then need_apt=1; fi
 if ! command -v spm_train >/dev/null 2>&1 && [ "${CSRM_NEED_SPM:-0}" = "1" ]; then need_apt=1; fi
+if ! command -v redis-server >/dev/null 2>&1; then need_apt=1; fi
 
 if [ "$need_apt" = "1" ]; then
   if ! command -v apt-get >/dev/null 2>&1; then
-    log "no Vulkan driver found and no apt-get: install a Vulkan driver (Mesa >= 23 lavapipe or a GPU driver) by hand"; exit 1
+    log "no apt-get: install by hand what is missing: a Vulkan driver (Mesa >= 23 lavapipe or a GPU driver), redis-server"; exit 1
   fi
   codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-bookworm}")
   if [ "$codename" = "bookworm" ] && ! grep -rqs "bookworm-backports" /etc/apt/sources.list /etc/apt/sources.list.d/; then
@@ -45,6 +48,10 @@ if [ "$need_apt" = "1" ]; then
     else
       $SUDO apt-get install -y -qq mesa-vulkan-drivers libvulkan1 >/dev/null
     fi
+  fi
+  if ! command -v redis-server >/dev/null 2>&1; then
+    log "installing redis-server (the job queue of \`csrm worker\`)"
+    $SUDO apt-get install -y -qq redis-server >/dev/null
   fi
   if [ "${CSRM_NEED_SPM:-0}" = "1" ] && ! command -v spm_train >/dev/null 2>&1; then
     $SUDO apt-get install -y -qq sentencepiece >/dev/null
