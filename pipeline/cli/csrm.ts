@@ -19,6 +19,8 @@ import { loadTokenizer } from '../tokenizer/tokenizer.ts';
 import { writeReport } from '../report/report.ts';
 import { writeJson } from '../io/files.ts';
 import { disposeLlama } from '../../models/llama.ts';
+import { parseQueueUrl } from '../queue/queue-url.ts';
+import type { ShardQueue } from '../stages/label-sharded.ts';
 
 const USAGE = `usage: csrm <command> [options]
   generate  --preset tiny|demo|paper --out DIR [--seed N] [--lexicon FILE] [--format jsonl|csv|parquet]
@@ -27,18 +29,24 @@ const USAGE = `usage: csrm <command> [options]
   export-hf --base FILE --out HF_DIR
   sft       --run DIR --name NAME --data DIR --base FILE --stage 1|2 [--mt] [--rqa DIR] [--soft-labels FILE] [--init STAGE]
             [--alpha A] [--target-fraction F] [--config PRESET] [--steps N]
-  label     --run DIR --from NAME --data DIR --base FILE --out FILE [--target-fraction F] [--config PRESET]
+  label     --run DIR --from NAME --data DIR --base FILE --out FILE [--target-fraction F] [--config PRESET] [--chunk 256]
+            [--queue redis://HOST:PORT [--shard-size 1024] [--attempts 3]]   (scored by \`csrm worker\` processes)
+  worker    --queue redis://HOST:PORT [--adapter NAME] [--name NAME] [--lock-ms 30000]   (shards of label, rqa, distill-online)
   eval      --run DIR --name NAME --data DIR --base FILE [--config PRESET]
-  rqa       --data DIR --base FILE --out DIR [--star] [--ranker DIR] [--config PRESET] [--run DIR]
+  rqa       --data DIR --base FILE --out DIR [--star] [--ranker DIR] [--config PRESET] [--run DIR] [--queue redis://HOST:PORT [--shard-size N]]
   report    --run DIR [--config PRESET]
   demo      [--config tiny|demo|gpu|FILE.json] [--run DIR]
   serve     --embeddings FILE [...]   (see pipeline/cli/serve.ts)
-  distill-online --run DIR --data DIR --base FILE --teacher STAGE [--config PRESET]`;
+  distill-online --run DIR --data DIR --base FILE --teacher STAGE [--config PRESET] [--queue redis://HOST:PORT [--shard-size N]]`;
 
 export async function csrm(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   const flags = (spec: Parameters<typeof parseFlags>[2]) => parseFlags(cmd!, rest, spec, USAGE);
-  if (['pretrain', 'import-hf', 'export-hf', 'sft', 'label', 'eval', 'demo', 'rqa', 'distill-online'].includes(cmd ?? '')) await initEngine();
+  // a sharded `label` only coordinates: its workers have the GPUs
+  const coordinates = cmd === 'label' && rest.includes('--queue');
+  if (['pretrain', 'import-hf', 'export-hf', 'sft', 'label', 'eval', 'demo', 'rqa', 'distill-online'].includes(cmd ?? '') && !coordinates) await initEngine();
+  const shardQueue = (f: Record<string, unknown>): ShardQueue | undefined =>
+    f.queue === undefined ? undefined : { target: parseQueueUrl(f.queue as string), shardSize: f['shard-size'] as number | undefined, attempts: f.attempts as number | undefined };
   switch (cmd) {
     case 'generate':
       runGenerate(rest);
@@ -86,18 +94,24 @@ export async function csrm(argv: string[]): Promise<number> {
       console.log(`${r.name}: target test micro-F1 ${r.eval.target.microF1.toFixed(4)}`);
       return 0;
     }
+    case 'worker': {
+      const f = flags({ queue: 'string', adapter: 'string', name: 'string', 'lock-ms': 'number' });
+      const { runWorker } = await import('../queue/worker.ts');
+      return runWorker({ queue: parseQueueUrl(req(cmd, f.queue as string, 'queue', USAGE)), adapter: f.adapter as string | undefined, name: f.name as string | undefined, lockMs: f['lock-ms'] as number | undefined });
+    }
     case 'label': {
-      const f = flags({ run: 'string', from: 'string', data: 'string', base: 'string', out: 'string', 'target-fraction': 'number', config: 'string' });
+      const f = flags({ run: 'string', from: 'string', data: 'string', base: 'string', out: 'string', 'target-fraction': 'number', config: 'string', chunk: 'number', queue: 'string', 'shard-size': 'number', attempts: 'number' });
       const c = loadConfig(String(f.config ?? 'demo'));
       const tok = await loadTokenizer();
       const data = await loadMarketData(req(cmd, f.data as string, 'data', USAGE));
       const recs = await withRqa(stageTrainRecords(data, 2, (f['target-fraction'] as number) ?? 1, c.sft.seed), null);
       const base = req(cmd, f.base as string, 'base', USAGE);
       const adapters = join(req(cmd, f.run as string, 'run', USAGE), req(cmd, f.from as string, 'from', USAGE), 'best.ckpt');
-      const { model } = await loadBase(base);
-      await loadAdapters(model, adapters);
-      const r = await labelRecords(model, tok, recs, c.sft.maxLen, req(cmd, f.out as string, 'out', USAGE), { model: await labelModel(base, adapters, c.sft.maxLen) });
-      disposeLlama(model);
+      const queue = shardQueue(f);
+      const model = queue ? null : (await loadBase(base)).model;
+      if (model) await loadAdapters(model, adapters);
+      const r = await labelRecords(model, tok, recs, c.sft.maxLen, req(cmd, f.out as string, 'out', USAGE), { model: await labelModel(base, adapters, c.sft.maxLen), chunk: f.chunk as number | undefined, queue });
+      if (model) disposeLlama(model);
       console.log(`labelled ${r.labelled} samples (${r.resumedFrom} already there), ${r.samplesPerSec.toFixed(1)} samples/s`);
       return 0;
     }

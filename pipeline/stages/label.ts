@@ -11,6 +11,7 @@ import { progress } from '../train/progress.ts';
 import { scoreSeqs } from '../train/score.ts';
 import type { Llama } from '../../models/llama.ts';
 import { encodeRelevance, type Soft } from './encode.ts';
+import { labelSharded, type ShardQueue } from './label-sharded.ts';
 import { sampleKey } from './market-data.ts';
 
 export interface SoftLabelRow {
@@ -102,7 +103,12 @@ export interface LabelResult {
   samplesPerSec: number;
 }
 
-export async function labelRecords(m: Llama, tok: Tokenizer, recs: RelevanceRecord[], maxLen: number, out: string, opts: { model: LabelModel; chunk?: number; quiet?: boolean }): Promise<LabelResult> {
+/**
+ * Labels the samples of `recs` that `out` lacks. With `queue`, `csrm worker` processes score them
+ * (label-sharded.ts; `m` may then be null: this process loads no model) and the file comes out
+ * byte-identical to this process's own pass.
+ */
+export async function labelRecords(m: Llama | null, tok: Tokenizer, recs: RelevanceRecord[], maxLen: number, out: string, opts: { model: LabelModel; chunk?: number; quiet?: boolean; queue?: ShardQueue }): Promise<LabelResult> {
   mkdirSync(dirname(out), { recursive: true });
   if (existsSync(out)) dropTornTail(out, (s) => console.error(s)); // said even when quiet: data is dropped
   const fresh = !existsSync(out) || statSync(out).size === 0;
@@ -110,6 +116,11 @@ export async function labelRecords(m: Llama, tok: Tokenizer, recs: RelevanceReco
   if (fresh) writeFileSync(out, JSON.stringify({ csrm_soft_labels: 1, model: opts.model } satisfies LabelHeader) + '\n');
   const todo = recs.filter((r) => !have.has(sampleKey(r)));
   const chunk = opts.chunk ?? 256;
+  if (opts.queue) {
+    const r = await labelSharded(tok, todo, maxLen, out, opts.model, { queue: opts.queue, chunk, quiet: opts.quiet });
+    return { labelled: todo.length, resumedFrom: have.size, samplesPerSec: r.itemsPerSec };
+  }
+  if (!m) throw new Error('labelRecords: no model to label with (and no queue)');
   const bar = progress('label', todo.length, { unit: 'samples', quiet: opts.quiet });
   const t0 = performance.now();
   for (let s = 0; s < todo.length; s += chunk) {
