@@ -29,8 +29,11 @@ export async function runWorker(o: WorkerOpts): Promise<number> {
   const lockMs = o.lockMs ?? 30_000;
   let release = false;
 
+  let down = false;
   const process1 = async (job: Job<ShardJob, ShardResult>, token?: string): Promise<ShardResult> => {
     const d = job.data;
+    if (down) log(`worker ${name}: Redis at ${o.queue.url} is back`);
+    down = false;
     const items = d.kind === 'score' ? d.seqs.length : d.texts.length;
     log(`worker ${name}: shard ${d.shard} (${d.kind}, ${items} items, attempt ${job.attemptsMade + 1}) started`);
     const t0 = performance.now();
@@ -60,14 +63,9 @@ export async function runWorker(o: WorkerOpts): Promise<number> {
     stalledInterval: Math.max(1000, Math.round(lockMs / 2)),
     maxStalledCount: 3,
   });
-  let down = false;
   w.on('error', (e) => {
     if (!down) log(`worker ${name}: Redis at ${o.queue.url}: ${e.message}; reconnecting`);
     down = true;
-  });
-  w.on('ready', () => {
-    if (down) log(`worker ${name}: Redis is back`);
-    down = false;
   });
   w.on('failed', (job, e) => log(`worker ${name}: shard ${job?.data.shard} failed: ${e.message}`));
   await w.waitUntilReady();

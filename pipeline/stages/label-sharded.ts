@@ -21,6 +21,7 @@ export interface ShardQueue {
   /** Attempts per shard before the run stops (default 3). */
   attempts?: number;
   window?: number;
+  log?: (s: string) => void;
 }
 
 /** Appends `parts` to `out` as one atomic replacement (a copy, then rename): all of them or none. */
@@ -58,7 +59,7 @@ export async function labelSharded(tok: Tokenizer, todo: RelevanceRecord[], maxL
     job: (i) => ({ kind: 'score', run: runId, shard: i, base: model.base, adapters: model.adapters, maxLen, chunk: o.chunk, labelIds, pad: tok.pad, seqs: seqs(i) }),
     describe: (i) => { const { start, end } = shardRange(n, shardSize, i); return `samples ${start}–${end - 1} of ${n}, ${keys[start]} … ${keys[end - 1]}`; },
     itemName: (i, j) => keys[shardRange(n, shardSize, i).start + j],
-    attempts: o.queue.attempts, window: o.queue.window, quiet: o.quiet,
+    attempts: o.queue.attempts, window: o.queue.window, quiet: o.quiet, log: o.queue.log,
   });
   function* lines(): Generator<string> {
     for (let i = 0; i < shards; i++) {

@@ -34,8 +34,8 @@ interface TestWorker {
   name: string;
   proc: ChildProcess;
   lines: string[];
-  /** Resolves with the first stderr line matching `re`. */
-  waitFor(re: RegExp): Promise<string>;
+  /** Resolves with the first stderr line matching `re`, from line `from` on. */
+  waitFor(re: RegExp, from?: number): Promise<string>;
   exited: Promise<number | null>;
 }
 const workers: TestWorker[] = [];
@@ -62,8 +62,8 @@ function startWorker(name: string): TestWorker {
   const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
   const w: TestWorker = {
     name, proc, lines, exited,
-    waitFor: (re) => {
-      const hit = lines.find((l) => re.test(l));
+    waitFor: (re, from = 0) => {
+      const hit = lines.slice(from).find((l) => re.test(l));
       return hit ? Promise.resolve(hit) : new Promise((resolve) => waiters.push({ re, resolve }));
     },
   };
@@ -110,5 +110,54 @@ describe('sharded labelling', () => {
     expect(r).toMatchObject({ labelled: recs.length, resumedFrom: 0 });
     expect(readFileSync(out).equals(reference)).toBe(true);
     expect(existsSync(`${out}.shards`)).toBe(false);
+  });
+});
+
+describe('faults', () => {
+  it('a worker killed with SIGKILL mid-shard: the shard is retried by another worker, nothing lost or duplicated', async () => {
+    const out = join(dir, 'killed.jsonl');
+    const run = labelRecords(null, tok, recs, MAX_LEN, out, { model, chunk: CHUNK, quiet: true, queue: queue() });
+    const victim = workers[0]!;
+    const mark = workers.map((w) => w.lines.length);
+    const started = await victim.waitFor(/shard \d+ .* started/, mark[0]);
+    const shard = Number(/shard (\d+)/.exec(started)![1]);
+    victim.proc.kill('SIGKILL');
+    await victim.exited;
+    await run;
+    expect(readFileSync(out).equals(reference)).toBe(true);
+    expect(victim.lines.slice(mark[0]).some((l) => l.includes(`shard ${shard} done`))).toBe(false);
+    const redone = workers.slice(1).filter((w, i) => w.lines.slice(mark[i + 1]).some((l) => l.includes(`shard ${shard} done`)));
+    expect(redone.length).toBeGreaterThan(0);
+    startWorker('w4');
+  });
+
+  it('Redis restarted mid-run: workers and coordinator reconnect, the jobs Redis lost are enqueued again, the file is the same', async () => {
+    const out = join(dir, 'redis-restart.jsonl');
+    const logs: string[] = [];
+    const before = workers.map((w) => w.lines.length);
+    const run = labelRecords(null, tok, recs, MAX_LEN, out, { model, chunk: CHUNK, quiet: true, queue: { ...queue(), log: (s: string) => logs.push(s) } });
+    await Promise.race(workers.slice(1).map((w, i) => w.waitFor(/shard \d+ done/, before[i + 1])));
+    await redis.restart();
+    await run;
+    expect(readFileSync(out).equals(reference)).toBe(true);
+    expect(logs.join('\n')).toMatch(/gone from Redis/);
+    expect(workers.some((w, i) => w.lines.slice(before[i]).some((l) => /Redis at .* is back/.test(l)))).toBe(true);
+  });
+
+  it('a poisoned shard fails after its attempts; the run stops naming the shard, the sample and the reason', async () => {
+    const out = join(dir, 'poisoned.jsonl');
+    const bad = { ...recs[37]!, query: `${recs[37]!.query} zqxpoison` };
+    // one sample whose tokens do not index the model's vocabulary (a tokenizer that does not match the model)
+    const poisoned: Tokenizer = { ...tok, encode: (s: string) => (s.includes('zqxpoison') ? [...tok.encode(s), 1 << 20] : tok.encode(s)) };
+    const only = recs.map((r, i) => (i === 37 ? bad : r));
+    const err = await labelRecords(null, poisoned, only, MAX_LEN, out, { model, chunk: CHUNK, quiet: true, queue: { ...queue(), attempts: 2 } }).catch((e: Error) => e);
+    const idx = only.indexOf(bad);
+    const shard = Math.floor(idx / (2 * CHUNK));
+    expect(String(err)).toContain(`label: shard ${shard} of ${Math.ceil(only.length / (2 * CHUNK))} (samples ${shard * 2 * CHUNK}–`);
+    expect(String(err)).toContain('failed after 2 attempts');
+    expect(String(err)).toContain(`outside the model's vocabulary`);
+    expect(String(err)).toContain(`is ${bad.market}:${bad.split}:${bad.query_id}:${bad.product_id}`);
+    // nothing was appended: the file holds its header only
+    expect(readFileSync(out, 'utf8').trimEnd().split('\n')).toHaveLength(1);
   });
 });
