@@ -4,12 +4,15 @@
 // another worker), when Redis restarts mid-run (everyone reconnects; jobs Redis lost are enqueued
 // again), and a poisoned shard fails after its attempts with a report naming it.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { saveCheckpoint } from '../../engine/index.ts';
 import { generateMarket } from '../../pipeline/data/market/generate.ts';
+import { writeMarket } from '../../pipeline/data/market/write.ts';
+import { loadMarketData } from '../../pipeline/stages/market-data.ts';
+import { stageTrainRecords, withRqa } from '../../pipeline/stages/sft-stage.ts';
 import type { RelevanceRecord } from '../../pipeline/data/schema.ts';
 import { parseQueueUrl } from '../../pipeline/queue/queue-url.ts';
 import { labelModel, labelRecords, type LabelModel } from '../../pipeline/stages/label.ts';
@@ -29,6 +32,7 @@ let tok: Tokenizer;
 let model: LabelModel;
 let redis: TestRedis;
 let reference: Buffer;
+let adaptersPath: string;
 
 interface TestWorker {
   name: string;
@@ -85,6 +89,7 @@ beforeAll(async () => {
   for (const n of ['w1', 'w2', 'w3']) startWorker(n);
   tok = await loadTokenizer();
   const a = await adapters(7);
+  adaptersPath = a;
   model = await labelModel(BASE, a, MAX_LEN);
   const { model: m } = await loadBase(BASE);
   await loadAdapters(m, a);
@@ -159,5 +164,58 @@ describe('faults', () => {
     expect(String(err)).toContain(`is ${bad.market}:${bad.split}:${bad.query_id}:${bad.product_id}`);
     // nothing was appended: the file holds its header only
     expect(readFileSync(out, 'utf8').trimEnd().split('\n')).toHaveLength(1);
+  });
+});
+
+describe('stopping and resuming', () => {
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  const csrm = (args: string[]) => {
+    const p = spawn(process.execPath, ['--import', 'tsx', 'pipeline/cli/csrm.ts', ...args], { cwd: repo, env: { ...process.env, CSRM_AUTOTUNE: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    p.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    return { p, stderr: () => err, code: new Promise<number | null>((r) => p.once('exit', (c) => r(c))) };
+  };
+
+  it('csrm label --queue stopped by SIGTERM resumes without redoing finished shards; a worker given SIGTERM finishes its shard and exits 0', async () => {
+    const data = join(dir, 'market');
+    writeMarket(generateMarket({ preset: 'tiny', seed: 4 }), data);
+    const run = join(dir, 'run');
+    mkdirSync(join(run, 'stage'), { recursive: true });
+    copyFileSync(adaptersPath, join(run, 'stage', 'best.ckpt'));
+    const stage = await labelModel(BASE, join(run, 'stage', 'best.ckpt'), MAX_LEN);
+    const recs2 = await withRqa(stageTrainRecords(await loadMarketData(data), 2, 1, 11), null); // tiny.json's sft.seed
+    const { model: m } = await loadBase(BASE);
+    await loadAdapters(m, join(run, 'stage', 'best.ckpt'));
+    const ref = join(dir, 'cli-reference.jsonl');
+    await labelRecords(m, tok, recs2, MAX_LEN, ref, { model: stage, chunk: CHUNK, quiet: true });
+    disposeLlama(m);
+
+    const out = join(dir, 'cli.jsonl');
+    const args = ['label', '--run', run, '--from', 'stage', '--data', data, '--base', BASE, '--out', out, '--config', 'tiny', '--chunk', String(CHUNK), '--queue', redis.url, '--shard-size', String(2 * CHUNK)];
+    const first = csrm(args);
+    const live = workers.filter((w) => w.proc.exitCode === null && w.proc.signalCode === null);
+    const stopped = live[0]!;
+    const mark = stopped.lines.length;
+    const started = await stopped.waitFor(/shard \d+ .* started/, mark);
+    const shard = Number(/shard (\d+)/.exec(started)![1]);
+    stopped.proc.kill('SIGTERM');
+    expect(await stopped.exited).toBe(0);
+    const after = stopped.lines.slice(mark).join('\n');
+    expect(after).toContain(`shard ${shard} done`);
+    expect(after).toMatch(/stopped$/);
+    startWorker('w5');
+    const shards = `${out}.shards`;
+    while (!existsSync(shards) || readdirSync(shards).filter((f) => f.endsWith('.f32')).length < 2) await sleep(50);
+    first.p.kill('SIGTERM');
+    expect(await first.code).toBe(1);
+    expect(first.stderr()).toMatch(/error: label: stopped by SIGTERM with \d+ of \d+ shards done; .*run the same command again to resume/);
+    const kept = readdirSync(shards).filter((f) => f.endsWith('.f32')).map((f) => Number(f.slice(0, -4)));
+    const marks = workers.map((w) => w.lines.length);
+    const second = csrm(args);
+    expect(await second.code).toBe(0);
+    expect(second.stderr()).toMatch(new RegExp(`label: (\\d+) of \\d+ shards already done`));
+    expect(Number(/label: (\d+) of/.exec(second.stderr())![1])).toBeGreaterThanOrEqual(kept.length);
+    for (const [i, w] of workers.entries()) for (const k of kept) expect(w.lines.slice(marks[i]).join('\n')).not.toMatch(new RegExp(`shard ${k} \\(`));
+    expect(readFileSync(out).equals(readFileSync(ref))).toBe(true);
   });
 });
