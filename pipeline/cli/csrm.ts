@@ -130,7 +130,7 @@ export async function csrm(argv: string[]): Promise<number> {
       return 0;
     }
     case 'rqa': {
-      const f = flags({ run: 'string', data: 'string', base: 'string', out: 'string', star: 'boolean', ranker: 'string', config: 'string' });
+      const f = flags({ run: 'string', data: 'string', base: 'string', out: 'string', star: 'boolean', ranker: 'string', config: 'string', queue: 'string', 'shard-size': 'number', attempts: 'number' });
       const c = loadConfig(String(f.config ?? 'demo'));
       const { runRqaStage, rqaConfig } = await import('../stages/rqa-stage.ts');
       const run = f.run as string | undefined;
@@ -138,7 +138,7 @@ export async function csrm(argv: string[]): Promise<number> {
       const r = await runRqaStage({
         data: (f.data as string) ?? (run ? join(run, 'data') : req(cmd, f.data as string, 'data', USAGE)),
         base: (f.base as string) ?? (run ? join(run, 'base.ckpt') : req(cmd, f.base as string, 'base', USAGE)),
-        out, star: f.star === true, rankerDir: f.ranker as string | undefined, maxLen: c.sft.maxLen, cfg: rqaConfig(c.rqa),
+        out, star: f.star === true, rankerDir: f.ranker as string | undefined, maxLen: c.sft.maxLen, cfg: rqaConfig(c.rqa), queue: shardQueue(f),
       });
       console.log(`${out}/rqa.jsonl: ${r.records} records (${r.withTitles} with titles); ` + r.accuracy.map((a) => `${a.name} top-1 ${(100 * a.all.top1).toFixed(1)}% (alias ${(100 * a.alias.top1).toFixed(1)}%)`).join(', '));
       return 0;
@@ -150,12 +150,12 @@ export async function csrm(argv: string[]): Promise<number> {
       return 0;
     }
     case 'distill-online': {
-      const f = flags({ run: 'string', data: 'string', base: 'string', teacher: 'string', config: 'string' });
+      const f = flags({ run: 'string', data: 'string', base: 'string', teacher: 'string', config: 'string', queue: 'string', 'shard-size': 'number', attempts: 'number' });
       const c = loadConfig(String(f.config ?? 'demo'));
       await initEngine();
       const r = await runOnlineStage({
         runDir: req(cmd, f.run as string, 'run', USAGE), data: req(cmd, f.data as string, 'data', USAGE), base: req(cmd, f.base as string, 'base', USAGE),
-        teacher: req(cmd, f.teacher as string, 'teacher', USAGE), marketPreset: c.market.preset, online: c.online, maxLen: c.sft.maxLen,
+        teacher: req(cmd, f.teacher as string, 'teacher', USAGE), marketPreset: c.market.preset, online: c.online, maxLen: c.sft.maxLen, queue: shardQueue(f),
       });
       console.log(`online: EM F1 ${r.table3.distilled.exactMatch.f1.toFixed(4)}, defect F1 ${r.table3.distilled.defect.f1.toFixed(4)}, EM@1 ${r.ranking.distilled.em1.toFixed(4)}, Defect@5 ${r.ranking.distilled.defect5.toFixed(4)} → ${r.files.em}, ${r.files.defect}, ${r.files.embeddings}`);
       return 0;

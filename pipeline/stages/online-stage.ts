@@ -33,6 +33,7 @@ import { encodeRelevance, type Soft } from './encode.ts';
 import { checkLabelledBy, labelModel, labelRecords, readSoftLabels } from './label.ts';
 import { loadMarketData, sampleKey } from './market-data.ts';
 import { loadAdapters, loadBase } from './model-io.ts';
+import type { ShardQueue } from './label-sharded.ts';
 
 export interface OnlineStageOpts {
   runDir: string;
@@ -46,6 +47,8 @@ export interface OnlineStageOpts {
   maxLen: number;
   quiet?: boolean;
   log?: (s: string) => void;
+  /** KD labelling by `csrm worker` processes (label-sharded.ts). */
+  queue?: ShardQueue;
 }
 
 export type OnlineTask = 'em-distilled' | 'defect-distilled' | 'em-baseline' | 'defect-baseline';
@@ -81,11 +84,12 @@ async function teacherScores(opts: OnlineStageOpts, tok: Tokenizer, recs: Releva
   const adapters = join(opts.runDir, opts.teacher, 'best.ckpt');
   const teacher = await labelModel(opts.base, adapters, opts.maxLen);
   const kdDone = existsSync(labelsFile) && (await checkLabelledBy(labelsFile, teacher)).size >= new Set(recs.map(sampleKey)).size;
-  if (!kdDone || !testP) {
+  if (!kdDone && opts.queue) await labelRecords(null, tok, recs, opts.maxLen, labelsFile, { quiet: opts.quiet, model: teacher, queue: opts.queue });
+  if ((!kdDone && !opts.queue) || !testP) {
     const { model } = await loadBase(opts.base);
     await loadAdapters(model, adapters);
     try {
-      await labelRecords(model, tok, recs, opts.maxLen, labelsFile, { quiet: opts.quiet, model: teacher });
+      if (!kdDone && !opts.queue) await labelRecords(model, tok, recs, opts.maxLen, labelsFile, { quiet: opts.quiet, model: teacher });
       if (!testP) {
         testP = await scoreSeqs(model, test.map((r) => encodeRelevance(tok, r, opts.maxLen)), tok.labelTokenIds, tok.pad, opts.maxLen);
         writeJson(testFile, testP);

@@ -7,6 +7,9 @@
 //   4. kNN over each market's catalogue fills rqa.jsonl for every relevance record of both markets
 //      (the judged product and its title excluded, features.ts), and retrieval accuracy (section
 //      5.2) of BM25 / EBR on the target queries goes to retrieval-accuracy.json.
+//      The catalogue embeddings are saved as catalogue-<market>.emb, and with `rqa.index: "hnsw"`
+//      retrieval goes through an HNSW index saved beside them (catalogue-<market>.hnsw); with a
+//      queue, `csrm worker` processes compute the embeddings (the same bytes).
 // Work is kept in `out`: result.json ends the stage (a rerun skips it), ranker/ resumes, ebr.ckpt is reused.
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -23,6 +26,10 @@ import { predictCvr, trainRanker } from '../rqa/conversion-ranker.ts';
 import { trainEbr, type EbrPair } from '../rqa/ebr-train.ts';
 import { withRqa, type RetrieveIds } from '../rqa/features.ts';
 import { knnSearch } from '../rqa/knn.ts';
+import { catalogueEmbeddings, writeCatalogueEmbeddings } from '../rqa/catalogue-embeddings.ts';
+import { embedSharded } from '../rqa/embed-sharded.ts';
+import { buildHnsw, HNSW_DEFAULTS, loadHnsw, saveHnsw, searchHnsw, type HnswParams } from '../rqa/hnsw-index.ts';
+import type { ShardQueue } from './label-sharded.ts';
 import { marketTruth, readProductFacts } from '../rqa/market-truth.ts';
 import { pseudoPairs } from '../rqa/pseudo-pairs.ts';
 import { loadMarketData, sampleKey, type MarketData } from './market-data.ts';
@@ -35,6 +42,9 @@ export interface RqaConfig {
   ranker: { steps: number; batchSize: number; lr: number; negativesPerPositive: number };
   ebr: { steps: number; batchSize: number; negatives: number; dim: number; lr: number; temperature: number; mseWeight: number };
   seed: number;
+  /** Catalogue retrieval: exact GPU search, or an approximate HNSW index (large catalogues). */
+  index: 'exact' | 'hnsw';
+  hnsw: HnswParams;
 }
 
 export const RQA_DEFAULTS: RqaConfig = {
@@ -42,11 +52,16 @@ export const RQA_DEFAULTS: RqaConfig = {
   ranker: { steps: 200, batchSize: 16, lr: 0.003, negativesPerPositive: 2 },
   ebr: { steps: 300, batchSize: 64, negatives: 64, dim: 64, lr: 0.01, temperature: 0.1, mseWeight: 1 },
   seed: 13,
+  index: 'exact',
+  hnsw: HNSW_DEFAULTS,
 };
 
 /** The defaults overlaid with a config's optional `rqa` section (old configs have none). */
 export function rqaConfig(over?: Partial<RqaConfig>): RqaConfig {
-  return { ...RQA_DEFAULTS, ...over, ranker: { ...RQA_DEFAULTS.ranker, ...over?.ranker }, ebr: { ...RQA_DEFAULTS.ebr, ...over?.ebr } };
+  const c = { ...RQA_DEFAULTS, ...over, ranker: { ...RQA_DEFAULTS.ranker, ...over?.ranker }, ebr: { ...RQA_DEFAULTS.ebr, ...over?.ebr }, hnsw: { ...RQA_DEFAULTS.hnsw, ...over?.hnsw } };
+  if (c.index !== 'exact' && c.index !== 'hnsw') throw new Error(`config rqa.index "${String(c.index)}" is not "exact" or "hnsw"`);
+  for (const k of ['M', 'efConstruction', 'efSearch'] as const) if (!(Number.isInteger(c.hnsw[k]) && c.hnsw[k] >= 2)) throw new Error(`config rqa.hnsw.${k} ${c.hnsw[k]} must be a whole number ≥ 2`);
+  return c;
 }
 
 export interface RqaStageOpts {
@@ -60,6 +75,8 @@ export interface RqaStageOpts {
   maxLen: number;
   cfg: RqaConfig;
   quiet?: boolean;
+  /** Catalogue encode by `csrm worker` processes. */
+  queue?: ShardQueue;
 }
 
 export interface RqaAccuracy {
@@ -103,11 +120,12 @@ function nonEmpty(tok: Tokenizer, text: string): number[] {
   return ids.length > 0 ? ids : [tok.eos];
 }
 
-/** EBR retrieval over one market's catalogue: product ids per query, best first. */
-async function ebrRetriever(enc: BiEncoder, tok: Tokenizer, catIds: readonly string[], catEmb: Float32Array): Promise<RetrieveIds> {
+/** EBR retrieval over one market's catalogue: product ids per query, best first (exact, or by an HNSW index). */
+async function ebrRetriever(enc: BiEncoder, tok: Tokenizer, catIds: readonly string[], catEmb: Float32Array, hnsw?: Parameters<typeof searchHnsw>[0]): Promise<RetrieveIds> {
   const D = enc.config.dim;
   return async (queries, n) => {
     const qEmb = await encodeAllHost(enc, 'query', queries.map((q) => nonEmpty(tok, q)));
+    if (hnsw) return searchHnsw(hnsw, qEmb, Math.min(n, catIds.length)).map((h) => h.map((x) => catIds[x.index]!));
     const qt = tensor(qEmb, [queries.length, D]);
     const ct = tensor(catEmb, [catIds.length, D]);
     const hits = await knnSearch(qt, ct, Math.min(n, catIds.length));
@@ -189,8 +207,24 @@ export async function runRqaStage(o: RqaStageOpts): Promise<RqaStageResult> {
   const retrievers = new Map<string, RetrieveIds>();
   for (const m of [S, T]) {
     const cat = data.catalogue[m]!;
-    const emb = await encodeAllHost(enc, 'product', catTok.get(m)!);
-    retrievers.set(m, await ebrRetriever(enc, tok, cat.map((p) => p.product_id), emb));
+    const ids = cat.map((p) => p.product_id);
+    const emb = o.queue
+      ? await embedSharded(ckpt, 'product', catTok.get(m)!, enc.config.dim, { queue: o.queue, dir: join(o.out, `catalogue-${m}.shards`), label: `embed ${m}`, quiet: o.quiet })
+      : await encodeAllHost(enc, 'product', catTok.get(m)!);
+    const saved = catalogueEmbeddings(ids, enc.config.dim, emb);
+    await writeCatalogueEmbeddings(join(o.out, `catalogue-${m}.emb`), saved);
+    let index;
+    if (c.index === 'hnsw' && ids.length > 0) {
+      const path = join(o.out, `catalogue-${m}.hnsw`);
+      index = loadHnsw(path, saved.sha256, saved.dim, ids.length, c.hnsw);
+      if (!index) {
+        const t = performance.now();
+        index = buildHnsw(emb, saved.dim, c.hnsw);
+        saveHnsw(path, index, saved.sha256);
+        log(`rqa: HNSW index of ${ids.length} ${m} products built in ${((performance.now() - t) / 1000).toFixed(1)} s → ${path}`);
+      }
+    }
+    retrievers.set(m, await ebrRetriever(enc, tok, ids, emb, index));
   }
   const lines: string[] = [];
   let withTitles = 0;

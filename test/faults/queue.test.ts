@@ -20,6 +20,9 @@ import { loadAdapters, loadBase } from '../../pipeline/stages/model-io.ts';
 import { loadTokenizer, type Tokenizer } from '../../pipeline/tokenizer/tokenizer.ts';
 import { paperLora } from '../../models/llama-config.ts';
 import { addLora, disposeLlama, namedTensors } from '../../models/llama.ts';
+import { biEncoderTensors, disposeBiEncoder, encodeAllHost, initBiEncoder } from '../../models/bi-encoder.ts';
+import { embedSharded } from '../../pipeline/rqa/embed-sharded.ts';
+import { runOnlineStage } from '../../pipeline/stages/online-stage.ts';
 import { startRedis, type TestRedis } from '../redis-server.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'csrm-queue-'));
@@ -164,6 +167,43 @@ describe('faults', () => {
     expect(String(err)).toContain(`is ${bad.market}:${bad.split}:${bad.query_id}:${bad.product_id}`);
     // nothing was appended: the file holds its header only
     expect(readFileSync(out, 'utf8').trimEnd().split('\n')).toHaveLength(1);
+  });
+});
+
+describe('the other sharded passes', () => {
+  it('the EBR catalogue encode over the queue is bit-identical to encodeAllHost', async () => {
+    const cat = generateMarket({ preset: 'tiny', seed: 4 }).catalogue;
+    const texts = cat.map((c) => tok.encode(c.product_title)).filter((t) => t.length > 0);
+    const enc = initBiEncoder({ vocabSize: tok.vocabSize, embedDim: 24, dim: 16 }, 3);
+    const path = join(dir, 'ebr.ckpt');
+    await saveCheckpoint(path, { config: enc.config, tensors: biEncoderTensors(enc), step: 0 });
+    const local = await encodeAllHost(enc, 'product', texts, 8);
+    disposeBiEncoder(enc);
+    const shards = join(dir, 'embed.shards');
+    const sharded = await embedSharded(path, 'product', texts, 16, { queue: { target: parseQueueUrl(redis.url), shardSize: 32 }, dir: shards, batch: 8, quiet: true });
+    expect(texts.length).toBeGreaterThan(3 * 32);
+    expect(Buffer.from(sharded.buffer).equals(Buffer.from(local.buffer))).toBe(true);
+    expect(existsSync(shards)).toBe(false);
+  });
+
+  it("the online stage's KD labels over the queue are byte-identical to one process", async () => {
+    const data = join(dir, 'online-market');
+    writeMarket(generateMarket({ preset: 'tiny', seed: 1 }), data);
+    const files: Buffer[] = [];
+    for (const q of [undefined, { target: parseQueueUrl(redis.url), shardSize: 256 }]) {
+      const run = join(dir, `online-${q ? 'queue' : 'local'}`);
+      mkdirSync(join(run, 'sd-1'), { recursive: true });
+      copyFileSync(adaptersPath, join(run, 'sd-1', 'best.ckpt'));
+      await runOnlineStage({
+        runDir: run, data, base: BASE, teacher: 'sd-1', marketPreset: 'tiny', maxLen: MAX_LEN, quiet: true, log: () => {}, queue: q,
+        online: { maxQueries: 24, steps: 2, batchSize: 8, model: { dim: 16, nLayers: 1, nHeads: 2, ffnDim: 32, outDim: 16, maxLen: 24 } },
+      });
+      files.push(readFileSync(join(run, 'online', 'kd-labels.jsonl')));
+    }
+    expect(files[0]!.toString().split('\n').length).toBeGreaterThan(257); // two shards
+    // the header names each run's own adapters path (same SHA-256); every label line is the same bytes
+    const [a, b] = files.map((f) => f.toString('utf8').replace(/online-(local|queue)/, 'online-X'));
+    expect(b).toBe(a);
   });
 });
 
