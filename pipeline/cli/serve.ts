@@ -1,22 +1,26 @@
 // `csrm serve --embeddings FILE [--catalogue FILE] [--em SPEC] [--defect SPEC] [--host H] [--port P]
 //   [--threshold T] [--cache-size N] [--cache-bytes N] [--max-ids N] [--max-body-bytes N]
-//   [--admin-token-file FILE | --insecure-admin]`
+//   [--admin-token-file FILE | --insecure-admin] [--processes N]`
 // /admin/* takes the token from --admin-token-file or else the CSRM_ADMIN_TOKEN environment
 // variable (never from the command line, where `ps` shows it); without one it is disabled.
 // Serves the EM and defect towers over HTTP (pipeline/online/serve.ts) until SIGTERM or SIGINT, then
 // drains in-flight requests and exits. With --catalogue, the product embeddings are first computed
-// from the catalogue's titles with the two towers and written to --embeddings.
+// from the catalogue's titles with the two towers and written to --embeddings. With --processes N,
+// N such processes share the port (serve-cluster.ts).
+import cluster from 'node:cluster';
 import { pathToFileURL } from 'node:url';
 import { readFileNamedSync } from '../../engine/read_file.ts';
 import { readRecords } from '../data/records.ts';
 import { embedCatalogue, writeEmbeddings } from '../online/embeddings-file.ts';
 import { startServer } from '../online/serve.ts';
 import { loadTower, towerKinds } from '../online/tower-registry.ts';
+import { runServePrimary, type ClusterMessage } from './serve-cluster.ts';
 
 export const SERVE_USAGE =
   'usage: csrm serve --embeddings FILE [--catalogue FILE] [--em SPEC] [--defect SPEC] [--host 127.0.0.1] [--port 8080]\n' +
   '                  [--threshold 0.5] [--cache-size 10000] [--cache-bytes 67108864] [--max-ids 1000] [--max-body-bytes 1048576]\n' +
   '                  [--admin-token-file FILE | --insecure-admin]   (or the token in CSRM_ADMIN_TOKEN; /admin/* is disabled without one)\n' +
+  '                  [--processes 1]   (N processes on one port; SIGHUP or an /admin/refresh refreshes them all)\n' +
   '  SPEC is kind:key=value,… (kinds: ' + towerKinds().join(', ') + '), e.g. hashed:dim=128,n=3 and hashed:dim=128,n=3,invert=1';
 
 export interface ServeArgs {
@@ -33,9 +37,10 @@ export interface ServeArgs {
   insecureAdmin: boolean;
   maxIds: number;
   maxBodyBytes: number;
+  processes: number;
 }
 
-const FLAGS = ['embeddings', 'catalogue', 'em', 'defect', 'host', 'port', 'threshold', 'cache-size', 'cache-bytes', 'max-ids', 'max-body-bytes', 'admin-token-file'];
+const FLAGS = ['embeddings', 'catalogue', 'em', 'defect', 'host', 'port', 'threshold', 'cache-size', 'cache-bytes', 'max-ids', 'max-body-bytes', 'admin-token-file', 'processes'];
 
 /** The admin token: the file's first line, else CSRM_ADMIN_TOKEN; none when neither is set. */
 function adminToken(file: string | undefined, env: NodeJS.ProcessEnv): string | undefined {
@@ -86,19 +91,23 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.
     insecureAdmin,
     maxIds: num('max-ids', 1000, (x) => int(x) && x > 0),
     maxBodyBytes: num('max-body-bytes', 1 << 20, (x) => int(x) && x > 0),
+    processes: num('processes', 1, (x) => int(x) && x > 0 && x <= 256),
   };
 }
 
 /** Runs until SIGTERM/SIGINT; resolves with the exit code once every connection is closed. */
 export async function runServe(argv: string[]): Promise<number> {
   const args = parseServeArgs(argv);
+  const primary = args.processes > 1 && cluster.isPrimary;
   const models = { em: await loadTower(args.em), defect: await loadTower(args.defect) };
-  if (args.catalogue) {
+  // the embeddings are written once, by the primary, before its processes read them
+  if (args.catalogue && !cluster.isWorker) {
     const { records } = await readRecords(args.catalogue, { mode: 'fail-fast', kind: 'catalogue' });
     const rows = await embedCatalogue(models, records.map((r) => ({ id: r.product_id, text: r.product_title })));
     const version = writeEmbeddings(args.embeddings, rows);
     process.stderr.write(`serve: wrote ${rows.ids.length} product embeddings to ${args.embeddings} (version ${version})\n`);
   }
+  if (primary) return runServePrimary(args.processes);
   const server = await startServer({
     models,
     embeddingsFile: args.embeddings,
@@ -111,8 +120,13 @@ export async function runServe(argv: string[]): Promise<number> {
     insecureAdmin: args.insecureAdmin,
     maxIds: args.maxIds,
     maxBodyBytes: args.maxBodyBytes,
+    ...(cluster.isWorker ? { onAdminRefresh: () => process.send?.({ csrm: 'refreshed' } satisfies ClusterMessage) } : {}),
   });
-  process.stdout.write(`listening ${server.url}\n`);
+  if (cluster.isWorker) {
+    process.on('message', (m: ClusterMessage) => {
+      if (m?.csrm === 'refresh') server.refresh().catch((e: Error) => process.stderr.write(`serve: refresh failed: ${e.message}\n`));
+    });
+  } else process.stdout.write(`listening ${server.url}\n`);
   await new Promise<void>((resolve) => {
     const stop = (sig: string) => {
       process.stderr.write(`serve: ${sig}, draining\n`);

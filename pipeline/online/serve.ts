@@ -57,6 +57,8 @@ export interface ServeOptions {
   /** How long close() waits for in-flight requests before cutting connections (10 s). */
   drainMs?: number;
   log?: (line: string) => void;
+  /** Called after POST /admin/refresh succeeded (`csrm serve --processes N` passes it on to the others). */
+  onAdminRefresh?: (r: RefreshResult) => void;
 }
 
 export interface RunningServer {
@@ -160,6 +162,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     for (const [route, h] of latency) lat[route] = h.summary();
     const c = scorer.cache;
     return {
+      pid: process.pid, // with `csrm serve --processes N` each process counts its own requests
       uptime_s: (Date.now() - started) / 1000,
       in_flight: inFlight,
       requests,
@@ -203,7 +206,9 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       case '/admin/refresh': {
         discardBody(req); // the file is the configured one; a request cannot point the server elsewhere
         try {
-          return { status: 200, body: await refresh() };
+          const r = await refresh();
+          opts.onAdminRefresh?.(r);
+          return { status: 200, body: r };
         } catch (e) {
           log(`serve: refresh from ${opts.embeddingsFile} failed, still serving ${table.version}: ${(e as Error).message}`);
           return { status: 500, body: { error: `refresh failed, still serving ${table.version} (the reason is in the server log)`, version: table.version } };
