@@ -4,6 +4,7 @@
 // comes first), client-side p50/p99 latency and requests/s.
 //   npx tsx bench/serve-load.ts [--products 10000] [--clients 16] [--requests 20000] [--seconds 10]
 //                               [--ids 100] [--candidates 200] [--queries 500] [--serve-cli pipeline/cli/serve.ts]
+//                               [--processes 1]   (N serve processes on the one port: `csrm serve --processes N`)
 import { spawn } from 'node:child_process';
 import { Agent, request } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -26,6 +27,7 @@ const T = arg('seconds', 10);
 const IDS = Math.min(arg('ids', 100), P);
 const CANDS = Math.min(arg('candidates', 200), P);
 const Q = arg('queries', 500);
+const N = arg('processes', 1);
 
 const BRANDS = ['acme', 'nordic', 'sakura', 'lumen', 'vertex', 'kumo', 'terra', 'polar'];
 const TYPES = ['lake salt', 'sea salt', 'wall paint', 'paint brush', 'running shoes', 'rice cooker', 'earbuds', 'frying pan', 'desk lamp', 'yoga mat'];
@@ -51,14 +53,14 @@ console.log(`embedded ${P} products (dim 128, two towers) in ${((performance.now
 const cliAt = process.argv.indexOf('--serve-cli');
 const cli = cliAt < 0 ? 'pipeline/cli/serve.ts' : process.argv[cliAt + 1]!;
 const child = spawn(process.execPath, [...process.execArgv, cli, '--embeddings', file, '--host', '127.0.0.1', '--port', '0',
-  '--em', 'hashed:dim=128', '--defect', 'hashed:dim=128,invert=1,seed=1'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  '--em', 'hashed:dim=128', '--defect', 'hashed:dim=128,invert=1,seed=1', '--processes', String(N)], { stdio: ['ignore', 'pipe', 'inherit'] });
 const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
 const server = {
   url: await new Promise<string>((resolve, reject) => {
     let out = '';
     child.stdout.on('data', (d) => {
       out += d;
-      const m = /listening (\S+)/.exec(out);
+      const m = /listening (http\S+)/.exec(out);
       if (m) resolve(m[1]!);
     });
     child.on('exit', (code) => reject(new Error(`serve exited with ${code} before listening`)));
@@ -110,6 +112,7 @@ async function load(path: '/score' | '/rank') {
 
 try {
   console.log(`machine: ${cpus().length} cores, load average ${loadavg().map((x) => x.toFixed(1)).join(' ')} (other work on the machine inflates client-side latency)`);
+  console.log(`serve: ${N} process${N === 1 ? '' : 'es'} on one port`);
   console.log(`load: ${C} clients, ≤ ${R} requests or ≤ ${T} s per route; /score ${IDS} ids, /rank ${CANDS} candidates (k 10); ${Q} distinct queries`);
   const rows = [await load('/score'), await load('/rank')];
   console.table(rows);

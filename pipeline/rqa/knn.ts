@@ -27,8 +27,10 @@ export interface KnnOpts {
 
 const NONE = 0xffffffff;
 
-export function defaultChunk(q: number, n: number): number {
-  return Math.max(1, Math.min(n, Math.floor((1 << 24) / Math.max(1, q))));
+/** Catalogue rows per chunk: Q×chunk ≤ 2^24 scores, and a chunk of d-wide rows fits one storage binding. */
+export function defaultChunk(q: number, n: number, d = 0, maxBindingBytes = Infinity): number {
+  const rows = d > 0 ? Math.floor(maxBindingBytes / (4 * d)) : Infinity;
+  return Math.max(1, Math.min(n, Math.floor((1 << 24) / Math.max(1, q)), rows));
 }
 
 /** Rows [start, start+count) of a 2-D GPU tensor, copied into a fresh tensor (a buffer copy). */
@@ -64,7 +66,7 @@ export async function knnSearch(queries: Tensor, catalogue: Tensor, k: number, o
   if (Q === 0) return [];
   if (want === 0) return excl.map(() => []);
   const mode = opts.topk ?? (want <= TOPK_MAX_K ? 'gpu' : 'host');
-  const chunk = opts.chunk ?? defaultChunk(Q, N);
+  const chunk = opts.chunk ?? defaultChunk(Q, N, queries.shape[1]!, gpuSync().info.limits.maxStorageBufferBindingSize ?? 1 << 27);
   const lists = mode === 'gpu'
     ? await gpuTopk(queries, catalogue, want, chunk)
     : await hostTopk(queries, catalogue, want, chunk);

@@ -23,7 +23,7 @@ import { addLora, disposeLlama, namedTensors } from '../../models/llama.ts';
 import { biEncoderTensors, disposeBiEncoder, encodeAllHost, initBiEncoder } from '../../models/bi-encoder.ts';
 import { embedSharded } from '../../pipeline/rqa/embed-sharded.ts';
 import { runOnlineStage } from '../../pipeline/stages/online-stage.ts';
-import { startRedis, type TestRedis } from '../redis-server.ts';
+import { startRedis, type TestRedis } from '../../pipeline/queue/local-redis.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'csrm-queue-'));
 const repo = join(import.meta.dirname, '../..');

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { liveBytes, tensor } from '../../../engine/index.ts';
 import { rng } from '../../../engine/random.ts';
-import { knnSearch } from '../../../pipeline/rqa/knn.ts';
+import { defaultChunk, knnSearch } from '../../../pipeline/rqa/knn.ts';
 import { TopK } from '../../../pipeline/rqa/topk.ts';
 
 function randRows(seed: number, n: number, d: number): Float64Array {
@@ -52,6 +52,16 @@ describe('exact GPU nearest-neighbour search', () => {
       }
     });
   }
+
+  it('a default chunk fits one storage binding (few queries against 10^6 rows of 128 once made a 192 MiB binding)', () => {
+    const maxBinding = 128 * 2 ** 20;
+    for (const q of [1, 44, 256, 1024]) {
+      const c = defaultChunk(q, 1_000_000, 128, maxBinding);
+      expect(c * 128 * 4).toBeLessThanOrEqual(maxBinding);
+      expect(q * c).toBeLessThanOrEqual(1 << 24);
+    }
+    expect(defaultChunk(16, 100, 128, maxBinding)).toBe(100);
+  });
 
   it('the GPU kernel and the host heap return identical lists', async () => {
     const q = tensor(qh, [Q, D]);

@@ -1,4 +1,5 @@
-// A throw-away redis-server for a test: 127.0.0.1, a free port, no persistence, its own folder.
+// A throw-away redis-server for tests and benchmarks: 127.0.0.1, a free port, no persistence, its
+// own folder (scripts/setup.sh installs the binary).
 // `restart` stops it and starts it again on the same port (what a Redis restart mid-run looks like
 // to clients: connections drop, the data is gone unless persisted).
 import { spawn, type ChildProcess } from 'node:child_process';
