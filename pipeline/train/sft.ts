@@ -40,8 +40,8 @@ export interface SftConfig {
   evalEvery: number;
   maxLen: number;
   seed: number;
-  /** Length-grouped batching (length-groups.ts): pools of this many batches; absent or 1 = drawn order. */
-  groupBatches?: number;
+  /** Length-grouped batching (length-groups.ts): pools of this many batches; 1 = drawn order. */
+  groupBatches: number;
 }
 
 export interface SftHistoryPoint {
@@ -142,7 +142,7 @@ export async function runSft(inp: SftInputs): Promise<SftResult> {
   let best = { step: -1, f1: -1 };
   let history: SftHistoryPoint[] = [];
   const grouped = (resume?: GroupedState<Seq>) =>
-    lengthGrouped<Seq>((st) => interleave(tasks, cfg.seed, st), cfg.batchSize, cfg.groupBatches ?? 1, (q) => q.ids.length, cfg.seed, resume);
+    lengthGrouped<Seq>((st) => interleave(tasks, cfg.seed, st), cfg.batchSize, cfg.groupBatches, (q) => q.ids.length, cfg.seed, resume);
   let stream = grouped();
   const last = join(inp.dir, 'last.ckpt');
   if (existsSync(last)) {

@@ -19,7 +19,7 @@ const corpus: LmSeq[] = [
 ].map((ids) => ({ kind: 'lm' as const, ids }));
 
 function cfg(steps: number, over: Partial<SftConfig> = {}): SftConfig {
-  return { steps, batchSize: 4, lr: 1e-2, warmup: 5, weightDecay: 0, clip: 1, alpha: 1, mtRatio: 0, lmWeight: 1, evalEvery: 1000, maxLen: 16, seed: 3, ...over };
+  return { steps, batchSize: 4, lr: 1e-2, warmup: 5, weightDecay: 0, clip: 1, alpha: 1, mtRatio: 0, lmWeight: 1, evalEvery: 1000, maxLen: 16, seed: 3, groupBatches: 1, ...over };
 }
 
 function tinyModel(seed = 1): Llama {
