@@ -13,8 +13,8 @@ import type { BenchCase, BenchInstance, BenchOpts, BenchSuite } from './types.ts
 
 const WG = 64;
 
-// The unfused baseline's own kernels (no softmax op exists on this branch): softmax per row
-// (max, Σ exp, write), then gather + renormalise + CE, summed in one workgroup.
+// The unfused baseline, written as the two kernels a framework would dispatch: softmax per row over
+// the full vocabulary (max, Σ exp, write), then gather + renormalise + CE, summed in one workgroup.
 const softmaxRows = kernel(
   'bench_softmax_rows',
   /* wgsl */ `

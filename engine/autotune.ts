@@ -101,7 +101,6 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
-/** Chooses the fastest variant for this adapter and bucket (measuring on first use), returns its name. */
 /**
  * The choice from measured times (ms, by name, in the variants' order): the fastest, except that the
  * fallback stays unless the fastest beats it by more than `margin` (a share, default 0.05).

@@ -132,18 +132,6 @@ export function addLora(m: Llama, lora: NonNullable<LlamaConfig['lora']>, seed: 
   });
 }
 
-/** Drops the LoRA adapters (for a fresh stage on the same base). */
-export function removeLora(m: Llama): void {
-  for (const layer of m.layers) {
-    for (const ad of Object.values(layer.lora)) {
-      ad!.a.dispose();
-      ad!.b.dispose();
-    }
-    layer.lora = {};
-  }
-  m.config = { ...m.config, lora: null };
-}
-
 export function baseParams(m: Llama): Tensor[] {
   const out = [m.embed];
   for (const l of m.layers) for (const n of BASE_NAMES) out.push(l[n]);
