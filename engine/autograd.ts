@@ -12,20 +12,23 @@ export function isGradEnabled(): boolean {
   return gradEnabled;
 }
 
-/** Runs fn with recording off (inference, optimizer updates, backward rules). */
-export function noGrad<T>(fn: () => T): T {
+/**
+ * Runs fn with recording off (inference, optimizer updates, backward rules). Synchronous only:
+ * recording is one switch for the whole process, and an async fn would leave it off for whatever
+ * else runs while fn awaits. Record inside, await outside: `await read(noGrad(() => f(x)))`.
+ */
+export function noGrad<T>(fn: () => T & (T extends PromiseLike<unknown> ? never : unknown)): T {
   const prev = gradEnabled;
   gradEnabled = false;
   try {
     const r = fn();
     if (r instanceof Promise) {
-      return r.finally(() => (gradEnabled = prev)) as T;
+      r.catch(() => undefined); // the error below is the one to report
+      throw new Error('noGrad(fn): fn returned a Promise; noGrad is synchronous — record the ops inside it and await outside, e.g. await read(noGrad(() => f(x)))');
     }
-    gradEnabled = prev;
     return r;
-  } catch (e) {
+  } finally {
     gradEnabled = prev;
-    throw e;
   }
 }
 

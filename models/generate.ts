@@ -23,8 +23,8 @@ export async function generateGreedy(m: Llama, prompt: number[], maxNew: number,
       if (all.length > m.config.maxSeqLen) break;
       const ids = useCache ? feed : all;
       const start = useCache ? cache.len : 0;
-      const next = await scopeAsync(async () =>
-        noGrad(async () => {
+      const next = await scopeAsync(async () => {
+        const logits = noGrad(() => {
           const T = ids.length;
           const batch = {
             ids: tensor(ids, [1, T], { dtype: 'i32' }),
@@ -38,9 +38,10 @@ export async function generateGreedy(m: Llama, prompt: number[], maxNew: number,
             // the cache's tensors outlive this scope; the previous ones are freed below
             for (const t of [...cache.k, ...cache.v]) if (t && !t.kept) held.push(keep(t));
           }
-          return argmax(await read(lmLogits(m, hiddenRows(h, [T - 1]))));
-        }),
-      );
+          return lmLogits(m, hiddenRows(h, [T - 1]));
+        });
+        return argmax(await read(logits));
+      });
       if (useCache) {
         cache.len += ids.length;
         const live = new Set([...cache.k, ...cache.v]);

@@ -35,10 +35,7 @@ async function snapshot(ts: Record<string, import('../../engine/index.ts').Tenso
 const tmp = () => mkdtempSync(join(tmpdir(), 'csrm-llama-'));
 
 async function hiddenOf(m: Llama, seqs: LmSeq[]): Promise<Float32Array> {
-  return scopeAsync(async () => noGrad(async () => {
-    const bb = buildBatch(seqs, 0, 16);
-    return (await read(forwardHidden(m, bb.batch))) as Float32Array;
-  }));
+  return scopeAsync(async () => (await read(noGrad(() => forwardHidden(m, buildBatch(seqs, 0, 16).batch)))) as Float32Array);
 }
 
 describe('Llama decoder', () => {
