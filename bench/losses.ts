@@ -129,11 +129,7 @@ function ce3Case(B: number, V: number, fused: boolean): BenchCase {
           return Math.abs(last - ref) / Math.abs(ref);
         },
         dispose() {
-          for (const t of [logits, hard, soft, probs, total]) {
-            if (!t) continue;
-            t.kept = false;
-            t.dispose();
-          }
+          E.release(logits, hard, soft, probs, total);
         },
       };
     },
@@ -176,10 +172,7 @@ function lmCeCase(N: number, V: number): BenchCase {
           return Math.max(fwd, E.relErr(grad!, lmCeBackwardRef(a, 1, f.norm)));
         },
         dispose() {
-          for (const v of [logits, targets]) {
-            v.kept = false;
-            v.dispose();
-          }
+          E.release(logits, targets);
         },
       };
     },

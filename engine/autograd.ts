@@ -1,7 +1,7 @@
 // Reverse-mode autograd on a tape: each op that sees an input with requiresGrad records a node
 // (its inputs and a backward rule written in engine ops, so the same rule runs on the GPU and on
 // the float64 reference). backward() walks the nodes in reverse topological order.
-import { keep } from './scope.ts';
+import { keep, release } from './scope.ts';
 import { Tensor, type GradNode } from './tensor.ts';
 import { add, copy } from './ops/elementwise.ts';
 import { fill } from './create.ts';
@@ -117,8 +117,7 @@ export function backward(root: Tensor, grad?: Tensor): void {
         if (!inp.node) {
           if (inp.grad) {
             const s = add(inp.grad, gi);
-            inp.grad.kept = false;
-            inp.grad.dispose();
+            release(inp.grad);
             if (gi !== g) gi.dispose();
             inp.grad = keep(s);
           } else {
@@ -167,8 +166,7 @@ export function savedTensors(root: Tensor): Tensor[] {
 export function zeroGrad(params: Tensor[]): void {
   for (const p of params) {
     if (p.grad) {
-      p.grad.kept = false;
-      p.grad.dispose();
+      release(p.grad);
       p.grad = null;
     }
   }

@@ -1,7 +1,7 @@
 // The engine's public API. The engine knows nothing of CSRM.
 export { getGpu, shutdownGpu, type DeviceInfo } from './device.ts';
 export { Tensor, empty, numel, view, type DType, type Backend } from './tensor.ts';
-export { scope, scopeAsync, exclusive, keep, unkeep } from './scope.ts';
+export { scope, scopeAsync, exclusive, keep, unkeep, release, isKept } from './scope.ts';
 export { liveBytes, peakBytes, resetPeak, reservedBytes, trimPool } from './pool.ts';
 export { flush, sync, read, toArray, item, launch, precompile, kernelTimes, dispatchCount, beginGpuSpan, endGpuSpan, gpuSpanSupported } from './runtime.ts';
 export { tensor, fill, zeros, ones, randn, rand, manualSeed, toBackend, setPoison } from './create.ts';

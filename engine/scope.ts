@@ -12,6 +12,8 @@ interface Frame {
 }
 
 const stack: Frame[] = [];
+/** Tensors that survive scope exits: their owner frees them (parameters, optimizer state, gradients). */
+const owned = new WeakSet<Tensor>();
 /** The innermost async scope of the running async task (its fn and everything it awaits). */
 const owner = new AsyncLocalStorage<Frame>();
 
@@ -56,8 +58,8 @@ function exit(mine: Frame, result: unknown): void {
   stack.pop();
   const parent = stack[stack.length - 1];
   for (const t of mine.tensors) {
-    if (keep.has(t) || t.kept) {
-      if (parent && !t.kept) parent.tensors.add(t);
+    if (keep.has(t) || owned.has(t)) {
+      if (parent && !owned.has(t)) parent.tensors.add(t);
     } else {
       t.dispose();
     }
@@ -111,12 +113,25 @@ export function exclusive<T>(fn: () => Promise<T>): Promise<T> {
 
 /** Marks tensors as owned by the caller: no scope will free them. Returns its argument. */
 export function keep<T extends Tensor | Tensor[]>(t: T): T {
-  for (const x of Array.isArray(t) ? t : [t]) x.kept = true;
+  for (const x of Array.isArray(t) ? t : [t]) owned.add(x);
   return t;
 }
 
-/** Hands a tensor back to scope management (e.g. a gradient that is no longer wanted). */
+export function isKept(t: Tensor): boolean {
+  return owned.has(t);
+}
+
+/** Hands a kept tensor back to the innermost scope, which frees it on exit (e.g. a gradient no longer wanted). */
 export function unkeep(t: Tensor): void {
-  t.kept = false;
+  owned.delete(t);
   trackTensor(t);
+}
+
+/** The owner of kept tensors frees them now (nulls are skipped). */
+export function release(...ts: readonly (Tensor | null | undefined)[]): void {
+  for (const t of ts) {
+    if (!t) continue;
+    owned.delete(t);
+    t.dispose();
+  }
 }

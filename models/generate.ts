@@ -1,6 +1,6 @@
 // Greedy generation with a KV cache (the translation task generates text). One sequence at a time:
 // a right-padded batch would leave holes between prompt and generated keys.
-import { keep, noGrad, read, scopeAsync, tensor, type Tensor } from '../engine/index.ts';
+import { isKept, keep, noGrad, read, release, scopeAsync, tensor, type Tensor } from '../engine/index.ts';
 import { forwardHidden, hiddenRows, lmLogits, type KvCache, type Llama } from './llama.ts';
 
 function argmax(a: ArrayLike<number>): number {
@@ -36,7 +36,7 @@ export async function generateGreedy(m: Llama, prompt: number[], maxNew: number,
           const h = forwardHidden(m, batch, { cache: useCache ? cache : undefined });
           if (useCache) {
             // the cache's tensors outlive this scope; the previous ones are freed below
-            for (const t of [...cache.k, ...cache.v]) if (t && !t.kept) held.push(keep(t));
+            for (const t of [...cache.k, ...cache.v]) if (t && !isKept(t)) held.push(keep(t));
           }
           return lmLogits(m, hiddenRows(h, [T - 1]));
         });
@@ -47,8 +47,7 @@ export async function generateGreedy(m: Llama, prompt: number[], maxNew: number,
         const live = new Set([...cache.k, ...cache.v]);
         for (let j = held.length - 1; j >= 0; j--) {
           if (!live.has(held[j]!)) {
-            held[j]!.kept = false;
-            held[j]!.dispose();
+            release(held[j]);
             held.splice(j, 1);
           }
         }
@@ -58,10 +57,7 @@ export async function generateGreedy(m: Llama, prompt: number[], maxNew: number,
       if (next === eosId) break;
     }
   } finally {
-    for (const t of held) {
-      t.kept = false;
-      t.dispose();
-    }
+    release(...held);
   }
   return out;
 }

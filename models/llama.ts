@@ -8,6 +8,7 @@ import {
   gatherRows,
   isGradEnabled,
   keep,
+  release,
   linear,
   loraInit,
   loraLinear,
@@ -289,10 +290,7 @@ export async function llamaOnBackend(m: Llama, backend: Backend): Promise<Llama>
 }
 
 export function disposeLlama(m: Llama): void {
-  for (const t of [...baseParams(m), ...loraParams(m)]) {
-    t.kept = false;
-    t.dispose();
-  }
+  release(...baseParams(m), ...loraParams(m));
 }
 
 /**

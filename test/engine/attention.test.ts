@@ -100,7 +100,7 @@ describe('attention: masking edge cases', () => {
       // batch 1, query 0 with offset −1 sees no key either
       expect(O.slice(per, per + 2 * 32).every((x) => x === 0)).toBe(true);
       expect(O.slice(per + 2 * 32).some((x) => x !== 0)).toBe(true);
-      for (const t of [q, k, v]) t.grad!.kept = false;
+      for (const t of [q, k, v]) E.unkeep(t.grad!);
     });
   });
   it('padded keys do not change the output of the valid part', async () => {

@@ -1,7 +1,7 @@
 // Scopes own GPU memory and nest; they must not overlap. Overlapping async scopes, and tensors made
 // by another task while an async scope runs, are errors; exclusive() queues concurrent work instead.
 import { describe, expect, it } from 'vitest';
-import { exclusive, liveBytes, read, scope, scopeAsync, sync, tensor, type Tensor } from '../../engine/index.ts';
+import { exclusive, isKept, keep, liveBytes, read, release, scope, scopeAsync, sync, tensor, unkeep, type Tensor } from '../../engine/index.ts';
 
 const pause = () => new Promise((r) => setTimeout(r, 5));
 
@@ -71,5 +71,19 @@ describe('scopes', () => {
     expect(order).toEqual(['a:start', 'a:end', 'bb:start', 'bb:end', 'ccc:start', 'ccc:end']);
     // nested exclusive does not wait for itself
     expect(await exclusive(() => exclusive(async () => 7))).toBe(7);
+  });
+
+  it('keep() survives the scope, unkeep() hands it back to the innermost scope, release() frees it now', async () => {
+    await sync();
+    const before = liveBytes();
+    const [a, b] = scope(() => [keep(tensor([1], [1])), keep(tensor([2], [1]))]);
+    scope(() => tensor([3], [1]));
+    expect([a.disposed, b.disposed, isKept(a)]).toEqual([false, false, true]);
+    scope(() => unkeep(a));
+    expect([a.disposed, isKept(a)]).toEqual([true, false]);
+    release(b, null);
+    expect([b.disposed, isKept(b)]).toEqual([true, false]);
+    await sync();
+    expect(liveBytes()).toBe(before);
   });
 });

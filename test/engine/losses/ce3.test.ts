@@ -163,7 +163,7 @@ describe('threeTokenCE laws (float64 reference)', () => {
           E.backward(mean);
           const finite = [...p, ...(logits.grad!.cpu as Float64Array)].every(Number.isFinite);
           const m = mean.cpu![0]!;
-          logits.grad!.kept = false;
+          E.unkeep(logits.grad!);
           return finite && close(m, sum(p) / a.B, 1e-12) && close(tot.cpu![0]!, sum(p), 1e-12);
         });
       }),
@@ -221,7 +221,7 @@ describe('threeTokenCE on the GPU matches the reference', () => {
         }
         expect(Math.abs(rowSum)).toBeLessThan(1e-6);
       }
-      x.grad!.kept = false;
+      E.unkeep(x.grad!);
     });
   });
 
@@ -279,9 +279,6 @@ describe('threeTokenCE gradcheck, bad inputs, memory', () => {
     }
     await E.sync();
     expect(E.liveBytes()).toBe(before);
-    for (const t of [x, h, s]) {
-      t.kept = false;
-      t.dispose();
-    }
+    E.release(x, h, s);
   });
 });

@@ -196,9 +196,6 @@ describe('ebrDistill gradcheck, bad inputs, memory', () => {
     }
     await E.sync();
     expect(E.liveBytes()).toBe(before);
-    for (const v of [q, p, c]) {
-      v.kept = false;
-      v.dispose();
-    }
+    E.release(q, p, c);
   });
 });

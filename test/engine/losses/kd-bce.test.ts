@@ -176,9 +176,6 @@ describe('kdBce gradcheck, bad inputs, memory', () => {
     }
     await E.sync();
     expect(E.liveBytes()).toBe(before);
-    for (const v of [q, p, t]) {
-      v.kept = false;
-      v.dispose();
-    }
+    E.release(q, p, t);
   });
 });

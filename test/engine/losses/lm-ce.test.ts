@@ -151,7 +151,7 @@ describe('lmCrossEntropy on the GPU matches the reference', () => {
       E.backward(l);
       expect(await E.item(l)).toBe(0);
       expect((await E.toArray(x.grad!)).every((v) => v === 0)).toBe(true);
-      x.grad!.kept = false;
+      E.unkeep(x.grad!);
     });
   });
 });
@@ -197,10 +197,7 @@ describe('lmCrossEntropy gradcheck, bad inputs, memory', () => {
       expect(x.grad!.size).toBe(N * V);
       E.zeroGrad([x]);
     });
-    for (const v of [x, t]) {
-      v.kept = false;
-      v.dispose();
-    }
+    E.release(x, t);
   });
 
   it('overwriteLogits: the same gradient (GPU and float64, vec4 and scalar rows, weights, ignored rows), written over the logits', async () => {
@@ -248,9 +245,6 @@ describe('lmCrossEntropy gradcheck, bad inputs, memory', () => {
     }
     await E.sync();
     expect(E.liveBytes()).toBe(before);
-    for (const v of [x, t]) {
-      v.kept = false;
-      v.dispose();
-    }
+    E.release(x, t);
   });
 });
