@@ -15,15 +15,15 @@ export function softmaxData(rows: number, cols: number) {
   return { X, err: (Y: ArrayLike<number>) => relErr(pickRows(Y, idx, cols), ref()) };
 }
 
+/** What every system's softmax case states about itself: name, shape, bytes moved (read x once, write y once), tolerance. */
+export function softmaxMeta(rows: number, cols: number, system: string): Pick<BenchCase, 'kernel' | 'shape' | 'system' | 'bytes' | 'ceiling' | 'tolerance'> {
+  return { kernel: 'softmax', shape: `${rows}x${cols}`, system, bytes: 8 * rows * cols, ceiling: 'bandwidth', tolerance: 1e-5 };
+}
+
 function ourCase(rows: number, cols: number): BenchCase {
   return {
-    kernel: 'softmax',
-    shape: `${rows}x${cols}`,
-    system: 'ours',
-    bytes: 8 * rows * cols, // read x once, write y once
-    ceiling: 'bandwidth',
+    ...softmaxMeta(rows, cols, 'ours'),
     tune: { softmax: [{ rows, len: cols }] },
-    tolerance: 1e-5,
     async setup() {
       const d = softmaxData(rows, cols);
       const x = tensor(d.X, [rows, cols]);

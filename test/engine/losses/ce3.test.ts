@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import * as E from '../../../engine/index.ts';
 import { threeTokenCE, threeTokenProbs, type LabelIds } from '../../../engine/losses/index.ts';
 import { ce3BackwardRef, ce3ForwardRef, ce3ProbsRef, type Ce3Args } from '../../../engine/reference/losses/ce3.ts';
-import { input, rng } from '../../util.ts';
+import { expectSteadyMemory, input, rng } from '../../util.ts';
 
 const RUNS = 200;
 
@@ -269,16 +269,15 @@ describe('threeTokenCE gradcheck, bad inputs, memory', () => {
     const x = E.keep(E.randn([33, 70], { requiresGrad: true }));
     const h = E.keep(E.tensor(Array.from({ length: 33 }, (_, i) => i % 3), [33], { dtype: 'i32' }));
     const s = E.keep(E.fill([33, 3], 1 / 3));
-    await E.sync();
-    const before = E.liveBytes();
-    for (let i = 0; i < 3; i++) {
-      E.scope(() => {
-        E.backward(threeTokenCE(x, [5, 6, 7], h, s, { alpha: 0.5 }));
-        E.zeroGrad([x]);
-      });
-    }
-    await E.sync();
-    expect(E.liveBytes()).toBe(before);
+    await expectSteadyMemory(
+      () => {
+        E.scope(() => {
+          E.backward(threeTokenCE(x, [5, 6, 7], h, s, { alpha: 0.5 }));
+          E.zeroGrad([x]);
+        });
+      },
+      { warmup: false, repeats: 3 },
+    );
     E.release(x, h, s);
   });
 });
