@@ -1,4 +1,5 @@
-// The engine's public API. The engine knows nothing of CSRM.
+// The engine's public API. The engine knows nothing of CSRM; its environment switches (device,
+// debugging, tuning) are listed in switches.ts.
 export { getGpu, shutdownGpu, type DeviceInfo } from './device.ts';
 export { Tensor, empty, numel, view, type DType, type Backend } from './tensor.ts';
 export { scope, scopeAsync, exclusive, keep, unkeep, release, isKept } from './scope.ts';
@@ -6,6 +7,7 @@ export { liveBytes, peakBytes, resetPeak, reservedBytes, trimPool } from './pool
 export { flush, sync, read, toArray, item, launch, precompile, kernelTimes, dispatchCount, beginGpuSpan, endGpuSpan, gpuSpanSupported } from './runtime.ts';
 export { tensor, fill, zeros, ones, randn, rand, manualSeed, toBackend, setPoison } from './create.ts';
 export { rng, type Rng } from './random.ts';
+export { ENGINE_SWITCHES, engineSwitch, type EngineSwitch } from './switches.ts';
 export { backward, noGrad, detach, zeroGrad, isGradEnabled, savedTensors } from './autograd.ts';
 export { gradcheck, gpucheck, relErr, type CheckInput } from './gradcheck.ts';
 export * from './ops/elementwise.ts';
@@ -30,7 +32,7 @@ export * from './ops/lora.ts';
 export { adamw, type Adamw, type AdamwOpts, type AdamwState, type AdamwStateIn } from './optim/adamw.ts';
 export { clipGradNorm } from './optim/clip.ts';
 export { saveCheckpoint, loadCheckpoint, hostToTensor, loadTensorsInto, type Checkpoint, type CheckpointIn, type HostTensor } from './checkpoint.ts';
-export { saveLoraAdapter, loadLoraAdapter, type LoraAdapterConfig } from './lora_adapter.ts';
+export { saveLoraAdapter, loadLoraAdapter, type LoraAdapterConfig } from './lora-adapter.ts';
 export * from './safetensors.ts';
 export * from './autotune.ts';
 export * from './losses/index.ts';

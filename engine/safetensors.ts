@@ -7,7 +7,7 @@
 // in model.safetensors.index.json. Mapping HF names to a model is the model's business.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from './atomic_file.ts';
+import { writeFileAtomic } from './atomic-file.ts';
 
 export type StDtype = 'F32' | 'F16' | 'BF16';
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import * as E from '../../engine/index.ts';
 import { gradcheck, type CheckInput } from '../../engine/index.ts';
-import { attentionForwardRows } from '../../kernels/attention/forward_rows.ts';
-import { attentionBackwardDkv, attentionBackwardDq, attentionBackwardPrep } from '../../kernels/attention/backward_rows.ts';
+import { attentionForwardRows } from '../../kernels/attention/forward-rows.ts';
+import { attentionBackwardDkv, attentionBackwardDq, attentionBackwardPrep } from '../../kernels/attention/backward-rows.ts';
 import { expectSteadyMemory } from '../util.ts';
 import { checkOnGpu, fn, inputs, label, randomCase, type Case } from './attention-cases.ts';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import * as E from '../../engine/index.ts';
 import { gpucheck, gradcheck, type CheckInput } from '../../engine/index.ts';
-import { ropeKernel } from '../../kernels/rope/rotate_half.ts';
+import { ropeKernel } from '../../kernels/rope/rotate-half.ts';
 import { expectSteadyMemory, input, rng } from '../util.ts';
 
 const r = rng(5);

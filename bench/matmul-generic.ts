@@ -54,6 +54,6 @@ function ourCase(s: MatmulShape): BenchCase {
 }
 
 export const suite: BenchSuite = {
-  name: 'matmul_generic',
+  name: 'matmul-generic',
   cases: (o) => matmulShapes(o).map(ourCase),
 };
