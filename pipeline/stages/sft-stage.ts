@@ -93,12 +93,15 @@ export function sftLoopConfig(s: SftSettings, o: { init: boolean; mt: boolean; a
   };
 }
 
+/** The shuffle that picks Stage 2's share of target labels (Figure 3's fractions): its own stream of the SFT seed. */
+const targetSubsetSeed = (seed: number) => seed ^ 0x5eed;
+
 /** Training records of a stage: Stage 1 = source labels only; Stage 2 = source + (a share of) target labels. */
 export function stageTrainRecords(d: MarketData, stage: 1 | 2, targetFraction: number, seed: number): RelevanceRecord[] {
   const src = d.relevance[d.source]!.train;
   if (stage === 1) return src;
   const tgt = [...d.relevance[d.target]!.train];
-  const r = rng(seed ^ 0x5eed);
+  const r = rng(targetSubsetSeed(seed));
   for (let i = tgt.length - 1; i > 0; i--) {
     const j = r.int(i + 1);
     [tgt[i], tgt[j]] = [tgt[j]!, tgt[i]!];

@@ -81,6 +81,9 @@ export function lrAt(cfg: SftConfig, step: number): number {
   return cfg.lr * (0.1 + 0.9 * 0.5 * (1 + Math.cos(Math.PI * Math.min(1, t))));
 }
 
+/** The dropout stream of a training step (models/llama.ts derives each projection's mask from it); the formula the demo's numbers were made with. */
+export const stepDropoutSeed = (seed: number, step: number) => seed * 100003 + step;
+
 /** What one step needs of the run's inputs (the benchmarks take steps without a run). */
 export type SftStepInputs = Pick<SftInputs, 'model' | 'labelIds' | 'padId' | 'cfg' | 'label'>;
 
@@ -88,7 +91,7 @@ export type SftStepInputs = Pick<SftInputs, 'model' | 'labelIds' | 'padId' | 'cf
 function stepLoss(inp: SftStepInputs, seqs: Seq[], step: number): { loss: Tensor; tokens: number; dispose(): void } {
   const { model, cfg } = inp;
   const bb = buildBatch(seqs, inp.padId, cfg.maxLen);
-  const hidden = forwardHidden(model, bb.batch, { training: true, seed: cfg.seed * 100003 + step });
+  const hidden = forwardHidden(model, bb.batch, { training: true, seed: stepDropoutSeed(cfg.seed, step) });
   let loss: Tensor | null = null;
   if (bb.answerIdx.length > 0) {
     const logits = labelLogits(model, hiddenRows(hidden, bb.answerIdx), inp.labelIds);
