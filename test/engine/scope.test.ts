@@ -77,7 +77,7 @@ describe('scopes', () => {
     await sync();
     const before = liveBytes();
     const [a, b] = scope(() => [keep(tensor([1], [1])), keep(tensor([2], [1]))]);
-    scope(() => tensor([3], [1]));
+    scope(() => void tensor([3], [1]));
     expect([a.disposed, b.disposed, isKept(a)]).toEqual([false, false, true]);
     scope(() => unkeep(a));
     expect([a.disposed, isKept(a)]).toEqual([true, false]);
