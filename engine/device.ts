@@ -1,6 +1,7 @@
 // The one owner of Dawn: instance, adapter choice, device limits/features, error routing, shutdown.
 // Everything GPU in the engine asks this module for the device; nothing else calls `create()`.
 import { create, globals } from 'webgpu';
+import { installPollSleep, uninstallPollSleep } from './dawn-poll.ts';
 import { engineSwitch } from './switches.ts';
 
 export interface DeviceInfo {
@@ -9,6 +10,9 @@ export interface DeviceInfo {
   features: string[];
   limits: Record<string, number>;
   isSoftware: boolean; // lavapipe / swiftshader: CPU rasterisers with different best kernels
+  /** The subgroup size every compute subgroup has, with lanes in local-index order (probed); null when
+   * the adapter has no subgroups or their size varies. Kernels built for a fixed size check this. */
+  subgroupSize: number | null;
 }
 
 export interface Gpu {
@@ -133,15 +137,63 @@ async function init(): Promise<Gpu> {
   const dl = device.limits as unknown as Record<string, number>;
   for (const k in dl) if (typeof dl[k] === 'number') limits[k] = dl[k]!;
   const desc = describe(adapter.info, backendHint);
+  const isSoftware = /llvmpipe|lavapipe|swiftshader|software/i.test(desc);
+  // On a CPU adapter the binding's spinning poll takes a core from the adapter (engine/dawn-poll.ts).
+  const poll = engineSwitch('CSRM_DAWN_POLL');
+  if (poll !== undefined && poll !== 'spin' && poll !== 'sleep') throw new Error(`CSRM_DAWN_POLL="${poll}": expected "spin" or "sleep"`);
+  if (poll === 'sleep' || (poll === undefined && isSoftware)) installPollSleep();
   const info: DeviceInfo = {
     adapter: desc,
     backend: backendHint,
     features: [...device.features],
     limits,
-    isSoftware: /llvmpipe|lavapipe|swiftshader|software/i.test(desc),
+    isSoftware,
+    subgroupSize: device.features.has('subgroups') ? await probeSubgroupSize(device) : null,
   };
   current = { device, queue: device.queue, info, has: (f) => device.features.has(f) };
   return current;
+}
+
+/**
+ * Runs one workgroup of 64 invocations that records subgroup_size and subgroup_invocation_id; returns
+ * the size when it is the same everywhere and lanes follow local_invocation_index (lane = index mod
+ * size), else null.
+ */
+async function probeSubgroupSize(device: GPUDevice): Promise<number | null> {
+  const n = 64;
+  const code = `enable subgroups;
+@group(0) @binding(0) var<storage, read_write> out: array<u32>;
+@compute @workgroup_size(${n})
+fn main(@builtin(local_invocation_index) li: u32, @builtin(subgroup_size) sz: u32, @builtin(subgroup_invocation_id) sid: u32) {
+  out[2u * li] = sz;
+  out[2u * li + 1u] = sid;
+}`;
+  const buf = device.createBuffer({ size: 8 * n, usage: 0x0080 | 0x0004 /* STORAGE|COPY_SRC */ });
+  const rd = device.createBuffer({ size: 8 * n, usage: 0x0001 | 0x0008 /* MAP_READ|COPY_DST */ });
+  try {
+    const pipeline = device.createComputePipeline({ layout: 'auto', compute: { module: device.createShaderModule({ code }), entryPoint: 'main' } });
+    const bind = device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: buf } }] });
+    const enc = device.createCommandEncoder();
+    const pass = enc.beginComputePass();
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, bind);
+    pass.dispatchWorkgroups(1);
+    pass.end();
+    enc.copyBufferToBuffer(buf, 0, rd, 0, 8 * n);
+    device.queue.submit([enc.finish()]);
+    await rd.mapAsync(1 /* READ */);
+    const v = new Uint32Array(rd.getMappedRange().slice(0));
+    rd.unmap();
+    const size = v[0]!;
+    if (size === 0) return null;
+    for (let i = 0; i < n; i++) if (v[2 * i] !== size || v[2 * i + 1] !== i % size) return null;
+    return size;
+  } catch {
+    return null;
+  } finally {
+    buf.destroy();
+    rd.destroy();
+  }
 }
 
 /** Destroys the device and drops the instance so that `node` can exit. */
@@ -152,4 +204,5 @@ export async function shutdownGpu(): Promise<void> {
   await g.queue.onSubmittedWorkDone().catch(() => undefined);
   g.device.destroy();
   instance = null;
+  uninstallPollSleep();
 }

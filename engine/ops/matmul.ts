@@ -7,6 +7,7 @@ import { gpuSync, type DeviceInfo } from '../device.ts';
 import { launch, sync, type Kernel } from '../runtime.ts';
 import { assertDtype, assertLive, assertSameBackend, empty, numel, Tensor } from '../tensor.ts';
 import { view } from '../tensor.ts';
+import { broadcastCols, matmulBroadcast, type BroadcastSpec } from '../../kernels/matmul/broadcast.ts';
 import { matmulGeneric, GENERIC_TM, GENERIC_TN, GENERIC_WG } from '../../kernels/matmul/generic.ts';
 import { matmulRegister, REG_TM, REG_TN, REG_WG } from '../../kernels/matmul/register.ts';
 import { matmulTiled, TILE } from '../../kernels/matmul/tiled.ts';
@@ -53,8 +54,8 @@ function dims(a: Tensor, b: Tensor, tA: boolean, tB: boolean): Dims {
   return { batchShape, batch, M, N, K, sA: ba.length ? M * K : 0, sB: bb.length ? K * N : 0 };
 }
 
-export type MatmulVariant = 'generic' | 'register' | 'tiled';
-export const MATMUL_VARIANTS: readonly MatmulVariant[] = ['generic', 'register', 'tiled'];
+export type MatmulVariant = 'generic' | 'register' | 'tiled' | 'broadcast';
+export const MATMUL_VARIANTS: readonly MatmulVariant[] = ['generic', 'register', 'tiled', 'broadcast'];
 
 /** The problem a variant is chosen for. */
 export interface MatmulDims {
@@ -73,8 +74,12 @@ export function chooseMatmulVariant(info: DeviceInfo, dims: MatmulDims): MatmulV
   // Measured 2026-11-28 (bench/run.ts, same run per adapter): the 4×8 register tile wins on lavapipe
   // (≈5–10× the 16×16 workgroup-memory tile) and also on an NVIDIA H200 through Dawn/Vulkan
   // (4096³: register 19.4 TFLOP/s, tiled 4.9; 1024³: 7.0 vs 4.7), except tiny products (256³) where
-  // the tiled kernel's fewer, fuller workgroups win. The autotuner can refine this per shape bucket.
-  return dims.M * dims.N < 512 * 512 && !info.isSoftware ? 'tiled' : 'register';
+  // the tiled kernel's fewer, fuller workgroups win. Measured 2026-11-30 on lavapipe (subgroups of
+  // 8): the subgroup-broadcast tile runs the SFT step's products at 1.8–2.6× the register tile's
+  // speed (adapter-thread CPU time). Where broadcast does not apply to a call (K % 4 ≠ 0, …) the
+  // register tile runs. The autotuner can refine this per shape bucket.
+  if (info.isSoftware) return info.subgroupSize !== null && dims.M * dims.N >= 256 ? 'broadcast' : 'register';
+  return dims.M * dims.N < 512 * 512 ? 'tiled' : 'register';
 }
 
 let override: MatmulVariant | null = null;
@@ -113,6 +118,30 @@ export function matmulVariantFor(d: MatmulDims): MatmulVariant {
   return chooseMatmulVariant(gpuSync().info, d);
 }
 
+/** The variant that really runs for these operands: the chosen one, or the register tile where the
+ * broadcast kernel's layout conditions fail. */
+export function matmulVariantRun(d: MatmulDims, tA = false, tB = false): MatmulVariant {
+  const v = matmulVariantFor(d);
+  return v === 'broadcast' && !broadcastSpec({ ...d, batchShape: [], sA: 0, sB: 0 }, tA, tB) ? 'register' : v;
+}
+
+/**
+ * The subgroup-broadcast kernel's configuration for a product, or null where it does not apply: it
+ * needs the adapter's fixed subgroup size, K % 4 = 0 (vec4 along K), M % 4 = 0 when A is stored
+ * transposed and N % 4 = 0 when B is not (vec4 along M / N), and a grid that fits one dimension.
+ * Tiles (measured on lavapipe, bench/matmul-shapes.ts): 16 rows × 2 columns per lane when B is
+ * stored [N, K]; 16 rows × 4 adjacent columns per lane when B is stored [K, N].
+ */
+function broadcastSpec(d: Dims, tA: boolean, tB: boolean): BroadcastSpec | null {
+  const info = gpuSync().info;
+  const SG = info.subgroupSize;
+  if (SG === null || SG < 4 || d.K % 4 !== 0 || (tA && d.M % 4 !== 0) || (!tB && d.N % 4 !== 0)) return null;
+  const s: BroadcastSpec = { aRows: !tA, bRows: tB, R: 16, TN: tB ? 2 : 1, SG };
+  const groups = Math.ceil(d.M / s.R) * Math.ceil(d.N / broadcastCols(s));
+  const maxGrid = info.limits.maxComputeWorkgroupsPerDimension ?? 65535;
+  return groups <= maxGrid && d.batch <= maxGrid ? s : null;
+}
+
 /**
  * Measures every variant on random inputs of each bucket's shape (once per bucket and adapter; the
  * choice is cached on disk by engine/autotune.ts) so later matmuls in those buckets run the fastest.
@@ -134,7 +163,8 @@ export async function tuneMatmul(list: readonly MatmulDims[], opts: TuneOpts = {
     const b = rand([rep.K, rep.N], { seed: 12, lo: 0.1, hi: 1 });
     const full: Dims = { batchShape: [], batch: 1, M: rep.M, N: rep.N, K: rep.K, sA: 0, sB: 0 };
     try {
-      const variants = MATMUL_VARIANTS.map((v) => ({
+      // broadcast runs only where its layout conditions hold (at the bucket's shape: NN)
+      const variants = MATMUL_VARIANTS.filter((v) => v !== 'broadcast' || broadcastSpec(full, false, false)).map((v) => ({
         name: v,
         async run() {
           const c = empty([rep.M, rep.N]);
@@ -143,7 +173,8 @@ export async function tuneMatmul(list: readonly MatmulDims[], opts: TuneOpts = {
           c.dispose();
         },
       }));
-      out.set(bucket, (await autotune({ op: 'matmul', bucket }, variants, { fallback, ...opts })) as MatmulVariant);
+      const fb = variants.some((v) => v.name === fallback) ? fallback : 'register';
+      out.set(bucket, (await autotune({ op: 'matmul', bucket }, variants, { fallback: fb, ...opts })) as MatmulVariant);
     } finally {
       a.dispose();
       b.dispose();
@@ -162,7 +193,14 @@ function cached(key: string, make: () => Kernel): Kernel {
 
 function launchMatmul(v: MatmulVariant, a: Tensor, b: Tensor, out: Tensor, d: Dims, tA: boolean, tB: boolean): void {
   const params = [d.M, d.N, d.K, d.sA, d.sB, d.M * d.N];
-  if (v === 'register') {
+  const bs = v === 'broadcast' ? broadcastSpec(d, tA, tB) : null;
+  if (v === 'broadcast' && !bs) v = 'register';
+  if (bs) {
+    const tilesN = Math.ceil(d.N / broadcastCols(bs));
+    const grid: [number, number, number] = [Math.ceil(d.M / bs.R) * tilesN, 1, d.batch];
+    const k = cached(`b${bs.aRows}${bs.bRows}${bs.R}x${bs.TN}s${bs.SG}`, () => matmulBroadcast(bs));
+    launch(k, [a, b, out], grid, [...params, tilesN], 'matmul');
+  } else if (v === 'register') {
     // vec4 loads need the operand's contiguous dimension to be a multiple of 4
     const vecA = (tA ? d.M : d.K) % 4 === 0;
     const vecB = (tB ? d.K : d.N) % 4 === 0;

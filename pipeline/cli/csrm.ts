@@ -12,7 +12,7 @@ import { runPretrain } from '../stages/pretrain.ts';
 import { runSftStage, stageTrainRecords, withRqa, type SftStageOpts } from '../stages/sft-stage.ts';
 import { methodStages, stageRunOpts, stageTrains } from '../stages/stage-table.ts';
 import { runOnlineStage } from '../stages/online-stage.ts';
-import { labelRecords } from '../stages/label.ts';
+import { labelModel, labelRecords } from '../stages/label.ts';
 import { loadMarketData } from '../stages/market-data.ts';
 import { loadAdapters, loadBase } from '../stages/model-io.ts';
 import { evaluateModel } from '../stages/evaluate.ts';
@@ -25,7 +25,7 @@ import { disposeLlama } from '../../models/llama.ts';
 const USAGE = `usage: csrm <command> [options]
   generate  --preset tiny|demo|paper --out DIR [--seed N] [--lexicon FILE] [--format jsonl|csv|parquet]
   pretrain  --data DIR --out FILE [--config tiny|demo|gpu|FILE.json] [--steps N]
-  import-hf --from HF_DIR --out FILE      (a Llama-style config.json + safetensors as the base model)
+  import-hf --from HF_DIR --out FILE [--allow-non-finite]   (a Llama-style config.json + safetensors as the base model)
   export-hf --base FILE --out HF_DIR
   stages    [--config PRESET]             (the method's fine-tuning stages: the names --name takes)
   sft       --run DIR --name NAME [--data DIR] [--base FILE] [--config PRESET] [--steps N]
@@ -62,7 +62,7 @@ async function pretrainCmd(f: Flags, cmd: string): Promise<number> {
 async function importHfCmd(f: Flags, cmd: string): Promise<number> {
   const { importHf } = await import('../../models/hf.ts');
   const { saveBase } = await import('../stages/model-io.ts');
-  const m = await importHf(need(cmd, f, 'from'));
+  const m = await importHf(need(cmd, f, 'from'), { allowNonFinite: f['allow-non-finite'] === true });
   await saveBase(need(cmd, f, 'out'), m, { importedFrom: f.from });
   console.log(`imported ${f.from} (${m.config.nLayers} layers, dim ${m.config.dim}, vocab ${m.config.vocabSize}) → ${f.out}`);
   disposeLlama(m);
@@ -115,9 +115,11 @@ async function labelCmd(f: Flags, cmd: string): Promise<number> {
   const tok = await loadTokenizer();
   const data = await loadMarketData(need(cmd, f, 'data'));
   const recs = await withRqa(stageTrainRecords(data, 2, (f['target-fraction'] as number) ?? 1, c.sft.seed), null);
-  const { model } = await loadBase(need(cmd, f, 'base'));
-  await loadAdapters(model, join(need(cmd, f, 'run'), need(cmd, f, 'from'), 'best.ckpt'));
-  const r = await labelRecords(model, tok, recs, c.sft.maxLen, need(cmd, f, 'out'));
+  const base = need<string>(cmd, f, 'base');
+  const adapters = join(need(cmd, f, 'run'), need(cmd, f, 'from'), 'best.ckpt');
+  const { model } = await loadBase(base);
+  await loadAdapters(model, adapters);
+  const r = await labelRecords(model, tok, recs, c.sft.maxLen, need(cmd, f, 'out'), { model: await labelModel(base, adapters, c.sft.maxLen) });
   disposeLlama(model);
   console.log(`labelled ${r.labelled} samples (${r.resumedFrom} already there), ${r.samplesPerSec.toFixed(1)} samples/s`);
   return 0;
@@ -168,7 +170,7 @@ async function demoCmd(f: Flags): Promise<number> {
 
 const COMMANDS: Record<string, Command> = {
   pretrain: { engine: true, flags: { data: 'string', out: 'string', config: 'string', steps: 'number' }, run: pretrainCmd },
-  'import-hf': { engine: true, flags: { from: 'string', out: 'string' }, run: importHfCmd },
+  'import-hf': { engine: true, flags: { from: 'string', out: 'string', 'allow-non-finite': 'boolean' }, run: importHfCmd },
   'export-hf': { engine: true, flags: { base: 'string', out: 'string' }, run: exportHfCmd },
   stages: { engine: false, flags: { config: 'string' }, run: stagesCmd },
   sft: { engine: true, flags: { run: 'string', name: 'string', data: 'string', base: 'string', stage: 'number', mt: 'boolean', rqa: 'string', 'soft-labels': 'string', alpha: 'number', 'target-fraction': 'number', config: 'string', steps: 'number', init: 'string' }, run: sftCmd },
@@ -197,12 +199,25 @@ export async function csrm(argv: string[]): Promise<number> {
   return c.run(f, cmd!);
 }
 
+/** How a failed command ends: one line saying why (the stack only with CSRM_DEBUG=1), exit 1. */
+export function failureMessage(e: unknown): string {
+  const m = e instanceof Error ? (process.env.CSRM_DEBUG === '1' ? (e.stack ?? e.message) : e.message) : String(e);
+  return `error: ${m}`;
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
+  // An error escaping every await (a callback, a forgotten promise) ends the same way.
+  const die = (e: unknown) => {
+    console.error(failureMessage(e));
+    process.exit(1);
+  };
+  process.on('uncaughtException', die);
+  process.on('unhandledRejection', die);
   let code = 1;
   try {
     code = await csrm(process.argv.slice(2));
   } catch (e) {
-    console.error(e instanceof Error ? e.message : e);
+    console.error(failureMessage(e));
     code = 1;
   } finally {
     await shutdownGpu();

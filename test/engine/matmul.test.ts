@@ -3,6 +3,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import * as E from '../../engine/index.ts';
 import { gpucheck, precompile } from '../../engine/index.ts';
+import { gpuSync } from '../../engine/device.ts';
+import { matmulBroadcast } from '../../kernels/matmul/broadcast.ts';
 import { matmulRegister } from '../../kernels/matmul/register.ts';
 import { matmulTiled } from '../../kernels/matmul/tiled.ts';
 import { input, rng } from '../util.ts';
@@ -27,6 +29,14 @@ const cases: [number[], number[], boolean, boolean][] = [
   [[1, 1], [1, 1], false, false],
   [[1, 9], [9, 1], false, false],
   [[17, 35], [35, 18], false, false], // crosses the 16×16 tile
+  // the broadcast kernel runs where K % 4 = 0 (and M % 4 = 0 for Aᵀ, N % 4 = 0 for B [K, N]); rows
+  // and columns past its 16-row, 16/32-column tiles
+  [[37, 20], [20, 44], false, false],
+  [[20, 36], [20, 52], true, false],
+  [[41, 24], [30, 24], false, true],
+  [[24, 44], [30, 24], true, true],
+  [[3, 21, 8], [3, 8, 36], false, false],
+  [[2, 13, 16], [16, 20], false, false],
 ];
 
 for (const variant of E.MATMUL_VARIANTS) {
@@ -51,11 +61,27 @@ describe('matmul variant choice', () => {
   it('picks register tiling except for small products on hardware adapters (as measured)', () => {
     const small = { batch: 1, M: 64, N: 64, K: 64 };
     const big = { batch: 1, M: 1024, N: 1024, K: 1024 };
-    const info = { adapter: 'x', backend: 'x', features: [], limits: {} };
+    const info = { adapter: 'x', backend: 'x', features: [], limits: {}, subgroupSize: null };
     expect(E.chooseMatmulVariant({ ...info, isSoftware: true }, small)).toBe('register');
     expect(E.chooseMatmulVariant({ ...info, isSoftware: true }, big)).toBe('register');
+    // lavapipe with its fixed subgroups of 8: the subgroup-broadcast tile, except for products under 256 outputs
+    expect(E.chooseMatmulVariant({ ...info, isSoftware: true, subgroupSize: 8 }, big)).toBe('broadcast');
+    expect(E.chooseMatmulVariant({ ...info, isSoftware: true, subgroupSize: 8 }, { batch: 1, M: 16, N: 3, K: 64 })).toBe('register');
     expect(E.chooseMatmulVariant({ ...info, isSoftware: false }, small)).toBe('tiled');
     expect(E.chooseMatmulVariant({ ...info, isSoftware: false }, big)).toBe('register');
+  });
+  it('broadcast runs only where its layout conditions hold, else the register tile', () => {
+    E.setMatmulVariant('broadcast');
+    try {
+      const want = gpuSync().info.subgroupSize === null ? 'register' : 'broadcast';
+      expect(E.matmulVariantRun({ batch: 1, M: 37, N: 44, K: 20 })).toBe(want);
+      expect(E.matmulVariantRun({ batch: 1, M: 37, N: 44, K: 21 })).toBe('register'); // K % 4
+      expect(E.matmulVariantRun({ batch: 1, M: 37, N: 45, K: 20 })).toBe('register'); // N % 4 with B [K, N]
+      expect(E.matmulVariantRun({ batch: 1, M: 37, N: 45, K: 20 }, false, true)).toBe(want); // B [N, K]: any N
+      expect(E.matmulVariantRun({ batch: 1, M: 37, N: 44, K: 20 }, true, false)).toBe('register'); // M % 4 with Aᵀ
+    } finally {
+      E.setMatmulVariant(null);
+    }
   });
   it('rejects an unknown override', () => {
     expect(() => E.setMatmulVariant('fast' as E.MatmulVariant)).toThrow(/setMatmulVariant: unknown variant "fast"/);
@@ -66,6 +92,8 @@ describe('matmul variant choice', () => {
         await precompile(matmulTiled(transA, transB));
         for (const vecA of [false, true])
           for (const vecB of [false, true]) await precompile(matmulRegister({ transA, transB, vecA, vecB }));
+        const SG = gpuSync().info.subgroupSize;
+        if (SG !== null) await precompile(matmulBroadcast({ aRows: !transA, bRows: transB, R: 16, TN: transB ? 2 : 1, SG }));
       }
   });
   it('rejects bad inputs naming the op and shapes', () => {
