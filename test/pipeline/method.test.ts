@@ -10,6 +10,7 @@ import { runMethod } from '../../pipeline/stages/method.ts';
 import { rqaConfig } from '../../pipeline/stages/rqa-stage.ts';
 import { stageSteps, type SftStageResult } from '../../pipeline/stages/sft-stage.ts';
 import { methodStages } from '../../pipeline/stages/stage-table.ts';
+import { readSoftLabelFile } from '../../pipeline/stages/label.ts';
 
 it('runs generate → pretrain → Stage 1 (±MT, +RQA) → Stage 2 (+RQA*) → SD → online → report, and resumes', async () => {
   const base = loadConfig('tiny');
@@ -46,8 +47,8 @@ it('runs generate → pretrain → Stage 1 (±MT, +RQA) → Stage 2 (+RQA*) → 
     expect(history.at(-1)!.step, s.name).toBe(stageSteps(s.startsFrom ? c.sft.warmSteps : c.sft.steps, s.mt, c.sft.mtRatio));
   }
   // the self-distillation round trained on soft labels for each of its training records
-  const softLines = readFileSync(join(dir, 'sd-1/soft-labels.jsonl'), 'utf8').trim().split('\n').length;
-  expect(softLines).toBe(read<SftStageResult>('sd-1/result.json').train.samples);
+  const soft = await readSoftLabelFile(join(dir, 'sd-1/soft-labels.jsonl'));
+  expect(soft.labels.size).toBe(read<SftStageResult>('sd-1/result.json').train.samples);
   const md = readFileSync(join(dir, 'report.md'), 'utf8');
   for (const h of ['Table 2', 'transfer gap', 'Retrieval accuracy', 'Table 3', 'Stages and settings', 'Timing per stage']) expect(md).toContain(h);
   for (const k of Object.keys(SFT_KNOBS)) expect(md).toContain(`| ${k} |`);
