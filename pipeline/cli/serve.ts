@@ -9,7 +9,7 @@
 // N such processes share the port (serve-cluster.ts).
 import cluster from 'node:cluster';
 import { pathToFileURL } from 'node:url';
-import { readFileNamedSync } from '../../engine/read_file.ts';
+import { readFileNamedSync } from '../../engine/read-file.ts';
 import { readRecords } from '../data/records.ts';
 import { embedCatalogue, writeEmbeddings } from '../online/embeddings-file.ts';
 import { startServer } from '../online/serve.ts';

@@ -8,7 +8,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Job, Queue, QueueEvents } from 'bullmq';
-import { writeFileAtomic } from '../../engine/atomic_file.ts';
+import { writeFileAtomic } from '../../engine/atomic-file.ts';
 import { redisOptions, type QueueTarget } from './queue-url.ts';
 import { decodeRows, QUEUE_NAME, sha256Hex, type ShardJob, type ShardResult } from './shard-jobs.ts';
 

@@ -2,7 +2,7 @@
 // (catalogue-<market>.emb): a JSON header line {ids, dim, sha256} and then count × dim float32.
 // The ANN index (hnsw-index.ts) is built from them and saved next to them.
 import { readFileSync } from 'node:fs';
-import { writeFileAtomic } from '../../engine/atomic_file.ts';
+import { writeFileAtomic } from '../../engine/atomic-file.ts';
 import { sha256Hex } from '../queue/shard-jobs.ts';
 
 export interface CatalogueEmbeddings {
