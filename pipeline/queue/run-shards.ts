@@ -69,17 +69,22 @@ export function readShard(dir: string, i: number, items: number, width: number):
   return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
 }
 
-/** The shard folder belongs to one run: another run's shards (other inputs or model) are removed. */
-function claimDir(dir: string, runId: string, shards: number, log: (s: string) => void): void {
+interface RunStamp {
+  runId: string;
+  shards: number;
+}
+
+/** The shard folder belongs to one run: another run's shards (other inputs or model) are removed; returns that run. */
+function claimDir(dir: string, runId: string, shards: number, log: (s: string) => void): RunStamp | null {
   mkdirSync(dir, { recursive: true });
   const stamp = join(dir, 'run.json');
-  const prev = existsSync(stamp) ? (JSON.parse(readFileSync(stamp, 'utf8')) as { runId: string }).runId : null;
-  if (prev !== runId) {
-    const stale = readdirSync(dir).filter((f) => f.endsWith('.f32'));
-    if (stale.length > 0) log(`${dir}: removing ${stale.length} shard files of another run (${prev?.slice(0, 12) ?? 'unrecorded'}…)`);
-    for (const f of readdirSync(dir)) rmSync(join(dir, f), { recursive: true, force: true });
-    writeFileSync(stamp, JSON.stringify({ runId, shards }) + '\n');
-  }
+  const prev = existsSync(stamp) ? (JSON.parse(readFileSync(stamp, 'utf8')) as RunStamp) : null;
+  if (prev?.runId === runId) return null;
+  const stale = readdirSync(dir).filter((f) => f.endsWith('.f32'));
+  if (stale.length > 0) log(`${dir}: removing ${stale.length} shard files of another run (${prev?.runId.slice(0, 12) ?? 'unrecorded'}…)`);
+  for (const f of readdirSync(dir)) rmSync(join(dir, f), { recursive: true, force: true });
+  writeFileSync(stamp, JSON.stringify({ runId, shards } satisfies RunStamp) + '\n');
+  return prev;
 }
 
 export async function runSharded(p: ShardedPass): Promise<PassResult> {
@@ -87,7 +92,7 @@ export async function runSharded(p: ShardedPass): Promise<PassResult> {
   const attempts = p.attempts ?? 3;
   const window = p.window ?? 64;
   const pollMs = p.pollMs ?? 200;
-  claimDir(p.dir, p.runId, p.shards, log);
+  const replaced = claimDir(p.dir, p.runId, p.shards, log);
   const files = Array.from({ length: p.shards }, (_, i) => shardFile(p.dir, i));
   const total = Array.from({ length: p.shards }, (_, i) => p.items(i)).reduce((a, b) => a + b, 0);
   const todo = files.map((f, i) => i).filter((i) => !existsSync(files[i]!));
@@ -131,6 +136,8 @@ export async function runSharded(p: ShardedPass): Promise<PassResult> {
   let lastWorkers = 0;
   const seen = new Set<string>();
   try {
+    // the replaced run's jobs would only keep the workers busy (a job a worker holds is left to finish)
+    if (replaced) for (let i = 0; i < replaced.shards; i++) await queue.remove(jobId(replaced.runId, i)).catch(() => 0);
     if (resumed > 0) log(`${p.label}: ${resumed} of ${p.shards} shards already done in ${p.dir}`);
     const enqueue = async (i: number) => {
       const id = jobId(p.runId, i);

@@ -1,6 +1,7 @@
 // `csrm rqa` end to end on the tiny market with a random tiny base and a few steps: rqa.jsonl covers
 // every relevance record of both markets, never hands a record its judged product's title, loads
-// back through the SFT stage's loader, and retrieval accuracy is written for BM25 and EBR.
+// back through the SFT stage's loader, and retrieval accuracy is written for BM25 and EBR. With
+// rqa.index "hnsw" the catalogue embeddings and their HNSW index are saved and retrieval uses it.
 // Measured (tiny market, 60-step pretrained base, RQA_DEFAULTS: 200 ranker / 300 EBR steps):
 // BM25 top-1 48.8% / any@3 68.3%, EBR top-1 34.1% / any@3 68.3% on 41 TW queries; on the 3 alias
 // queries both 0% — EBR does not beat BM25 at this size.
@@ -16,11 +17,13 @@ import { loadMarketData } from '../../../pipeline/stages/market-data.ts';
 import { saveBase } from '../../../pipeline/stages/model-io.ts';
 import { rqaConfig, runRqaStage } from '../../../pipeline/stages/rqa-stage.ts';
 import { withRqa } from '../../../pipeline/stages/sft-stage.ts';
+import { readCatalogueEmbeddings } from '../../../pipeline/rqa/catalogue-embeddings.ts';
+import { loadHnsw } from '../../../pipeline/rqa/hnsw-index.ts';
 import { loadTokenizer } from '../../../pipeline/tokenizer/tokenizer.ts';
 
 describe('csrm rqa on the tiny market', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'csrm-rqa-'));
   it('writes rqa.jsonl for all records without the judged product, and retrieval accuracy', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'csrm-rqa-'));
     const data = join(dir, 'data');
     writeMarket(generateMarket({ preset: 'tiny', seed: 1 }), data);
     const tok = await loadTokenizer();
@@ -47,5 +50,23 @@ describe('csrm rqa on the tiny market', () => {
     // a rerun is skipped
     const again = await runRqaStage({ data, base, out, star: false, maxLen: 112, cfg, quiet: true });
     expect(again.seconds).toBe(r.seconds);
+  }, 120_000);
+
+  it('with rqa.index "hnsw" (RQA*), saves the catalogue embeddings and the HNSW index beside them and retrieves through it', async () => {
+    const data = join(dir, 'data');
+    const cfg = rqaConfig({ index: 'hnsw', ranker: { steps: 6, batchSize: 8, lr: 0.003, negativesPerPositive: 2 }, ebr: { steps: 10, batchSize: 16, negatives: 16, dim: 32, lr: 0.01, temperature: 0.1, mseWeight: 1 } });
+    const out = join(dir, 'rqa-star');
+    const r = await runRqaStage({ data, base: join(dir, 'base.ckpt'), out, star: true, rankerDir: join(dir, 'rqa', 'ranker'), maxLen: 112, cfg, quiet: true });
+    const d = await loadMarketData(data);
+    for (const m of [d.source, d.target]) {
+      const e = readCatalogueEmbeddings(join(out, `catalogue-${m}.emb`));
+      expect(e.ids).toEqual(d.catalogue[m]!.map((p) => p.product_id));
+      expect(e.dim).toBe(32);
+      expect(existsSync(join(out, `catalogue-${m}.hnsw`))).toBe(true);
+      expect(loadHnsw(join(out, `catalogue-${m}.hnsw`), e.sha256, 32, e.ids.length, cfg.hnsw)).not.toBeNull();
+    }
+    expect(r.accuracy.map((a) => a.name)).toEqual(['EBR*']);
+    const loaded = await withRqa(Object.values(d.relevance).flatMap((x) => [...x.train, ...x.dev, ...x.test]), out);
+    expect(loaded.filter((x) => x.rqa.length === cfg.k).length).toBeGreaterThan(0.9 * loaded.length);
   }, 120_000);
 });
