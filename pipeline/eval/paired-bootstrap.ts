@@ -6,6 +6,7 @@
 // the statistic is the mean over seeds of the difference, and one draw of queries serves every seed.
 // The interval is the percentile interval of the resampled differences (Efron & Tibshirani 1993,
 // ch. 13). Clusters are taken in sorted id order, so the result does not depend on sample order.
+// The same resampling gives one model's metric its interval (metricBootstrap: Figure 3's error bars).
 import { rng } from '../../engine/random.ts';
 import type { CountMetric } from './count-metrics.ts';
 
@@ -29,7 +30,19 @@ export interface BootstrapOpts {
   level?: number;
 }
 
-export interface BootstrapInterval {
+/** What every cluster bootstrap reports beside its estimate. */
+interface Resampling {
+  level: number;
+  /** Standard deviation of the resampled statistic (the bootstrap standard error). */
+  se: number;
+  resamples: number;
+  seed: number;
+  samples: number;
+  clusters: number;
+  seeds: number;
+}
+
+export interface BootstrapInterval extends Resampling {
   metric: string;
   /** A's and B's metric on the whole test set (mean over seeds). */
   a: number;
@@ -39,14 +52,6 @@ export interface BootstrapInterval {
   /** Percentile interval of the resampled differences. */
   lo: number;
   hi: number;
-  level: number;
-  /** Standard deviation of the resampled differences (the bootstrap standard error). */
-  se: number;
-  resamples: number;
-  seed: number;
-  samples: number;
-  clusters: number;
-  seeds: number;
 }
 
 /** Quantile of sorted values by linear interpolation between order statistics (Hyndman–Fan type 7). */
@@ -72,85 +77,98 @@ function clusterSums(counts: Float64Array, index: Int32Array, C: number, w: numb
   return out;
 }
 
-export function pairedBootstrap(input: PairedBootstrapInput, opts: BootstrapOpts = {}): BootstrapInterval {
-  const { metric, clusters, pairs } = input;
+/**
+ * The core: per seed, the counts of M models on the same samples; the statistic is the mean over
+ * seeds of combine(metric of each model), on the full test set and on `resamples` draws of clusters.
+ */
+function clusterBootstrap(
+  metric: CountMetric, clusters: ArrayLike<string>, seeds: readonly (readonly Float64Array[])[], combine: (v: Float64Array) => number, opts: BootstrapOpts,
+): Resampling & { point: number; full: Float64Array; lo: number; hi: number } {
   const resamples = opts.resamples ?? BOOTSTRAP_RESAMPLES;
   const seed = opts.seed ?? BOOTSTRAP_SEED;
   const level = opts.level ?? BOOTSTRAP_LEVEL;
-  if (!(Number.isInteger(resamples) && resamples >= 1)) throw new Error(`pairedBootstrap: resamples must be a positive integer, got ${resamples}`);
-  if (!(level > 0 && level < 1)) throw new Error(`pairedBootstrap: level ${level} outside (0, 1)`);
+  if (!(Number.isInteger(resamples) && resamples >= 1)) throw new Error(`bootstrap: resamples must be a positive integer, got ${resamples}`);
+  if (!(level > 0 && level < 1)) throw new Error(`bootstrap: level ${level} outside (0, 1)`);
   const n = clusters.length;
   const w = metric.width;
-  if (n === 0) throw new Error('pairedBootstrap: no samples');
-  if (pairs.length === 0) throw new Error('pairedBootstrap: no A/B pair to compare');
-  pairs.forEach((p, s) => {
-    for (const [k, v] of [['a', p.a], ['b', p.b]] as const) {
-      if (v.length !== n * w) throw new Error(`pairedBootstrap: seed ${s} model ${k.toUpperCase()} has ${v.length} counts, expected ${n} samples × ${w} = ${n * w}`);
-    }
+  if (n === 0) throw new Error('bootstrap: no samples');
+  if (seeds.length === 0) throw new Error('bootstrap: no seed to resample');
+  const M = seeds[0]!.length;
+  seeds.forEach((models, s) => {
+    if (models.length !== M) throw new Error(`bootstrap: seed ${s} has ${models.length} models, seed 0 has ${M}`);
+    models.forEach((v, k) => {
+      if (v.length !== n * w) throw new Error(`bootstrap: seed ${s} model ${String.fromCharCode(65 + k)} has ${v.length} counts, expected ${n} samples × ${w} = ${n * w}`);
+    });
   });
 
   const ids = [...new Set(Array.from(clusters))].sort();
   const pos = new Map(ids.map((id, i) => [id, i]));
   const index = Int32Array.from(Array.from(clusters), (id) => pos.get(id)!);
   const C = ids.length;
-  const S = pairs.length;
-  const sums = pairs.map((p) => ({ a: clusterSums(p.a, index, C, w), b: clusterSums(p.b, index, C, w) }));
+  const S = seeds.length;
+  const sums = seeds.map((models) => models.map((v) => clusterSums(v, index, C, w)));
 
-  const sa = new Float64Array(w);
-  const sb = new Float64Array(w);
-  /** Mean over seeds of value(B) − value(A) with cluster c counted weight[c] times. */
-  const statistic = (weight: ArrayLike<number>): { a: number; b: number; d: number } => {
-    let ta = 0;
-    let tb = 0;
-    let td = 0;
-    for (const { a, b } of sums) {
-      sa.fill(0);
-      sb.fill(0);
-      for (let c = 0; c < C; c++) {
-        const k = weight[c]!;
-        if (k === 0) continue;
-        for (let j = 0; j < w; j++) {
-          sa[j]! += k * a[c * w + j]!;
-          sb[j]! += k * b[c * w + j]!;
+  const acc = new Float64Array(w);
+  const vals = new Float64Array(M);
+  const full = new Float64Array(M);
+  /** Mean over seeds of combine(values) with cluster c counted weight[c] times; `into` gets the models' mean values. */
+  const statistic = (weight: ArrayLike<number>, into?: Float64Array): number => {
+    let t = 0;
+    for (const models of sums) {
+      models.forEach((m, k) => {
+        acc.fill(0);
+        for (let c = 0; c < C; c++) {
+          const x = weight[c]!;
+          if (x !== 0) for (let j = 0; j < w; j++) acc[j]! += x * m[c * w + j]!;
         }
-      }
-      const va = metric.value(sa);
-      const vb = metric.value(sb);
-      ta += va;
-      tb += vb;
-      td += vb - va;
+        vals[k] = metric.value(acc);
+        if (into) into[k]! += vals[k]! / S;
+      });
+      t += combine(vals);
     }
-    return { a: ta / S, b: tb / S, d: td / S };
+    return t / S;
   };
 
-  const full = statistic(new Float64Array(C).fill(1));
+  const point = statistic(new Float64Array(C).fill(1), full);
   const r = rng(seed);
   const weight = new Float64Array(C);
-  const deltas = new Float64Array(resamples);
+  const draws = new Float64Array(resamples);
   for (let t = 0; t < resamples; t++) {
     weight.fill(0);
     for (let j = 0; j < C; j++) weight[r.int(C)]!++;
-    deltas[t] = statistic(weight).d;
+    draws[t] = statistic(weight);
   }
   let mean = 0;
-  for (const d of deltas) mean += d / resamples;
+  for (const d of draws) mean += d / resamples;
   let v = 0;
-  for (const d of deltas) v += (d - mean) ** 2;
-  deltas.sort();
+  for (const d of draws) v += (d - mean) ** 2;
+  draws.sort();
   const tail = (1 - level) / 2;
   return {
-    metric: metric.name,
-    a: full.a,
-    b: full.b,
-    delta: full.d,
-    lo: quantileSorted(deltas, tail),
-    hi: quantileSorted(deltas, 1 - tail),
-    level,
-    se: resamples > 1 ? Math.sqrt(v / (resamples - 1)) : 0,
-    resamples,
-    seed,
-    samples: n,
-    clusters: C,
-    seeds: S,
+    point, full, lo: quantileSorted(draws, tail), hi: quantileSorted(draws, 1 - tail),
+    level, se: resamples > 1 ? Math.sqrt(v / (resamples - 1)) : 0, resamples, seed, samples: n, clusters: C, seeds: S,
   };
+}
+
+export function pairedBootstrap(input: PairedBootstrapInput, opts: BootstrapOpts = {}): BootstrapInterval {
+  if (input.pairs.length === 0) throw new Error('pairedBootstrap: no A/B pair to compare');
+  const r = clusterBootstrap(input.metric, input.clusters, input.pairs.map((p) => [p.a, p.b]), (v) => v[1]! - v[0]!, opts);
+  const { point, full, ...rest } = r;
+  return { metric: input.metric.name, a: full[0]!, b: full[1]!, delta: point, ...rest };
+}
+
+export interface MetricInterval extends Resampling {
+  metric: string;
+  /** The metric on the whole test set (mean over seeds). */
+  value: number;
+  /** Percentile interval of the resampled metric. */
+  lo: number;
+  hi: number;
+}
+
+/** One model's metric (mean over seeds) with its query-bootstrap interval: Figure 3's error bars. */
+export function metricBootstrap(input: { metric: CountMetric; clusters: ArrayLike<string>; seeds: readonly Float64Array[] }, opts: BootstrapOpts = {}): MetricInterval {
+  const { point, full, ...rest } = clusterBootstrap(input.metric, input.clusters, input.seeds.map((v) => [v]), (v) => v[0]!, opts);
+  void full;
+  return { metric: input.metric.name, value: point, ...rest };
 }

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { rng } from '../../../engine/random.ts';
-import { accuracyScored, binaryF1Scored, metricValue, microF1Scored } from '../../../pipeline/eval/count-metrics.ts';
+import { accuracyScored, binaryF1Scored, metricValue, MICRO_F1, microF1Scored } from '../../../pipeline/eval/count-metrics.ts';
 import { evaluate } from '../../../pipeline/eval/metrics.ts';
-import { pairedBootstrap, quantileSorted } from '../../../pipeline/eval/paired-bootstrap.ts';
+import { metricBootstrap, pairedBootstrap, quantileSorted } from '../../../pipeline/eval/paired-bootstrap.ts';
 import { comparePaired, formatComparison, verdictOf } from '../../../pipeline/eval/paired-comparison.ts';
 import { binaryMetrics } from '../../../pipeline/online/metrics.ts';
 
@@ -246,6 +246,28 @@ describe('paired query bootstrap: laws', () => {
     expect(() => comparePaired(['q1'], [{ a, b: a }])).toThrow(/seed 0 model A has 6 counts, expected 1 samples × 3/);
     expect(() => comparePaired(['q1', 'q2'], [{ a, b: accuracyScored([1, 0]) }])).toThrow(/scored with micro-F1/);
     expect(() => pairedBootstrap({ metric: a.metric, clusters: ['q', 'q'], pairs: [{ a: a.counts, b: a.counts }] }, { resamples: 0 })).toThrow(/resamples/);
+  });
+});
+
+describe("one model's metric with its query-bootstrap interval", () => {
+  it('matches a hand-computed case and the whole-set metric', () => {
+    // two one-sample queries, one right: F1 ½; resampled F1 ∈ {0: ¼, ½: ½, 1: ¼}
+    const m = metricBootstrap({ metric: MICRO_F1, clusters: ['q1', 'q2'], seeds: [microF1Scored([0, 1], [0, 2]).counts] }, { resamples: 4000 });
+    expect([m.value, m.lo, m.hi]).toEqual([0.5, 0, 1]);
+    fc.assert(
+      fc.property(testSet({ min: 1, max: 30 }), (s) => {
+        const a = microF1Scored(s.truth, s.a);
+        const r = metricBootstrap({ metric: a.metric, clusters: s.clusters, seeds: [a.counts] }, { resamples: 200 });
+        expect(r.value).toBeCloseTo(metricValue(a), 12);
+        expect(r.lo).toBeLessThanOrEqual(r.hi);
+        expect(r.lo).toBeGreaterThanOrEqual(0);
+        expect(r.hi).toBeLessThanOrEqual(1);
+        // all right: nothing to resample away
+        const perfect = metricBootstrap({ metric: a.metric, clusters: s.clusters, seeds: [microF1Scored(s.truth, s.truth).counts] }, { resamples: 50 });
+        expect([perfect.value, perfect.lo, perfect.hi]).toEqual([1, 1, 1]);
+      }),
+      { numRuns: 40 },
+    );
   });
 });
 
