@@ -2,10 +2,9 @@
 // paired query-bootstrap interval, McNemar's exact p-value on per-sample correctness, and a verdict
 // read off the interval alone: "helps" when it lies above 0, "hurts" when below, otherwise "no
 // detectable effect". The point estimate never decides the verdict.
-import { microF1Scored, type Scored } from './count-metrics.ts';
+import type { Scored } from './count-metrics.ts';
 import { discordance, mcnemarExact, type Discordance } from './mcnemar.ts';
 import { pairedBootstrap, type BootstrapInterval, type BootstrapOpts } from './paired-bootstrap.ts';
-import { checkSameSamples, fromDigits, readTestSamples, type SamplePredictions } from './sample-predictions.ts';
 
 export type Verdict = 'helps' | 'hurts' | 'no detectable effect';
 
@@ -30,24 +29,6 @@ export function comparePaired(clusters: ArrayLike<string>, pairs: readonly { a: 
   const boot = pairedBootstrap({ metric, clusters, pairs: pairs.map((p) => ({ a: p.a.counts, b: p.b.counts })) }, opts);
   const discordant = pairs.map((p) => discordance(p.a.correct, p.b.correct)).reduce((s, d) => ({ aOnly: s.aOnly + d.aOnly, bOnly: s.bOnly + d.bOnly }), { aOnly: 0, bOnly: 0 });
   return { ...boot, discordant, pValue: mcnemarExact(discordant.aOnly, discordant.bOnly), verdict: verdictOf(boot.lo, boot.hi) };
-}
-
-/**
- * Micro-F1 (eq. 5) of B − A from stored predictions: a[s] and b[s] are seed s's models (same test
- * samples throughout; `names` label the files in errors).
- */
-export function compareStoredPredictions(
-  a: readonly SamplePredictions[], b: readonly SamplePredictions[], names: { a: string; b: string }, opts: BootstrapOpts = {},
-): PairedComparison {
-  if (a.length === 0 || a.length !== b.length) throw new Error(`compare ${names.a} with ${names.b}: ${a.length} vs ${b.length} seeds`);
-  const ref = a[0]!;
-  const { truth, clusters } = readTestSamples(ref, `${names.a} (seed 1)`);
-  const scored = (p: SamplePredictions, where: string): Scored => {
-    checkSameSamples(ref, p, `${names.a} (seed 1)`, where);
-    return microF1Scored(truth, fromDigits(p.pred, p.n, `${where} predictions`));
-  };
-  const pairs = a.map((pa, s) => ({ a: scored(pa, `${names.a} (seed ${s + 1})`), b: scored(b[s]!, `${names.b} (seed ${s + 1})`) }));
-  return comparePaired(clusters, pairs, opts);
 }
 
 const signed = (x: number, digits: number) => `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(digits)}`;

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { compareStoredPredictions } from '../../../pipeline/eval/paired-comparison.ts';
 import { checkSameSamples, fromDigits, fromQueryRuns, readTestSamples, samplePredictions, toQueryRuns } from '../../../pipeline/eval/sample-predictions.ts';
 
 describe('stored per-sample predictions', () => {
@@ -39,24 +38,5 @@ describe('stored per-sample predictions', () => {
     expect(() => fromQueryRuns({ ids: ['a'], runs: [2] }, 3, 'q')).toThrow(/cover 2 samples, expected 3/);
     expect(() => samplePredictions(['k'], [3.5], [0], ['q'])).toThrow(/truth: value 3.5 at sample 0/);
     expect(() => readTestSamples(undefined as never, 'old/result.json')).toThrow(/old\/result.json: no per-sample test results \(rerun the stage/);
-  });
-
-  it('compares stored predictions of several seeds', () => {
-    const keys = Array.from({ length: 8 }, (_, i) => `k${i}`);
-    const q = keys.map((_, i) => `q${i >> 1}`);
-    const truth = [0, 1, 2, 0, 1, 2, 0, 1];
-    const a1 = samplePredictions(keys, truth, [0, 1, 2, 0, 0, 0, 0, 0], q); // 4 + 1 right
-    const b1 = samplePredictions(keys, truth, truth, q); // 8 right
-    const c = compareStoredPredictions([a1, a1], [b1, a1], { a: 'stage1', b: 'stage2' }, { resamples: 500 });
-    expect(c.a).toBeCloseTo(5 / 8, 12);
-    expect(c.b).toBeCloseTo((1 + 5 / 8) / 2, 12);
-    expect(c.delta).toBeCloseTo(3 / 16, 12);
-    expect(c.discordant).toEqual({ aOnly: 0, bOnly: 3 });
-    expect(c.pValue).toBe(0.25); // 2 · 2⁻³
-    expect(c.seeds).toBe(2);
-    expect(c.clusters).toBe(4);
-    const other = samplePredictions(keys.map((k) => `${k}x`), truth, truth, q);
-    expect(() => compareStoredPredictions([a1], [other], { a: 'stage1', b: 'stage2' })).toThrow(/stage1 \(seed 1\) and stage2 \(seed 1\) are not scored on the same test samples/);
-    expect(() => compareStoredPredictions([a1], [b1, b1], { a: 'stage1', b: 'stage2' })).toThrow(/1 vs 2 seeds/);
   });
 });
