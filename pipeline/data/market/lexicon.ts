@@ -2,7 +2,7 @@
 // language codes the file declares. The generator reads only this structure, so another file with
 // other concepts (or other languages) builds another market. Schema `csrm-lexicon/2`, documented in
 // DATA_CARD.md; `csrm-lexicon/1` files are migrated on load (lexicon-migrate.ts).
-import { readFileSync } from 'node:fs';
+import { readFileNamedSync } from '../../../engine/read_file.ts';
 import { fileURLToPath } from 'node:url';
 import { formatProblems, lexiconProblems } from './lexicon-problems.ts';
 import { migrateLexiconV1, SCHEMA_V1 } from './lexicon-migrate.ts';
@@ -123,8 +123,9 @@ export function parseLexicon(raw: unknown, origin = 'lexicon'): Lexicon {
 
 export function loadLexicon(file: string = DEFAULT_LEXICON): Lexicon {
   let raw: unknown;
-  try { raw = JSON.parse(readFileSync(file, 'utf8')); }
-  catch (e) { throw new Error(`invalid lexicon ${file}: ${(e as Error).message}`); }
+  const text = readFileNamedSync(file, 'lexicon').toString('utf8'); // a folder or a missing file, named
+  try { raw = JSON.parse(text); }
+  catch (e) { throw new Error(`invalid lexicon ${file}: not JSON (${(e as Error).message})`); }
   return parseLexicon(raw, file);
 }
 
