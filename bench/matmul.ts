@@ -3,7 +3,7 @@
 // same f32 inputs (a full float64 reference at 2048³ would take minutes on the host).
 import * as E from '../engine/index.ts';
 import type { BenchCase, BenchInstance, BenchOpts, BenchSuite } from './types.ts';
-import { matmulMeta } from './matmul_generic.ts';
+import { matmulMeta } from './matmul-generic.ts';
 
 const FULL: [number, number, number][] = [
   [256, 256, 256],
@@ -84,7 +84,7 @@ export const suite: BenchSuite = {
     const out: BenchCase[] = [];
     for (const [M, N, K] of shapes)
       for (const v of E.MATMUL_VARIANTS) {
-        out.push({ ...matmulMeta({ M, N, K }, `ours:${v}`), setup: () => setupCase(v, M, N, K) });
+        out.push({ ...matmulMeta({ M, N, K }, `ours:${v}`), tolerance: 1e-5, setup: () => setupCase(v, M, N, K) });
       }
     return out;
   },

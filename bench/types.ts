@@ -61,6 +61,6 @@ export interface BenchRecord {
   throughput_unit?: string;
   /** Bytes the work must hold at least (end-to-end cases; see BenchInstance.requiredBytes). */
   required_bytes?: number;
-  /** Why a case produced no measurement (peer not installed, op not on this branch, error). */
+  /** Why a case produced no measurement (peer not installed, error). */
   note?: string;
 }

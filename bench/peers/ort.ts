@@ -3,9 +3,9 @@
 // session.run(), which returns when the output is computed.
 import type * as ORT from 'onnxruntime-node';
 import { cpus } from 'node:os';
-import { matmulData, matmulMeta } from '../matmul_generic.ts';
+import { matmulData, matmulMeta } from '../matmul-generic.ts';
 import { unavailable } from './unavailable.ts';
-import { softmaxData } from '../softmax.ts';
+import { softmaxData, softmaxMeta } from '../softmax.ts';
 import { matmulShapes, type MatmulShape, softmaxShapes } from '../shapes.ts';
 import type { BenchCase, BenchInstance, BenchSuite } from '../types.ts';
 import { oneNodeModel, type OnnxIO } from './onnx-model.ts';
@@ -63,12 +63,7 @@ function matmulCase(s: MatmulShape): BenchCase {
 
 function softmaxCase(rows: number, cols: number): BenchCase {
   return {
-    kernel: 'softmax',
-    shape: `${rows}x${cols}`,
-    system: SYSTEM,
-    bytes: 8 * rows * cols,
-    ceiling: 'bandwidth',
-    tolerance: 1e-5,
+    ...softmaxMeta(rows, cols, SYSTEM),
     onCpu: true,
     async setup() {
       const d = softmaxData(rows, cols);

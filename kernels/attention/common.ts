@@ -33,6 +33,27 @@ fn hsum(v: vec4<f32>) -> f32 { return v.x + v.y + v.z + v.w; }`;
 
 export const ATTN_WG = 32;
 
+/** Bindings 1–3: q, k, v. */
+export const ATTN_QKV = `@group(0) @binding(1) var<storage, read> q: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> k: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> v: array<vec4<f32>>;`;
+
+/** Bindings 1–6 of the dQ and dK/dV passes: q, k, v, dO, the prep pass's (lse, D) and the key lengths. */
+export const ATTN_BWD_INPUTS = `${ATTN_QKV}
+@group(0) @binding(4) var<storage, read> dout: array<vec4<f32>>;
+@group(0) @binding(5) var<storage, read> ld: array<vec2<f32>>;
+@group(0) @binding(6) var<storage, read> lens: array<i32>;`;
+
+/** Entry of a kernel with one invocation per query row: its row i, head h, batch b, kv head hk and offset qo. Grid (ceil(T / WG), H, B). */
+export const ATTN_QUERY_ROW_MAIN = `@compute @workgroup_size(${ATTN_WG})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let i = gid.x;
+  let h = gid.y;
+  let b = gid.z;
+  if (i >= p.T) { return; }
+  let hk = h / p.group;
+  let qo = qBase(b, i, h);`;
+
 /** n copies of a statement with its index d as a literal. Loops over the head dim are written out
  * so that the per-invocation arrays are indexed by constants: lavapipe's compiler otherwise unrolls
  * them itself and lowers each dynamic index into a branch ladder, and its compile time grows with Dh². */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import * as E from '../../engine/index.ts';
 import { gpucheck, gradcheck, type CheckInput } from '../../engine/index.ts';
-import { input, rng } from '../util.ts';
+import { expectSteadyMemory, input, rng } from '../util.ts';
 import type { Rng } from '../../engine/random.ts';
 
 const r = rng(303);
@@ -73,12 +73,7 @@ describe('gatherRows', () => {
         E.backward(E.sumAll(E.gatherRows(t, i)));
         E.zeroGrad([t]);
       });
-    step();
-    await E.sync();
-    const before = E.liveBytes();
-    step();
-    await E.sync();
-    expect(E.liveBytes()).toBe(before);
+    await expectSteadyMemory(step);
     t.dispose();
     i.dispose();
   });

@@ -73,10 +73,7 @@ describe('loraLinear', () => {
     expect(a.grad).not.toBeNull(); // dA = s·uᵀ·x with u = g·B = 0 → zeros, but present
     expect(b.grad).not.toBeNull();
     E.zeroGrad([x, a, b]);
-    for (const t of [x, w, a, b]) {
-      t.kept = false;
-      t.dispose();
-    }
+    E.release(x, w, a, b);
   });
   it('forward+backward in a scope leaves live bytes unchanged', async () => {
     const x = E.keep(E.tensor(randData(r, 9 * 8), [9, 8]));

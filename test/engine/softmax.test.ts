@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import * as E from '../../engine/index.ts';
 import { gpucheck, gradcheck, precompile } from '../../engine/index.ts';
 import { softmaxKernel } from '../../kernels/softmax/rows.ts';
-import { input, rng } from '../util.ts';
+import { expectSteadyMemory, input, rng } from '../util.ts';
 
 const r = rng(404);
 
@@ -62,12 +62,7 @@ describe('softmax and logSoftmax over the last axis', () => {
         E.backward(E.sumAll(E.mul(E.softmax(x), E.logSoftmax(x))));
         E.zeroGrad([x]);
       });
-    step();
-    await E.sync();
-    const before = E.liveBytes();
-    step();
-    await E.sync();
-    expect(E.liveBytes()).toBe(before);
+    await expectSteadyMemory(step);
     x.dispose();
   });
 });

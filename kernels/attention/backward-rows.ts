@@ -6,7 +6,7 @@
 //   dkv: one invocation per (batch, kv head, key) loops over every query head of its group and
 //   every query that sees the key, so each dK/dV element has exactly one writer.
 import { kernel, type Kernel } from '../kernel.ts';
-import { ATTN_HELPERS, ATTN_PARAMS, ATTN_WG, unroll } from './common.ts';
+import { ATTN_BWD_INPUTS, ATTN_HELPERS, ATTN_PARAMS, ATTN_WG, ATTN_QUERY_ROW_MAIN, unroll } from './common.ts';
 
 /** ld[b, h, i] = (lse, D). Grid: (ceil(T / WG), H, B). */
 export function attentionBackwardPrep(Dh: number): Kernel {
@@ -43,22 +43,10 @@ export function attentionBackwardDq(Dh: number): Kernel {
     `attention_bwd_dq_rows_d${Dh}`,
     /* wgsl */ `
 ${ATTN_PARAMS}
-@group(0) @binding(1) var<storage, read> q: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> k: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read> v: array<vec4<f32>>;
-@group(0) @binding(4) var<storage, read> dout: array<vec4<f32>>;
-@group(0) @binding(5) var<storage, read> ld: array<vec2<f32>>;
-@group(0) @binding(6) var<storage, read> lens: array<i32>;
+${ATTN_BWD_INPUTS}
 @group(0) @binding(7) var<storage, read_write> dq: array<vec4<f32>>;
 ${ATTN_HELPERS(DH4)}
-@compute @workgroup_size(${ATTN_WG})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let i = gid.x;
-  let h = gid.y;
-  let b = gid.z;
-  if (i >= p.T) { return; }
-  let hk = h / p.group;
-  let qo = qBase(b, i, h);
+${ATTN_QUERY_ROW_MAIN}
   let st = ld[(b * p.H + h) * p.T + i];
   var qr: array<vec4<f32>, ${DH4}>;
   var gr: array<vec4<f32>, ${DH4}>;
@@ -87,12 +75,7 @@ export function attentionBackwardDkv(Dh: number): Kernel {
     `attention_bwd_dkv_rows_d${Dh}`,
     /* wgsl */ `
 ${ATTN_PARAMS}
-@group(0) @binding(1) var<storage, read> q: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> k: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read> v: array<vec4<f32>>;
-@group(0) @binding(4) var<storage, read> dout: array<vec4<f32>>;
-@group(0) @binding(5) var<storage, read> ld: array<vec2<f32>>;
-@group(0) @binding(6) var<storage, read> lens: array<i32>;
+${ATTN_BWD_INPUTS}
 @group(0) @binding(7) var<storage, read_write> dk: array<vec4<f32>>;
 @group(0) @binding(8) var<storage, read_write> dv: array<vec4<f32>>;
 ${ATTN_HELPERS(DH4)}

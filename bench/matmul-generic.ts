@@ -1,6 +1,6 @@
-// Our matmul as it is on this branch (engine/ops/matmul.ts, generic register-tiled kernel), as
-// system 'ours:generic' so it stays distinguishable from the matmul owner's tuned 'ours' suite
-// (bench/matmul.ts) once that lands; the ratios section prefers 'ours' and falls back to 'ours:*'.
+// Our matmul as the engine dispatches it (engine/ops/matmul.ts, the adapter's chosen variant), as
+// system 'ours:generic', on the same host inputs and float64 reference rows as the peers (bench/peers/
+// import matmulData), so the ratios compare like with like; bench/matmul.ts times every variant.
 import { matmul, read, sync, tensor, type Tensor } from '../engine/index.ts';
 import { relErr } from '../engine/gradcheck.ts';
 import { hostInput, memoRef } from './inputs.ts';
@@ -54,6 +54,6 @@ function ourCase(s: MatmulShape): BenchCase {
 }
 
 export const suite: BenchSuite = {
-  name: 'matmul_generic',
+  name: 'matmul-generic',
   cases: (o) => matmulShapes(o).map(ourCase),
 };
