@@ -31,10 +31,12 @@ export function comparePaired(clusters: ArrayLike<string>, pairs: readonly { a: 
   return { ...boot, discordant, pValue: mcnemarExact(discordant.aOnly, discordant.bOnly), verdict: verdictOf(boot.lo, boot.hi) };
 }
 
-const signed = (x: number, digits: number) => `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(digits)}`;
+/** A difference with its sign: "+0.0125", "−0.0040". */
+export const signed = (x: number, digits = 4) => `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(digits)}`;
+
+export const formatP = (p: number) => (p < 0.001 ? p.toExponential(1) : p.toFixed(3));
 
 /** "+0.0125 [−0.0040, +0.0290], p = 0.21: no detectable effect" */
 export function formatComparison(c: PairedComparison, digits = 4): string {
-  const p = c.pValue < 0.001 ? c.pValue.toExponential(1) : c.pValue.toFixed(3);
-  return `${signed(c.delta, digits)} [${signed(c.lo, digits)}, ${signed(c.hi, digits)}], p = ${p}: ${c.verdict}`;
+  return `${signed(c.delta, digits)} [${signed(c.lo, digits)}, ${signed(c.hi, digits)}], p = ${formatP(c.pValue)}: ${c.verdict}`;
 }
