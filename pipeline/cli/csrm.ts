@@ -8,6 +8,7 @@ import { runGenerate } from './generate.ts';
 import { runServe } from './serve.ts';
 import { loadConfig, type MethodConfig } from '../stages/config.ts';
 import { runMethod } from '../stages/method.ts';
+import { readStudy, runStudy, studySeedFolders } from '../stages/study.ts';
 import { runPretrain } from '../stages/pretrain.ts';
 import { runSftStage, stageTrainRecords, withRqa, type SftStageOpts } from '../stages/sft-stage.ts';
 import { methodStages, stageRunOpts, stageTrains } from '../stages/stage-table.ts';
@@ -38,8 +39,11 @@ const USAGE = `usage: csrm <command> [options]
   worker    --queue redis://HOST:PORT [--adapter NAME] [--name NAME] [--lock-ms 30000]   (shards of label, rqa, distill-online)
   eval      --run DIR --name NAME --data DIR --base FILE [--config PRESET]
   rqa       --data DIR --base FILE --out DIR [--star] [--ranker DIR] [--config PRESET] [--run DIR] [--queue redis://HOST:PORT [--shard-size N]]
-  report    --run DIR [--config PRESET]
-  demo      [--config tiny|demo|gpu|FILE.json] [--run DIR]
+  report    --run DIR [--config PRESET]   (a study folder reports its seeds together, with the config it recorded)
+  demo      [--config tiny|demo|gpu|FILE.json] [--run DIR] [--seeds N]   (--seeds: a study, as below)
+  study     [--config tiny|demo|gpu|FILE.json] --seeds N [--run DIR]
+            the fine-tuning stages with N seeds on one market and base model, each seed in DIR/seed-K,
+            resumable; the report gives mean ± sd over seeds and pooled paired intervals (default DIR runs/NAME-study)
   serve     --embeddings FILE [...]   (see pipeline/cli/serve.ts)
   distill-online --run DIR --data DIR --base FILE --teacher STAGE [--config PRESET] [--queue redis://HOST:PORT [--shard-size N]]`;
 
@@ -162,7 +166,10 @@ async function rqaCmd(f: Flags, cmd: string): Promise<number> {
 }
 
 async function reportCmd(f: Flags, cmd: string): Promise<number> {
-  console.log((await writeReport(need(cmd, f, 'run'), config(f))).join('\n'));
+  const run = need<string>(cmd, f, 'run');
+  const study = readStudy(run);
+  const files = study ? await writeReport(run, study.config, { seeds: studySeedFolders(run, study.seeds), shared: run }) : await writeReport(run, config(f));
+  console.log(files.join('\n'));
   return 0;
 }
 
@@ -178,9 +185,16 @@ async function workerCmd(f: Flags, cmd: string): Promise<number> {
   return runWorker({ queue: parseQueueUrl(need(cmd, f, 'queue')), adapter: f.adapter as string | undefined, name: f.name as string | undefined, lockMs: f['lock-ms'] as number | undefined });
 }
 
-async function demoCmd(f: Flags): Promise<number> {
+async function demoCmd(f: Flags, cmd: string): Promise<number> {
+  if (f.seeds !== undefined) return studyCmd(f, cmd);
   const c = loadConfig(String(f.config ?? f.preset ?? 'demo'));
   await runMethod(c, (f.run as string) ?? join('runs', c.name));
+  return 0;
+}
+
+async function studyCmd(f: Flags, cmd: string): Promise<number> {
+  const c = loadConfig(String(f.config ?? f.preset ?? 'demo'));
+  await runStudy(c, (f.run as string) ?? join('runs', `${c.name}-study`), need<number>(cmd, f, 'seeds'));
   return 0;
 }
 
@@ -196,7 +210,8 @@ const COMMANDS: Record<string, Command> = {
   rqa: { engine: true, flags: { run: 'string', data: 'string', base: 'string', out: 'string', star: 'boolean', ranker: 'string', config: 'string', ...QUEUE_FLAGS }, run: rqaCmd },
   report: { engine: false, flags: { run: 'string', config: 'string' }, run: reportCmd },
   'distill-online': { engine: true, flags: { run: 'string', data: 'string', base: 'string', teacher: 'string', config: 'string', ...QUEUE_FLAGS }, run: distillOnlineCmd },
-  demo: { engine: true, flags: { config: 'string', run: 'string', preset: 'string' }, run: demoCmd },
+  demo: { engine: true, flags: { config: 'string', run: 'string', preset: 'string', seeds: 'number' }, run: demoCmd },
+  study: { engine: true, flags: { config: 'string', run: 'string', seeds: 'number' }, run: studyCmd },
 };
 
 export async function csrm(argv: string[]): Promise<number> {

@@ -3,6 +3,7 @@
 // meaning, its default and its check live there and nowhere else; the report prints them all.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { PRESET_SIZES, PRESETS, type PresetName } from '../data/market/presets.ts';
 import { CORPUS_RECIPES } from './pretrain-corpus.ts';
 import type { RqaConfig } from './rqa-stage.ts';
 import type { OnlineConfig } from '../online/config.ts';
@@ -61,14 +62,27 @@ export const SFT_KNOBS: Record<keyof SftSettings, Knob> = {
   groupBatches: { what: 'length-grouped batching: batches per length-sorted pool (1: drawn order)', default: 8, check: posInt },
 };
 
-/** A config file as written: the sft section's knobs with defaults may be left out. */
-export interface MethodConfigFile extends Omit<MethodConfig, 'sft'> {
+/**
+ * The market: generator preset and seed, and the dev and test samples per market (the preset's
+ * sizes when the file leaves them out). Larger test sets narrow the report's paired intervals;
+ * scoring them costs inference time in every stage.
+ */
+export interface MarketSettings {
+  preset: PresetName;
+  seed: number;
+  dev: number;
+  test: number;
+}
+
+/** A config file as written: the sft section's knobs with defaults, and the market's dev/test sizes, may be left out. */
+export interface MethodConfigFile extends Omit<MethodConfig, 'sft' | 'market'> {
   sft: Partial<SftSettings>;
+  market: Omit<MarketSettings, 'dev' | 'test'> & Partial<Pick<MarketSettings, 'dev' | 'test'>>;
 }
 
 export interface MethodConfig {
   name: string;
-  market: { preset: 'tiny' | 'demo' | 'paper'; seed: number };
+  market: MarketSettings;
   model: { preset: string };
   pretrain: {
     steps: number; batchSize: number; seqLen: number; lr: number; seed: number;
@@ -86,6 +100,16 @@ export interface MethodConfig {
 
 export function configPath(preset: string): string {
   return fileURLToPath(new URL(`../configs/${preset}.json`, import.meta.url));
+}
+
+/** The market section with the preset's dev/test sizes where the file is silent; `bad` throws with the reason. */
+export function resolveMarket(raw: MethodConfigFile['market'], bad: (why: string) => never): MarketSettings {
+  if (!PRESETS.includes(raw.preset)) bad(`market.preset "${raw.preset}" is not one of ${PRESETS.join(', ')}`);
+  if (!Number.isInteger(raw.seed)) bad(`market.seed ${JSON.stringify(raw.seed)} must be an integer`);
+  const sizes = PRESET_SIZES[raw.preset];
+  const m = { preset: raw.preset, seed: raw.seed, dev: raw.dev ?? sizes.dev, test: raw.test ?? sizes.test };
+  for (const k of ['dev', 'test'] as const) if (!(Number.isInteger(m[k]) && m[k] > 0)) bad(`market.${k} ${JSON.stringify(m[k])} must be a positive integer (samples per market)`);
+  return m;
 }
 
 /** The sft section with every knob checked and the defaults filled in; `bad` throws with the reason. */
@@ -120,5 +144,5 @@ export function loadConfig(pathOrPreset: string): MethodConfig {
   if (!(c.sd.alpha >= 0 && c.sd.alpha <= 1)) bad(`sd.alpha ${c.sd.alpha} outside [0, 1]`);
   if (c.pretrain.corpus !== undefined && !(c.pretrain.corpus in CORPUS_RECIPES)) bad(`pretrain.corpus "${c.pretrain.corpus}" is not one of ${Object.keys(CORPUS_RECIPES).join(', ')}`);
   for (const f of c.figure3.fractions) if (!(f > 0 && f < 1)) bad(`figure3 fraction ${f} outside (0, 1)`);
-  return { ...c, sft: resolveSft(c.sft, bad) };
+  return { ...c, market: resolveMarket(c.market, bad), sft: resolveSft(c.sft, bad) };
 }

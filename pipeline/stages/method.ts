@@ -44,6 +44,8 @@ async function committedMatches(path: string, c: MethodConfig): Promise<boolean>
 interface Run {
   c: MethodConfig;
   runDir: string;
+  /** The folder of the market (data/), base model (base.ckpt) and RQA runs (rqa/, rqa-star/): the run folder, or a study's shared folder. */
+  shared: string;
   data: string;
   base: string;
   quiet?: boolean;
@@ -51,7 +53,17 @@ interface Run {
   timed<T>(step: string, fn: () => Promise<T>): Promise<T>;
 }
 
-function openRun(c: MethodConfig, runDir: string, opts: { quiet?: boolean; log?: (s: string) => void }): Run {
+export interface RunOpts {
+  quiet?: boolean;
+  log?: (s: string) => void;
+  /**
+   * A folder whose market, base model and RQA runs this run uses (made there when missing), so that
+   * runs with different fine-tuning seeds share them (csrm study); default the run folder.
+   */
+  shared?: string;
+}
+
+function openRun(c: MethodConfig, runDir: string, opts: RunOpts): Run {
   mkdirSync(runDir, { recursive: true });
   const timingsPath = join(runDir, 'timings.json');
   const timings: StageTiming[] = readJsonIf<StageTiming[]>(timingsPath) ?? [];
@@ -66,15 +78,27 @@ function openRun(c: MethodConfig, runDir: string, opts: { quiet?: boolean; log?:
     writeJson(timingsPath, timings);
     return r;
   };
-  return { c, runDir, data: join(runDir, 'data'), base: join(runDir, 'base.ckpt'), quiet: opts.quiet, log: opts.log ?? ((s) => console.error(s)), timed };
+  const shared = opts.shared ?? runDir;
+  return { c, runDir, shared, data: join(shared, 'data'), base: join(shared, 'base.ckpt'), quiet: opts.quiet, log: opts.log ?? ((s) => console.error(s)), timed };
 }
 
-/** The synthetic market of the config's preset and seed. */
+/**
+ * The synthetic market of the config's preset, seed and dev/test sizes. The market section it was
+ * made with is kept beside it (market.json); a run whose config asks for another market stops
+ * instead of scoring on the old one.
+ */
 function generateStep(run: Run): Promise<void> {
+  const m = run.c.market;
+  const made = join(run.shared, 'market.json');
   return run.timed('generate', async () => {
-    if (existsSync(join(run.data, 'summary.json'))) return;
-    writeMarket(generateMarket({ preset: run.c.market.preset, seed: run.c.market.seed }), run.data);
-    run.log(`generate: market "${run.c.market.preset}" written to ${run.data}`);
+    if (existsSync(join(run.data, 'summary.json'))) {
+      const was = readJsonIf<MethodConfig['market']>(made);
+      if (was && JSON.stringify(was) !== JSON.stringify(m)) throw new Error(`${run.data} was generated for market ${JSON.stringify(was)}, the config asks for ${JSON.stringify(m)}: use another run folder or delete ${run.data} and ${made}`);
+      return;
+    }
+    writeMarket(generateMarket({ preset: m.preset, seed: m.seed, size: { dev: m.dev, test: m.test } }), run.data);
+    writeJson(made, m);
+    run.log(`generate: market "${m.preset}" (${m.dev} dev, ${m.test} test samples per market) written to ${run.data}`);
   });
 }
 
@@ -100,7 +124,7 @@ async function rqaStep(run: Run, kind: RqaKind): Promise<void> {
   const { runRqaStage, rqaConfig } = await import('./rqa-stage.ts');
   const star = kind === 'rqa-star';
   await run.timed(kind, async () => {
-    const r = await runRqaStage({ data: run.data, base: run.base, out: join(run.runDir, kind), star, rankerDir: join(run.runDir, 'rqa', 'ranker'), maxLen: run.c.sft.maxLen, cfg: rqaConfig(run.c.rqa), quiet: run.quiet });
+    const r = await runRqaStage({ data: run.data, base: run.base, out: join(run.shared, kind), star, rankerDir: join(run.shared, 'rqa', 'ranker'), maxLen: run.c.sft.maxLen, cfg: rqaConfig(run.c.rqa), quiet: run.quiet });
     run.log(`${star ? 'RQA*' : 'RQA'}: ${r.accuracy.map((a) => `${a.name} top-1 ${(100 * a.all.top1).toFixed(1)}%`).join(', ')}`);
   });
 }
@@ -127,7 +151,7 @@ async function fineTuneStep(run: Run, s: StageSpec): Promise<void> {
   if (s.rqa) await rqaStep(run, s.rqa);
   if (s.softLabelsFrom && !readJsonIf(join(run.runDir, s.name, 'result.json'))) await softLabelStep(run, s);
   await run.timed(s.name, async () => {
-    const r = await runSftStage(stageRunOpts(s, run.c, { runDir: run.runDir, data: run.data, base: run.base, quiet: run.quiet }));
+    const r = await runSftStage(stageRunOpts(s, run.c, { runDir: run.runDir, data: run.data, base: run.base, quiet: run.quiet, rqaRoot: run.shared }));
     run.log(`${s.name}: target test micro-F1 ${r.eval.target.microF1.toFixed(4)} (source ${r.eval.source.microF1.toFixed(4)}, best dev F1 ${r.train.bestDevF1.toFixed(4)})`);
   });
 }
@@ -160,7 +184,7 @@ function onlineStep(run: Run, stages: readonly StageSpec[]): Promise<unknown> {
   );
 }
 
-export async function runMethod(c: MethodConfig, runDir: string, opts: { quiet?: boolean; log?: (s: string) => void } = {}): Promise<void> {
+export async function runMethod(c: MethodConfig, runDir: string, opts: RunOpts = {}): Promise<void> {
   const run = openRun(c, runDir, opts);
   const gpu = await getGpu();
   writeJson(join(runDir, 'device.json'), { adapter: gpu.info.adapter, software: gpu.info.isSoftware });
@@ -171,6 +195,6 @@ export async function runMethod(c: MethodConfig, runDir: string, opts: { quiet?:
   for (const s of stages) await fineTuneStep(run, s);
   await transferGapStep(run);
   await onlineStep(run, stages);
-  const files = await writeReport(runDir, c);
+  const files = await writeReport(runDir, c, { seeds: [runDir], shared: run.shared });
   run.log(`report: ${files.join(', ')}`);
 }
