@@ -111,7 +111,7 @@ function gapSection(gap: Record<string, { gap: number; pairs: number }> | null, 
     const s = stages.find((x) => x.name === name);
     return s ? `Stage ${s.stage} ${s.setting} (${s.mt ? 'with' : 'without'} MT)` : name;
   };
-  const md = ['## Cross-lingual transfer gap (eq. 6)', '', mdTable(['Model', 'Gap (lower = closer)', 'Paired samples'], Object.entries(gap).map(([k, v]) => [label(k), f4(v.gap), v.pairs]))];
+  const md = ['## Cross-lingual transfer gap (eq. 6)', '', mdTable(['Model', 'Gap (lower = closer)', 'Paired samples'], Object.entries(gap).filter(([, v]) => typeof v?.gap === 'number').map(([k, v]) => [label(k), f4(v.gap), v.pairs]))];
   const [g0, g1] = TRANSFER_GAP_STAGES.map((n) => gap[n]?.gap);
   if (g0 !== undefined && g1 !== undefined) md.push('', g1 < g0 ? `With the translation task the gap is smaller (${f4(g0)} → ${f4(g1)}), as in the paper (0.689 → 0.676).` : `With the translation task the gap is not smaller here (${f4(g0)} → ${f4(g1)}); the paper saw 0.689 → 0.676.`);
   md.push('');

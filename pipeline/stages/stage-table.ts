@@ -86,11 +86,12 @@ export function findStage(stages: readonly StageSpec[], name: string): StageSpec
 export const softLabelsPath = (runDir: string, s: StageSpec) => join(runDir, s.name, 'soft-labels.jsonl');
 
 /** runSftStage's options for a stage of the table in a run folder. */
-export function stageRunOpts(s: StageSpec, c: MethodConfig, run: { runDir: string; data: string; base: string; quiet?: boolean }): SftStageOpts {
+export function stageRunOpts(s: StageSpec, c: MethodConfig, run: { runDir: string; data: string; base: string; quiet?: boolean; tokenizer?: string | null }): SftStageOpts {
   return {
     ...run, name: s.name, stage: s.stage, mt: s.mt, init: s.startsFrom, targetFraction: s.targetFraction, train: c.sft,
     rqa: s.rqa ? join(run.runDir, s.rqa) : null,
     softLabels: s.softLabelsFrom ? softLabelsPath(run.runDir, s) : null,
+    softLabelsFrom: s.softLabelsFrom,
     alpha: s.softLabelsFrom ? c.sd.alpha : 1,
   };
 }
