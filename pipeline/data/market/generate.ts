@@ -1,5 +1,6 @@
 // The synthetic cross-border market: a catalogue listed in two markets, labelled query-product
 // samples per market and split, the four translation tasks and behaviour logs, all from one seed.
+import { resolve } from 'node:path';
 import type {
   BehaviourRecord, CatalogueRecord, Intent, Label, RelevanceRecord, Split, TranslationPair,
 } from '../schema.ts';
@@ -277,7 +278,7 @@ function behaviourLogs(w: World, drafts: Draft[], queryId: (market: string, text
 
 export function generateMarket(opts: GenerateOptions): Market {
   const w = makeWorld(opts);
-  const lexiconFile = opts.lexicon === undefined ? DEFAULT_LEXICON : typeof opts.lexicon === 'string' ? opts.lexicon : null;
+  const lexiconFile = opts.lexicon === undefined ? DEFAULT_LEXICON : typeof opts.lexicon === 'string' ? resolve(opts.lexicon) : null;
   const fingerprint = marketFingerprint({ lexicon: w.lex, lexiconFile, preset: opts.preset, seed: opts.seed, size: w.size, bridge: opts.bridge });
   const drafts = drawSamples(w);
   const { catalogue, listing } = listCatalogue(w);
