@@ -10,6 +10,7 @@ import { runServe } from './serve.ts';
 import { resolve } from 'node:path';
 import { checkFlag, loadConfig, type MethodConfig } from '../stages/config.ts';
 import { runMethod } from '../stages/method.ts';
+import { readStudy, runStudy, studySeedFolders } from '../stages/study.ts';
 import { runPretrain } from '../stages/pretrain.ts';
 import { runSftStage, stageTrainRecords, withRqa, type SftStageOpts } from '../stages/sft-stage.ts';
 import { methodStages, stageRunOpts, stageTrains } from '../stages/stage-table.ts';
@@ -38,8 +39,11 @@ const USAGE = `usage: csrm <command> [options]
   label     --run DIR --from NAME --data DIR --base FILE --out FILE [--target-fraction F] [--config PRESET]
   eval      --run DIR --name NAME --data DIR --base FILE [--config PRESET]
   rqa       --data DIR --base FILE --out DIR [--star] [--ranker DIR] [--config PRESET] [--run DIR]
-  report    --run DIR [--config PRESET]
-  demo      [--config tiny|demo|gpu|FILE.json] [--run DIR] [--lexicon FILE] [--tokenizer FILE.model]
+  report    --run DIR [--config PRESET]   (a study folder reports its seeds together, with the config it recorded)
+  demo      [--config tiny|demo|gpu|FILE.json] [--run DIR] [--lexicon FILE] [--tokenizer FILE.model] [--seeds N]   (--seeds: a study, as below)
+  study     [--config tiny|demo|gpu|FILE.json] --seeds N [--run DIR] [--lexicon FILE] [--tokenizer FILE.model]
+            the fine-tuning stages with N seeds on one market and base model, each seed in DIR/seed-K,
+            resumable; the report gives mean ± sd over seeds and pooled paired intervals (default DIR runs/NAME-study)
   Commands that take --base use the tokenizer the base was pretrained with (--tokenizer FILE.model when it moved).
   serve     --embeddings FILE [...]   (see pipeline/cli/serve.ts)
   distill-online --run DIR --data DIR --base FILE --teacher STAGE [--config PRESET]`;
@@ -192,7 +196,10 @@ async function rqaCmd(f: Flags, cmd: string): Promise<number> {
 }
 
 async function reportCmd(f: Flags, cmd: string): Promise<number> {
-  console.log((await writeReport(need(cmd, f, 'run'), config(f))).join('\n'));
+  const run = need<string>(cmd, f, 'run');
+  const study = readStudy(run);
+  const files = study ? await writeReport(run, study.config, { seeds: studySeedFolders(run, study.seeds), shared: run }) : await writeReport(run, config(f));
+  console.log(files.join('\n'));
   return 0;
 }
 
@@ -203,9 +210,17 @@ async function distillOnlineCmd(f: Flags, cmd: string): Promise<number> {
   return 0;
 }
 
-async function demoCmd(f: Flags): Promise<number> {
+async function demoCmd(f: Flags, cmd: string): Promise<number> {
+  if (f.seeds !== undefined) return studyCmd(f, cmd);
   const c = config(f);
   await runMethod(c, (f.run as string) ?? join('runs', c.name));
+  return 0;
+}
+
+async function studyCmd(f: Flags, cmd: string): Promise<number> {
+  if (f.seeds !== undefined) checkFlag(`csrm ${cmd}`, 'seeds', f.seeds, { what: 'fine-tuning seeds', check: [(v) => Number.isInteger(v) && (v as number) >= 1, 'must be a positive integer'] });
+  const c = config(f);
+  await runStudy(c, (f.run as string) ?? join('runs', `${c.name}-study`), need<number>(cmd, f, 'seeds'));
   return 0;
 }
 
@@ -221,7 +236,8 @@ const COMMANDS: Record<string, Command> = {
   rqa: { engine: true, flags: { run: 'string', data: 'string', base: 'string', out: 'string', star: 'boolean', ranker: 'string', config: 'string', tokenizer: 'string' }, run: rqaCmd },
   report: { engine: false, flags: { run: 'string', config: 'string' }, run: reportCmd },
   'distill-online': { engine: true, flags: { run: 'string', data: 'string', base: 'string', teacher: 'string', config: 'string', tokenizer: 'string' }, run: distillOnlineCmd },
-  demo: { engine: true, flags: { config: 'string', run: 'string', preset: 'string', lexicon: 'string', tokenizer: 'string' }, run: demoCmd },
+  demo: { engine: true, flags: { config: 'string', run: 'string', preset: 'string', seeds: 'number', lexicon: 'string', tokenizer: 'string' }, run: demoCmd },
+  study: { engine: true, flags: { config: 'string', run: 'string', seeds: 'number', lexicon: 'string', tokenizer: 'string' }, run: studyCmd },
 };
 
 export async function csrm(argv: string[]): Promise<number> {

@@ -82,21 +82,29 @@ export interface RankingMetrics {
   empty: number;
 }
 
+/** Per query, in order: is the top shown item exact (EM@1), is the first page free of defects, is nothing shown. */
+export function rankingOutcomes(queries: readonly (readonly RankedCandidate[])[], threshold = 0.5): { em1: boolean[]; clean5: boolean[]; empty: boolean[] } {
+  const em1: boolean[] = [];
+  const clean5: boolean[] = [];
+  const empty: boolean[] = [];
+  for (const cands of queries) {
+    const { ranked } = rankCandidates(cands, threshold);
+    empty.push(ranked.length === 0);
+    em1.push(ranked.length > 0 && isExact(ranked[0]!.label));
+    clean5.push(!ranked.slice(0, 5).some((c) => isDefect(c.label)));
+  }
+  return { em1, clean5, empty };
+}
+
 /**
  * The ranking simulation: for each held-out query, drop candidates with defect ≥ threshold, order
  * the rest by EM (ties in input order; `rank.ts`), and judge the page with the labels.
  */
 export function rankingMetrics(queries: readonly (readonly RankedCandidate[])[], threshold = 0.5): RankingMetrics {
   if (queries.length === 0) throw new Error('rankingMetrics: no queries');
-  let em1 = 0;
-  let clean5 = 0;
-  let empty = 0;
-  for (const cands of queries) {
-    const { ranked } = rankCandidates(cands, threshold);
-    if (ranked.length === 0) empty++;
-    if (ranked.length > 0 && isExact(ranked[0]!.label)) em1++;
-    if (!ranked.slice(0, 5).some((c) => isDefect(c.label))) clean5++;
-  }
+  const o = rankingOutcomes(queries, threshold);
   const q = queries.length;
-  return { queries: q, em1: em1 / q, defect5: clean5 / q, defectRate5: (q - clean5) / q, empty: empty / q };
+  const count = (xs: boolean[]) => xs.filter(Boolean).length;
+  const clean = count(o.clean5);
+  return { queries: q, em1: count(o.em1) / q, defect5: clean / q, defectRate5: (q - clean) / q, empty: count(o.empty) / q };
 }

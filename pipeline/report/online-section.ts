@@ -1,5 +1,6 @@
 // The report's "Table 3 — online model" section (paper Table 3 and section 6.2), read from
 // ${run}/online/result.json written by `csrm distill-online`; nothing when the stage has not run.
+// In a study it shows seed 1's towers; the paired comparisons beside it pool every seed.
 import { join } from 'node:path';
 import { readJsonIf } from '../io/files.ts';
 import type { OnlineStageResult } from '../stages/online-stage.ts';
@@ -7,7 +8,7 @@ import { mdTable } from './svg.ts';
 
 const f4 = (x: number) => x.toFixed(4);
 
-export function onlineSection(runDir: string): string[] {
+export function onlineSection(runDir: string, seeds = 1): string[] {
   const r = readJsonIf<OnlineStageResult>(join(runDir, 'online', 'result.json'));
   if (!r) return [];
   const md: string[] = ['## Table 3 — online model (twin towers, section 3.5)', ''];
@@ -22,7 +23,7 @@ export function onlineSection(runDir: string): string[] {
     k === 'teacher' ? `Teacher LLM (${r.teacher})` : k === 'baseline' ? 'Baseline (hard labels)' : 'Distilled (eq. 4)',
     f4(r.table3[k].defect.accuracy), f4(r.table3[k].defect.f1), f4(r.table3[k].exactMatch.accuracy), f4(r.table3[k].exactMatch.f1),
   ]);
-  md.push(`On ${r.testPairs} clean target test pairs (threshold 0.5):`, '');
+  md.push(`On ${r.testPairs} clean target test pairs (threshold 0.5${seeds > 1 ? `; seed 1 of ${seeds}` : ''}):`, '');
   md.push(mdTable(['Model', 'Defect accuracy', 'Defect F1', 'EM accuracy', 'EM F1'], rows), '');
   md.push(`Ranking simulation on ${r.testQueries} held-out test queries (drop defect ≥ 0.5, order by EM):`, '');
   md.push(

@@ -1,7 +1,10 @@
-// A small dependency-free SVG line plot (for Figure-3-like curves and loss curves in reports).
+// A small dependency-free SVG line plot (for Figure-3-like curves and loss curves in reports), with
+// optional error bars (an interval [lo, hi] per point).
 export interface Series {
   name: string;
   points: [number, number][];
+  /** An interval per point (same order as `points`), drawn as a vertical bar with caps; null: none. */
+  errors?: ([number, number] | null)[];
   dashed?: boolean;
 }
 
@@ -37,11 +40,18 @@ export function linePlot(o: PlotOpts): string {
   const m = { l: 64, r: 150, t: 40, b: 52 };
   const all = o.series.flatMap((s) => s.points);
   if (all.length === 0) throw new Error(`linePlot "${o.title}": no points`);
+  for (const s of o.series) {
+    if (s.errors && s.errors.length !== s.points.length) throw new Error(`linePlot "${o.title}": series "${s.name}" has ${s.points.length} points and ${s.errors.length} error bars`);
+    s.errors?.forEach((e, i) => {
+      if (e && !(e[0] <= e[1])) throw new Error(`linePlot "${o.title}": series "${s.name}" point ${i} has the interval [${e[0]}, ${e[1]}]`);
+    });
+  }
+  const bars = o.series.flatMap((s) => (s.errors ?? []).filter((e): e is [number, number] => e !== null));
   const tx = (x: number) => (o.logX ? Math.log10(x) : x);
   let x0 = Math.min(...all.map((p) => tx(p[0])));
   let x1 = Math.max(...all.map((p) => tx(p[0])));
-  let y0 = Math.min(...all.map((p) => p[1]));
-  let y1 = Math.max(...all.map((p) => p[1]));
+  let y0 = Math.min(...all.map((p) => p[1]), ...bars.map((e) => e[0]));
+  let y1 = Math.max(...all.map((p) => p[1]), ...bars.map((e) => e[1]));
   if (x1 === x0) (x0 -= 1), (x1 += 1);
   const pad = (y1 - y0) * 0.08 || 0.05;
   y0 -= pad;
@@ -66,10 +76,18 @@ export function linePlot(o: PlotOpts): string {
   parts.push(`<text transform="translate(16 ${(m.t + H - m.b) / 2}) rotate(-90)" text-anchor="middle">${esc(o.yLabel)}</text>`);
   o.series.forEach((s, i) => {
     const c = COLORS[i % COLORS.length]!;
-    const pts = [...s.points].sort((a, b) => a[0] - b[0]);
-    const d = pts.map((p, j) => `${j ? 'L' : 'M'}${sx(p[0]).toFixed(1)},${sy(p[1]).toFixed(1)}`).join(' ');
+    const pts = s.points.map((p, j) => ({ p, e: s.errors?.[j] ?? null })).sort((a, b) => a.p[0] - b.p[0]);
+    const d = pts.map(({ p }, j) => `${j ? 'L' : 'M'}${sx(p[0]).toFixed(1)},${sy(p[1]).toFixed(1)}`).join(' ');
     parts.push(`<path d="${d}" fill="none" stroke="${c}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6 4"' : ''}/>`);
-    for (const p of pts) parts.push(`<circle cx="${sx(p[0]).toFixed(1)}" cy="${sy(p[1]).toFixed(1)}" r="3.5" fill="${c}"/>`);
+    // error bars, shifted a little per series so that bars at the same x do not hide each other
+    const dx = (i - (o.series.length - 1) / 2) * 4;
+    for (const { p, e } of pts) {
+      if (!e) continue;
+      const x = (sx(p[0]) + dx).toFixed(1);
+      const [ya, yb] = [sy(e[0]).toFixed(1), sy(e[1]).toFixed(1)];
+      parts.push(`<path class="error-bar" d="M${x},${ya} L${x},${yb} M${Number(x) - 4},${ya} L${Number(x) + 4},${ya} M${Number(x) - 4},${yb} L${Number(x) + 4},${yb}" stroke="${c}" stroke-width="1.2" fill="none"/>`);
+    }
+    for (const { p } of pts) parts.push(`<circle cx="${sx(p[0]).toFixed(1)}" cy="${sy(p[1]).toFixed(1)}" r="3.5" fill="${c}"/>`);
     const ly = m.t + 10 + i * 20;
     parts.push(`<line x1="${W - m.r + 12}" x2="${W - m.r + 36}" y1="${ly}" y2="${ly}" stroke="${c}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6 4"' : ''}/>`);
     parts.push(`<text x="${W - m.r + 42}" y="${ly + 4}">${esc(s.name)}</text>`);

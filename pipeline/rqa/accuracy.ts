@@ -32,28 +32,35 @@ export interface RetrievalAccuracy {
   perText: number;
 }
 
-/** Accuracy over queries; a query with fewer than k results counts its missing slots as wrong. */
-export function retrievalAccuracy(retrieved: readonly Retrieved[], truth: Truth, opts: AccuracyOpts): RetrievalAccuracy {
+/** Per query, in order: is the top-1 product correct, and is any of the top k (the units paired comparisons resample). */
+export function queryHits(retrieved: readonly Retrieved[], truth: Truth, opts: AccuracyOpts): { top1: boolean[]; anyOfK: boolean[]; correctOfK: number[] } {
   const minLabel = opts.minLabel ?? 2;
   const k = opts.k;
   if (!Number.isInteger(k) || k < 1) throw new Error(`retrievalAccuracy: k must be ≥ 1, got ${k}`);
-  let top1 = 0;
-  let any = 0;
-  let majority = 0;
-  let texts = 0;
+  const top1: boolean[] = [];
+  const anyOfK: boolean[] = [];
+  const correctOfK: number[] = [];
   for (const r of retrieved) {
     const ok = r.product_ids.slice(0, k).map((p) => truth(r.query_id, p) >= minLabel);
     const n = ok.filter(Boolean).length;
-    if (ok[0]) top1++;
-    if (n > 0) any++;
-    if (2 * n > k) majority++;
-    texts += n;
+    top1.push(!!ok[0]);
+    anyOfK.push(n > 0);
+    correctOfK.push(n);
   }
+  return { top1, anyOfK, correctOfK };
+}
+
+/** Accuracy over queries; a query with fewer than k results counts its missing slots as wrong. */
+export function retrievalAccuracy(retrieved: readonly Retrieved[], truth: Truth, opts: AccuracyOpts): RetrievalAccuracy {
+  const k = opts.k;
+  const h = queryHits(retrieved, truth, opts);
   const Q = retrieved.length;
   const share = (x: number, of: number) => (of === 0 ? 0 : x / of);
+  const count = (xs: boolean[]) => xs.filter(Boolean).length;
   return {
-    queries: Q, k, minLabel,
-    top1: share(top1, Q), anyOfK: share(any, Q), majorityOfK: share(majority, Q), perText: share(texts, Q * k),
+    queries: Q, k, minLabel: opts.minLabel ?? 2,
+    top1: share(count(h.top1), Q), anyOfK: share(count(h.anyOfK), Q),
+    majorityOfK: share(count(h.correctOfK.map((n) => 2 * n > k)), Q), perText: share(h.correctOfK.reduce((s, n) => s + n, 0), Q * k),
   };
 }
 

@@ -8,7 +8,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PRESETS as MODEL_PRESETS } from '../../models/llama-config.ts';
-import { PRESETS as MARKET_PRESETS, type PresetName } from '../data/market/presets.ts';
+import { PRESET_SIZES, PRESETS as MARKET_PRESETS, type PresetName } from '../data/market/presets.ts';
 import { ONLINE_SECTION, type OnlineConfig } from '../online/config.ts';
 import { CORPUS_RECIPES } from './pretrain-corpus.ts';
 import type { RqaConfig } from './rqa-stage.ts';
@@ -97,6 +97,9 @@ export const CONFIG_SPEC: Section = {
       knobs: {
         preset: { what: 'market size (tiny, demo, paper)', check: oneOf(MARKET_PRESETS) },
         seed: { what: 'the generator\'s seed', check: int },
+        // larger test sets narrow the report's paired intervals; scoring them costs inference time in every stage
+        dev: { what: 'dev samples per market (default: the preset\'s)', default: (m: Record<string, unknown>) => PRESET_SIZES[m.preset as PresetName].dev, check: posInt },
+        test: { what: 'test samples per market (default: the preset\'s)', default: (m: Record<string, unknown>) => PRESET_SIZES[m.preset as PresetName].test, check: posInt },
         lexicon: { what: 'the lexicon file (csrm-lexicon/2; a path relative to the config file); null: pipeline/data/lexicon/kr-tw.json', default: null, check: orNull(file) },
       },
     },
@@ -145,17 +148,28 @@ export function checkFlag(who: string, flag: string, v: unknown, knob: Knob = fl
   if (!knob.check[0](v)) throw new Error(`${who}: ${knobError(`--${flag}`, v, knob.check)}`);
 }
 
+/**
+ * The market: generator preset and seed, the dev and test samples per market (the preset's sizes
+ * when the file leaves them out), and the lexicon (an absolute path; null: the default lexicon).
+ */
+export interface MarketSettings {
+  preset: PresetName;
+  seed: number;
+  dev: number;
+  test: number;
+  lexicon: string | null;
+}
+
 /** A config file as written: knobs with defaults may be left out. */
 export type MethodConfigFile = Omit<MethodConfig, 'sft' | 'market' | 'tokenizer'> & {
   sft: Partial<SftSettings>;
-  market: Omit<MethodConfig['market'], 'lexicon'> & { lexicon?: string | null };
+  market: Pick<MarketSettings, 'preset' | 'seed'> & Partial<Omit<MarketSettings, 'preset' | 'seed'>>;
   tokenizer?: string | null;
 };
 
 export interface MethodConfig {
   name: string;
-  /** lexicon: an absolute path, or null for the default lexicon. */
-  market: { preset: PresetName; seed: number; lexicon: string | null };
+  market: MarketSettings;
   model: { preset: string };
   /** The sentencepiece model (absolute path), or null: the committed one when it fits the market. */
   tokenizer: string | null;

@@ -48,7 +48,8 @@ export function committedBase(c: MethodConfig): string {
 /** The fingerprint of the config's market (what `generate` makes from market.lexicon, preset and seed). */
 export function configFingerprint(c: MethodConfig): MarketFingerprint {
   const file = c.market.lexicon ?? DEFAULT_LEXICON;
-  return marketFingerprint({ lexicon: loadLexicon(file), lexiconFile: file, preset: c.market.preset, seed: c.market.seed, size: PRESET_SIZES[c.market.preset] });
+  const size = { ...PRESET_SIZES[c.market.preset], dev: c.market.dev, test: c.market.test };
+  return marketFingerprint({ lexicon: loadLexicon(file), lexiconFile: file, preset: c.market.preset, seed: c.market.seed, size });
 }
 
 /**
@@ -84,6 +85,8 @@ export async function baseMismatch(path: string, c: MethodConfig, fp: MarketFing
 interface Run {
   c: MethodConfig;
   runDir: string;
+  /** The folder of the market (data/), base model (base.ckpt) and RQA runs (rqa/, rqa-star/): the run folder, or a study's shared folder. */
+  shared: string;
   data: string;
   base: string;
   /** The sentencepiece model the base is pretrained with (set by tokenizerStep). */
@@ -95,7 +98,17 @@ interface Run {
   timed<T>(step: string, fn: () => Promise<T>): Promise<T>;
 }
 
-function openRun(c: MethodConfig, runDir: string, opts: { quiet?: boolean; log?: (s: string) => void }): Run {
+export interface RunOpts {
+  quiet?: boolean;
+  log?: (s: string) => void;
+  /**
+   * A folder whose market, base model and RQA runs this run uses (made there when missing), so that
+   * runs with different fine-tuning seeds share them (csrm study); default the run folder.
+   */
+  shared?: string;
+}
+
+function openRun(c: MethodConfig, runDir: string, opts: RunOpts): Run {
   mkdirSync(runDir, { recursive: true });
   const timingsPath = join(runDir, 'timings.json');
   const timings: StageTiming[] = readJsonIf<StageTiming[]>(timingsPath) ?? [];
@@ -110,34 +123,39 @@ function openRun(c: MethodConfig, runDir: string, opts: { quiet?: boolean; log?:
     writeJson(timingsPath, timings);
     return r;
   };
+  const shared = opts.shared ?? runDir;
   return {
-    c, runDir, data: join(runDir, 'data'), base: join(runDir, 'base.ckpt'), tokenizer: DEFAULT_MODEL, fingerprint: configFingerprint(c),
+    c, runDir, shared, data: join(shared, 'data'), base: join(shared, 'base.ckpt'), tokenizer: DEFAULT_MODEL, fingerprint: configFingerprint(c),
     quiet: opts.quiet, log: opts.log ?? ((s) => console.error(s)), timed,
   };
 }
 
 /** A run folder holds one run: what it already has must be what this config makes. */
 const otherRun = (run: Run, what: string, why: string) =>
-  new Error(`${run.runDir}: ${what} ${why}; the config "${run.c.name}" asks for another. Use another --run folder, or remove ${what} (and what was made from it) to make it again`);
+  new Error(`${run.shared}: ${what} ${why}; the config "${run.c.name}" asks for another. Use another --run folder, or remove ${what} (and what was made from it) to make it again`);
 
-/** The synthetic market of the config's lexicon, preset and seed (a market already in the run folder must be that one). */
+/**
+ * The synthetic market of the config's lexicon, preset, seed and dev/test sizes; a market already
+ * in the run folder must be that one (its fingerprint), or the run stops instead of scoring on it.
+ */
 function generateStep(run: Run): Promise<void> {
   const { c, fingerprint: fp } = run;
+  const m = c.market;
   return run.timed('generate', async () => {
     if (existsSync(join(run.data, 'summary.json'))) {
       const had = readMarketFingerprint(run.data);
       if (had?.sha256 !== fp.sha256)
-        throw otherRun(run, run.data, had ? `is market ${had.sha256.slice(0, 12)}… (${had.lexicon.name}, ${had.preset}, seed ${had.seed})` : 'is a market without a fingerprint (generated before they were kept, or laid out by hand)');
+        throw otherRun(run, run.data, had ? `is market ${had.sha256.slice(0, 12)}… (${had.lexicon.name}, ${had.preset}, seed ${had.seed}, ${had.size.dev} dev / ${had.size.test} test)` : 'is a market without a fingerprint (generated before they were kept, or laid out by hand)');
       return;
     }
-    writeMarket(generateMarket({ preset: c.market.preset, seed: c.market.seed, lexicon: c.market.lexicon ?? undefined }), run.data);
-    run.log(`generate: market "${c.market.preset}" of lexicon ${fp.lexicon.name} (fingerprint ${fp.sha256.slice(0, 12)}…) written to ${run.data}`);
+    writeMarket(generateMarket({ preset: m.preset, seed: m.seed, size: { dev: m.dev, test: m.test }, lexicon: m.lexicon ?? undefined }), run.data);
+    run.log(`generate: market "${m.preset}" of lexicon ${fp.lexicon.name} (${m.dev} dev, ${m.test} test samples per market; fingerprint ${fp.sha256.slice(0, 12)}…) written to ${run.data}`);
   });
 }
 
 /**
  * The tokenizer: the config's when it names one, the committed one when it was made for this
- * market's lexicon, else one trained for it in <run>/tokenizer (csrm tokenizer).
+ * market's lexicon, else one trained for it in <run>/tokenizer (csrm tokenizer; a study's shared folder).
  */
 function tokenizerStep(run: Run): Promise<void> {
   const { c, fingerprint: fp } = run;
@@ -150,14 +168,14 @@ function tokenizerStep(run: Run): Promise<void> {
       return;
     }
     if (fits(DEFAULT_MODEL)) return; // run.tokenizer is the committed one
-    const own = join(run.runDir, 'tokenizer', `${TOKENIZER_NAME}.model`);
+    const own = join(run.shared, 'tokenizer', `${TOKENIZER_NAME}.model`);
     if (existsSync(own) && readTokenizerRecord(own)) {
       if (!fits(own)) throw otherRun(run, own, 'was trained for another lexicon');
       run.tokenizer = own;
       return;
     }
     run.log(`tokenizer: the committed tokenizer was not made for lexicon ${fp.lexicon.name}; training one (csrm tokenizer)`);
-    run.tokenizer = (await trainTokenizer({ lexicon: fp.lexicon.file ?? undefined, data: run.data, out: join(run.runDir, 'tokenizer'), log: run.log })).model;
+    run.tokenizer = (await trainTokenizer({ lexicon: fp.lexicon.file ?? undefined, data: run.data, out: join(run.shared, 'tokenizer'), log: run.log })).model;
   });
 }
 
@@ -189,7 +207,7 @@ async function rqaStep(run: Run, kind: RqaKind): Promise<void> {
   const { runRqaStage, rqaConfig } = await import('./rqa-stage.ts');
   const star = kind === 'rqa-star';
   await run.timed(kind, async () => {
-    const r = await runRqaStage({ data: run.data, base: run.base, out: join(run.runDir, kind), star, rankerDir: join(run.runDir, 'rqa', 'ranker'), maxLen: run.c.sft.maxLen, cfg: rqaConfig(run.c.rqa), quiet: run.quiet });
+    const r = await runRqaStage({ data: run.data, base: run.base, out: join(run.shared, kind), star, rankerDir: join(run.shared, 'rqa', 'ranker'), maxLen: run.c.sft.maxLen, cfg: rqaConfig(run.c.rqa), quiet: run.quiet });
     run.log(`${star ? 'RQA*' : 'RQA'}: ${r.accuracy.map((a) => `${a.name} top-1 ${(100 * a.all.top1).toFixed(1)}%`).join(', ')}`);
   });
 }
@@ -217,7 +235,7 @@ async function fineTuneStep(run: Run, s: StageSpec): Promise<void> {
   if (s.rqa) await rqaStep(run, s.rqa);
   if (s.softLabelsFrom && !readJsonIf(join(run.runDir, s.name, 'result.json'))) await softLabelStep(run, s);
   await run.timed(s.name, async () => {
-    const r = await runSftStage(stageRunOpts(s, run.c, { runDir: run.runDir, data: run.data, base: run.base, quiet: run.quiet }));
+    const r = await runSftStage(stageRunOpts(s, run.c, { runDir: run.runDir, data: run.data, base: run.base, quiet: run.quiet, rqaRoot: run.shared }));
     run.log(`${s.name}: target test micro-F1 ${r.eval.target.microF1.toFixed(4)} (source ${r.eval.source.microF1.toFixed(4)}, best dev F1 ${r.train.bestDevF1.toFixed(4)})`);
   });
 }
@@ -255,7 +273,7 @@ function onlineStep(run: Run, stages: readonly StageSpec[]): Promise<unknown> {
   );
 }
 
-export async function runMethod(c: MethodConfig, runDir: string, opts: { quiet?: boolean; log?: (s: string) => void } = {}): Promise<void> {
+export async function runMethod(c: MethodConfig, runDir: string, opts: RunOpts = {}): Promise<void> {
   const run = openRun(c, runDir, opts);
   const gpu = await getGpu();
   writeJson(join(runDir, 'device.json'), { adapter: gpu.info.adapter, software: gpu.info.isSoftware });
@@ -267,6 +285,6 @@ export async function runMethod(c: MethodConfig, runDir: string, opts: { quiet?:
   for (const s of stages) await fineTuneStep(run, s);
   await transferGapStep(run);
   await onlineStep(run, stages);
-  const files = await writeReport(runDir, c);
+  const files = await writeReport(runDir, c, { seeds: [runDir], shared: run.shared });
   run.log(`report: ${files.join(', ')}`);
 }

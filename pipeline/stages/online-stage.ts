@@ -19,10 +19,10 @@ import type { RelevanceRecord } from '../data/schema.ts';
 import { readJsonIf, writeJson } from '../io/files.ts';
 import { onlineConfig, type OnlineConfig } from '../online/config.ts';
 import { embedCatalogue, writeEmbeddings } from '../online/embeddings-file.ts';
-import { evaluateOnline, type OnlineEvaluation } from '../online/evaluate.ts';
+import { evaluateOnline, evaluateProbs, type OnlineEvaluation } from '../online/evaluate.ts';
 import { impressedByQuery, KD_SIZES, sampleKdPairs, type EbrRetriever } from '../online/kd-data.ts';
 import { kdRecords } from '../online/kd-records.ts';
-import { isDefect, isExact, rankingMetrics, table3Metrics, type RankedCandidate } from '../online/metrics.ts';
+import { isDefect, isExact } from '../online/metrics.ts';
 import { trainTower, type KdExample, type TowerTrainResult } from '../online/train-tower.ts';
 import { loadTwinTower, saveTwinTower, twinTowerModel } from '../online/twin-tower-model.ts';
 import { buildBm25, search } from '../rqa/bm25.ts';
@@ -31,7 +31,9 @@ import type { Tokenizer } from '../tokenizer/tokenizer.ts';
 import { tokenizerRef } from '../tokenizer/tokenizer-record.ts';
 import { checkpointDigest } from '../../engine/index.ts';
 import { scoreSeqs } from '../train/score.ts';
+import { testSamples, type TestSamples } from '../eval/sample-predictions.ts';
 import { encodeRelevance, type Soft } from './encode.ts';
+import { queryCluster } from './evaluate.ts';
 import { checkLabelledBy, labelModel, labelRecords, readSoftLabels, type LabelModel } from './label.ts';
 import { loadMarketData, sampleKey } from './market-data.ts';
 import { loadAdapters, loadBase, loadBaseTokenizer, readBase, type BaseInfo } from './model-io.ts';
@@ -70,6 +72,10 @@ export interface OnlineStageResult {
   testQueries: number;
   table3: Record<'baseline' | 'teacher' | 'distilled', OnlineEvaluation['table3']>;
   ranking: Record<'baseline' | 'teacher' | 'distilled', OnlineEvaluation['ranking']>;
+  /** The target test pairs, and per model its per-pair predictions and per-query outcomes, for paired comparisons. */
+  samples: TestSamples;
+  perSample: Record<'baseline' | 'teacher' | 'distilled', OnlineEvaluation['perSample']>;
+  perQuery: Record<'baseline' | 'teacher' | 'distilled', OnlineEvaluation['perQuery']>;
   files: { em: string; defect: string; emBaseline: string; defectBaseline: string; embeddings: string };
   seconds: { label: number; train: number; total: number };
   /** What the stage was made from (provenance.ts): market, tokenizer, base, teacher and settings. */
@@ -202,13 +208,7 @@ export async function runOnlineStage(opts: OnlineStageOpts): Promise<OnlineStage
   const distilledModels = { em: twinTowerModel(em.m, tok, c.scale, await checkpointDigest(files.em)), defect: twinTowerModel(defect.m, tok, c.scale, await checkpointDigest(files.defect)) };
   const distilled = await evaluateOnline(distilledModels, test);
   const baseline = await evaluateOnline({ em: twinTowerModel(emB.m, tok, c.scale), defect: twinTowerModel(defectB.m, tok, c.scale) }, test);
-  const groups = new Map<string, RankedCandidate[]>();
-  test.forEach((r, i) => {
-    const key = `${r.market}\u0000${r.query_id || `text:${r.query}`}`;
-    groups.set(key, [...(groups.get(key) ?? []), { product_id: r.product_id, label: r.label, em: teach.test[i]![2], defect: teach.test[i]![0] }]);
-  });
-  const teacherT3 = table3Metrics(test.map((r) => r.label), teach.test.map((p) => p[2]), teach.test.map((p) => p[0]));
-  const teacherRank = rankingMetrics([...groups.values()]);
+  const teacher = evaluateProbs(test, teach.test.map((p) => p[2]), teach.test.map((p) => p[0]));
 
   // the product embeddings `csrm serve` loads next to twin:online/em.ckpt and twin:online/defect.ckpt
   writeEmbeddings(files.embeddings, await embedCatalogue(distilledModels, catalogue.map((r) => ({ id: r.product_id, text: r.product_title }))));
@@ -228,16 +228,19 @@ export async function runOnlineStage(opts: OnlineStageOpts): Promise<OnlineStage
     train: { 'em-distilled': em.train, 'defect-distilled': defect.train, 'em-baseline': emB.train, 'defect-baseline': defectB.train },
     testPairs: test.length,
     testQueries: distilled.ranking.queries,
-    table3: { baseline: baseline.table3, teacher: teacherT3, distilled: distilled.table3 },
-    ranking: { baseline: baseline.ranking, teacher: teacherRank, distilled: distilled.ranking },
+    table3: { baseline: baseline.table3, teacher: teacher.table3, distilled: distilled.table3 },
+    ranking: { baseline: baseline.ranking, teacher: teacher.ranking, distilled: distilled.ranking },
+    samples: testSamples(test.map(sampleKey), test.map((r) => r.label), test.map(queryCluster)),
+    perSample: { baseline: baseline.perSample, teacher: teacher.perSample, distilled: distilled.perSample },
+    perQuery: { baseline: baseline.perQuery, teacher: teacher.perQuery, distilled: distilled.perQuery },
     files,
     seconds: { label: teach.seconds, train: trainSecs, total: (performance.now() - t0) / 1000 },
     provenance: record,
   };
   writeJson(resultFile, result);
   log(
-    `distill-online: EM F1 baseline ${baseline.table3.exactMatch.f1.toFixed(4)} / teacher ${teacherT3.exactMatch.f1.toFixed(4)} / distilled ${distilled.table3.exactMatch.f1.toFixed(4)}; ` +
-      `defect F1 ${baseline.table3.defect.f1.toFixed(4)} / ${teacherT3.defect.f1.toFixed(4)} / ${distilled.table3.defect.f1.toFixed(4)}; ` +
+    `distill-online: EM F1 baseline ${baseline.table3.exactMatch.f1.toFixed(4)} / teacher ${teacher.table3.exactMatch.f1.toFixed(4)} / distilled ${distilled.table3.exactMatch.f1.toFixed(4)}; ` +
+      `defect F1 ${baseline.table3.defect.f1.toFixed(4)} / ${teacher.table3.defect.f1.toFixed(4)} / ${distilled.table3.defect.f1.toFixed(4)}; ` +
       `EM@1 ${baseline.ranking.em1.toFixed(4)} → ${distilled.ranking.em1.toFixed(4)}, Defect@5 ${baseline.ranking.defect5.toFixed(4)} → ${distilled.ranking.defect5.toFixed(4)}`,
   );
   return result;

@@ -15,8 +15,9 @@ import { biEncoderTensors, disposeBiEncoder, encodeAllHost, initBiEncoder, type 
 import { disposeLlama } from '../../models/llama.ts';
 import type { BehaviourRecord, RelevanceRecord } from '../data/schema.ts';
 import { readJsonIf, writeJson } from '../io/files.ts';
+import { fingerprint, toDigits } from '../eval/sample-predictions.ts';
 import type { Tokenizer } from '../tokenizer/tokenizer.ts';
-import { formatAccuracy, retrievalAccuracy, type RetrievalAccuracy, type Retrieved } from '../rqa/accuracy.ts';
+import { formatAccuracy, queryHits, retrievalAccuracy, type RetrievalAccuracy, type Retrieved } from '../rqa/accuracy.ts';
 import { buildBm25, searchBatch } from '../rqa/bm25.ts';
 import { catalogueDocs } from '../rqa/catalogue-docs.ts';
 import { predictCvr, trainRanker } from '../rqa/conversion-ranker.ts';
@@ -71,6 +72,8 @@ export interface RqaAccuracy {
   name: string; // BM25, EBR or EBR*
   all: RetrievalAccuracy;
   alias: RetrievalAccuracy;
+  /** Per target query (in the order whose ids `fingerprint` hashes), one digit each: right (1) or not, for paired comparisons. */
+  perQuery: { n: number; fingerprint: string; top1: string; anyOfK: string };
 }
 
 export interface RqaStageResult {
@@ -128,7 +131,9 @@ async function ebrRetriever(enc: BiEncoder, tok: Tokenizer, catIds: readonly str
 function accuracyOf(name: string, queries: ReturnType<typeof marketQueries>, lists: string[][], truth: ReturnType<typeof marketTruth>, k: number): RqaAccuracy {
   const ret: Retrieved[] = queries.map((q, i) => ({ query_id: q.query_id, product_ids: lists[i]! }));
   const alias = ret.filter((_, i) => queries[i]!.intent === 'alias');
-  return { name, all: retrievalAccuracy(ret, truth, { k }), alias: retrievalAccuracy(alias, truth, { k }) };
+  const hits = queryHits(ret, truth, { k });
+  const perQuery = { n: ret.length, fingerprint: fingerprint(ret.map((r) => r.query_id)), top1: toDigits(hits.top1, `${name} top-1`), anyOfK: toDigits(hits.anyOfK, `${name} any of top ${k}`) };
+  return { name, all: retrievalAccuracy(ret, truth, { k }), alias: retrievalAccuracy(alias, truth, { k }), perQuery };
 }
 
 export async function runRqaStage(o: RqaStageOpts): Promise<RqaStageResult> {

@@ -30,7 +30,10 @@ export interface StageSpec {
   table2: boolean;
   /** A point of Figure 3: at this share of target labels, with or without self-distillation. */
   figure3: { fraction: number; sd: boolean } | null;
-  /** In Table 2's notes: whether this stage beats that one beyond noise, and what the difference is. */
+  /**
+   * A comparison the report states: this stage (B) against that one (A) on the same test samples,
+   * with its paired interval, p-value and verdict (eval/paired-comparison.ts); `what` is the technique.
+   */
   verdict: { against: string; what: string } | null;
 }
 
@@ -45,9 +48,9 @@ export function methodStages(c: Pick<MethodConfig, 'sd' | 'figure3'>): StageSpec
   const s: StageSpec[] = [
     { ...none, name: 'stage1-sft', stage: 1, setting: 'SFT', mt: false },
     { ...none, name: 'stage1-sft-mt', stage: 1, setting: 'SFT+MT', mt: true, figure3: { fraction: 0, sd: false }, verdict: { against: 'stage1-sft', what: 'The auxiliary translation task (Stage 1)' } },
-    { ...none, name: 'stage1-sft-mt-rqa', stage: 1, setting: 'SFT+MT+RQA', mt: true, rqa: 'rqa' },
+    { ...none, name: 'stage1-sft-mt-rqa', stage: 1, setting: 'SFT+MT+RQA', mt: true, rqa: 'rqa', verdict: { against: 'stage1-sft-mt', what: 'Retrieval-based query augmentation, RQA (Stage 1)' } },
     { ...none, name: 'stage2', stage: 2, setting: 'SFT+MT', mt: true, startsFrom: 'stage1-sft-mt', figure3: { fraction: 1, sd: false }, verdict: { against: 'stage1-sft-mt', what: 'Sparse target labels (Stage 2)' } },
-    { ...none, name: 'stage2-rqa-star', stage: 2, setting: 'SFT+MT+RQA*', mt: true, rqa: 'rqa-star', startsFrom: 'stage1-sft-mt-rqa' },
+    { ...none, name: 'stage2-rqa-star', stage: 2, setting: 'SFT+MT+RQA*', mt: true, rqa: 'rqa-star', startsFrom: 'stage1-sft-mt-rqa', verdict: { against: 'stage2', what: 'RQA* with the target\'s sparse behaviour (Stage 2)' } },
   ];
   // multi-round self-distillation: round k learns from round k−1's soft labels and continues its model
   for (let k = 1, prev = 'stage2'; k <= c.sd.rounds; prev = `sd-${k}`, k++) {
@@ -57,7 +60,7 @@ export function methodStages(c: Pick<MethodConfig, 'sd' | 'figure3'>): StageSpec
   for (const f of c.figure3.fractions) {
     const plain = `stage2-${pct(f)}`;
     s.push({ ...none, name: plain, stage: 2, setting: 'SFT+MT', mt: true, targetFraction: f, startsFrom: 'stage1-sft-mt', table2: false, figure3: { fraction: f, sd: false } });
-    s.push({ ...none, name: `sd-1-${pct(f)}`, stage: 2, setting: 'SFT+MT+SD-1', mt: true, targetFraction: f, startsFrom: plain, softLabelsFrom: plain, table2: false, figure3: { fraction: f, sd: true } });
+    s.push({ ...none, name: `sd-1-${pct(f)}`, stage: 2, setting: 'SFT+MT+SD-1', mt: true, targetFraction: f, startsFrom: plain, softLabelsFrom: plain, table2: false, figure3: { fraction: f, sd: true }, verdict: { against: plain, what: `One self-distillation round at ${pct(f)}% of the target labels (Figure 3)` } });
   }
   return s;
 }
@@ -86,10 +89,10 @@ export function findStage(stages: readonly StageSpec[], name: string): StageSpec
 export const softLabelsPath = (runDir: string, s: StageSpec) => join(runDir, s.name, 'soft-labels.jsonl');
 
 /** runSftStage's options for a stage of the table in a run folder. */
-export function stageRunOpts(s: StageSpec, c: MethodConfig, run: { runDir: string; data: string; base: string; quiet?: boolean; tokenizer?: string | null }): SftStageOpts {
+export function stageRunOpts(s: StageSpec, c: MethodConfig, run: { runDir: string; data: string; base: string; quiet?: boolean; rqaRoot?: string; tokenizer?: string | null }): SftStageOpts {
   return {
-    ...run, name: s.name, stage: s.stage, mt: s.mt, init: s.startsFrom, targetFraction: s.targetFraction, train: c.sft,
-    rqa: s.rqa ? join(run.runDir, s.rqa) : null,
+    runDir: run.runDir, data: run.data, base: run.base, quiet: run.quiet, tokenizer: run.tokenizer ?? null, name: s.name, stage: s.stage, mt: s.mt, init: s.startsFrom, targetFraction: s.targetFraction, train: c.sft,
+    rqa: s.rqa ? join(run.rqaRoot ?? run.runDir, s.rqa) : null,
     softLabels: s.softLabelsFrom ? softLabelsPath(run.runDir, s) : null,
     softLabelsFrom: s.softLabelsFrom,
     alpha: s.softLabelsFrom ? c.sd.alpha : 1,

@@ -4,6 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { PRESET_SIZES } from '../../pipeline/data/market/presets.ts';
 import { configPath, loadConfig, SFT_KNOBS } from '../../pipeline/stages/config.ts';
 
 const demo = JSON.parse(readFileSync(configPath('demo'), 'utf8'));
@@ -44,6 +45,19 @@ describe('loadConfig', () => {
     expect(tiny.sft).toMatchObject({ warmSteps: tiny.sft.steps, groupBatches: 8, weightDecay: 0.01, clip: 1, lmWeight: 0.1, warmupMax: 50, warmupShare: 0.1, adapter: 'lora', loraR: null, targetShare: null });
     const d = loadConfig(withSft({ groupBatches: 3, lmWeight: 0.2, loraR: 4 }));
     expect(d.sft).toMatchObject({ groupBatches: 3, lmWeight: 0.2, loraR: 4, warmSteps: demo.sft.warmSteps });
+  });
+
+  it("takes the market's dev and test sizes from the file, else from the generator's preset", () => {
+    expect(loadConfig('demo').market).toEqual({ preset: 'demo', seed: 1, dev: PRESET_SIZES.demo.dev, test: PRESET_SIZES.demo.test, lexicon: null });
+    const write = (market: unknown) => {
+      const f = join(mkdtempSync(join(tmpdir(), 'csrm-config-')), 'c.json');
+      writeFileSync(f, JSON.stringify({ ...demo, market }));
+      return f;
+    };
+    expect(loadConfig(write({ preset: 'tiny', seed: 3, test: 500 })).market).toEqual({ preset: 'tiny', seed: 3, dev: PRESET_SIZES.tiny.dev, test: 500, lexicon: null });
+    expect(() => loadConfig(write({ preset: 'demo', seed: 1, test: 0 }))).toThrow(/market.test 0 must be a positive integer/);
+    expect(() => loadConfig(write({ preset: 'demo', seed: 1, dev: 2.5 }))).toThrow(/market.dev 2.5 must be a positive integer/);
+    expect(() => loadConfig(write({ preset: 'huge', seed: 1 }))).toThrow(/market.preset "huge" is not one of "tiny", "demo", "paper"/);
   });
 
   it('names a file that is not JSON', () => {

@@ -19,6 +19,8 @@ import { rqaConfig } from '../../pipeline/stages/rqa-stage.ts';
 import { stageSteps, type SftStageResult } from '../../pipeline/stages/sft-stage.ts';
 import { methodStages } from '../../pipeline/stages/stage-table.ts';
 import { readSoftLabelFile } from '../../pipeline/stages/label.ts';
+import { verdictOf } from '../../pipeline/eval/paired-comparison.ts';
+import type { StatedComparison } from '../../pipeline/report/comparisons.ts';
 
 const HOME_HOBBY = join(import.meta.dirname, '../../pipeline/data/lexicon/home-hobby-kr-tw.json');
 
@@ -64,6 +66,10 @@ it('runs generate → tokenizer → pretrain → Stage 1 (±MT, +RQA) → Stage 
     expect(report.table2.find((x) => x.name === s.name)!.f1).toBe(t.microF1);
     expect(t.confusion.flat().reduce((a, b) => a + b, 0)).toBe(t.n);
     expect(t.microF1).toBeCloseTo(t.confusion.reduce((a, row, i) => a + row[i]!, 0) / t.n, 12);
+    // the per-sample predictions kept for paired comparisons give back the same F1
+    const ps = r.eval.targetSamples;
+    expect(ps.n).toBe(t.n);
+    expect([...ps.pred].filter((p, i) => p === ps.truth[i]).length / ps.n).toBeCloseTo(t.microF1, 12);
     // each stage trained its table's budget: Stage 1 `steps`, a continued stage `warmSteps`, more with MT
     const history = read<{ step: number }[]>(`${s.name}/history.json`);
     expect(history.at(-1)!.step, s.name).toBe(stageSteps(s.startsFrom ? c.sft.warmSteps : c.sft.steps, s.mt, c.sft.mtRatio));
@@ -71,8 +77,13 @@ it('runs generate → tokenizer → pretrain → Stage 1 (±MT, +RQA) → Stage 
   // the self-distillation round trained on soft labels for each of its training records
   const soft = await readSoftLabelFile(join(dir, 'sd-1/soft-labels.jsonl'));
   expect(soft.labels.size).toBe(read<SftStageResult>('sd-1/result.json').train.samples);
+  // every difference the report states has its paired interval, p-value and the verdict of its interval
+  const { comparisons } = read<{ comparisons: StatedComparison[] }>('report.json');
+  expect(comparisons.filter((x) => x.section === 'Table 2').map((x) => `${x.from}→${x.to}`)).toEqual(['stage1-sft→stage1-sft-mt', 'stage1-sft-mt→stage1-sft-mt-rqa', 'stage1-sft-mt→stage2', 'stage2→stage2-rqa-star', 'stage2→sd-1']);
+  expect(new Set(comparisons.map((x) => x.section))).toEqual(new Set(['Table 2', 'Retrieval accuracy', 'Table 3']));
+  for (const x of comparisons) expect([x.seeds, x.verdict]).toEqual([1, verdictOf(x.lo, x.hi)]);
   const md = readFileSync(join(dir, 'report.md'), 'utf8');
-  for (const h of ['Table 2', 'transfer gap', 'Retrieval accuracy', 'Table 3', 'Stages and settings', 'Timing per stage']) expect(md).toContain(h);
+  for (const h of ['Table 2', 'transfer gap', 'Retrieval accuracy', 'Table 3', 'Paired comparisons', 'Stages and settings', 'Timing per stage']) expect(md).toContain(h);
   for (const k of Object.keys(SFT_KNOBS)) expect(md).toContain(`| ${k} |`);
   // a rerun finds every stage done: no stage's files are rewritten, only the report
   const stamp = (f: string) => statSync(join(dir, f)).mtimeMs;

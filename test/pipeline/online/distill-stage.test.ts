@@ -10,6 +10,8 @@ import { makeConfig, paperLora } from '../../../models/llama-config.ts';
 import { addLora, disposeLlama, initLlama, namedTensors } from '../../../models/llama.ts';
 import { generateMarket } from '../../../pipeline/data/market/generate.ts';
 import { writeMarket } from '../../../pipeline/data/market/write.ts';
+import { binaryF1Scored, metricValue } from '../../../pipeline/eval/count-metrics.ts';
+import { fromDigits } from '../../../pipeline/eval/sample-predictions.ts';
 import { impressedByQuery, KD_SIZES, sampleKdPairs } from '../../../pipeline/online/kd-data.ts';
 import { kdRecords } from '../../../pipeline/online/kd-records.ts';
 import { loadTower } from '../../../pipeline/online/tower-registry.ts';
@@ -73,7 +75,16 @@ describe('distill-online on the tiny market', () => {
       for (const share of [rk.em1, rk.defect5, rk.empty]) expect(share * rk.queries).toBeCloseTo(Math.round(share * rk.queries), 9);
       expect(rk.defect5 + rk.defectRate5).toBeCloseTo(1, 12);
       expect(rk.em1, `${k}: an empty page has no exact item on top`).toBeLessThanOrEqual(1 - rk.empty + 1e-12);
+      // the stored per-pair predictions and per-query outcomes give back Table 3 and the ranking metrics
+      const labels = fromDigits(r.samples.truth, r.samples.n, 'truth');
+      const bits = (s: string) => [...s].map((c) => c === '1');
+      expect(metricValue(binaryF1Scored(labels.map((l) => l === 2), bits(r.perSample[k].em)))).toBeCloseTo(r.table3[k].exactMatch.f1, 12);
+      expect(metricValue(binaryF1Scored(labels.map((l) => l === 0), bits(r.perSample[k].defect)))).toBeCloseTo(r.table3[k].defect.f1, 12);
+      expect(r.perQuery[k].n).toBe(r.ranking[k].queries);
+      expect(bits(r.perQuery[k].em1).filter(Boolean).length / r.perQuery[k].n).toBeCloseTo(r.ranking[k].em1, 12);
+      expect(r.perQuery[k].fingerprint).toBe(r.perQuery.baseline.fingerprint);
     }
+    expect(r.samples.n).toBe(r.testPairs);
     const sum = r.teacherMeans.p_irr + r.teacherMeans.p_sub + r.teacherMeans.p_exact;
     expect(sum).toBeCloseTo(1, 4);
     for (const f of Object.values(r.files)) expect(existsSync(f)).toBe(true);

@@ -31,6 +31,9 @@ describe('offline evaluation of the online towers', () => {
     expect(e.table3.exactMatch).toMatchObject({ precision: 3 / 5, recall: 1, accuracy: 3 / 5 });
     // Defect task: the one irrelevant pair is missed (recall 0), the rest correctly kept.
     expect(e.table3.defect).toMatchObject({ recall: 0, accuracy: 4 / 5 });
+    // per pair and per query, for paired comparisons: EM predicted on pairs a, b, c, d and the exact b; defect on none
+    expect(e.perSample).toEqual({ em: '11111', defect: '00000' });
+    expect(e.perQuery).toMatchObject({ n: 3, em1: '111', clean5: '011' });
     // A model that ranks by dissimilarity gets every query wrong: the metrics do see the models.
     const wrong = await evaluateOnline({ em: models.defect, defect: models.em }, records);
     expect(wrong.ranking.em1).toBe(0);

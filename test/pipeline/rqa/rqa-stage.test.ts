@@ -36,6 +36,14 @@ describe('csrm rqa on the tiny market', () => {
     expect(r.records).toBe(all.length);
     expect(r.accuracy.map((a) => a.name)).toEqual(['BM25', 'EBR']);
     expect(existsSync(join(out, 'retrieval-accuracy.json'))).toBe(true);
+    // per-query outcomes, for paired comparisons: the same queries for both retrievers, summing to the shares
+    const ones = (s: string) => [...s].filter((c) => c === '1').length;
+    for (const a of r.accuracy) {
+      expect(a.perQuery.n).toBe(a.all.queries);
+      expect(ones(a.perQuery.top1) / a.perQuery.n).toBeCloseTo(a.all.top1, 12);
+      expect(ones(a.perQuery.anyOfK) / a.perQuery.n).toBeCloseTo(a.all.anyOfK, 12);
+    }
+    expect(r.accuracy[1]!.perQuery.fingerprint).toBe(r.accuracy[0]!.perQuery.fingerprint);
     expect(readFileSync(join(out, 'rqa.jsonl'), 'utf8').trim().split('\n')).toHaveLength(all.length);
     // the loader the SFT stage uses puts the titles back on the records
     const loaded = await withRqa(all, out);
