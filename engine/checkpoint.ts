@@ -147,6 +147,33 @@ export async function checkpointDigest(path: string): Promise<string> {
   }
 }
 
+/**
+ * A checkpoint's config and meta (and its recorded digest) without its tensors: the header and the
+ * structure only. The contents are not verified here (loadCheckpoint does that when the tensors are read).
+ */
+export async function readCheckpointMeta(path: string): Promise<{ config: unknown; meta: unknown; step: number; digest: string }> {
+  let fh;
+  try {
+    fh = await open(path, 'r');
+  } catch (e) {
+    throw fileError(path, e, 'checkpoint');
+  }
+  try {
+    const header = Buffer.alloc(HEADER);
+    const { bytesRead } = await fh.read(header, 0, HEADER, 0);
+    if (bytesRead < HEADER || header.subarray(0, 8).toString('ascii') !== MAGIC) throw new Error(`checkpoint ${path}: not a CSRM checkpoint (or truncated)`);
+    const structLen = Number(header.readBigUInt64LE(16));
+    const size = (await fh.stat()).size;
+    if (HEADER + structLen > size) throw new Error(`checkpoint ${path}: truncated file (${size} bytes, its structure alone ends at ${HEADER + structLen})`);
+    const struct = Buffer.alloc(structLen);
+    await fh.read(struct, 0, structLen, HEADER);
+    const s = unpack(struct) as { config: unknown; meta: unknown; step: number };
+    return { config: s.config, meta: s.meta ?? undefined, step: s.step, digest: header.subarray(32, 64).toString('hex') };
+  } finally {
+    await fh.close();
+  }
+}
+
 /** Loads and verifies a checkpoint; throws an error naming the file if it is not intact. */
 export async function loadCheckpoint(path: string): Promise<Checkpoint> {
   checkHostEndianness();

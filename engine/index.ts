@@ -31,7 +31,7 @@ export * from './ops/swiglu.ts';
 export * from './ops/lora.ts';
 export { adamw, type Adamw, type AdamwOpts, type AdamwState, type AdamwStateIn } from './optim/adamw.ts';
 export { clipGradNorm } from './optim/clip.ts';
-export { saveCheckpoint, loadCheckpoint, checkpointDigest, hostToTensor, loadTensorsInto, type Checkpoint, type CheckpointIn, type HostTensor } from './checkpoint.ts';
+export { saveCheckpoint, loadCheckpoint, checkpointDigest, readCheckpointMeta, hostToTensor, loadTensorsInto, type Checkpoint, type CheckpointIn, type HostTensor } from './checkpoint.ts';
 export { saveLoraAdapter, loadLoraAdapter, type LoraAdapterConfig } from './lora-adapter.ts';
 export { fileError, readFileNamed, readFileNamedSync } from './read-file.ts';
 export * from './safetensors.ts';

@@ -25,12 +25,13 @@ have_vulkan_driver() {
 
 need_apt=0
 if ! have_vulkan_driver; then need_apt=1; fi
-if ! command -v spm_train >/dev/null 2>&1 && [ "${CSRM_NEED_SPM:-0}" = "1" ]; then need_apt=1; fi
+# spm_train (Debian `sentencepiece`) trains a market's tokenizer (csrm tokenizer; the demo on a new lexicon)
+if ! command -v spm_train >/dev/null 2>&1; then need_apt=1; fi
 if ! command -v redis-server >/dev/null 2>&1; then need_apt=1; fi
 
 if [ "$need_apt" = "1" ]; then
   if ! command -v apt-get >/dev/null 2>&1; then
-    log "no apt-get: install by hand what is missing: a Vulkan driver (Mesa >= 23 lavapipe or a GPU driver), redis-server"; exit 1
+    log "no apt-get: install by hand what is missing: a Vulkan driver (Mesa >= 23 lavapipe or a GPU driver), spm_train (sentencepiece), redis-server"; exit 1
   fi
   codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-bookworm}")
   if [ "$codename" = "bookworm" ] && ! grep -rqs "bookworm-backports" /etc/apt/sources.list /etc/apt/sources.list.d/; then
@@ -53,7 +54,8 @@ if [ "$need_apt" = "1" ]; then
     log "installing redis-server (the job queue of \`csrm worker\`)"
     $SUDO apt-get install -y -qq redis-server >/dev/null
   fi
-  if [ "${CSRM_NEED_SPM:-0}" = "1" ] && ! command -v spm_train >/dev/null 2>&1; then
+  if ! command -v spm_train >/dev/null 2>&1; then
+    log "installing spm_train (sentencepiece)"
     $SUDO apt-get install -y -qq sentencepiece >/dev/null
   fi
 fi

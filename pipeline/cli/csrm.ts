@@ -1,12 +1,14 @@
 // `csrm <command>`: the method's stages as commands. Every stage reads and writes files under one
 // run folder, so any stage can be rerun alone; `csrm demo` chains them on the embedded market, and
 // `csrm sft --name` runs one fine-tuning stage of the method's stage table (`csrm stages` lists it).
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { initEngine, shutdownGpu } from '../../engine/index.ts';
 import { parseFlags, req } from './args.ts';
 import { runGenerate } from './generate.ts';
 import { runServe } from './serve.ts';
-import { loadConfig, type MethodConfig } from '../stages/config.ts';
+import { resolve } from 'node:path';
+import { checkFlag, loadConfig, type MethodConfig } from '../stages/config.ts';
 import { runMethod } from '../stages/method.ts';
 import { readStudy, runStudy, studySeedFolders } from '../stages/study.ts';
 import { runPretrain } from '../stages/pretrain.ts';
@@ -15,9 +17,10 @@ import { methodStages, stageRunOpts, stageTrains } from '../stages/stage-table.t
 import { runOnlineStage } from '../stages/online-stage.ts';
 import { labelModel, labelRecords } from '../stages/label.ts';
 import { loadMarketData } from '../stages/market-data.ts';
-import { loadAdapters, loadBase } from '../stages/model-io.ts';
+import { loadAdapters, loadBase, loadBaseTokenizer, readBase } from '../stages/model-io.ts';
 import { evaluateModel } from '../stages/evaluate.ts';
-import { loadTokenizer } from '../tokenizer/tokenizer.ts';
+import { marketDataHash, provenance, type ProvenanceRecord } from '../stages/provenance.ts';
+import { checkpointDigest, readCheckpointMeta } from '../../engine/index.ts';
 import { writeReport } from '../report/report.ts';
 import { writeJson } from '../io/files.ts';
 import { mdTable } from '../report/svg.ts';
@@ -27,7 +30,8 @@ import type { ShardQueue } from '../stages/label-sharded.ts';
 
 const USAGE = `usage: csrm <command> [options]
   generate  --preset tiny|demo|paper --out DIR [--seed N] [--lexicon FILE] [--format jsonl|csv|parquet]
-  pretrain  --data DIR --out FILE [--config tiny|demo|gpu|FILE.json] [--steps N]
+  tokenizer --data DIR | --lexicon FILE  --out DIR [--vocab-size N]   (a sentencepiece model for a market; needs spm_train)
+  pretrain  --data DIR --out FILE [--config tiny|demo|gpu|FILE.json] [--steps N] [--tokenizer FILE.model]
   import-hf --from HF_DIR --out FILE [--allow-non-finite]   (a Llama-style config.json + safetensors as the base model)
   export-hf --base FILE --out HF_DIR
   stages    [--config PRESET]             (the method's fine-tuning stages: the names --name takes)
@@ -40,10 +44,11 @@ const USAGE = `usage: csrm <command> [options]
   eval      --run DIR --name NAME --data DIR --base FILE [--config PRESET]
   rqa       --data DIR --base FILE --out DIR [--star] [--ranker DIR] [--config PRESET] [--run DIR] [--queue redis://HOST:PORT [--shard-size N]]
   report    --run DIR [--config PRESET]   (a study folder reports its seeds together, with the config it recorded)
-  demo      [--config tiny|demo|gpu|FILE.json] [--run DIR] [--seeds N]   (--seeds: a study, as below)
-  study     [--config tiny|demo|gpu|FILE.json] --seeds N [--run DIR]
+  demo      [--config tiny|demo|gpu|FILE.json] [--run DIR] [--lexicon FILE] [--tokenizer FILE.model] [--seeds N]   (--seeds: a study, as below)
+  study     [--config tiny|demo|gpu|FILE.json] --seeds N [--run DIR] [--lexicon FILE] [--tokenizer FILE.model]
             the fine-tuning stages with N seeds on one market and base model, each seed in DIR/seed-K,
             resumable; the report gives mean ± sd over seeds and pooled paired intervals (default DIR runs/NAME-study)
+  Commands that take --base use the tokenizer the base was pretrained with (--tokenizer FILE.model when it moved).
   serve     --embeddings FILE [...]   (see pipeline/cli/serve.ts)
   distill-online --run DIR --data DIR --base FILE --teacher STAGE [--config PRESET] [--queue redis://HOST:PORT [--shard-size N]]`;
 
@@ -56,7 +61,13 @@ interface Command {
   run(f: Flags, cmd: string): Promise<number>;
 }
 
-const config = (f: Flags): MethodConfig => loadConfig(String(f.config ?? 'demo'));
+/** The config of --config (default demo), with --lexicon / --tokenizer (paths from the working folder) in place of its own. */
+const config = (f: Flags): MethodConfig => loadConfig(String(f.config ?? f.preset ?? 'demo'), {
+  ...(f.lexicon !== undefined ? { lexicon: resolve(String(f.lexicon)) } : {}),
+  ...(f.tokenizer !== undefined ? { tokenizer: resolve(String(f.tokenizer)) } : {}),
+});
+/** --tokenizer as an override of the base's own (checked against the base's record). */
+const tokenizerFlag = (f: Flags) => (f.tokenizer === undefined ? null : resolve(String(f.tokenizer)));
 const need = <T>(cmd: string, f: Flags, name: string): T => req(cmd, f[name] as T | undefined, name, USAGE);
 /** --queue (and its shard options): the pass goes to `csrm worker` processes. */
 const shardQueue = (f: Flags): ShardQueue | undefined =>
@@ -64,9 +75,18 @@ const shardQueue = (f: Flags): ShardQueue | undefined =>
 const QUEUE_FLAGS = { queue: 'string', 'shard-size': 'number', attempts: 'number' } as const;
 
 async function pretrainCmd(f: Flags, cmd: string): Promise<number> {
+  if (f.steps !== undefined) checkFlag(`csrm ${cmd}`, 'steps', f.steps);
   const c = config(f);
   const p = c.pretrain;
-  await runPretrain({ data: need(cmd, f, 'data'), out: need(cmd, f, 'out'), preset: c.model.preset, steps: (f.steps as number) ?? p.steps, batchSize: p.batchSize, seqLen: p.seqLen, lr: p.lr, seed: p.seed, corpus: p.corpus });
+  await runPretrain({ data: need(cmd, f, 'data'), out: need(cmd, f, 'out'), preset: c.model.preset, steps: (f.steps as number) ?? p.steps, batchSize: p.batchSize, seqLen: p.seqLen, lr: p.lr, seed: p.seed, corpus: p.corpus, tokenizer: c.tokenizer });
+  return 0;
+}
+
+async function tokenizerCmd(f: Flags, cmd: string): Promise<number> {
+  if (f['vocab-size'] !== undefined) checkFlag(`csrm ${cmd}`, 'vocab-size', f['vocab-size'], { what: 'pieces', check: [(v) => Number.isInteger(v) && (v as number) >= 64, 'must be an integer ≥ 64'] });
+  const { trainTokenizer } = await import('../stages/tokenizer-stage.ts');
+  const r = await trainTokenizer({ data: f.data as string | undefined, lexicon: f.lexicon as string | undefined, out: need(cmd, f, 'out'), vocabSize: f['vocab-size'] as number | undefined });
+  console.log(`${r.model}: ${r.record.vocabSize} pieces from ${r.lines} corpus lines (${r.record.recipe}); pretrain with --tokenizer ${r.model}`);
   return 0;
 }
 
@@ -97,20 +117,25 @@ async function stagesCmd(f: Flags): Promise<number> {
 
 /** runSftStage's options: the table's stage when --name is one, overridden by whatever flags are given. */
 function sftOpts(f: Flags, cmd: string, c: MethodConfig): SftStageOpts {
+  for (const k of ['stage', 'alpha', 'target-fraction', 'steps']) if (f[k] !== undefined) checkFlag(`csrm ${cmd}`, k, f[k]);
   const runDir = need<string>(cmd, f, 'run');
   const name = need<string>(cmd, f, 'name');
-  const run = { runDir, data: (f.data as string) ?? join(runDir, 'data'), base: (f.base as string) ?? join(runDir, 'base.ckpt') };
+  const run = { runDir, data: (f.data as string) ?? join(runDir, 'data'), base: (f.base as string) ?? join(runDir, 'base.ckpt'), tokenizer: tokenizerFlag(f) };
   const spec = methodStages(c).find((s) => s.name === name);
   const o: SftStageOpts = spec
     ? stageRunOpts(spec, c, run)
     : { ...run, name, stage: need(cmd, f, 'stage'), mt: false, rqa: null, softLabels: null, init: null, alpha: 1, targetFraction: 1, train: c.sft };
   if (f.stage !== undefined) o.stage = f.stage as 1 | 2;
-  if (o.stage !== 1 && o.stage !== 2) throw new Error(`csrm sft: --stage must be 1 or 2\n${USAGE}`);
   if (f.mt) o.mt = true;
   if (f.rqa !== undefined) o.rqa = f.rqa as string;
-  if (f['soft-labels'] !== undefined) o.softLabels = f['soft-labels'] as string;
+  if (f['soft-labels'] !== undefined) {
+    o.softLabels = f['soft-labels'] as string;
+    o.softLabelsFrom = null;
+  }
   if (f.init !== undefined) o.init = f.init as string;
   o.alpha = (f.alpha as number) ?? (o.softLabels ? c.sd.alpha : 1);
+  if (f.alpha !== undefined && !o.softLabels) throw new Error(`csrm ${cmd}: --alpha ${f.alpha} without soft labels: α weighs the human label against soft labels (eq. 2); give --soft-labels FILE or a self-distillation stage`);
+  if (o.softLabels && !(o.alpha < 1)) throw new Error(`csrm ${cmd}: --alpha ${o.alpha} with soft labels must be < 1 (at α = 1 eq. 2 gives the soft labels no weight, and the setting would still say SD)`);
   if (f['target-fraction'] !== undefined) o.targetFraction = f['target-fraction'] as number;
   if (f.steps !== undefined) o.train = { ...c.sft, steps: f.steps as number, warmSteps: f.steps as number };
   return o;
@@ -123,32 +148,47 @@ async function sftCmd(f: Flags, cmd: string): Promise<number> {
 }
 
 async function labelCmd(f: Flags, cmd: string): Promise<number> {
+  if (f['target-fraction'] !== undefined) checkFlag(`csrm ${cmd}`, 'target-fraction', f['target-fraction']);
   const c = config(f);
-  const tok = await loadTokenizer();
+  const base = need<string>(cmd, f, 'base');
+  const tok = await loadBaseTokenizer(await readBase(base, tokenizerFlag(f)));
   const data = await loadMarketData(need(cmd, f, 'data'));
   const recs = await withRqa(stageTrainRecords(data, 2, (f['target-fraction'] as number) ?? 1, c.sft.seed), null);
-  const base = need<string>(cmd, f, 'base');
   const adapters = join(need(cmd, f, 'run'), need(cmd, f, 'from'), 'best.ckpt');
   // with a queue this process only coordinates: the workers have the GPUs
   const queue = shardQueue(f);
   if (!queue) await initEngine();
-  const model = queue ? null : (await loadBase(base)).model;
-  if (model) await loadAdapters(model, adapters);
-  const r = await labelRecords(model, tok, recs, c.sft.maxLen, need(cmd, f, 'out'), { model: await labelModel(base, adapters, c.sft.maxLen), chunk: f.chunk as number | undefined, queue });
-  if (model) disposeLlama(model);
+  const b = queue ? null : await loadBase(base);
+  if (b) await loadAdapters(b.model, adapters, b);
+  const r = await labelRecords(b?.model ?? null, tok, recs, c.sft.maxLen, need(cmd, f, 'out'), { model: await labelModel(base, adapters, c.sft.maxLen), chunk: f.chunk as number | undefined, queue });
+  if (b) disposeLlama(b.model);
   console.log(`labelled ${r.labelled} samples (${r.resumedFrom} already there), ${r.samplesPerSec.toFixed(1)} samples/s`);
   return 0;
 }
 
+/**
+ * `csrm eval`: a stage's best checkpoint on the clean test sets → <stage>/eval.json, with what it
+ * evaluated (market, base, tokenizer, model). The checkpoint must have been trained on this base and
+ * this market: its F1 on another would be written as the stage's own.
+ */
 async function evalCmd(f: Flags, cmd: string): Promise<number> {
   const c = config(f);
-  const tok = await loadTokenizer();
-  const data = await loadMarketData(need(cmd, f, 'data'));
-  const { model } = await loadBase(need(cmd, f, 'base'));
+  const dataDir = need<string>(cmd, f, 'data');
+  const info = await readBase(need(cmd, f, 'base'), tokenizerFlag(f));
+  const tok = await loadBaseTokenizer(info);
+  const data = await loadMarketData(dataDir);
   const dir = join(need(cmd, f, 'run'), need(cmd, f, 'name'));
-  await loadAdapters(model, join(dir, 'best.ckpt'));
+  const ckpt = join(dir, 'best.ckpt');
+  const market = marketDataHash(dataDir);
+  const trained = existsSync(ckpt) ? ((await readCheckpointMeta(ckpt)).meta as { provenance?: ProvenanceRecord } | undefined)?.provenance : undefined;
+  if (trained?.hashes.market && trained.hashes.market !== market)
+    throw new Error(`${ckpt} was trained on market data ${trained.hashes.market.slice(0, 12)}…${trained.paths?.market ? ` (${trained.paths.market})` : ''}, --data ${dataDir} is ${market.slice(0, 12)}…: its eval.json would describe another market. Evaluate it on the market it was trained on`);
+  const b = await loadBase(info.path);
+  const { model } = b;
+  await loadAdapters(model, ckpt, b);
   const ev = await evaluateModel(model, data, tok, c.sft.maxLen, null);
-  writeJson(join(dir, 'eval.json'), ev);
+  const made = provenance({ market, tokenizer: info.tokenizerHash, base: info.digest, model: await checkpointDigest(ckpt) }, { maxLen: c.sft.maxLen }, { market: dataDir, base: info.path, model: ckpt });
+  writeJson(join(dir, 'eval.json'), { ...ev, provenance: made });
   console.log(`target test micro-F1 ${ev.target.microF1.toFixed(4)}; source ${ev.source.microF1.toFixed(4)}; alias ${ev.targetAlias ? ev.targetAlias.microF1.toFixed(4) : 'n/a'}`);
   disposeLlama(model);
   return 0;
@@ -160,7 +200,7 @@ async function rqaCmd(f: Flags, cmd: string): Promise<number> {
   const run = f.run as string | undefined;
   const inRun = (name: string, file: string) => (f[name] as string) ?? (run ? join(run, file) : need<string>(cmd, f, name));
   const out = inRun('out', f.star ? 'rqa-star' : 'rqa');
-  const r = await runRqaStage({ data: inRun('data', 'data'), base: inRun('base', 'base.ckpt'), out, star: f.star === true, rankerDir: f.ranker as string | undefined, maxLen: c.sft.maxLen, cfg: rqaConfig(c.rqa), queue: shardQueue(f) });
+  const r = await runRqaStage({ data: inRun('data', 'data'), base: inRun('base', 'base.ckpt'), out, star: f.star === true, rankerDir: f.ranker as string | undefined, reuseRanker: f.ranker !== undefined, maxLen: c.sft.maxLen, cfg: rqaConfig(c.rqa), tokenizer: tokenizerFlag(f), queue: shardQueue(f) });
   console.log(`${out}/rqa.jsonl: ${r.records} records (${r.withTitles} with titles); ` + r.accuracy.map((a) => `${a.name} top-1 ${(100 * a.all.top1).toFixed(1)}% (alias ${(100 * a.alias.top1).toFixed(1)}%)`).join(', '));
   return 0;
 }
@@ -175,7 +215,7 @@ async function reportCmd(f: Flags, cmd: string): Promise<number> {
 
 async function distillOnlineCmd(f: Flags, cmd: string): Promise<number> {
   const c = config(f);
-  const r = await runOnlineStage({ runDir: need(cmd, f, 'run'), data: need(cmd, f, 'data'), base: need(cmd, f, 'base'), teacher: need(cmd, f, 'teacher'), marketPreset: c.market.preset, online: c.online, maxLen: c.sft.maxLen, queue: shardQueue(f) });
+  const r = await runOnlineStage({ runDir: need(cmd, f, 'run'), data: need(cmd, f, 'data'), base: need(cmd, f, 'base'), teacher: need(cmd, f, 'teacher'), marketPreset: c.market.preset, online: c.online, maxLen: c.sft.maxLen, tokenizer: tokenizerFlag(f), queue: shardQueue(f) });
   console.log(`online: EM F1 ${r.table3.distilled.exactMatch.f1.toFixed(4)}, defect F1 ${r.table3.distilled.defect.f1.toFixed(4)}, EM@1 ${r.ranking.distilled.em1.toFixed(4)}, Defect@5 ${r.ranking.distilled.defect5.toFixed(4)} → ${r.files.em}, ${r.files.defect}, ${r.files.embeddings}`);
   return 0;
 }
@@ -187,31 +227,33 @@ async function workerCmd(f: Flags, cmd: string): Promise<number> {
 
 async function demoCmd(f: Flags, cmd: string): Promise<number> {
   if (f.seeds !== undefined) return studyCmd(f, cmd);
-  const c = loadConfig(String(f.config ?? f.preset ?? 'demo'));
+  const c = config(f);
   await runMethod(c, (f.run as string) ?? join('runs', c.name));
   return 0;
 }
 
 async function studyCmd(f: Flags, cmd: string): Promise<number> {
-  const c = loadConfig(String(f.config ?? f.preset ?? 'demo'));
+  if (f.seeds !== undefined) checkFlag(`csrm ${cmd}`, 'seeds', f.seeds, { what: 'fine-tuning seeds', check: [(v) => Number.isInteger(v) && (v as number) >= 1, 'must be a positive integer'] });
+  const c = config(f);
   await runStudy(c, (f.run as string) ?? join('runs', `${c.name}-study`), need<number>(cmd, f, 'seeds'));
   return 0;
 }
 
 const COMMANDS: Record<string, Command> = {
-  pretrain: { engine: true, flags: { data: 'string', out: 'string', config: 'string', steps: 'number' }, run: pretrainCmd },
+  tokenizer: { engine: false, flags: { data: 'string', lexicon: 'string', out: 'string', 'vocab-size': 'number' }, run: tokenizerCmd },
+  pretrain: { engine: true, flags: { data: 'string', out: 'string', config: 'string', steps: 'number', tokenizer: 'string' }, run: pretrainCmd },
   'import-hf': { engine: true, flags: { from: 'string', out: 'string', 'allow-non-finite': 'boolean' }, run: importHfCmd },
   'export-hf': { engine: true, flags: { base: 'string', out: 'string' }, run: exportHfCmd },
   stages: { engine: false, flags: { config: 'string' }, run: stagesCmd },
-  sft: { engine: true, flags: { run: 'string', name: 'string', data: 'string', base: 'string', stage: 'number', mt: 'boolean', rqa: 'string', 'soft-labels': 'string', alpha: 'number', 'target-fraction': 'number', config: 'string', steps: 'number', init: 'string' }, run: sftCmd },
-  label: { engine: false, flags: { run: 'string', from: 'string', data: 'string', base: 'string', out: 'string', 'target-fraction': 'number', config: 'string', chunk: 'number', ...QUEUE_FLAGS }, run: labelCmd },
+  sft: { engine: true, flags: { run: 'string', name: 'string', data: 'string', base: 'string', stage: 'number', mt: 'boolean', rqa: 'string', 'soft-labels': 'string', alpha: 'number', 'target-fraction': 'number', config: 'string', steps: 'number', init: 'string', tokenizer: 'string' }, run: sftCmd },
+  label: { engine: false, flags: { run: 'string', from: 'string', data: 'string', base: 'string', out: 'string', 'target-fraction': 'number', config: 'string', tokenizer: 'string', chunk: 'number', ...QUEUE_FLAGS }, run: labelCmd },
   worker: { engine: false, flags: { queue: 'string', adapter: 'string', name: 'string', 'lock-ms': 'number' }, run: workerCmd },
-  eval: { engine: true, flags: { run: 'string', name: 'string', data: 'string', base: 'string', config: 'string' }, run: evalCmd },
-  rqa: { engine: true, flags: { run: 'string', data: 'string', base: 'string', out: 'string', star: 'boolean', ranker: 'string', config: 'string', ...QUEUE_FLAGS }, run: rqaCmd },
+  eval: { engine: true, flags: { run: 'string', name: 'string', data: 'string', base: 'string', config: 'string', tokenizer: 'string' }, run: evalCmd },
+  rqa: { engine: true, flags: { run: 'string', data: 'string', base: 'string', out: 'string', star: 'boolean', ranker: 'string', config: 'string', tokenizer: 'string', ...QUEUE_FLAGS }, run: rqaCmd },
   report: { engine: false, flags: { run: 'string', config: 'string' }, run: reportCmd },
-  'distill-online': { engine: true, flags: { run: 'string', data: 'string', base: 'string', teacher: 'string', config: 'string', ...QUEUE_FLAGS }, run: distillOnlineCmd },
-  demo: { engine: true, flags: { config: 'string', run: 'string', preset: 'string', seeds: 'number' }, run: demoCmd },
-  study: { engine: true, flags: { config: 'string', run: 'string', seeds: 'number' }, run: studyCmd },
+  'distill-online': { engine: true, flags: { run: 'string', data: 'string', base: 'string', teacher: 'string', config: 'string', tokenizer: 'string', ...QUEUE_FLAGS }, run: distillOnlineCmd },
+  demo: { engine: true, flags: { config: 'string', run: 'string', preset: 'string', seeds: 'number', lexicon: 'string', tokenizer: 'string' }, run: demoCmd },
+  study: { engine: true, flags: { config: 'string', run: 'string', seeds: 'number', lexicon: 'string', tokenizer: 'string' }, run: studyCmd },
 };
 
 export async function csrm(argv: string[]): Promise<number> {

@@ -7,6 +7,14 @@ import { generateMarket } from '../data/market/generate.ts';
 import { PRESET_SIZES, PRESETS, type PresetName } from '../data/market/presets.ts';
 import { summaryText, writeMarket } from '../data/market/write.ts';
 import type { Format } from '../data/records.ts';
+import { int, knobError, nonNegInt, oneOf, share, type Check } from '../stages/config-knobs.ts';
+
+/** A flag's value through the knobs' checks (config-knobs.ts): the same words as a config file's errors. */
+function checked<T>(flag: string, v: unknown, check: Check): T {
+  if (!check[0](v)) throw new Error(`${knobError(`--${flag}`, v, check)}\n${GENERATE_USAGE}`);
+  return v as T;
+}
+const num = (v: string | undefined) => (v === undefined ? undefined : v.trim() === '' ? NaN : Number(v));
 
 export const GENERATE_USAGE =
   'usage: csrm generate --preset tiny|demo|paper --out DIR [--seed N] [--lexicon FILE] [--format jsonl|csv|parquet] [--noise RATE]\n'
@@ -30,20 +38,13 @@ export function parseGenerateArgs(argv: string[]): GenerateArgs {
   };
   for (const a of argv) if (a.startsWith('--') && !['--preset', '--seed', '--out', '--lexicon', '--format', '--noise', '--bridge-words', '--bridge-dir'].includes(a))
     throw new Error(`unknown option ${a}\n${GENERATE_USAGE}`);
-  const preset = (get('preset') ?? 'demo') as PresetName;
-  if (!PRESETS.includes(preset)) throw new Error(`unknown preset '${preset}'\n${GENERATE_USAGE}`);
-  const seed = Number(get('seed') ?? '1');
-  if (!Number.isInteger(seed)) throw new Error(`--seed must be an integer\n${GENERATE_USAGE}`);
+  const preset = checked<PresetName>('preset', get('preset') ?? 'demo', oneOf(PRESETS));
+  const seed = checked<number>('seed', num(get('seed') ?? '1'), int);
   const out = get('out');
   if (!out) throw new Error(`--out is required\n${GENERATE_USAGE}`);
-  const format = (get('format') ?? 'jsonl') as Format;
-  if (!['jsonl', 'csv', 'parquet'].includes(format)) throw new Error(`unknown format '${format}'\n${GENERATE_USAGE}`);
-  const noiseText = get('noise');
-  const noise = noiseText === undefined ? undefined : Number(noiseText);
-  if (noise !== undefined && !(noise >= 0 && noise <= 1)) throw new Error(`--noise must be a rate in [0, 1]\n${GENERATE_USAGE}`);
-  const wordsText = get('bridge-words');
-  const bridgeWords = wordsText === undefined ? undefined : Number(wordsText);
-  if (bridgeWords !== undefined && !(Number.isInteger(bridgeWords) && bridgeWords >= 0)) throw new Error(`--bridge-words must be a count\n${GENERATE_USAGE}`);
+  const format = checked<Format>('format', get('format') ?? 'jsonl', oneOf(['jsonl', 'csv', 'parquet']));
+  const noise = get('noise') === undefined ? undefined : checked<number>('noise', num(get('noise')), share('[', ']'));
+  const bridgeWords = get('bridge-words') === undefined ? undefined : checked<number>('bridge-words', num(get('bridge-words')), nonNegInt);
   const bridgeDir = get('bridge-dir');
   return {
     preset, seed, out, lexicon: get('lexicon'), format,

@@ -1,6 +1,7 @@
 // Settings of the online-model stage (section 3.5 / 6.1), an optional `online` section of a method
 // config: anything left out takes the defaults for the market preset, so older configs still load.
 import type { TwinTowerConfig } from '../../models/twin-tower.ts';
+import { int, oneOf, posInt, posNum, resolveSection, type Section } from '../stages/config-knobs.ts';
 import { KD_SIZES, type KdPreset } from './kd-data.ts';
 
 export interface OnlineConfig {
@@ -24,15 +25,28 @@ const DEFAULTS: Record<KdPreset, OnlineConfig> = {
   paper: { kd: 'paper', maxQueries: 2000, model: { dim: 128, nLayers: 2, nHeads: 4, ffnDim: 256, outDim: 128, maxLen: 48 }, steps: 3000, batchSize: 128, lr: 1e-3, scale: 8, seed: 21 },
 };
 
+/** The config's optional "online" section: checked like every section (config-knobs.ts); what it leaves out takes the market preset's defaults. */
+export const ONLINE_SECTION: Section = {
+  what: 'online twin-tower distillation (csrm distill-online)', optional: true,
+  knobs: {
+    kd: { what: 'KD candidate sizes preset', optional: true, check: oneOf(Object.keys(KD_SIZES)) },
+    maxQueries: { what: 'target-market queries labelled by the teacher, at most', optional: true, check: posInt },
+    model: {
+      what: 'the twin towers', optional: true,
+      knobs: Object.fromEntries(['dim', 'nLayers', 'nHeads', 'ffnDim', 'outDim', 'maxLen'].map((k) => [k, { what: k, optional: true, check: posInt }])),
+    },
+    steps: { what: 'training steps per tower', optional: true, check: posInt },
+    batchSize: { what: 'pairs per batch', optional: true, check: posInt },
+    lr: { what: 'peak AdamW learning rate', optional: true, check: posNum },
+    scale: { what: 's of p̂ = σ(s·c)', optional: true, check: posNum },
+    seed: { what: 'seed of the towers', optional: true, check: int },
+  },
+};
+
 export function onlineConfig(marketPreset: KdPreset, over: Partial<OnlineConfig> = {}, where = 'config'): OnlineConfig {
+  const checked = resolveSection(over, ONLINE_SECTION, 'online', (why) => {
+    throw new Error(`${where}: ${why}`);
+  }) as Partial<OnlineConfig>;
   const d = DEFAULTS[marketPreset];
-  const c: OnlineConfig = { ...d, ...over, model: { ...d.model, ...(over.model ?? {}) } };
-  const bad = (why: string) => {
-    throw new Error(`${where}: online.${why}`);
-  };
-  if (!(c.kd in KD_SIZES)) bad(`kd "${c.kd}" is not one of ${Object.keys(KD_SIZES).join(', ')}`);
-  for (const k of ['maxQueries', 'steps', 'batchSize', 'seed'] as const) if (!(Number.isInteger(c[k]) && c[k] >= (k === 'seed' ? 0 : 1))) bad(`${k} ${c[k]} must be a positive integer`);
-  if (!(c.lr > 0)) bad(`lr ${c.lr} must be > 0`);
-  if (!(c.scale > 0)) bad(`scale ${c.scale} must be > 0`);
-  return c;
+  return { ...d, ...checked, model: { ...d.model, ...(checked.model ?? {}) } };
 }

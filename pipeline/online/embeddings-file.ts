@@ -13,6 +13,8 @@ export interface EmbeddingRows {
   ids: string[];
   em: Float32Array[];
   defect: Float32Array[];
+  /** The content hashes of the two towers that computed them (binary files keep them in the header). */
+  madeBy?: { em: string; defect: string };
 }
 
 export interface EmbeddingTable {
@@ -24,6 +26,7 @@ export interface EmbeddingTable {
   /** count × dim, row-major, L2-normalised rows. */
   em: Float32Array;
   defect: Float32Array;
+  madeBy?: { em: string; defect: string };
 }
 
 export type EmbeddingFormat = 'jsonl' | 'binary';
@@ -74,7 +77,7 @@ export function encodeEmbeddings(rows: EmbeddingRows, format: EmbeddingFormat): 
     const lines = rows.ids.map((id, i) => JSON.stringify({ product_id: id, em: Array.from(rows.em[i]!), defect: Array.from(rows.defect[i]!) }));
     return Buffer.from(lines.map((l) => l + '\n').join(''), 'utf8');
   }
-  const header = Buffer.from(JSON.stringify({ dim, count: rows.ids.length, models: ['em', 'defect'], ids: rows.ids }), 'utf8');
+  const header = Buffer.from(JSON.stringify({ dim, count: rows.ids.length, models: ['em', 'defect'], ids: rows.ids, ...(rows.madeBy ? { made_by: rows.madeBy } : {}) }), 'utf8');
   const pad = (4 - ((MAGIC.length + 4 + header.length) % 4)) % 4; // float32 data starts 4-aligned
   const head = Buffer.alloc(MAGIC.length + 4 + header.length + pad);
   head.write(MAGIC, 0, 'latin1');
@@ -110,13 +113,15 @@ export function decodeEmbeddings(bytes: Uint8Array, version: string): EmbeddingT
     const hlen = buf.readUInt32LE(MAGIC.length);
     const start = MAGIC.length + 4;
     if (start + hlen > buf.length) throw new Error('embeddings: truncated header');
-    const h = JSON.parse(buf.toString('utf8', start, start + hlen)) as { dim: number; count: number; models: string[]; ids: string[] };
+    const h = JSON.parse(buf.toString('utf8', start, start + hlen)) as { dim: number; count: number; models: string[]; ids: string[]; made_by?: { em: string; defect: string } };
     if (!Array.isArray(h.ids) || h.ids.length !== h.count) throw new Error('embeddings: id index does not match count');
     if (JSON.stringify(h.models) !== '["em","defect"]') throw new Error(`embeddings: models ${JSON.stringify(h.models)}, expected ["em","defect"]`);
     const data = start + hlen + ((4 - ((start + hlen) % 4)) % 4);
     const n = h.count * h.dim;
     if (buf.length !== data + 8 * n) throw new Error(`embeddings: ${buf.length - data} data bytes, expected ${8 * n}`);
-    return buildTable(h.ids, h.dim, fromLE(buf, data, n), fromLE(buf, data + 4 * n, n), version);
+    const table = buildTable(h.ids, h.dim, fromLE(buf, data, n), fromLE(buf, data + 4 * n, n), version);
+    if (h.made_by) table.madeBy = h.made_by;
+    return table;
   }
   const ids: string[] = [];
   const em: Float32Array[] = [];
@@ -169,6 +174,7 @@ export async function embedCatalogue(
 ): Promise<EmbeddingRows> {
   if (models.em.dim !== models.defect.dim) throw new Error(`EM tower dim ${models.em.dim} ≠ defect tower dim ${models.defect.dim}`);
   const rows: EmbeddingRows = { ids: items.map((i) => i.id), em: [], defect: [] };
+  if (models.em.id && models.defect.id) rows.madeBy = { em: models.em.id, defect: models.defect.id };
   for (let i = 0; i < items.length; i += batch) {
     const chunk = items.slice(i, i + batch);
     rows.em.push(...(await models.em.encodeItems(chunk)));

@@ -104,6 +104,11 @@ export function exposureWarning(url: string, address: string, admin: 'token' | '
 
 function checkDims(table: EmbeddingTable, models: OnlineModels): EmbeddingTable {
   if (table.dim !== models.em.dim) throw new Error(`embeddings have dimension ${table.dim}, the towers ${models.em.dim}`);
+  // embeddings of other towers than the served ones would be compared with these towers' queries without a word
+  for (const k of ['em', 'defect'] as const) {
+    const made = table.madeBy?.[k], served = models[k].id;
+    if (made && served && made !== served) throw new Error(`embeddings were computed by another ${k} tower (sha256 ${made.slice(0, 12)}…) than the served one (${served.slice(0, 12)}…); recompute them with --catalogue`);
+  }
   return table;
 }
 

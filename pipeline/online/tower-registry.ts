@@ -60,11 +60,14 @@ registerTower('hashed', async (o) => {
 });
 
 // twin:PATH — a distilled twin tower checkpoint written by `csrm distill-online` (online/em.ckpt,
-// online/defect.ckpt); the tokenizer is the project's sentencepiece model.
+// online/defect.ckpt), with the tokenizer it was trained with (the one it records, checked by hash).
 registerTower('twin', async (o) => {
   for (const k of Object.keys(o)) if (k !== 'path') throw new Error(`twin tower: unknown option '${k}' (give twin:PATH)`);
   if (!o.path) throw new Error('twin tower: no checkpoint path (give twin:PATH)');
-  const [{ loadTwinTower, twinTowerModel }, { loadTokenizer }] = await Promise.all([import('./twin-tower-model.ts'), import('../tokenizer/tokenizer.ts')]);
-  const { model, meta } = await loadTwinTower(o.path);
-  return twinTowerModel(model, await loadTokenizer(), meta.scale);
+  const [{ loadTwinTower, twinTowerModel }, { loadTokenizer }, { recordedTokenizer }] = await Promise.all([
+    import('./twin-tower-model.ts'), import('../tokenizer/tokenizer.ts'), import('../tokenizer/tokenizer-record.ts'),
+  ]);
+  const { model, meta, digest } = await loadTwinTower(o.path);
+  const tok = recordedTokenizer(`twin tower ${o.path}`, o.path, meta.tokenizer);
+  return twinTowerModel(model, await loadTokenizer(tok.path), meta.scale, digest);
 });

@@ -2,7 +2,7 @@
 // checkpoint file. Texts are tokenised with the project's sentencepiece model, prefixed by BOS (so an
 // empty text still has one token) and cut to maxLen; outputs are L2-normalised on the host, so the
 // service's dot product is the cosine c of eq. 4.
-import { getGpu, loadCheckpoint, loadTensorsInto, noGrad, read, saveCheckpoint, scopeAsync } from '../../engine/index.ts';
+import { checkpointDigest, getGpu, loadCheckpoint, loadTensorsInto, noGrad, read, saveCheckpoint, scopeAsync } from '../../engine/index.ts';
 import {
   buildTokenBatch,
   encodeTower,
@@ -14,6 +14,7 @@ import {
   type TwinTowerConfig,
 } from '../../models/twin-tower.ts';
 import type { Tokenizer } from '../tokenizer/tokenizer.ts';
+import type { TokenizerRef } from '../tokenizer/tokenizer-record.ts';
 import type { TowerModel } from './types.ts';
 
 export interface TwinCheckpointMeta {
@@ -21,6 +22,8 @@ export interface TwinCheckpointMeta {
   scale: number;
   /** What the tower was trained for: 'em' (teacher p_exact), 'defect' (p_irr), or a baseline. */
   task?: string;
+  /** The tokenizer it was trained with (served with the same one). */
+  tokenizer?: TokenizerRef;
   [k: string]: unknown;
 }
 
@@ -52,10 +55,11 @@ export async function embedTexts(m: TwinTower, tok: Tokenizer, side: TowerSide, 
   return out;
 }
 
-export function twinTowerModel(m: TwinTower, tok: Tokenizer, scale: number): TowerModel {
+export function twinTowerModel(m: TwinTower, tok: Tokenizer, scale: number, id?: string): TowerModel {
   return {
     dim: m.config.outDim,
     scale,
+    ...(id ? { id } : {}),
     encodeQueries: (texts) => embedTexts(m, tok, 'query', texts),
     encodeItems: (items) => embedTexts(m, tok, 'item', items.map((i) => i.text)),
   };
@@ -65,7 +69,7 @@ export async function saveTwinTower(path: string, m: TwinTower, meta: TwinCheckp
   await saveCheckpoint(path, { config: m.config, tensors: namedTwinTensors(m), step: 0, meta });
 }
 
-export async function loadTwinTower(path: string): Promise<{ model: TwinTower; meta: TwinCheckpointMeta }> {
+export async function loadTwinTower(path: string): Promise<{ model: TwinTower; meta: TwinCheckpointMeta; digest: string }> {
   await getGpu();
   const c = await loadCheckpoint(path).catch((e: Error) => {
     throw new Error(`twin tower ${path}: ${e.message}`);
@@ -75,5 +79,5 @@ export async function loadTwinTower(path: string): Promise<{ model: TwinTower; m
   const model = initTwinTower(validateTwinConfig(c.config as TwinTowerConfig), 0);
   loadTensorsInto(namedTwinTensors(model), c.tensors);
   for (const t of Object.values(namedTwinTensors(model))) t.requiresGrad = false;
-  return { model, meta };
+  return { model, meta, digest: await checkpointDigest(path) };
 }

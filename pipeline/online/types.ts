@@ -7,6 +7,8 @@ export interface TowerModel {
   dim: number;
   /** s in p̂ = σ(s·c); 8 in the paper. */
   scale: number;
+  /** The content hash of the model's file when it has one (a twin tower's checkpoint): precomputed embeddings record it. */
+  id?: string;
   /** L2-normalised query-tower embeddings, one per text. */
   encodeQueries(texts: string[]): Promise<Float32Array[]>;
   /** L2-normalised item-tower embeddings, one per item, from the product title. */

@@ -30,10 +30,10 @@ async function llamaFor(job: ScoreJob): Promise<Llama> {
   unloadShardModel();
   await checkRef(job.base, 'base model');
   await checkRef(job.adapters, 'adapters');
-  const { model } = await loadBase(job.base.path);
-  await loadAdapters(model, job.adapters.path);
-  loaded = { key, llama: model };
-  return model;
+  const base = await loadBase(job.base.path);
+  await loadAdapters(base.model, job.adapters.path, base);
+  loaded = { key, llama: base.model };
+  return base.model;
 }
 
 async function encoderFor(job: EmbedJob): Promise<BiEncoder> {

@@ -14,8 +14,10 @@ import type { BehaviourRecord } from '../data/schema.ts';
 import type { Tokenizer } from '../tokenizer/tokenizer.ts';
 import type { RelevanceSeq } from '../train/batch.ts';
 import { scoreSeqs } from '../train/score.ts';
-import { runSft } from '../train/sft.ts';
+import { readCheckpointMeta } from '../../engine/index.ts';
+import { runSft, trainRecord, type SftConfig } from '../train/sft.ts';
 import { loadAdapters } from '../stages/model-io.ts';
+import { checkProvenance, type ProvenanceRecord } from '../stages/provenance.ts';
 
 export interface RankerOpts {
   steps: number;
@@ -54,25 +56,29 @@ export function rankerExamples(logs: readonly BehaviourRecord[], negativesPerPos
 
 /**
  * Trains (or resumes / reloads from `dir`) the ranker's LoRA adapters on `model` (a freshly loaded
- * base model) from the source logs; the model keeps the adapters for scoring.
+ * base model, `base`) from the source logs; the model keeps the adapters for scoring. A finished
+ * ranker is reused only when it was trained from the same inputs (`made`: market, base, tokenizer)
+ * with the same settings.
  */
 export async function trainRanker(
   model: Llama, tok: Tokenizer, logs: readonly BehaviourRecord[], titleOf: (id: string) => string | undefined, dir: string, o: RankerOpts,
+  base: { digest: string; path: string }, made: ProvenanceRecord,
 ): Promise<{ examples: number; positives: number; seconds: number }> {
   const ex = rankerExamples(logs, o.negativesPerPositive, o.seed).filter((e) => titleOf(e.rec.product_id) !== undefined);
   const last = join(dir, 'last.ckpt');
   const t0 = performance.now();
+  const cfg: SftConfig = { steps: o.steps, batchSize: o.batchSize, lr: o.lr, warmup: Math.min(20, Math.floor(o.steps / 10)), weightDecay: 0.01, clip: 1, alpha: 1, mtRatio: 0, lmWeight: 0, evalEvery: o.steps, maxLen: o.maxLen, seed: o.seed, groupBatches: 1 };
+  const rebuild = `remove ${dir} and run \`csrm rqa\` (without --ranker) to train the conversion ranker again`;
   if (existsSync(join(dir, 'done'))) {
-    await loadAdapters(model, last);
+    const rec = ((await readCheckpointMeta(last)).meta as { provenance?: ProvenanceRecord } | undefined)?.provenance;
+    checkProvenance(`conversion ranker ${last}`, rec, trainRecord(made, cfg), rebuild);
+    await loadAdapters(model, last, base, rebuild);
   } else {
     manualSeed(o.seed);
     const lora = paperLora(model.config.dim);
     addLora(model, lora, o.seed);
     const relevance = ex.map((e) => conversionSeq(tok, e.rec.query, titleOf(e.rec.product_id)!, o.maxLen, e.bought));
-    await runSft({
-      model, labelIds: tok.labelTokenIds, padId: tok.pad, relevance, translation: [], dev: [], dir, label: 'conversion ranker', quiet: o.quiet,
-      cfg: { steps: o.steps, batchSize: o.batchSize, lr: o.lr, warmup: Math.min(20, Math.floor(o.steps / 10)), weightDecay: 0.01, clip: 1, alpha: 1, mtRatio: 0, lmWeight: 0, evalEvery: o.steps, maxLen: o.maxLen, seed: o.seed, groupBatches: 1 },
-    });
+    await runSft({ model, labelIds: tok.labelTokenIds, padId: tok.pad, relevance, translation: [], dev: [], dir, label: 'conversion ranker', quiet: o.quiet, cfg, provenance: made });
     writeFileSync(join(dir, 'done'), '');
   }
   return { examples: ex.length, positives: ex.filter((e) => e.bought).length, seconds: (performance.now() - t0) / 1000 };

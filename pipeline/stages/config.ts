@@ -1,13 +1,22 @@
-// The method's configuration (one JSON file per preset in pipeline/configs/), validated on load. Every
-// knob of the relevance stages' fine-tuning is in the "sft" section and in SFT_KNOBS below: its
-// meaning, its default and its check live there and nowhere else; the report prints them all.
-import { readFileSync } from 'node:fs';
+// The method's configuration (one JSON file per preset in pipeline/configs/), validated on load by one
+// table of sections and knobs (CONFIG_SPEC, checked by config-knobs.ts): every knob's meaning, its
+// default and its check live here and nowhere else, for the whole file — market, model, tokenizer,
+// pretraining, the relevance stages' fine-tuning ("sft", SFT_KNOBS, which the report prints), self-
+// distillation, Figure 3, RQA and the online stage. The command line's flags go through the same
+// checks (flagKnob). Errors name the file and the key path.
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PRESET_SIZES, PRESETS, type PresetName } from '../data/market/presets.ts';
+import { PRESETS as MODEL_PRESETS } from '../../models/llama-config.ts';
+import { PRESET_SIZES, PRESETS as MARKET_PRESETS, type PresetName } from '../data/market/presets.ts';
+import { ONLINE_SECTION, type OnlineConfig } from '../online/config.ts';
 import { CORPUS_RECIPES } from './pretrain-corpus.ts';
 import type { RqaConfig } from './rqa-stage.ts';
-import type { OnlineConfig } from '../online/config.ts';
 import type { SftConfig } from '../train/sft.ts';
+import {
+  int, knobAt, knobError, listOf, nonNeg, nonNegInt, oneOf, orNull, posInt, posNum, resolveSection, share, text,
+  type Check, type Knob, type Section,
+} from './config-knobs.ts';
 
 /**
  * The fine-tuning recipe of every relevance stage (Stage 1, Stage 2, self-distillation rounds), as
@@ -23,31 +32,13 @@ export interface SftSettings extends Omit<SftConfig, 'warmup' | 'alpha'> {
   targetShare: number | null;
 }
 
-type Check = [test: (v: unknown) => boolean, need: string];
-const posInt: Check = [(v) => Number.isInteger(v) && (v as number) > 0, 'must be a positive integer'];
-const posNum: Check = [(v) => typeof v === 'number' && v > 0 && Number.isFinite(v), 'must be a number > 0'];
-const nonNeg: Check = [(v) => typeof v === 'number' && v >= 0 && Number.isFinite(v), 'must be a number ≥ 0'];
-const int: Check = [(v) => Number.isInteger(v), 'must be an integer'];
-const share = (lo: '[' | '(', hi: ')' | ']'): Check => [
-  (v) => typeof v === 'number' && (lo === '[' ? v >= 0 : v > 0) && (hi === ']' ? v <= 1 : v < 1),
-  `outside ${lo}0, 1${hi}`,
-];
-const orNull = ([t, need]: Check): Check => [(v) => v === null || t(v), need];
-
-interface Knob {
-  what: string;
-  /** Absent: the config must set it. A function: derived from the knobs already resolved. */
-  default?: unknown | ((s: Partial<SftSettings>) => unknown);
-  check: Check;
-}
-
 /** The "sft" section's knobs, in the order the report lists them. */
 export const SFT_KNOBS: Record<keyof SftSettings, Knob> = {
   steps: { what: 'relevance batches of a stage trained from the base model (Stage 1)', check: posInt },
-  warmSteps: { what: 'relevance batches of a stage that continues an earlier one (Stage 2, self-distillation rounds)', default: (s: Partial<SftSettings>) => s.steps, check: posInt },
+  warmSteps: { what: 'relevance batches of a stage that continues an earlier one (Stage 2, self-distillation rounds)', default: (s: Record<string, unknown>) => s.steps, check: posInt },
   batchSize: { what: 'sequences per batch', check: posInt },
   lr: { what: 'peak learning rate (linear warm-up, then cosine decay to 10%)', check: posNum },
-  warmupMax: { what: 'warm-up steps at most …', default: 50, check: [(v) => Number.isInteger(v) && (v as number) >= 0, 'must be an integer ≥ 0'] },
+  warmupMax: { what: 'warm-up steps at most …', default: 50, check: nonNegInt },
   warmupShare: { what: '… and at most this share of the stage\'s steps', default: 0.1, check: share('[', ']') },
   weightDecay: { what: 'AdamW weight decay (paper: 0.01)', default: 0.01, check: nonNeg },
   clip: { what: 'global gradient-norm clip', default: 1, check: posNum },
@@ -62,28 +53,126 @@ export const SFT_KNOBS: Record<keyof SftSettings, Knob> = {
   groupBatches: { what: 'length-grouped batching: batches per length-sorted pool (1: drawn order)', default: 8, check: posInt },
 };
 
+const file: Check = [(v) => typeof v === 'string' && existsSync(v) && statSync(v).isFile(), 'is not a file'];
+
+/** The optional "rqa" section: what it leaves out takes RQA_DEFAULTS (rqa-stage.ts: rqaConfig). */
+const RQA_SECTION: Section = {
+  what: 'retrieval-based query augmentation (csrm rqa)', optional: true,
+  knobs: {
+    k: { what: 'titles per record (Table 1\'s RQA feature)', optional: true, check: posInt },
+    pseudoK: { what: 'BM25 pseudo pairs per target query', optional: true, check: posInt },
+    accuracyK: { what: 'the k of any-of-top-k retrieval accuracy (section 5.2)', optional: true, check: posInt },
+    ranker: {
+      what: 'the conversion ranker', optional: true,
+      knobs: {
+        steps: { what: 'training steps', optional: true, check: posInt },
+        batchSize: { what: 'sequences per batch', optional: true, check: posInt },
+        lr: { what: 'peak learning rate', optional: true, check: posNum },
+        negativesPerPositive: { what: 'not-bought pairs kept per bought pair', optional: true, check: posNum },
+      },
+    },
+    ebr: {
+      what: 'the EBR bi-encoder distilled with eq. 1', optional: true,
+      knobs: {
+        steps: { what: 'training steps', optional: true, check: posInt },
+        batchSize: { what: 'pairs per batch', optional: true, check: posInt },
+        negatives: { what: 'in-batch negatives', optional: true, check: posInt },
+        dim: { what: 'embedding dimension', optional: true, check: posInt },
+        lr: { what: 'learning rate', optional: true, check: posNum },
+        temperature: { what: 'softmax temperature of eq. 1', optional: true, check: posNum },
+        mseWeight: { what: 'weight of the CVR regression term', optional: true, check: nonNeg },
+      },
+    },
+    seed: { what: 'seed of the ranker and the EBR', optional: true, check: int },
+  },
+};
+
+/** The whole config file: every section, every knob. */
+export const CONFIG_SPEC: Section = {
+  what: 'the method\'s config',
+  knobs: {
+    name: { what: 'the run\'s name (runs/<name>, pipeline/base/<name>-<model>.ckpt)', check: text },
+    market: {
+      what: 'the synthetic market the method runs on',
+      knobs: {
+        preset: { what: 'market size (tiny, demo, paper)', check: oneOf(MARKET_PRESETS) },
+        seed: { what: 'the generator\'s seed', check: int },
+        // larger test sets narrow the report's paired intervals; scoring them costs inference time in every stage
+        dev: { what: 'dev samples per market (default: the preset\'s)', default: (m: Record<string, unknown>) => PRESET_SIZES[m.preset as PresetName].dev, check: posInt },
+        test: { what: 'test samples per market (default: the preset\'s)', default: (m: Record<string, unknown>) => PRESET_SIZES[m.preset as PresetName].test, check: posInt },
+        lexicon: { what: 'the lexicon file (csrm-lexicon/2; a path relative to the config file); null: pipeline/data/lexicon/kr-tw.json', default: null, check: orNull(file) },
+      },
+    },
+    model: { what: 'the decoder', knobs: { preset: { what: 'model size (models/llama-config.ts PRESETS)', check: oneOf(Object.keys(MODEL_PRESETS)) } } },
+    tokenizer: { what: 'sentencepiece model (a path relative to the config file); null: the committed one when it fits the market, else one trained for it (csrm tokenizer)', default: null, check: orNull(file) },
+    pretrain: {
+      what: 'pretraining of the base model (csrm pretrain)',
+      knobs: {
+        steps: { what: 'training steps', check: posInt },
+        batchSize: { what: 'sequences per batch', check: posInt },
+        seqLen: { what: 'tokens per sequence', check: posInt },
+        lr: { what: 'peak learning rate', check: posNum },
+        seed: { what: 'seed of the initial weights and the corpus', check: int },
+        corpus: { what: 'corpus recipe (pretrain-corpus.ts CORPUS_RECIPES); absent: PRETRAIN_CORPUS', optional: true, check: oneOf(Object.keys(CORPUS_RECIPES)) },
+      },
+    },
+    sft: { what: 'the relevance stages\' fine-tuning', knobs: SFT_KNOBS as unknown as Record<string, Knob> },
+    sd: {
+      what: 'self-distillation (section 3.4)',
+      knobs: {
+        rounds: { what: 'rounds after Stage 2', check: nonNegInt },
+        alpha: { what: 'α of eq. 2: weight of the human label against the soft label (< 1 when soft labels are used)', check: share('[', ']') },
+      },
+    },
+    figure3: { what: 'Figure 3\'s sweep', knobs: { fractions: { what: 'shares of the target market\'s labels', check: listOf(share('(', ')')) } } },
+    rqa: RQA_SECTION,
+    online: ONLINE_SECTION,
+  },
+};
+
+/** What a flag of `csrm sft` / `csrm label` sets, checked as a knob (its value in words on failure). */
+export const FLAG_KNOBS: Record<string, Knob> = {
+  stage: { what: 'the paper\'s stage', check: oneOf([1, 2]) },
+  alpha: { what: 'α of eq. 2', check: share('[', ']') },
+  'target-fraction': { what: 'share of the target market\'s training labels', check: share('(', ']') },
+  steps: { what: 'training steps', check: posInt },
+};
+
+/** The knob a flag is checked by: one of FLAG_KNOBS, or a config key path ("pretrain.steps"). */
+export function flagKnob(flagOrPath: string): Knob {
+  return FLAG_KNOBS[flagOrPath] ?? knobAt(CONFIG_SPEC, flagOrPath);
+}
+
+/** Throws `<who>: --<flag> <value> <reason>` unless `v` passes the knob's check. */
+export function checkFlag(who: string, flag: string, v: unknown, knob: Knob = flagKnob(flag)): void {
+  if (!knob.check[0](v)) throw new Error(`${who}: ${knobError(`--${flag}`, v, knob.check)}`);
+}
+
 /**
- * The market: generator preset and seed, and the dev and test samples per market (the preset's
- * sizes when the file leaves them out). Larger test sets narrow the report's paired intervals;
- * scoring them costs inference time in every stage.
+ * The market: generator preset and seed, the dev and test samples per market (the preset's sizes
+ * when the file leaves them out), and the lexicon (an absolute path; null: the default lexicon).
  */
 export interface MarketSettings {
   preset: PresetName;
   seed: number;
   dev: number;
   test: number;
+  lexicon: string | null;
 }
 
-/** A config file as written: the sft section's knobs with defaults, and the market's dev/test sizes, may be left out. */
-export interface MethodConfigFile extends Omit<MethodConfig, 'sft' | 'market'> {
+/** A config file as written: knobs with defaults may be left out. */
+export type MethodConfigFile = Omit<MethodConfig, 'sft' | 'market' | 'tokenizer'> & {
   sft: Partial<SftSettings>;
-  market: Omit<MarketSettings, 'dev' | 'test'> & Partial<Pick<MarketSettings, 'dev' | 'test'>>;
-}
+  market: Pick<MarketSettings, 'preset' | 'seed'> & Partial<Omit<MarketSettings, 'preset' | 'seed'>>;
+  tokenizer?: string | null;
+};
 
 export interface MethodConfig {
   name: string;
   market: MarketSettings;
   model: { preset: string };
+  /** The sentencepiece model (absolute path), or null: the committed one when it fits the market. */
+  tokenizer: string | null;
   pretrain: {
     steps: number; batchSize: number; seqLen: number; lr: number; seed: number;
     /** Corpus recipe (pretrain-corpus.ts CORPUS_RECIPES); default PRETRAIN_CORPUS. */
@@ -102,47 +191,42 @@ export function configPath(preset: string): string {
   return fileURLToPath(new URL(`../configs/${preset}.json`, import.meta.url));
 }
 
-/** The market section with the preset's dev/test sizes where the file is silent; `bad` throws with the reason. */
-export function resolveMarket(raw: MethodConfigFile['market'], bad: (why: string) => never): MarketSettings {
-  if (!PRESETS.includes(raw.preset)) bad(`market.preset "${raw.preset}" is not one of ${PRESETS.join(', ')}`);
-  if (!Number.isInteger(raw.seed)) bad(`market.seed ${JSON.stringify(raw.seed)} must be an integer`);
-  const sizes = PRESET_SIZES[raw.preset];
-  const m = { preset: raw.preset, seed: raw.seed, dev: raw.dev ?? sizes.dev, test: raw.test ?? sizes.test };
-  for (const k of ['dev', 'test'] as const) if (!(Number.isInteger(m[k]) && m[k] > 0)) bad(`market.${k} ${JSON.stringify(m[k])} must be a positive integer (samples per market)`);
-  return m;
-}
-
 /** The sft section with every knob checked and the defaults filled in; `bad` throws with the reason. */
 export function resolveSft(raw: Partial<SftSettings>, bad: (why: string) => never): SftSettings {
-  if (typeof raw !== 'object' || raw === null) bad('"sft" is not an object');
-  for (const k of Object.keys(raw)) if (!(k in SFT_KNOBS)) bad(`sft.${k} is not a knob (known: ${Object.keys(SFT_KNOBS).join(', ')})`);
-  const s: Partial<SftSettings> = {};
-  for (const [k, knob] of Object.entries(SFT_KNOBS) as [keyof SftSettings, Knob][]) {
-    let v: unknown = raw[k];
-    if (v === undefined) {
-      if (!('default' in knob)) bad(`missing "sft.${k}" (${knob.what})`);
-      v = typeof knob.default === 'function' ? (knob.default as (s: Partial<SftSettings>) => unknown)(s) : knob.default;
-    }
-    if (!knob.check[0](v)) bad(`sft.${k} ${JSON.stringify(v)} ${knob.check[1]}`);
-    (s as Record<string, unknown>)[k] = v;
-  }
-  return s as SftSettings;
+  return resolveSection(raw, CONFIG_SPEC.knobs.sft as Section, 'sft', bad) as unknown as SftSettings;
 }
 
-export function loadConfig(pathOrPreset: string): MethodConfig {
+/** Path-valued knobs are relative to the config file's folder. */
+function absolutePaths(c: Record<string, unknown>, dir: string): void {
+  const abs = (v: unknown) => (typeof v === 'string' && v !== '' ? resolve(dir, v) : v);
+  const market = c.market as Record<string, unknown> | undefined;
+  if (market && typeof market === 'object' && market.lexicon !== undefined) market.lexicon = abs(market.lexicon);
+  if (c.tokenizer !== undefined) c.tokenizer = abs(c.tokenizer);
+}
+
+/**
+ * A config by preset name or file, every section checked and defaults filled in. `overrides` (from
+ * flags: `--lexicon`, `--tokenizer`, already absolute) replace knobs before the check.
+ */
+export function loadConfig(pathOrPreset: string, overrides: { lexicon?: string; tokenizer?: string } = {}): MethodConfig {
   const path = pathOrPreset.endsWith('.json') ? pathOrPreset : configPath(pathOrPreset);
-  let c: MethodConfigFile;
+  let raw: Record<string, unknown>;
   try {
-    c = JSON.parse(readFileSync(path, 'utf8')) as MethodConfigFile;
+    raw = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
   } catch (e) {
     throw new Error(`config ${path}: ${(e as Error).message}`);
   }
   const bad = (why: string): never => {
     throw new Error(`config ${path}: ${why}`);
   };
-  for (const k of ['market', 'model', 'pretrain', 'sft', 'sd', 'figure3'] as const) if (!c[k]) bad(`missing "${k}"`);
-  if (!(c.sd.alpha >= 0 && c.sd.alpha <= 1)) bad(`sd.alpha ${c.sd.alpha} outside [0, 1]`);
-  if (c.pretrain.corpus !== undefined && !(c.pretrain.corpus in CORPUS_RECIPES)) bad(`pretrain.corpus "${c.pretrain.corpus}" is not one of ${Object.keys(CORPUS_RECIPES).join(', ')}`);
-  for (const f of c.figure3.fractions) if (!(f > 0 && f < 1)) bad(`figure3 fraction ${f} outside (0, 1)`);
-  return { ...c, market: resolveMarket(c.market, bad), sft: resolveSft(c.sft, bad) };
+  if (typeof raw === 'object' && raw !== null && !Array.isArray(raw)) {
+    absolutePaths(raw, dirname(resolve(path)));
+    if (overrides.lexicon !== undefined && typeof raw.market === 'object' && raw.market) (raw.market as Record<string, unknown>).lexicon = overrides.lexicon;
+    if (overrides.tokenizer !== undefined) raw.tokenizer = overrides.tokenizer;
+  }
+  const c = resolveSection(raw, CONFIG_SPEC, '', bad) as unknown as MethodConfig;
+  // α = 1 gives the soft labels no weight in eq. 2: a self-distillation round would silently be plain training
+  const softStages = c.sd.rounds > 0 || c.figure3.fractions.length > 0;
+  if (softStages && c.sd.alpha >= 1) bad(`sd.alpha ${c.sd.alpha}: self-distillation needs α < 1 (at α = 1 eq. 2 ignores the soft labels)`);
+  return c;
 }

@@ -86,6 +86,23 @@ export async function checkLabelledBy(path: string, model: LabelModel): Promise<
 }
 
 /**
+ * The soft labels a self-distillation stage learns from, checked against where they must come from:
+ * labelled on this base (`base`) and, when the stage table names the stage they come from, by that
+ * stage's current best checkpoint (`from`). Labels of another model would train the round on
+ * another teacher's predictions without a word.
+ */
+export async function readSoftLabelsFrom(path: string, base: { digest: string; path: string }, from: { digest: string; path: string } | null, rebuild: string): Promise<Map<string, Soft>> {
+  const f = await readSoftLabelFile(path);
+  if (f.model === null) throw new Error(`${path}: soft labels without a record of the model that wrote them; refusing to train on them. Relabel: ${rebuild}`);
+  const m: LabelModel = f.model;
+  if (m.base.sha256 !== base.digest)
+    throw new Error(`${path} was labelled on base model sha256 ${m.base.sha256.slice(0, 12)}… (${m.base.path}), not on this run's base ${base.path} (sha256 ${base.digest.slice(0, 12)}…). Relabel: ${rebuild}`);
+  if (from && m.adapters.sha256 !== from.digest)
+    throw new Error(`${path} was labelled by ${m.adapters.path} (sha256 ${m.adapters.sha256.slice(0, 12)}…), but the stage it must come from is now ${from.path} (sha256 ${from.digest.slice(0, 12)}…): the labels are another model's. Relabel: ${rebuild}`);
+  return f.labels;
+}
+
+/**
  * A killed run can leave a torn last line (the append was cut short). Resuming drops it, saying
  * so, and labels that sample again; a torn line anywhere else is corruption and stays an error.
  */

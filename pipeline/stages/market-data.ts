@@ -7,6 +7,7 @@ import { readRecords } from '../data/records.ts';
 import type { BehaviourRecord, CatalogueRecord, RelevanceRecord, Split, TranslationPair } from '../data/schema.ts';
 import { readJson } from '../io/files.ts';
 import { checkMarketComplete } from '../data/market/manifest.ts';
+import type { MarketFingerprint } from '../data/market/fingerprint.ts';
 
 export interface MarketData {
   dir: string;
@@ -64,4 +65,10 @@ export async function loadMarketData(dir: string): Promise<MarketData> {
 /** A stable key of a relevance sample (soft labels are stored under it). */
 export function sampleKey(r: RelevanceRecord): string {
   return `${r.market}:${r.split}:${r.query_id}:${r.product_id}`;
+}
+
+/** The fingerprint a generated market's summary.json records; null for a market laid out by hand (or generated before fingerprints). */
+export function readMarketFingerprint(dir: string): MarketFingerprint | null {
+  const f = join(dir, 'summary.json');
+  return existsSync(f) ? (readJson<{ fingerprint?: MarketFingerprint }>(f).fingerprint ?? null) : null;
 }

@@ -12,7 +12,7 @@
 //     simulation (EM@1, Defect@5) on the target TEST records (clean labels).
 // Every step's output is a file under ${run}/online; a rerun skips what exists.
 import { existsSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { disposeLlama } from '../../models/llama.ts';
 import { disposeTwinTower, initTwinTower, type TwinTower } from '../../models/twin-tower.ts';
 import type { RelevanceRecord } from '../data/schema.ts';
@@ -27,14 +27,17 @@ import { trainTower, type KdExample, type TowerTrainResult } from '../online/tra
 import { loadTwinTower, saveTwinTower, twinTowerModel } from '../online/twin-tower-model.ts';
 import { buildBm25, search } from '../rqa/bm25.ts';
 import { catalogueDocs } from '../rqa/catalogue-docs.ts';
-import { loadTokenizer, type Tokenizer } from '../tokenizer/tokenizer.ts';
+import type { Tokenizer } from '../tokenizer/tokenizer.ts';
+import { tokenizerRef } from '../tokenizer/tokenizer-record.ts';
+import { checkpointDigest } from '../../engine/index.ts';
 import { scoreSeqs } from '../train/score.ts';
 import { testSamples, type TestSamples } from '../eval/sample-predictions.ts';
 import { encodeRelevance, type Soft } from './encode.ts';
 import { queryCluster } from './evaluate.ts';
-import { checkLabelledBy, labelModel, labelRecords, readSoftLabels } from './label.ts';
+import { checkLabelledBy, labelModel, labelRecords, readSoftLabels, type LabelModel } from './label.ts';
 import { loadMarketData, sampleKey } from './market-data.ts';
-import { loadAdapters, loadBase } from './model-io.ts';
+import { loadAdapters, loadBase, loadBaseTokenizer, readBase, type BaseInfo } from './model-io.ts';
+import { checkProvenance, marketDataHash, provenance, type ProvenanceRecord } from './provenance.ts';
 import type { ShardQueue } from './label-sharded.ts';
 
 export interface OnlineStageOpts {
@@ -51,6 +54,8 @@ export interface OnlineStageOpts {
   log?: (s: string) => void;
   /** KD labelling by `csrm worker` processes (label-sharded.ts). */
   queue?: ShardQueue;
+  /** The base's tokenizer given explicitly (it must be the one the base records). */
+  tokenizer?: string | null;
 }
 
 export type OnlineTask = 'em-distilled' | 'defect-distilled' | 'em-baseline' | 'defect-baseline';
@@ -76,6 +81,8 @@ export interface OnlineStageResult {
   perQuery: Record<'baseline' | 'teacher' | 'distilled', OnlineEvaluation['perQuery']>;
   files: { em: string; defect: string; emBaseline: string; defectBaseline: string; embeddings: string };
   seconds: { label: number; train: number; total: number };
+  /** What the stage was made from (provenance.ts): market, tokenizer, base, teacher and settings. */
+  provenance: ProvenanceRecord;
 }
 
 /** BM25 over the catalogue's title + brand + category, with the `EbrRetriever` signature. */
@@ -86,19 +93,24 @@ export function bm25Retriever(catalogue: Parameters<typeof catalogueDocs>[0], k:
 
 async function teacherScores(opts: OnlineStageOpts, tok: Tokenizer, recs: RelevanceRecord[], labelsFile: string, testFile: string, test: RelevanceRecord[]): Promise<{ kd: Map<string, Soft>; test: Soft[]; seconds: number }> {
   const t0 = performance.now();
-  let testP = readJsonIf<Soft[]>(testFile);
   const adapters = join(opts.runDir, opts.teacher, 'best.ckpt');
   const teacher = await labelModel(opts.base, adapters, opts.maxLen);
+  // the teacher's test predictions, kept with the model that made them
+  const saved = readJsonIf<{ teacher?: LabelModel; p?: Soft[] }>(testFile);
+  if (saved && (!saved.teacher || saved.teacher.base.sha256 !== teacher.base.sha256 || saved.teacher.adapters.sha256 !== teacher.adapters.sha256 || saved.teacher.maxLen !== teacher.maxLen))
+    throw new Error(`${testFile} holds another model's test predictions than the teacher ${adapters} on ${opts.base}; remove ${dirname(testFile)} and run the online stage again`);
+  let testP = saved?.p ?? null;
   const kdDone = existsSync(labelsFile) && (await checkLabelledBy(labelsFile, teacher)).size >= new Set(recs.map(sampleKey)).size;
   if (!kdDone && opts.queue) await labelRecords(null, tok, recs, opts.maxLen, labelsFile, { quiet: opts.quiet, model: teacher, queue: opts.queue });
   if ((!kdDone && !opts.queue) || !testP) {
-    const { model } = await loadBase(opts.base);
-    await loadAdapters(model, adapters);
+    const base = await loadBase(opts.base);
+    const { model } = base;
+    await loadAdapters(model, adapters, base);
     try {
       if (!kdDone && !opts.queue) await labelRecords(model, tok, recs, opts.maxLen, labelsFile, { quiet: opts.quiet, model: teacher });
       if (!testP) {
         testP = await scoreSeqs(model, test.map((r) => encodeRelevance(tok, r, opts.maxLen)), tok.labelTokenIds, tok.pad, opts.maxLen);
-        writeJson(testFile, testP);
+        writeJson(testFile, { teacher, p: testP });
       }
     } finally {
       disposeLlama(model);
@@ -107,29 +119,57 @@ async function teacherScores(opts: OnlineStageOpts, tok: Tokenizer, recs: Releva
   return { kd: await readSoftLabels(labelsFile), test: testP!, seconds: (performance.now() - t0) / 1000 };
 }
 
-/** Trains one tower unless its checkpoint exists; returns the model (caller disposes) and the training record. */
-async function tower(path: string, task: OnlineTask, tok: Tokenizer, data: KdExample[], c: OnlineConfig, seed: number, quiet?: boolean): Promise<{ m: TwinTower; train: TowerTrainResult }> {
+/** What a tower is trained from: the stage's record, with its task and seed. */
+interface TowerInputs {
+  made: ProvenanceRecord;
+  tokenizer: string;
+}
+
+/** Trains one tower unless its checkpoint exists (made from the same inputs); returns the model (caller disposes) and the training record. */
+async function tower(path: string, task: OnlineTask, tok: Tokenizer, data: KdExample[], c: OnlineConfig, seed: number, inputs: TowerInputs, quiet?: boolean): Promise<{ m: TwinTower; train: TowerTrainResult }> {
   const trainFile = `${path}.train.json`;
   const done = readJsonIf<TowerTrainResult>(trainFile);
-  if (done && existsSync(path)) return { m: (await loadTwinTower(path)).model, train: done };
+  const made = provenance(inputs.made.hashes, { ...inputs.made.settings, task, seed }, inputs.made.paths);
+  if (done && existsSync(path)) {
+    const t = await loadTwinTower(path);
+    checkProvenance(`twin tower ${path}`, t.meta.provenance as ProvenanceRecord | undefined, made, `remove ${dirname(path)} and run the online stage again`);
+    return { m: t.model, train: done };
+  }
   const m = initTwinTower({ ...c.model, vocabSize: tok.vocabSize, normEps: 1e-5, ropeTheta: 10000 }, seed);
   const train = await trainTower(m, tok, data, { steps: c.steps, batchSize: c.batchSize, lr: c.lr, scale: c.scale, seed, label: task, quiet });
-  await saveTwinTower(path, m, { scale: c.scale, task });
+  await saveTwinTower(path, m, { scale: c.scale, task, tokenizer: tokenizerRef(path, inputs.tokenizer), provenance: made });
   writeJson(trainFile, train);
   return { m, train };
+}
+
+/** What the online stage is made from: the market, the base and its tokenizer, the teacher, the settings. */
+async function onlineProvenance(opts: OnlineStageOpts, base: BaseInfo, c: OnlineConfig): Promise<ProvenanceRecord> {
+  const teacher = join(opts.runDir, opts.teacher, 'best.ckpt');
+  if (!existsSync(teacher)) throw new Error(`distill-online: the teacher stage "${opts.teacher}" has no ${teacher} (run it first)`);
+  return provenance(
+    { market: marketDataHash(opts.data), tokenizer: base.tokenizerHash, base: base.digest, teacher: await checkpointDigest(teacher) },
+    { teacher: opts.teacher, maxLen: opts.maxLen, config: c },
+    { market: opts.data, base: opts.base, teacher },
+  );
 }
 
 export async function runOnlineStage(opts: OnlineStageOpts): Promise<OnlineStageResult> {
   const dir = join(opts.runDir, 'online');
   const resultFile = join(dir, 'result.json');
+  const c = onlineConfig(opts.marketPreset, opts.online);
+  const baseInfo = await readBase(opts.base, opts.tokenizer);
+  const record = await onlineProvenance(opts, baseInfo, c);
   const done = readJsonIf<OnlineStageResult>(resultFile);
-  if (done) return done;
+  if (done) {
+    checkProvenance(resultFile, done.provenance, record, `remove ${dir} and run \`csrm distill-online\` again`);
+    return done;
+  }
   mkdirSync(dir, { recursive: true });
   const log = opts.log ?? ((s: string) => console.error(s));
   const t0 = performance.now();
-  const c = onlineConfig(opts.marketPreset, opts.online);
   const sizes = KD_SIZES[c.kd];
-  const tok = await loadTokenizer();
+  const tok = await loadBaseTokenizer(baseInfo);
+  const towerInputs: TowerInputs = { made: record, tokenizer: baseInfo.tokenizer };
   const data = await loadMarketData(opts.data);
   const tgt = data.target;
   const catalogue = data.catalogue[tgt] ?? [];
@@ -162,14 +202,14 @@ export async function runOnlineStage(opts: OnlineStageOpts): Promise<OnlineStage
   const hardRecs = data.relevance[tgt]!.train;
   const hard = (pos: (l: 0 | 1 | 2) => boolean): KdExample[] => hardRecs.map((r) => ({ query: r.query, item: r.product_title, t: pos(r.label) ? 1 : 0 }));
   const files = { em: join(dir, 'em.ckpt'), defect: join(dir, 'defect.ckpt'), emBaseline: join(dir, 'em-baseline.ckpt'), defectBaseline: join(dir, 'defect-baseline.ckpt'), embeddings: join(dir, 'embeddings.bin') };
-  const em = await tower(files.em, 'em-distilled', tok, kd(2), c, c.seed, opts.quiet);
-  const defect = await tower(files.defect, 'defect-distilled', tok, kd(0), c, c.seed + 1, opts.quiet);
-  const emB = await tower(files.emBaseline, 'em-baseline', tok, hard(isExact), c, c.seed, opts.quiet);
-  const defectB = await tower(files.defectBaseline, 'defect-baseline', tok, hard(isDefect), c, c.seed + 1, opts.quiet);
+  const em = await tower(files.em, 'em-distilled', tok, kd(2), c, c.seed, towerInputs, opts.quiet);
+  const defect = await tower(files.defect, 'defect-distilled', tok, kd(0), c, c.seed + 1, towerInputs, opts.quiet);
+  const emB = await tower(files.emBaseline, 'em-baseline', tok, hard(isExact), c, c.seed, towerInputs, opts.quiet);
+  const defectB = await tower(files.defectBaseline, 'defect-baseline', tok, hard(isDefect), c, c.seed + 1, towerInputs, opts.quiet);
   const trainSecs = (performance.now() - tTrain) / 1000;
 
   // 4. Table 3 and the ranking simulation on the clean target test set
-  const distilledModels = { em: twinTowerModel(em.m, tok, c.scale), defect: twinTowerModel(defect.m, tok, c.scale) };
+  const distilledModels = { em: twinTowerModel(em.m, tok, c.scale, await checkpointDigest(files.em)), defect: twinTowerModel(defect.m, tok, c.scale, await checkpointDigest(files.defect)) };
   const distilled = await evaluateOnline(distilledModels, test);
   const baseline = await evaluateOnline({ em: twinTowerModel(emB.m, tok, c.scale), defect: twinTowerModel(defectB.m, tok, c.scale) }, test);
   const teacher = evaluateProbs(test, teach.test.map((p) => p[2]), teach.test.map((p) => p[0]));
@@ -199,6 +239,7 @@ export async function runOnlineStage(opts: OnlineStageOpts): Promise<OnlineStage
     perQuery: { baseline: baseline.perQuery, teacher: teacher.perQuery, distilled: distilled.perQuery },
     files,
     seconds: { label: teach.seconds, train: trainSecs, total: (performance.now() - t0) / 1000 },
+    provenance: record,
   };
   writeJson(resultFile, result);
   log(

@@ -6,11 +6,13 @@ import { join } from 'node:path';
 import { manualSeed } from '../../engine/index.ts';
 import { makeConfig } from '../../models/llama-config.ts';
 import { disposeLlama, initLlama } from '../../models/llama.ts';
-import { loadTokenizer } from '../tokenizer/tokenizer.ts';
+import { DEFAULT_MODEL, loadTokenizer } from '../tokenizer/tokenizer.ts';
 import { packCorpus } from './encode.ts';
 import { pretrainTexts } from './pretrain-corpus.ts';
-import { loadMarketData } from './market-data.ts';
-import { saveBase } from './model-io.ts';
+import { loadMarketData, readMarketFingerprint } from './market-data.ts';
+import { saveBase, type BaseMeta } from './model-io.ts';
+import { tokenizerRef } from '../tokenizer/tokenizer-record.ts';
+import { marketDataHash, provenance } from './provenance.ts';
 import { runSft, type SftConfig, type SftResult } from '../train/sft.ts';
 
 export interface PretrainOpts {
@@ -25,6 +27,13 @@ export interface PretrainOpts {
   workDir?: string; // where resumable state lives (default: next to out)
   quiet?: boolean;
   corpus?: string; // recipe name (default PRETRAIN_CORPUS)
+  /** The sentencepiece model (default: the committed one); the base records it and its hash. */
+  tokenizer?: string | null;
+}
+
+/** The settings a base is pretrained with, as its meta records them (the demo compares them before reusing a base). */
+export function pretrainSettings(o: Pick<PretrainOpts, 'preset' | 'steps' | 'batchSize' | 'seqLen' | 'lr' | 'seed' | 'corpus'>): Record<string, unknown> {
+  return { preset: o.preset, steps: o.steps, batchSize: o.batchSize, seqLen: o.seqLen, lr: o.lr, seed: o.seed, corpus: o.corpus ?? PRETRAIN_CORPUS };
 }
 
 /**
@@ -37,8 +46,13 @@ export const PRETRAIN_CORPUS = 'listings-bilingual-v1';
 
 export async function runPretrain(o: PretrainOpts): Promise<SftResult & { params: number }> {
   manualSeed(o.seed);
-  const tok = await loadTokenizer();
+  const tokPath = o.tokenizer ?? DEFAULT_MODEL;
+  const tok = await loadTokenizer(tokPath);
   const data = await loadMarketData(o.data);
+  const settings = pretrainSettings(o);
+  const market = { fingerprint: readMarketFingerprint(o.data)?.sha256 ?? null, data: marketDataHash(o.data) };
+  const tokenizer = tokenizerRef(o.out, tokPath);
+  const record = provenance({ market: market.data, tokenizer: tokenizer.sha256 }, settings, { market: o.data, tokenizer: tokPath });
   const corpusName = o.corpus ?? PRETRAIN_CORPUS;
   const corpus = packCorpus(tok, pretrainTexts(data, o.seed, corpusName), o.seqLen);
   if (corpus.length === 0) throw new Error(`pretrain: corpus of ${o.data} is empty`);
@@ -51,8 +65,9 @@ export async function runPretrain(o: PretrainOpts): Promise<SftResult & { params
     alpha: 1, mtRatio: 0, lmWeight: 1, evalEvery: Math.max(50, Math.floor(o.steps / 10)), maxLen: o.seqLen, seed: o.seed, groupBatches: 1,
   };
   if (!o.quiet) console.error(`pretrain: ${corpus.length} sequences of ${o.seqLen} tokens, model ${o.preset}`);
-  const res = await runSft({ model, labelIds: tok.labelTokenIds, padId: tok.pad, relevance: [], translation: [], lm: corpus, dev: [], cfg, dir: join(dir), label: 'pretrain', quiet: o.quiet });
-  await saveBase(o.out, model, { corpus: corpusName, corpusSequences: corpus.length, seqLen: o.seqLen, steps: o.steps, seed: o.seed, finalLoss: res.history.at(-1)?.loss });
+  const res = await runSft({ model, labelIds: tok.labelTokenIds, padId: tok.pad, relevance: [], translation: [], lm: corpus, dev: [], cfg, dir: join(dir), label: 'pretrain', quiet: o.quiet, provenance: record });
+  const meta: BaseMeta = { corpus: corpusName, corpusSequences: corpus.length, seqLen: o.seqLen, steps: o.steps, seed: o.seed, finalLoss: res.history.at(-1)?.loss, pretrain: settings, market, tokenizer, provenance: record };
+  await saveBase(o.out, model, meta);
   const params = model.layers.length;
   disposeLlama(model);
   return { ...res, params };

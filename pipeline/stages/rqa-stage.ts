@@ -13,13 +13,13 @@
 // Work is kept in `out`: result.json ends the stage (a rerun skips it), ranker/ resumes, ebr.ckpt is reused.
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadCheckpoint, loadTensorsInto, read, saveCheckpoint, tensor } from '../../engine/index.ts';
+import { checkpointDigest, loadCheckpoint, loadTensorsInto, read, saveCheckpoint, tensor } from '../../engine/index.ts';
 import { biEncoderTensors, disposeBiEncoder, encodeAllHost, initBiEncoder, type BiEncoder } from '../../models/bi-encoder.ts';
 import { disposeLlama } from '../../models/llama.ts';
 import type { BehaviourRecord, RelevanceRecord } from '../data/schema.ts';
 import { readJsonIf, writeJson } from '../io/files.ts';
 import { fingerprint, toDigits } from '../eval/sample-predictions.ts';
-import { loadTokenizer, type Tokenizer } from '../tokenizer/tokenizer.ts';
+import type { Tokenizer } from '../tokenizer/tokenizer.ts';
 import { formatAccuracy, queryHits, retrievalAccuracy, type RetrievalAccuracy, type Retrieved } from '../rqa/accuracy.ts';
 import { buildBm25, searchBatch } from '../rqa/bm25.ts';
 import { catalogueDocs } from '../rqa/catalogue-docs.ts';
@@ -34,7 +34,8 @@ import type { ShardQueue } from './label-sharded.ts';
 import { marketTruth, readProductFacts } from '../rqa/market-truth.ts';
 import { pseudoPairs } from '../rqa/pseudo-pairs.ts';
 import { loadMarketData, sampleKey, type MarketData } from './market-data.ts';
-import { loadBase } from './model-io.ts';
+import { loadBase, loadBaseTokenizer, readBase } from './model-io.ts';
+import { checkProvenance, fileSha256, marketDataHash, provenance, type ProvenanceRecord } from './provenance.ts';
 
 export interface RqaConfig {
   k: number; // titles per record (Table 1's RQA feature)
@@ -73,6 +74,10 @@ export interface RqaStageOpts {
   star: boolean;
   /** Where the conversion ranker's adapters live (RQA* reuses RQA's); default `<out>/ranker`. */
   rankerDir?: string;
+  /** The ranker in rankerDir must be there, finished (`csrm rqa --ranker DIR`): it is reused, never trained. */
+  reuseRanker?: boolean;
+  /** The base's tokenizer given explicitly (it must be the one the base records). */
+  tokenizer?: string | null;
   maxLen: number;
   cfg: RqaConfig;
   quiet?: boolean;
@@ -99,6 +104,9 @@ export interface RqaStageResult {
   accuracy: RqaAccuracy[];
   truth: string;
   seconds: number;
+  /** What the titles were retrieved with (provenance.ts), and rqa.jsonl's hash. */
+  provenance: ProvenanceRecord;
+  output: string;
 }
 
 /** Observed conversion rate of clicked pairs, smoothed towards ½ so one click is not a certainty. */
@@ -148,15 +156,25 @@ function accuracyOf(name: string, queries: ReturnType<typeof marketQueries>, lis
 
 export async function runRqaStage(o: RqaStageOpts): Promise<RqaStageResult> {
   const t0 = performance.now();
-  mkdirSync(o.out, { recursive: true });
+  const baseInfo = await readBase(o.base, o.tokenizer);
+  const c = o.cfg;
+  const market = marketDataHash(o.data);
+  const hashes = { market, tokenizer: baseInfo.tokenizerHash, base: baseInfo.digest };
+  const paths = { market: o.data, base: o.base };
+  const record = provenance(hashes, { star: o.star, maxLen: o.maxLen, cfg: c }, paths);
+  const rebuild = `remove ${o.out} and run \`csrm rqa\`${o.star ? ' --star' : ''} again`;
   const done = readJsonIf<RqaStageResult>(join(o.out, 'result.json'));
   if (done && existsSync(join(o.out, 'rqa.jsonl'))) {
+    checkProvenance(`${o.out}/result.json`, done.provenance, record, rebuild);
     if (!o.quiet) console.error(`rqa${o.star ? '*' : ''}: already done (delete ${o.out}/result.json to rerun)`);
     return done;
   }
+  const rankerDir = o.rankerDir ?? join(o.out, 'ranker');
+  if (o.reuseRanker && !existsSync(join(rankerDir, 'done')))
+    throw new Error(`--ranker ${rankerDir}: no finished conversion ranker there (${existsSync(rankerDir) ? 'the folder has no "done" marker' : 'no such folder'}); give the ranker folder of a finished \`csrm rqa\` run (its out/ranker), or leave --ranker out to train one`);
+  mkdirSync(o.out, { recursive: true });
   const log = (s: string) => (o.quiet ? undefined : console.error(s));
-  const c = o.cfg;
-  const tok = await loadTokenizer();
+  const tok = await loadBaseTokenizer(baseInfo);
   const data = await loadMarketData(o.data);
   const S = data.source;
   const T = data.target;
@@ -173,10 +191,11 @@ export async function runRqaStage(o: RqaStageOpts): Promise<RqaStageResult> {
 
   // 2. conversion ranker on source behaviour → CVR of the pseudo pairs
   const pseudoPath = join(o.out, 'pseudo-pairs.jsonl');
-  const { model } = await loadBase(o.base);
-  const rankerDir = o.rankerDir ?? join(o.out, 'ranker');
+  const rankerBase = await loadBase(o.base);
+  const { model } = rankerBase;
   mkdirSync(rankerDir, { recursive: true });
-  const ranker = await trainRanker(model, tok, data.behaviour[S]!, (id) => titles.get(S)!.get(id), rankerDir, { ...c.ranker, maxLen: o.maxLen, seed: c.seed, quiet: o.quiet });
+  const rankerMade = provenance(hashes, { ranker: c.ranker, seed: c.seed, maxLen: o.maxLen }, paths);
+  const ranker = await trainRanker(model, tok, data.behaviour[S]!, (id) => titles.get(S)!.get(id), rankerDir, { ...c.ranker, maxLen: o.maxLen, seed: c.seed, quiet: o.quiet }, rankerBase, rankerMade);
   const cvr = await predictCvr(model, tok, pseudo.map((p) => ({ query: p.query, title: titles.get(T)!.get(p.product_id)! })), o.maxLen);
   disposeLlama(model);
   writeFileSync(pseudoPath, pseudo.map((p, i) => JSON.stringify({ ...p, cvr: cvr[i] })).join('\n') + '\n');
@@ -199,13 +218,15 @@ export async function runRqaStage(o: RqaStageOpts): Promise<RqaStageResult> {
   const enc = initBiEncoder(cfgE, c.seed, embedInit);
   const ckpt = join(o.out, 'ebr.ckpt');
   let train = { losses: [] as { step: number; loss: number }[], seconds: 0, pairsPerSec: 0 };
+  const ebrMade = provenance({ ...hashes, ranker: await checkpointDigest(join(rankerDir, 'last.ckpt')) }, { star: o.star, ebr: c.ebr, seed: c.seed, maxLen: o.maxLen }, paths);
   if (existsSync(ckpt)) {
     const saved = await loadCheckpoint(ckpt);
+    checkProvenance(`EBR ${ckpt}`, (saved.meta as { provenance?: ProvenanceRecord }).provenance, ebrMade, rebuild);
     loadTensorsInto(biEncoderTensors(enc), saved.tensors);
     train = (saved.meta as { train: typeof train }).train;
   } else {
     train = await trainEbr(enc, pairs, [...catTok.get(T)!, ...catTok.get(S)!], { ...c.ebr, seed: c.seed, label: o.star ? 'EBR*' : 'EBR', quiet: o.quiet });
-    await saveCheckpoint(ckpt, { config: cfgE, tensors: biEncoderTensors(enc), step: c.ebr.steps, meta: { train } });
+    await saveCheckpoint(ckpt, { config: cfgE, tensors: biEncoderTensors(enc), step: c.ebr.steps, meta: { train, provenance: ebrMade } });
   }
 
   // 4. retrieval per market → rqa.jsonl; accuracy on the target queries
@@ -258,6 +279,7 @@ export async function runRqaStage(o: RqaStageOpts): Promise<RqaStageResult> {
     star: o.star, pseudoPairs: pseudo.length, meanPseudoCvr, ranker,
     ebr: { pairs: pairs.length, sourcePairs: srcPairs.length, targetBehaviourPairs: tgtPairs.length, firstLoss: train.losses[0]?.loss ?? NaN, finalLoss: train.losses.at(-1)?.loss ?? NaN, seconds: train.seconds, pairsPerSec: train.pairsPerSec },
     records, withTitles, accuracy, truth: truthNote, seconds: (performance.now() - t0) / 1000,
+    provenance: record, output: fileSha256(join(o.out, 'rqa.jsonl'), 'RQA titles'),
   };
   writeJson(join(o.out, 'result.json'), result);
   return result;

@@ -3,21 +3,23 @@
 // q/k/v (or every weight, `adapter: "full"`), or continued from an earlier stage's model (`init`);
 // the best checkpoint is chosen on the dev set, then evaluated on the clean target test set.
 import { existsSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { manualSeed } from '../../engine/index.ts';
+import { basename, dirname, join } from 'node:path';
+import { checkpointDigest, manualSeed, readCheckpointMeta } from '../../engine/index.ts';
 import { paperLora } from '../../models/llama-config.ts';
 import { addLora, disposeLlama, trainableReport } from '../../models/llama.ts';
 import type { RelevanceRecord } from '../data/schema.ts';
 import { readJsonIf, writeJson } from '../io/files.ts';
-import { loadTokenizer, type Tokenizer } from '../tokenizer/tokenizer.ts';
+import type { Tokenizer } from '../tokenizer/tokenizer.ts';
 import type { RelevanceSeq, TranslationSeq } from '../train/batch.ts';
 import { runSft, type SftConfig, type SftResult } from '../train/sft.ts';
 import type { SftSettings } from './config.ts';
 import { encodeRelevance, encodeTranslation, type Soft } from './encode.ts';
 import { evaluateModel, type ModelEvaluation } from './evaluate.ts';
 import { loadMarketData, sampleKey, type MarketData } from './market-data.ts';
-import { loadAdapters, loadBase } from './model-io.ts';
-import { readSoftLabels } from './label.ts';
+import { loadAdapters, loadBase, loadBaseTokenizer, readBase, type BaseInfo } from './model-io.ts';
+import { readSoftLabelsFrom } from './label.ts';
+import { checkProvenance, fileSha256, marketDataHash, NONE, provenance, type ProvenanceRecord } from './provenance.ts';
+import { checkRqaSource } from './rqa-index.ts';
 import { rng } from '../../engine/random.ts';
 
 export interface SftStageOpts {
@@ -29,6 +31,10 @@ export interface SftStageOpts {
   mt: boolean;
   rqa: string | null; // folder of records with the rqa field filled (csrm rqa), or null for none
   softLabels: string | null; // csrm label output for a self-distillation round
+  /** The stage of this run whose best checkpoint must have written the soft labels (the table's softLabelsFrom). */
+  softLabelsFrom?: string | null;
+  /** The base's tokenizer given explicitly (it must be the one the base records). */
+  tokenizer?: string | null;
   /**
    * A finished stage of this run to continue from (its best checkpoint) instead of fresh adapters on
    * the base model: Stage 2 localises the Stage-1 model, and each self-distillation round continues
@@ -53,6 +59,10 @@ export interface SftStageResult {
   trainable: { total: number; trainable: number; share: number };
   eval: ModelEvaluation;
   seconds: number;
+  /** What the stage was made from (provenance.ts); a rerun reuses the result only when it is the same. */
+  provenance: ProvenanceRecord;
+  /** The content hash of the stage's model (best.ckpt, or last.ckpt without a dev set). */
+  model: string;
 }
 
 /**
@@ -129,19 +139,73 @@ export function encodeAll(tok: Tokenizer, recs: RelevanceRecord[], maxLen: numbe
   });
 }
 
+/** Options a stage cannot train with, in words (null when fine): α of eq. 2 and the share of target labels. */
+export function stageOptionsProblem(o: Pick<SftStageOpts, 'stage' | 'alpha' | 'softLabels' | 'targetFraction'>): string | null {
+  if (o.stage !== 1 && o.stage !== 2) return `stage ${JSON.stringify(o.stage)} is not 1 or 2`;
+  if (!(o.targetFraction > 0 && o.targetFraction <= 1)) return `target fraction ${o.targetFraction} outside (0, 1]`;
+  if (o.softLabels && !(o.alpha >= 0 && o.alpha < 1)) return `α ${o.alpha} with soft labels outside [0, 1): at α = 1 eq. 2 gives the soft labels no weight`;
+  if (!o.softLabels && o.alpha !== 1) return `α ${o.alpha} without soft labels: α weighs the human label against soft labels (eq. 2); give soft labels or leave α at 1`;
+  return null;
+}
+
+const rebuildStage = (o: SftStageOpts) => `remove ${join(o.runDir, o.name)} and run \`csrm sft --run ${o.runDir} --name ${o.name}\` again (or use another --run folder)`;
+
+/**
+ * What a stage is made from: the market's data, the tokenizer and the base, the stage it continues,
+ * its soft labels and RQA titles (each checked to come from this run), and its settings.
+ */
+export async function stageProvenance(o: SftStageOpts, base: BaseInfo): Promise<ProvenanceRecord> {
+  const market = marketDataHash(o.data);
+  const paths: Record<string, string> = { base: o.base, market: o.data };
+  let parent = NONE;
+  if (o.init) {
+    const from = join(o.runDir, o.init, 'best.ckpt');
+    if (!existsSync(from)) throw new Error(`${o.name}: stage "${o.init}" to continue from has no ${from} (run it first)`);
+    const rec = ((await readCheckpointMeta(from)).meta as { provenance?: ProvenanceRecord } | undefined)?.provenance;
+    if (rec?.hashes.market && rec.hashes.market !== market)
+      throw new Error(`${o.name}: ${from} was trained on market data ${rec.hashes.market.slice(0, 12)}…, this stage's market ${o.data} is ${market.slice(0, 12)}…; a stage continues one of its own run. Retrain ${o.init} on this market first`);
+    parent = await checkpointDigest(from);
+    paths.parent = from;
+  }
+  let softLabels = NONE;
+  if (o.softLabels) {
+    softLabels = fileSha256(o.softLabels, 'soft labels');
+    paths.softLabels = o.softLabels;
+  }
+  let rqa = NONE;
+  if (o.rqa) {
+    rqa = checkRqaSource(o.rqa, { market, base: base.digest }, `remove ${o.rqa} and run \`csrm rqa --run ${dirname(o.rqa)}${basename(o.rqa) === 'rqa-star' ? ' --star' : ''}\``);
+    paths.rqa = o.rqa;
+  }
+  const settings = { stage: o.stage, mt: o.mt, alpha: o.softLabels ? o.alpha : 1, targetFraction: o.targetFraction, init: o.init ?? null, softLabelsFrom: o.softLabelsFrom ?? null, train: o.train };
+  return provenance({ market, tokenizer: base.tokenizerHash, base: base.digest, parent, softLabels, rqa }, settings, paths);
+}
+
 export async function runSftStage(o: SftStageOpts): Promise<SftStageResult> {
   const t0 = performance.now();
+  const problem = stageOptionsProblem(o);
+  if (problem) throw new Error(`${o.name}: ${problem}`);
   manualSeed(o.train.seed);
   const dir = join(o.runDir, o.name);
-  mkdirSync(dir, { recursive: true });
+  const baseInfo = await readBase(o.base, o.tokenizer);
+  const record = await stageProvenance(o, baseInfo);
   const done = readJsonIf<SftStageResult>(join(dir, 'result.json'));
   if (done) {
+    checkProvenance(`${dir}/result.json`, done.provenance, record, rebuildStage(o));
+    const best = [join(dir, 'best.ckpt'), join(dir, 'last.ckpt')].find((f) => existsSync(f));
+    const now = best ? await checkpointDigest(best) : NONE;
+    if (now !== done.model) throw new Error(`${dir}: the stage's model changed after its result was written (${best ?? 'best.ckpt'} sha256 ${now.slice(0, 12)}…, result.json records ${String(done.model).slice(0, 12)}…). Rebuild it: ${rebuildStage(o)}`);
     if (!o.quiet) console.error(`${o.name}: already done (delete ${dir}/result.json to rerun)`);
     return done;
   }
-  const tok = await loadTokenizer();
+  mkdirSync(dir, { recursive: true });
+  const tok = await loadBaseTokenizer(baseInfo);
   const data = await loadMarketData(o.data);
-  const soft = o.softLabels ? await readSoftLabels(o.softLabels) : null;
+  const fromStage = o.softLabelsFrom ? join(o.runDir, o.softLabelsFrom, 'best.ckpt') : null;
+  const relabel = `remove ${o.softLabels} and label again (\`csrm label --run ${o.runDir} --from ${o.softLabelsFrom ?? 'STAGE'} --out ${o.softLabels}\`)`;
+  const soft = o.softLabels
+    ? await readSoftLabelsFrom(o.softLabels, baseInfo, fromStage ? { path: fromStage, digest: await checkpointDigest(fromStage) } : null, relabel)
+    : null;
   const stageRecs = stageTrainRecords(data, o.stage, o.targetFraction, o.train.seed);
   const trainRecs = await withRqa(o.stage === 2 ? upsampleTarget(stageRecs, data.target, o.train.targetShare ?? undefined) : stageRecs, o.rqa);
   const devRecs = await withRqa(stageDevRecords(data, o.stage), o.rqa);
@@ -154,22 +218,22 @@ export async function runSftStage(o: SftStageOpts): Promise<SftStageResult> {
     const skipped = enc.length - translation.length;
     if (skipped > 0 && !o.quiet) console.error(`${o.name}: ${skipped} translation pairs longer than ${o.train.maxLen} tokens skipped`);
   }
-  const { model } = await loadBase(o.base);
+  const base = await loadBase(o.base);
+  const { model } = base;
   if (o.init) {
-    const from = join(o.runDir, o.init, 'best.ckpt');
-    if (!existsSync(from)) throw new Error(`${o.name}: stage "${o.init}" to continue from has no ${from} (run it first)`);
-    await loadAdapters(model, from);
+    await loadAdapters(model, join(o.runDir, o.init, 'best.ckpt'), base);
   } else if (o.train.adapter === 'lora') {
     const lora = paperLora(model.config.dim);
     if (o.train.loraR !== null) Object.assign(lora, { r: o.train.loraR, alpha: 2 * o.train.loraR });
     addLora(model, lora, o.train.seed);
   }
   const cfg = sftLoopConfig(o.train, { init: !!o.init, mt: o.mt, alpha: soft ? o.alpha : 1 });
-  const res = await runSft({ model, labelIds: tok.labelTokenIds, padId: tok.pad, relevance, translation, dev, cfg, dir, label: o.name, quiet: o.quiet });
+  const res = await runSft({ model, labelIds: tok.labelTokenIds, padId: tok.pad, relevance, translation, dev, cfg, dir, label: o.name, quiet: o.quiet, provenance: record });
   // the best dev checkpoint is the stage's model
-  const best = join(dir, 'best.ckpt');
-  const { model: evalModel } = await loadBase(o.base);
-  await loadAdapters(evalModel, existsSync(best) ? best : join(dir, 'last.ckpt'));
+  const best = existsSync(join(dir, 'best.ckpt')) ? join(dir, 'best.ckpt') : join(dir, 'last.ckpt');
+  const evalBase = await loadBase(o.base);
+  const evalModel = evalBase.model;
+  await loadAdapters(evalModel, best, evalBase);
   const ev = await evaluateModel(evalModel, data, tok, o.train.maxLen, o.rqa);
   const result: SftStageResult = {
     name: o.name,
@@ -179,6 +243,8 @@ export async function runSftStage(o: SftStageOpts): Promise<SftStageResult> {
     trainable: trainableReport(model),
     eval: ev,
     seconds: (performance.now() - t0) / 1000,
+    provenance: record,
+    model: await checkpointDigest(best),
   };
   writeJson(join(dir, 'history.json'), res.history);
   writeJson(join(dir, 'result.json'), result);

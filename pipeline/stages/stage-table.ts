@@ -89,11 +89,12 @@ export function findStage(stages: readonly StageSpec[], name: string): StageSpec
 export const softLabelsPath = (runDir: string, s: StageSpec) => join(runDir, s.name, 'soft-labels.jsonl');
 
 /** runSftStage's options for a stage of the table in a run folder. */
-export function stageRunOpts(s: StageSpec, c: MethodConfig, run: { runDir: string; data: string; base: string; quiet?: boolean; rqaRoot?: string }): SftStageOpts {
+export function stageRunOpts(s: StageSpec, c: MethodConfig, run: { runDir: string; data: string; base: string; quiet?: boolean; rqaRoot?: string; tokenizer?: string | null }): SftStageOpts {
   return {
-    runDir: run.runDir, data: run.data, base: run.base, quiet: run.quiet, name: s.name, stage: s.stage, mt: s.mt, init: s.startsFrom, targetFraction: s.targetFraction, train: c.sft,
+    runDir: run.runDir, data: run.data, base: run.base, quiet: run.quiet, tokenizer: run.tokenizer ?? null, name: s.name, stage: s.stage, mt: s.mt, init: s.startsFrom, targetFraction: s.targetFraction, train: c.sft,
     rqa: s.rqa ? join(run.rqaRoot ?? run.runDir, s.rqa) : null,
     softLabels: s.softLabelsFrom ? softLabelsPath(run.runDir, s) : null,
+    softLabelsFrom: s.softLabelsFrom,
     alpha: s.softLabelsFrom ? c.sd.alpha : 1,
   };
 }

@@ -1,8 +1,8 @@
 // `csrm study`: the method's fine-tuning stages with N fine-tuning seeds on one market and one base
 // model, so that the report can tell a technique's effect from the luck of a seed. The study folder
-// holds what the seeds share (data/, base.ckpt, the RQA runs rqa/ and rqa-star/, market.json) and a
-// folder per seed (seed-1 … seed-N), each a complete run of the method with sft.seed = the config's
-// seed + k − 1 (seed-1 is the config's own run). Resumable like the method: a rerun skips every
+// holds what the seeds share (data/, base.ckpt, the RQA runs rqa/ and rqa-star/, and tokenizer/ when
+// the market needs its own) and a folder per seed (seed-1 … seed-N), each a complete run of the
+// method with sft.seed = the config's seed + k − 1 (seed-1 is the config's own run). Resumable like the method: a rerun skips every
 // finished stage of every seed, and a rerun with more seeds adds the new ones. The study's report
 // (report.md / report.json in the study folder) gives each row as mean ± sd over the seeds beside
 // the pooled paired intervals.

@@ -26,6 +26,8 @@ import { scoreSeqs } from './score.ts';
 import { evaluate } from '../eval/metrics.ts';
 import { loadTrainState, saveTrainState } from './state.ts';
 import { lengthGrouped, type GroupedState } from './length-groups.ts';
+import { readCheckpointMeta } from '../../engine/index.ts';
+import { checkProvenance, provenance, type ProvenanceRecord } from '../stages/provenance.ts';
 
 export interface SftConfig {
   steps: number;
@@ -72,6 +74,14 @@ export interface SftInputs {
   quiet?: boolean;
   /** Stop (as if killed) once this many steps are done; the run resumes from its last checkpoint. */
   stopAfter?: number;
+  /** What the run is made from (provenance.ts), kept in its checkpoints with the loop's settings. */
+  provenance?: ProvenanceRecord;
+}
+
+/** The checkpoints' record: the caller's inputs and the loop's settings, so a resume with other settings is refused. */
+export function trainRecord(p: ProvenanceRecord | undefined, cfg: SftConfig): ProvenanceRecord {
+  const { settings: _, ...hashes } = p?.hashes ?? {};
+  return provenance(hashes, { ...(p?.settings ?? {}), loop: cfg }, p?.paths);
 }
 
 /** The learning rate at a step: linear warm-up, then cosine decay to 10% of cfg.lr. */
@@ -150,7 +160,10 @@ export async function runSft(inp: SftInputs): Promise<SftResult> {
     lengthGrouped<Seq>((st) => interleave(tasks, cfg.seed, st), cfg.batchSize, cfg.groupBatches, (q) => q.ids.length, cfg.seed, resume);
   let stream = grouped();
   const last = join(inp.dir, 'last.ckpt');
+  const record = trainRecord(inp.provenance, inp.cfg);
   if (existsSync(last)) {
+    const was = ((await readCheckpointMeta(last)).meta as { provenance?: ProvenanceRecord } | undefined)?.provenance;
+    checkProvenance(`${last} (an unfinished run of ${inp.label})`, was, record, `remove ${inp.dir} to train it afresh with these settings`);
     const st = await loadTrainState(last, model, opt);
     start = st.step;
     best = st.best;
@@ -182,11 +195,11 @@ export async function runSft(inp: SftInputs): Promise<SftResult> {
         point.devF1 = await devF1(inp);
         if (point.devF1 > best.f1) {
           best = { step: done, f1: point.devF1 };
-          await saveTrainState(join(inp.dir, 'best.ckpt'), model, null, { step: done, best, history, cursor: null });
+          await saveTrainState(join(inp.dir, 'best.ckpt'), model, null, { step: done, best, history, cursor: null, provenance: record });
         }
       }
       if (lossVal !== null || point.devF1 !== undefined) history.push(point);
-      await saveTrainState(last, model, opt, { step: done, best, history, cursor: stream.state() });
+      await saveTrainState(last, model, opt, { step: done, best, history, cursor: stream.state(), provenance: record });
     } else if (lossVal !== null) history.push(point);
     bar.tick(done, { loss: lossVal ?? undefined, items: stepTokens, extra: best.f1 >= 0 ? `dev F1 ${best.f1.toFixed(3)}` : '' });
   }

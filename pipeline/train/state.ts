@@ -3,12 +3,15 @@
 // atomically by engine/checkpoint.ts so a killed run resumes where it was.
 import { loadCheckpoint, loadTensorsInto, saveCheckpoint, type Adamw } from '../../engine/index.ts';
 import { loraParams, namedTensors, type Llama } from '../../models/llama.ts';
+import type { ProvenanceRecord } from '../stages/provenance.ts';
 
 export interface TrainMeta {
   step: number;
   best: { step: number; f1: number };
   history: { step: number; loss: number; devF1?: number }[];
   cursor: unknown;
+  /** What the run was made from and with (the loop's settings included): a resume must have the same. */
+  provenance: ProvenanceRecord;
 }
 
 function trainedTensors(m: Llama) {
@@ -23,7 +26,7 @@ export async function saveTrainState(path: string, m: Llama, opt: Adamw | null, 
     optimizer: st ? { step: st.step, m: st.m, v: st.v } : undefined,
     step: meta.step,
     cursor: meta.cursor,
-    meta: { best: meta.best, history: meta.history },
+    meta: { best: meta.best, history: meta.history, provenance: meta.provenance },
   });
 }
 
@@ -35,5 +38,5 @@ export async function loadTrainState(path: string, m: Llama, opt: Adamw | null):
     opt.load({ step: c.optimizer.step, m: c.optimizer.m.map((h) => h.data), v: c.optimizer.v.map((h) => h.data) });
   }
   const meta = (c.meta ?? {}) as Partial<TrainMeta>;
-  return { step: c.step, best: meta.best ?? { step: -1, f1: -1 }, history: meta.history ?? [], cursor: c.cursor };
+  return { step: c.step, best: meta.best ?? { step: -1, f1: -1 }, history: meta.history ?? [], cursor: c.cursor, provenance: meta.provenance! };
 }

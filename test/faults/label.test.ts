@@ -23,12 +23,12 @@ let model: Llama;
 let stageA: LabelModel;
 let stageB: LabelModel;
 
-/** Adapters as a stage saves them (LoRA config + LoRA tensors), from a seed. */
+/** Adapters as a stage saves them (LoRA config + LoRA tensors + the base they were trained on), from a seed. */
 async function adapters(seed: number): Promise<string> {
-  const { model: m } = await loadBase(BASE);
+  const { model: m, digest } = await loadBase(BASE);
   addLora(m, paperLora(m.config.dim), seed);
   const path = join(dir, `stage-${seed}.ckpt`);
-  await saveCheckpoint(path, { config: m.config, tensors: namedTensors(m, 'lora'), step: 0 });
+  await saveCheckpoint(path, { config: m.config, tensors: namedTensors(m, 'lora'), step: 0, meta: { provenance: { hashes: { base: digest } } } });
   disposeLlama(m);
   return path;
 }
@@ -36,8 +36,9 @@ async function adapters(seed: number): Promise<string> {
 beforeAll(async () => {
   tok = await loadTokenizer();
   const [a, b] = [await adapters(1), await adapters(2)];
-  model = (await loadBase(BASE)).model;
-  await loadAdapters(model, a);
+  const base = await loadBase(BASE);
+  model = base.model;
+  await loadAdapters(model, a, base);
   stageA = await labelModel(BASE, a, MAX_LEN);
   stageB = await labelModel(BASE, b, MAX_LEN);
 });

@@ -79,10 +79,11 @@ function startWorker(name: string): TestWorker {
 }
 
 async function adapters(seed: number): Promise<string> {
-  const { model: m } = await loadBase(BASE);
+  const { model: m, digest } = await loadBase(BASE);
   addLora(m, paperLora(m.config.dim), seed);
   const path = join(dir, `stage-${seed}.ckpt`);
-  await saveCheckpoint(path, { config: m.config, tensors: namedTensors(m, 'lora'), step: 0 });
+  // the base it was made on, as a trained stage records it (loadAdapters checks it)
+  await saveCheckpoint(path, { config: m.config, tensors: namedTensors(m, 'lora'), step: 0, meta: { provenance: { hashes: { base: digest } } } });
   disposeLlama(m);
   return path;
 }
@@ -94,8 +95,9 @@ beforeAll(async () => {
   const a = await adapters(7);
   adaptersPath = a;
   model = await labelModel(BASE, a, MAX_LEN);
-  const { model: m } = await loadBase(BASE);
-  await loadAdapters(m, a);
+  const b = await loadBase(BASE);
+  const m = b.model;
+  await loadAdapters(m, a, b);
   const out = join(dir, 'reference.jsonl');
   await labelRecords(m, tok, recs, MAX_LEN, out, { model, chunk: CHUNK, quiet: true });
   disposeLlama(m);
@@ -224,8 +226,9 @@ describe('stopping and resuming', () => {
     copyFileSync(adaptersPath, join(run, 'stage', 'best.ckpt'));
     const stage = await labelModel(BASE, join(run, 'stage', 'best.ckpt'), MAX_LEN);
     const recs2 = await withRqa(stageTrainRecords(await loadMarketData(data), 2, 1, 11), null); // tiny.json's sft.seed
-    const { model: m } = await loadBase(BASE);
-    await loadAdapters(m, join(run, 'stage', 'best.ckpt'));
+    const b = await loadBase(BASE);
+    const m = b.model;
+    await loadAdapters(m, join(run, 'stage', 'best.ckpt'), b);
     const ref = join(dir, 'cli-reference.jsonl');
     await labelRecords(m, tok, recs2, MAX_LEN, ref, { model: stage, chunk: CHUNK, quiet: true });
     disposeLlama(m);

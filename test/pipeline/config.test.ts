@@ -48,16 +48,16 @@ describe('loadConfig', () => {
   });
 
   it("takes the market's dev and test sizes from the file, else from the generator's preset", () => {
-    expect(loadConfig('demo').market).toEqual({ preset: 'demo', seed: 1, dev: PRESET_SIZES.demo.dev, test: PRESET_SIZES.demo.test });
+    expect(loadConfig('demo').market).toEqual({ preset: 'demo', seed: 1, dev: PRESET_SIZES.demo.dev, test: PRESET_SIZES.demo.test, lexicon: null });
     const write = (market: unknown) => {
       const f = join(mkdtempSync(join(tmpdir(), 'csrm-config-')), 'c.json');
       writeFileSync(f, JSON.stringify({ ...demo, market }));
       return f;
     };
-    expect(loadConfig(write({ preset: 'tiny', seed: 3, test: 500 })).market).toEqual({ preset: 'tiny', seed: 3, dev: PRESET_SIZES.tiny.dev, test: 500 });
+    expect(loadConfig(write({ preset: 'tiny', seed: 3, test: 500 })).market).toEqual({ preset: 'tiny', seed: 3, dev: PRESET_SIZES.tiny.dev, test: 500, lexicon: null });
     expect(() => loadConfig(write({ preset: 'demo', seed: 1, test: 0 }))).toThrow(/market.test 0 must be a positive integer/);
     expect(() => loadConfig(write({ preset: 'demo', seed: 1, dev: 2.5 }))).toThrow(/market.dev 2.5 must be a positive integer/);
-    expect(() => loadConfig(write({ preset: 'huge', seed: 1 }))).toThrow(/market.preset "huge" is not one of tiny, demo, paper/);
+    expect(() => loadConfig(write({ preset: 'huge', seed: 1 }))).toThrow(/market.preset "huge" is not one of "tiny", "demo", "paper"/);
   });
 
   it('names a file that is not JSON', () => {

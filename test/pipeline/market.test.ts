@@ -232,10 +232,11 @@ describe('generation', () => {
 
   it('parses the CLI arguments and refuses bad ones', () => {
     expect(parseGenerateArgs(['--preset', 'tiny', '--seed', '4', '--out', 'x'])).toEqual({ preset: 'tiny', seed: 4, out: 'x', lexicon: undefined, format: 'jsonl' });
-    expect(() => parseGenerateArgs(['--preset', 'huge', '--out', 'x'])).toThrow(/unknown preset/);
+    expect(() => parseGenerateArgs(['--preset', 'huge', '--out', 'x'])).toThrow('--preset "huge" is not one of "tiny", "demo", "paper"');
+    expect(() => parseGenerateArgs(['--out', 'x', '--seed', '1.5'])).toThrow('--seed 1.5 must be an integer');
     expect(() => parseGenerateArgs(['--preset', 'tiny'])).toThrow(/--out is required/);
     expect(() => parseGenerateArgs(['--out', 'x', '--bogus', '1'])).toThrow(/unknown option/);
     expect(parseGenerateArgs(['--out', 'x', '--noise', '0.25']).noise).toBe(0.25);
-    expect(() => parseGenerateArgs(['--out', 'x', '--noise', '2'])).toThrow(/--noise/);
+    expect(() => parseGenerateArgs(['--out', 'x', '--noise', '2'])).toThrow('--noise 2 outside [0, 1]');
   });
 });

@@ -1,12 +1,20 @@
-// The whole method end to end on the tiny market with a tiny model and few steps: every stage runs,
-// writes its files, resumes, and the report carries every section. (Whether the model learns the
-// task is learns.test.ts's check; this one keeps the default LoRA adapters, so both paths run in CI.)
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+// The whole method end to end, as `csrm demo --config FILE --lexicon FILE` runs it on a market it was
+// not tuned on (the project's second lexicon, home-hobby-kr-tw) at the tiny size with a tiny model and
+// few steps: the demo trains the market's own tokenizer and base model (the committed ones were made
+// for the default lexicon), every stage runs on them, writes its files with what it was made from,
+// resumes, and the report carries every section. (Whether the model learns the task is
+// learns.test.ts's check; this one keeps the default LoRA adapters, so both paths run in CI.)
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
+import { readCheckpointMeta } from '../../engine/index.ts';
+import { csrm } from '../../pipeline/cli/csrm.ts';
 import { loadConfig, SFT_KNOBS, type MethodConfig } from '../../pipeline/stages/config.ts';
 import { runMethod } from '../../pipeline/stages/method.ts';
+import type { BaseMeta } from '../../pipeline/stages/model-io.ts';
+import { readTokenizerRecord, tokenizerHash } from '../../pipeline/tokenizer/tokenizer-record.ts';
+import { DEFAULT_MODEL } from '../../pipeline/tokenizer/tokenizer.ts';
 import { rqaConfig } from '../../pipeline/stages/rqa-stage.ts';
 import { stageSteps, type SftStageResult } from '../../pipeline/stages/sft-stage.ts';
 import { methodStages } from '../../pipeline/stages/stage-table.ts';
@@ -14,21 +22,34 @@ import { readSoftLabelFile } from '../../pipeline/stages/label.ts';
 import { verdictOf } from '../../pipeline/eval/paired-comparison.ts';
 import type { StatedComparison } from '../../pipeline/report/comparisons.ts';
 
-it('runs generate → pretrain → Stage 1 (±MT, +RQA) → Stage 2 (+RQA*) → SD → online → report, and resumes', async () => {
+const HOME_HOBBY = join(import.meta.dirname, '../../pipeline/data/lexicon/home-hobby-kr-tw.json');
+
+it('runs generate → tokenizer → pretrain → Stage 1 (±MT, +RQA) → Stage 2 (+RQA*) → SD → online → report on another lexicon, and resumes', async () => {
   const base = loadConfig('tiny');
-  const c: MethodConfig = {
+  const small = {
     ...base,
     name: 'tiny-test',
     pretrain: { ...base.pretrain, steps: 20 },
-    sft: { ...base.sft, steps: 12, evalEvery: 6 },
+    sft: { ...base.sft, steps: 12, warmSteps: 12, evalEvery: 6 },
     sd: { rounds: 1, alpha: 0.5 },
     figure3: { fractions: [] },
     rqa: { ...base.rqa, ranker: { ...rqaConfig(base.rqa).ranker, steps: 8, batchSize: 8 }, ebr: { ...rqaConfig(base.rqa).ebr, steps: 10, batchSize: 16, negatives: 16 } },
     online: { maxQueries: 6, steps: 8 },
   };
   const dir = mkdtempSync(join(tmpdir(), 'csrm-method-'));
-  const lines: string[] = [];
-  await runMethod(c, dir, { quiet: true, log: (s) => lines.push(s) });
+  const file = join(dir, 'tiny-test.json');
+  writeFileSync(file, JSON.stringify({ ...small, market: { preset: small.market.preset, seed: small.market.seed }, tokenizer: undefined }));
+  expect(await csrm(['demo', '--config', file, '--lexicon', HOME_HOBBY, '--run', dir])).toBe(0);
+  const c: MethodConfig = { ...small, market: { ...small.market, lexicon: HOME_HOBBY } };
+  // its own tokenizer and base model, made for this market
+  const summary = JSON.parse(readFileSync(join(dir, 'data/summary.json'), 'utf8'));
+  expect(summary.fingerprint.lexicon.file).toBe(HOME_HOBBY);
+  const tok = join(dir, 'tokenizer/csrm-spm.model');
+  expect(readTokenizerRecord(tok)?.lexicon?.sha256).toBe(summary.fingerprint.lexicon.sha256);
+  expect(tokenizerHash(tok)).not.toBe(tokenizerHash(DEFAULT_MODEL));
+  const baseMeta = (await readCheckpointMeta(join(dir, 'base.ckpt'))).meta as BaseMeta;
+  expect(baseMeta.market?.fingerprint).toBe(summary.fingerprint.sha256);
+  expect(baseMeta.tokenizer?.sha256).toBe(tokenizerHash(tok));
   for (const f of ['report.md', 'report.json', 'transfer-gap.json', 'timings.json', 'stage1-sft/result.json', 'stage1-sft-mt/result.json', 'stage1-sft-mt-rqa/result.json', 'stage2/result.json', 'stage2-rqa-star/result.json', 'sd-1/result.json', 'sd-1/soft-labels.jsonl', 'online/result.json']) {
     expect(existsSync(join(dir, f)), f).toBe(true);
   }
@@ -39,6 +60,7 @@ it('runs generate → pretrain → Stage 1 (±MT, +RQA) → Stage 2 (+RQA*) → 
   expect(report.table2.map((r) => r.from)).toEqual(['base model', 'base model', 'base model', 'stage1-sft-mt', 'stage1-sft-mt-rqa', 'stage2']);
   for (const s of methodStages(c)) {
     const r = read<SftStageResult>(`${s.name}/result.json`);
+    expect(r.provenance.hashes.tokenizer, s.name).toBe(tokenizerHash(tok));
     // the report's F1 is the stage's own, and micro-F1 is the confusion matrix's diagonal over n
     const t = r.eval.target;
     expect(report.table2.find((x) => x.name === s.name)!.f1).toBe(t.microF1);
@@ -65,9 +87,11 @@ it('runs generate → pretrain → Stage 1 (±MT, +RQA) → Stage 2 (+RQA*) → 
   for (const k of Object.keys(SFT_KNOBS)) expect(md).toContain(`| ${k} |`);
   // a rerun finds every stage done: no stage's files are rewritten, only the report
   const stamp = (f: string) => statSync(join(dir, f)).mtimeMs;
-  const before = ['stage2/result.json', 'stage2/best.ckpt', 'sd-1/soft-labels.jsonl', 'online/result.json', 'base.ckpt'].map(stamp);
-  await runMethod(c, dir, { quiet: true, log: () => undefined });
-  expect(['stage2/result.json', 'stage2/best.ckpt', 'sd-1/soft-labels.jsonl', 'online/result.json', 'base.ckpt'].map(stamp)).toEqual(before);
+  const kept = ['stage2/result.json', 'stage2/best.ckpt', 'sd-1/soft-labels.jsonl', 'online/result.json', 'base.ckpt', 'tokenizer/csrm-spm.model'];
+  const before = kept.map(stamp);
+  const lines: string[] = [];
+  await runMethod(c, dir, { quiet: true, log: (s) => lines.push(s) });
+  expect(kept.map(stamp)).toEqual(before);
   expect(lines.some((l) => l.startsWith('report:'))).toBe(true);
   rmSync(dir, { recursive: true });
 }, 900_000);

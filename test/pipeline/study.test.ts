@@ -30,7 +30,7 @@ it('runs the fine-tuning stages with 2 seeds on one market and reports them pool
   await runStudy(c, dir, 2, { quiet: true, log: () => undefined });
 
   // shared once at the top, the stages per seed
-  for (const f of ['data/summary.json', 'base.ckpt', 'rqa/result.json', 'rqa-star/result.json', 'market.json', 'study.json', 'report.md', 'report.json', 'figure3.svg']) expect(existsSync(join(dir, f)), f).toBe(true);
+  for (const f of ['data/summary.json', 'base.ckpt', 'rqa/result.json', 'rqa-star/result.json', 'study.json', 'report.md', 'report.json', 'figure3.svg']) expect(existsSync(join(dir, f)), f).toBe(true);
   for (const k of [1, 2]) {
     expect(existsSync(join(dir, `seed-${k}`, 'data')), `seed-${k} has no market of its own`).toBe(false);
     for (const f of ['stage1-sft/result.json', 'sd-1-25/result.json', 'online/result.json', 'transfer-gap.json', 'report.md']) expect(existsSync(join(dir, `seed-${k}`, f)), `seed-${k}/${f}`).toBe(true);

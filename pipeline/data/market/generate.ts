@@ -1,5 +1,6 @@
 // The synthetic cross-border market: a catalogue listed in two markets, labelled query-product
 // samples per market and split, the four translation tasks and behaviour logs, all from one seed.
+import { resolve } from 'node:path';
 import type {
   BehaviourRecord, CatalogueRecord, Intent, Label, RelevanceRecord, Split, TranslationPair,
 } from '../schema.ts';
@@ -8,7 +9,8 @@ import { simulateSessions, type SessionQuery } from './behaviour.ts';
 import { buildProducts, catalogueRecord, type Product } from './catalogue.ts';
 import { BrandFinder } from './interpret.ts';
 import type { Judge } from './judge.ts';
-import { loadLexicon, parseLexicon, type Lexicon } from './lexicon.ts';
+import { marketFingerprint, type MarketFingerprint } from './fingerprint.ts';
+import { DEFAULT_LEXICON, loadLexicon, parseLexicon, type Lexicon } from './lexicon.ts';
 import { noisyLabel } from './noise.ts';
 import { PRESET_SIZES, type MarketSize, type PresetName } from './presets.ts';
 import { intentWeights, makeQuery, QUERY_INTENTS } from './queries.ts';
@@ -34,6 +36,8 @@ export interface MarketSummary {
   preset: string;
   seed: number;
   lexicon: string;
+  /** What the market was made from (lexicon content, preset, seed, sizes): the same fingerprint, the same market. */
+  fingerprint: MarketFingerprint;
   products: Record<string, number>;
   relevance: Record<string, { count: number; labels: Record<string, number>; noiseRate: number | null; aliasShare: number }>;
   translations: Record<string, number>;
@@ -274,6 +278,8 @@ function behaviourLogs(w: World, drafts: Draft[], queryId: (market: string, text
 
 export function generateMarket(opts: GenerateOptions): Market {
   const w = makeWorld(opts);
+  const lexiconFile = opts.lexicon === undefined ? DEFAULT_LEXICON : typeof opts.lexicon === 'string' ? resolve(opts.lexicon) : null;
+  const fingerprint = marketFingerprint({ lexicon: w.lex, lexiconFile, preset: opts.preset, seed: opts.seed, size: w.size, bridge: opts.bridge });
   const drafts = drawSamples(w);
   const { catalogue, listing } = listCatalogue(w);
   const queryId = queryIdNumbering();
@@ -288,11 +294,11 @@ export function generateMarket(opts: GenerateOptions): Market {
       ...(w.size.translations.word > 0 && opts.bridgeAttribution ? [`Word pairs: ${opts.bridgeAttribution}`] : []),
     ],
   };
-  market.summary = summarise(market, opts.preset, opts.seed);
+  market.summary = summarise(market, opts.preset, opts.seed, fingerprint);
   return market;
 }
 
-export function summarise(m: Market, preset: string, seed: number): MarketSummary {
+export function summarise(m: Market, preset: string, seed: number, fingerprint: MarketFingerprint): MarketSummary {
   const relevance: MarketSummary['relevance'] = {};
   for (const mk of [m.source.market, m.target.market]) for (const split of ['train', 'dev', 'test'] as const) {
     const rs = m.relevance.filter((r) => r.market === mk && r.split === split);
@@ -320,5 +326,5 @@ export function summarise(m: Market, preset: string, seed: number): MarketSummar
   }
   const products: Record<string, number> = {};
   for (const mk of [m.source.market, m.target.market]) products[mk] = m.catalogue.filter((c) => c.market === mk).length;
-  return { preset, seed, lexicon: m.lexicon.name, products, relevance, translations, behaviour };
+  return { preset, seed, lexicon: m.lexicon.name, fingerprint, products, relevance, translations, behaviour };
 }

@@ -9,6 +9,7 @@ import type { Market, MarketSummary } from './generate.ts';
 
 export function summaryText(s: MarketSummary): string {
   const lines = [`synthetic market: preset ${s.preset}, seed ${s.seed}`, `lexicon: ${s.lexicon}`];
+  if (s.fingerprint) lines.push(`fingerprint: ${s.fingerprint.sha256} (lexicon content ${s.fingerprint.lexicon.sha256.slice(0, 12)}…, preset, seed and sizes)`);
   lines.push(`catalogue: ${Object.entries(s.products).map(([m, n]) => `${m} ${n}`).join(', ')} products`);
   lines.push('relevance (labels as given; noise = share differing from the truth):');
   for (const [k, v] of Object.entries(s.relevance)) {

@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, mkdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { saveCheckpoint } from '../../../engine/index.ts';
+import { checkpointDigest, saveCheckpoint } from '../../../engine/index.ts';
 import { makeConfig, paperLora } from '../../../models/llama-config.ts';
 import { addLora, disposeLlama, initLlama, namedTensors } from '../../../models/llama.ts';
 import { generateMarket } from '../../../pipeline/data/market/generate.ts';
@@ -54,7 +54,8 @@ describe('distill-online on the tiny market', () => {
     await saveBase(join(run, 'base.ckpt'), m);
     addLora(m, paperLora(m.config.dim), 4);
     mkdirSync(join(run, 'sd-1'));
-    await saveCheckpoint(join(run, 'sd-1', 'best.ckpt'), { config: m.config, tensors: namedTensors(m, 'lora'), step: 0 });
+    const trainedOn = { hashes: { base: await checkpointDigest(join(run, 'base.ckpt')) } };
+    await saveCheckpoint(join(run, 'sd-1', 'best.ckpt'), { config: m.config, tensors: namedTensors(m, 'lora'), step: 0, meta: { provenance: trainedOn } });
     disposeLlama(m);
     const opts = {
       runDir: run, data, base: join(run, 'base.ckpt'), teacher: 'sd-1', marketPreset: 'tiny' as const, maxLen: 112, quiet: true, log: () => {},
