@@ -1,8 +1,11 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import * as E from '../../engine/index.ts';
 import { gpucheck, gradcheck, type CheckInput } from '../../engine/index.ts';
 import { attentionForwardRows } from '../../kernels/attention/forward_rows.ts';
 import { attentionBackwardDkv, attentionBackwardDq, attentionBackwardPrep } from '../../kernels/attention/backward_rows.ts';
+import { attentionBackwardDkvSubgroup, attentionBackwardDqSubgroup } from '../../kernels/attention/backward_subgroup.ts';
+import { attentionForwardSubgroup } from '../../kernels/attention/forward_subgroup.ts';
+import { gpuSync } from '../../engine/device.ts';
 import { input, rng } from '../util.ts';
 
 const r = rng(2024);
@@ -45,7 +48,13 @@ function randomCase(Dh: number): Case {
   return { B, T, S, H, Hkv, Dh, causal, lens };
 }
 
-describe('attention: GPU kernels against the float64 naive reference (rel err ≤ 1e-4)', () => {
+afterAll(() => E.setAttentionKernels(null));
+// both kernel families where the adapter has them (the subgroup ones need a fixed subgroup size)
+await E.initEngine();
+const families: E.AttentionKernels[] = E.attentionSubgroupUsable() ? ['rows', 'subgroup'] : ['rows'];
+
+for (const family of families)
+describe(`attention (${family} kernels): GPU against the float64 naive reference (rel err ≤ 1e-4)`, () => {
   const cases: Case[] = [
     { B: 1, T: 1, S: 1, H: 1, Hkv: 1, Dh: 32, causal: true, lens: null },
     { B: 2, T: 33, S: 33, H: 4, Hkv: 2, Dh: 64, causal: true, lens: [33, 17] }, // right-padded batch
@@ -53,10 +62,13 @@ describe('attention: GPU kernels against the float64 naive reference (rel err �
     { B: 2, T: 1, S: 37, H: 6, Hkv: 2, Dh: 64, causal: true, lens: [37, 20] }, // decode step (offset S − 1)
     { B: 1, T: 4, S: 30, H: 2, Hkv: 2, Dh: 32, causal: true, lens: null, offset: 9 }, // explicit KV offset
     { B: 1, T: 7, S: 9, H: 2, Hkv: 1, Dh: 128, causal: true, lens: [6] },
+    { B: 3, T: 45, S: 45, H: 4, Hkv: 2, Dh: 16, causal: true, lens: [45, 19, 33] }, // the tiny preset's heads, padded
+    { B: 1, T: 9, S: 21, H: 2, Hkv: 1, Dh: 4, causal: true, lens: null }, // key blocks wider than a subgroup
   ];
-  for (const Dh of [32, 64, 32, 64, 128, 128]) cases.push(randomCase(Dh));
+  for (const Dh of [16, 32, 64, 16, 32, 64, 128, 128]) cases.push(randomCase(Dh));
   for (const c of cases) {
     it(label(c), async () => {
+      E.setAttentionKernels(family);
       const res = await gpucheck(fn(c), inputs(c), { fwdTol: 1e-4, bwdTol: 1e-4 });
       expect(res.fwdErr).toBeLessThan(1e-4);
       expect(res.bwdErr.length).toBe(3);
@@ -124,9 +136,13 @@ describe('attention: masking edge cases', () => {
 });
 
 describe('attention: kernels, errors, memory', () => {
-  it('every kernel compiles for Dh 32, 64, 128', async () => {
-    for (const Dh of [32, 64, 128]) {
+  it('every kernel compiles for Dh 16, 32, 64, 128', async () => {
+    const SG = gpuSync().info.subgroupSize;
+    for (const Dh of [16, 32, 64, 128]) {
       for (const k of [attentionForwardRows(Dh), attentionBackwardPrep(Dh), attentionBackwardDq(Dh), attentionBackwardDkv(Dh)]) await E.precompile(k);
+      if (SG !== null && E.attentionSubgroupUsable()) {
+        for (const k of [attentionForwardSubgroup(Dh, SG), attentionBackwardDqSubgroup(Dh, SG), attentionBackwardDkvSubgroup(Dh, SG)]) await E.precompile(k);
+      }
     }
   });
   it('rejects bad shapes and dtypes, naming the op and shapes', () => {
