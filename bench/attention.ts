@@ -47,9 +47,9 @@ function relErrOf(outs: ArrayLike<number>[], refs: ArrayLike<number>[]): number 
   return E.relErr(cat(outs), cat(refs));
 }
 
-function setupFor(s: Shape, withBackward: boolean, kernels: E.AttentionKernels | null = null): () => Promise<BenchInstance> {
+function setupFor(s: Shape, withBackward: boolean, kernels: E.KernelFamily | null = null): () => Promise<BenchInstance> {
   return async () => {
-    E.setAttentionKernels(kernels);
+    E.setKernelFamily(kernels);
     await E.initEngine();
     const before = E.liveBytes();
     const qd = data(s.B * s.T * s.H * s.Dh, 1);
@@ -66,11 +66,11 @@ function setupFor(s: Shape, withBackward: boolean, kernels: E.AttentionKernels |
     let outs: E.Tensor[] = [];
     const run = async () => {
       for (const t of outs) t.dispose();
-      E.setAttentionKernels(kernels);
+      E.setKernelFamily(kernels);
       try {
         outs = E.keep(withBackward ? attentionBackward(q, k, v, undefined, saved[0]!, saved[1]!, dO, d) : [E.noGrad(() => E.attention(q, k, v, { causal: s.causal }))]);
       } finally {
-        E.setAttentionKernels(null); // the choice is global: restore it at once
+        E.setKernelFamily(null); // the choice is global: restore it at once
       }
       await E.sync();
     };

@@ -35,3 +35,4 @@ export * from './safetensors.ts';
 export * from './autotune.ts';
 export * from './losses/index.ts';
 export * from './ops/attention.ts';
+export { setKernelFamily, subgroupKernelsUsable, type KernelFamily } from './kernel-family.ts';

@@ -8,7 +8,7 @@ import { launch } from '../runtime.ts';
 import { assertDtype, assertLive, assertSameBackend, empty, Tensor } from '../tensor.ts';
 import { attentionForwardRows } from '../../kernels/attention/forward_rows.ts';
 import { attentionForwardSubgroup } from '../../kernels/attention/forward_subgroup.ts';
-import { gpuSync } from '../device.ts';
+import { subgroupKernelSize } from '../kernel-family.ts';
 import { attentionBackwardDkv, attentionBackwardDq, attentionBackwardPrep } from '../../kernels/attention/backward_rows.ts';
 import { attentionBackwardDkvSubgroup, attentionBackwardDqSubgroup } from '../../kernels/attention/backward_subgroup.ts';
 import { ATTN_WG } from '../../kernels/attention/common.ts';
@@ -56,35 +56,13 @@ function checkAttention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOpts): A
   return { B, T, S, H, Hkv, Dh, causal: opts.causal ?? true, scale, offset };
 }
 
-export type AttentionKernels = 'rows' | 'subgroup';
-let forced: AttentionKernels | null = null;
-/** Forces one kernel family for every GPU attention (tests, benchmarks); null restores the adapter's choice. */
-export function setAttentionKernels(k: AttentionKernels | null): void {
-  if (k !== null && k !== 'rows' && k !== 'subgroup') throw new Error(`setAttentionKernels: unknown kernels "${k}" (rows or subgroup)`);
-  forced = k;
-}
-
-/** Whether the subgroup kernels can run on this adapter (a fixed subgroup size that divides the workgroup). */
-export function attentionSubgroupUsable(): boolean {
-  const SG = gpuSync().info.subgroupSize;
-  return SG !== null && ATTN_WG % SG === 0;
-}
-
 /**
- * The subgroup size the subgroup kernels run with, or null for the row kernels: on CPU adapters
- * (lavapipe) with a fixed subgroup size that divides the workgroup, the subgroup kernels load each
- * key and value once per subgroup instead of once per lane (B1 H12 T512 D64 causal, adapter-thread
- * CPU: forward 221 → 30 ms, backward 521 → 122 ms); on hardware GPUs the row kernels stay (not
- * measured there yet). setAttentionKernels or CSRM_ATTENTION=rows|subgroup forces one family.
+ * The subgroup size the attention kernels run with, or null for the row kernels (engine/kernel-family.ts).
+ * Measured on lavapipe, B1 H12 T512 D64 causal, adapter-thread CPU: forward 221 → 30 ms, backward
+ * 521 → 122 ms.
  */
-export function attentionSubgroupSize(): number | null {
-  const info = gpuSync().info;
-  const force = forced ?? process.env.CSRM_ATTENTION;
-  if (force !== undefined && force !== 'rows' && force !== 'subgroup') throw new Error(`CSRM_ATTENTION="${force}": expected "rows" or "subgroup"`);
-  const SG = info.subgroupSize;
-  const usable = SG !== null && ATTN_WG % SG === 0;
-  if (force === 'subgroup' && !usable) throw new Error(`CSRM_ATTENTION=subgroup: the adapter has no fixed subgroup size dividing ${ATTN_WG}`);
-  return usable && (force === 'subgroup' || (force === undefined && info.isSoftware)) ? SG : null;
+function attentionSubgroupSize(): number | null {
+  return subgroupKernelSize(ATTN_WG);
 }
 
 function params(d: AttnDims, hasLen: boolean): Param[] {

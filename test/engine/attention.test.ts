@@ -5,6 +5,7 @@ import { attentionForwardRows } from '../../kernels/attention/forward_rows.ts';
 import { attentionBackwardDkv, attentionBackwardDq, attentionBackwardPrep } from '../../kernels/attention/backward_rows.ts';
 import { attentionBackwardDkvSubgroup, attentionBackwardDqSubgroup } from '../../kernels/attention/backward_subgroup.ts';
 import { attentionForwardSubgroup } from '../../kernels/attention/forward_subgroup.ts';
+import { ATTN_WG } from '../../kernels/attention/common.ts';
 import { gpuSync } from '../../engine/device.ts';
 import { input, rng } from '../util.ts';
 
@@ -48,10 +49,10 @@ function randomCase(Dh: number): Case {
   return { B, T, S, H, Hkv, Dh, causal, lens };
 }
 
-afterAll(() => E.setAttentionKernels(null));
+afterAll(() => E.setKernelFamily(null));
 // both kernel families where the adapter has them (the subgroup ones need a fixed subgroup size)
 await E.initEngine();
-const families: E.AttentionKernels[] = E.attentionSubgroupUsable() ? ['rows', 'subgroup'] : ['rows'];
+const families: E.KernelFamily[] = E.subgroupKernelsUsable(ATTN_WG) ? ['rows', 'subgroup'] : ['rows'];
 
 for (const family of families)
 describe(`attention (${family} kernels): GPU against the float64 naive reference (rel err ≤ 1e-4)`, () => {
@@ -68,7 +69,7 @@ describe(`attention (${family} kernels): GPU against the float64 naive reference
   for (const Dh of [16, 32, 64, 16, 32, 64, 128, 128]) cases.push(randomCase(Dh));
   for (const c of cases) {
     it(label(c), async () => {
-      E.setAttentionKernels(family);
+      E.setKernelFamily(family);
       const res = await gpucheck(fn(c), inputs(c), { fwdTol: 1e-4, bwdTol: 1e-4 });
       expect(res.fwdErr).toBeLessThan(1e-4);
       expect(res.bwdErr.length).toBe(3);
@@ -140,7 +141,7 @@ describe('attention: kernels, errors, memory', () => {
     const SG = gpuSync().info.subgroupSize;
     for (const Dh of [16, 32, 64, 128]) {
       for (const k of [attentionForwardRows(Dh), attentionBackwardPrep(Dh), attentionBackwardDq(Dh), attentionBackwardDkv(Dh)]) await E.precompile(k);
-      if (SG !== null && E.attentionSubgroupUsable()) {
+      if (SG !== null && E.subgroupKernelsUsable(ATTN_WG)) {
         for (const k of [attentionForwardSubgroup(Dh, SG), attentionBackwardDqSubgroup(Dh, SG), attentionBackwardDkvSubgroup(Dh, SG)]) await E.precompile(k);
       }
     }
