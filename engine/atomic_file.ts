@@ -3,10 +3,15 @@
 // file or the new one, never a half-written file under the real name.
 import { open, rename, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { fileError } from './read_file.ts';
 
 export async function writeFileAtomic(path: string, chunks: Uint8Array[]): Promise<void> {
   const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
-  const fh = await open(tmp, 'w');
+  // The temp file's name means nothing to the user: a failure to create it names the target.
+  const fh = await open(tmp, 'w').catch((e: unknown) => {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new Error(`cannot write ${path}: folder ${dirname(path)} does not exist`);
+    throw fileError(path, e, 'cannot write');
+  });
   try {
     for (const c of chunks) {
       let off = 0;

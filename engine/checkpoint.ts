@@ -11,13 +11,14 @@
 // Written atomically (temp file, fsync, rename). Loading checks magic, version, lengths and the
 // checksum and throws naming the file, so a corrupt or truncated file is never read as garbage.
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { endianness } from 'node:os';
 import { pack, unpack } from 'msgpackr';
 import { flush, read, upload } from './runtime.ts';
 import { tensor } from './create.ts';
 import { Tensor, type Backend, type DType } from './tensor.ts';
 import { writeFileAtomic } from './atomic_file.ts';
+import { fileError, readFileNamed } from './read_file.ts';
 
 const MAGIC = 'CSRMCKPT';
 const VERSION = 1;
@@ -125,10 +126,31 @@ function fromBytes(file: Buffer, base: number, d: Desc, path: string, name: stri
   return { shape: d.shape, dtype: d.dtype, data };
 }
 
+/**
+ * The SHA-256 a checkpoint's header records for its contents (hex), read without loading the file:
+ * an identity of the weights that costs 64 bytes of I/O. loadCheckpoint verifies it on load.
+ */
+export async function checkpointDigest(path: string): Promise<string> {
+  let fh;
+  try {
+    fh = await open(path, 'r');
+  } catch (e) {
+    throw fileError(path, e, 'checkpoint');
+  }
+  try {
+    const header = Buffer.alloc(HEADER);
+    const { bytesRead } = await fh.read(header, 0, HEADER, 0);
+    if (bytesRead < HEADER || header.subarray(0, 8).toString('ascii') !== MAGIC) throw new Error(`checkpoint ${path}: not a CSRM checkpoint (or truncated)`);
+    return header.subarray(32, 64).toString('hex');
+  } finally {
+    await fh.close();
+  }
+}
+
 /** Loads and verifies a checkpoint; throws an error naming the file if it is not intact. */
 export async function loadCheckpoint(path: string): Promise<Checkpoint> {
   checkHostEndianness();
-  const file = await readFile(path);
+  const file = await readFileNamed(path, 'checkpoint');
   const bad = (why: string) => new Error(`loadCheckpoint(${path}): ${why}`);
   if (file.byteLength < HEADER) throw bad(`truncated file (${file.byteLength} bytes, the header alone is ${HEADER})`);
   if (file.subarray(0, 8).toString('ascii') !== MAGIC) throw bad('bad magic: not a CSRM checkpoint');

@@ -5,9 +5,10 @@
 // F32, F16 and BF16 are read (converted to f32) and written (rounded to nearest even).
 // Plus Llama/Qwen2-style checkpoint folders: config.json with model.safetensors or shards listed
 // in model.safetensors.index.json. Mapping HF names to a model is the model's business.
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readFile } from 'node:fs/promises';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { writeFileAtomic } from './atomic_file.ts';
+import { fileError, readFileNamed } from './read_file.ts';
 
 export type StDtype = 'F32' | 'F16' | 'BF16';
 
@@ -93,11 +94,23 @@ export function parseSafetensors(buf: Uint8Array, path = '(buffer)'): { tensors:
   }
   if (!header || typeof header !== 'object' || Array.isArray(header)) throw bad('header is not a JSON object');
   const data = buf.subarray(8 + n);
-  const metadata = (header.__metadata__ ?? {}) as Record<string, string>;
+  const meta = header.__metadata__ ?? {};
+  if (typeof meta !== 'object' || meta === null || Array.isArray(meta) || !Object.values(meta).every((v) => typeof v === 'string'))
+    throw bad('"__metadata__" must be an object of strings');
+  const metadata = meta as Record<string, string>;
+  // Every entry is checked before any is used, so a malformed one gets its name in the error
+  // instead of a TypeError from deep inside the reader.
   const entries: [string, { dtype: string; shape: number[]; data_offsets: [number, number] }][] = [];
+  const offset = (v: unknown) => Number.isSafeInteger(v) && (v as number) >= 0;
   for (const [name, v] of Object.entries(header)) {
     if (name === '__metadata__') continue;
-    entries.push([name, v as { dtype: string; shape: number[]; data_offsets: [number, number] }]);
+    const e = v as Record<string, unknown> | null;
+    if (e === null || typeof e !== 'object' || Array.isArray(e)) throw bad(`tensor "${name}": header entry is ${JSON.stringify(v)}, expected {dtype, shape, data_offsets}`);
+    if (typeof e.dtype !== 'string') throw bad(`tensor "${name}": dtype missing or not a string`);
+    if (!Array.isArray(e.shape) || !e.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw bad(`tensor "${name}" has an invalid shape ${JSON.stringify(e.shape)}`);
+    const o = e.data_offsets;
+    if (!Array.isArray(o) || o.length !== 2 || !offset(o[0]) || !offset(o[1])) throw bad(`tensor "${name}": data_offsets ${JSON.stringify(o)} must be two non-negative integers`);
+    entries.push([name, e as unknown as { dtype: string; shape: number[]; data_offsets: [number, number] }]);
   }
   // offsets must tile the data region exactly, as the reference implementation requires
   const sorted = [...entries].sort((a, b) => a[1].data_offsets[0] - b[1].data_offsets[0]);
@@ -110,9 +123,8 @@ export function parseSafetensors(buf: Uint8Array, path = '(buffer)'): { tensors:
   if (pos !== data.byteLength) throw bad(`tensors cover ${pos} bytes but the data region has ${data.byteLength}`);
   const tensors: Record<string, StTensor> = {};
   for (const [name, e] of entries) {
-    if (!(e.dtype in WIDTH)) throw bad(`tensor "${name}" has dtype ${e.dtype}; only F32, F16 and BF16 are supported`);
+    if (!Object.hasOwn(WIDTH, e.dtype)) throw bad(`tensor "${name}" has dtype ${e.dtype}; only F32, F16 and BF16 are supported`);
     const dtype = e.dtype as StDtype;
-    if (!Array.isArray(e.shape) || !e.shape.every((d) => Number.isInteger(d) && d >= 0)) throw bad(`tensor "${name}" has an invalid shape ${JSON.stringify(e.shape)}`);
     const count = e.shape.reduce((a, b) => a * b, 1);
     const [b0, b1] = e.data_offsets;
     if (b1 - b0 !== count * WIDTH[dtype]) throw bad(`tensor "${name}" ${dtype}[${e.shape}] needs ${count * WIDTH[dtype]} bytes but has ${b1 - b0}`);
@@ -128,12 +140,12 @@ export function parseSafetensors(buf: Uint8Array, path = '(buffer)'): { tensors:
 
 /** Reads a .safetensors file; every tensor comes back as f32 data with its stored dtype. */
 export async function readSafetensors(path: string): Promise<Record<string, StTensor>> {
-  return parseSafetensors(await readFile(path), path).tensors;
+  return parseSafetensors(await readFileNamed(path), path).tensors;
 }
 
 /** Reads a .safetensors file's tensors and its `__metadata__`. */
 export async function readSafetensorsFile(path: string): Promise<{ tensors: Record<string, StTensor>; metadata: Record<string, string> }> {
-  return parseSafetensors(await readFile(path), path);
+  return parseSafetensors(await readFileNamed(path), path);
 }
 
 export function serializeSafetensors(tensors: Record<string, StTensorIn>, metadata?: Record<string, string>): Uint8Array {
@@ -177,24 +189,75 @@ export async function writeSafetensors(path: string, tensors: Record<string, StT
 }
 
 // ---- Hugging Face checkpoint folders ----------------------------------------------------------
-/** Reads config.json and the weights of a Llama/Qwen2-style folder (single file or sharded). */
-export async function readHfCheckpoint(dir: string): Promise<{ config: Record<string, unknown>; tensors: Record<string, StTensor> }> {
-  const config = JSON.parse(await readFile(join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
-  let files: string[];
+function parseJsonFile(path: string, bytes: Buffer): unknown {
   try {
-    const index = JSON.parse(await readFile(join(dir, 'model.safetensors.index.json'), 'utf8')) as { weight_map: Record<string, string> };
-    files = [...new Set(Object.values(index.weight_map))];
+    return JSON.parse(bytes.toString('utf8'));
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-    files = ['model.safetensors'];
+    throw new Error(`${path}: not valid JSON (${(e as Error).message})`);
   }
-  const tensors: Record<string, StTensor> = {};
-  for (const f of files) Object.assign(tensors, await readSafetensors(join(dir, f)));
-  return { config, tensors };
 }
 
-/** Writes config.json and model.safetensors (one file) so HF tools can load the folder. */
+/** The shard a weight_map entry names, which must lie inside the checkpoint folder. */
+function shardPath(dir: string, index: string, name: string, file: unknown): string {
+  if (typeof file !== 'string' || file === '') throw new Error(`${index}: weight_map["${name}"] is ${JSON.stringify(file)}, expected a file name`);
+  const root = resolve(dir);
+  const p = resolve(root, file);
+  const rel = relative(root, p);
+  if (isAbsolute(file) || rel === '' || rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel))
+    throw new Error(`${index}: weight_map["${name}"] = "${file}" points outside the checkpoint folder ${dir}`);
+  return p;
+}
+
+/**
+ * Reads config.json and the weights of a Llama/Qwen2-style folder (single file or sharded).
+ * `sources` names the file each tensor came from. A tensor in two shards, or missing from the
+ * shard the index names, is an error rather than a silent pick.
+ */
+export async function readHfCheckpoint(dir: string): Promise<{ config: Record<string, unknown>; tensors: Record<string, StTensor>; sources: Record<string, string> }> {
+  const configPath = join(dir, 'config.json');
+  const config = parseJsonFile(configPath, await readFileNamed(configPath));
+  if (config === null || typeof config !== 'object' || Array.isArray(config)) throw new Error(`${configPath}: expected a JSON object`);
+  const indexPath = join(dir, 'model.safetensors.index.json');
+  let expected: Map<string, string[]> | null = null; // shard path → the tensor names the index puts there
+  let indexBytes: Buffer | null = null;
+  try {
+    indexBytes = await readFile(indexPath);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw fileError(indexPath, e);
+  }
+  if (indexBytes) {
+    const index = parseJsonFile(indexPath, indexBytes) as { weight_map?: unknown };
+    const map = index?.weight_map;
+    if (map === null || typeof map !== 'object' || Array.isArray(map)) throw new Error(`${indexPath}: "weight_map" missing or not an object`);
+    expected = new Map();
+    for (const [name, file] of Object.entries(map as Record<string, unknown>)) {
+      const p = shardPath(dir, indexPath, name, file);
+      expected.set(p, [...(expected.get(p) ?? []), name]);
+    }
+  }
+  const files = expected ? [...expected.keys()] : [join(dir, 'model.safetensors')];
+  const tensors: Record<string, StTensor> = {};
+  const sources: Record<string, string> = {};
+  for (const f of files) {
+    const got = parseSafetensors(await readFileNamed(f), f).tensors;
+    for (const [name, t] of Object.entries(got)) {
+      if (sources[name]) throw new Error(`${f}: tensor "${name}" is also in ${sources[name]}`);
+      tensors[name] = t;
+      sources[name] = f;
+    }
+    const missing = (expected?.get(f) ?? []).filter((n) => !got[n]);
+    if (missing.length) throw new Error(`${indexPath}: ${missing.length} tensors (${missing.slice(0, 3).join(', ')}…) are not in ${f}, where the weight_map puts them`);
+  }
+  return { config: config as Record<string, unknown>, tensors, sources };
+}
+
+/** Writes config.json and model.safetensors (one file) so HF tools can load the folder; creates the folder. */
 export async function writeHfCheckpoint(dir: string, config: Record<string, unknown>, tensors: Record<string, StTensorIn>, metadata: Record<string, string> = { format: 'pt' }): Promise<void> {
+  try {
+    await mkdir(dir, { recursive: true });
+  } catch (e) {
+    throw fileError(dir, e, 'cannot create the output folder');
+  }
   await writeFileAtomic(join(dir, 'config.json'), [Buffer.from(JSON.stringify(config, null, 2) + '\n', 'utf8')]);
   await writeSafetensors(join(dir, 'model.safetensors'), tensors, metadata);
 }

@@ -5,8 +5,8 @@
 import { read } from '../engine/index.ts';
 import { readHfCheckpoint, writeHfCheckpoint } from '../engine/safetensors.ts';
 import { loadTensorsInto } from '../engine/checkpoint.ts';
-import { validateConfig, type LlamaConfig } from './llama-config.ts';
-import { initLlama, namedTensors, type Llama } from './llama.ts';
+import { paramCounts, validateConfig, type LlamaConfig } from './llama-config.ts';
+import { disposeLlama, initLlama, namedTensors, type Llama } from './llama.ts';
 
 const num = (c: Record<string, unknown>, k: string, dir: string, dflt?: number): number => {
   const v = c[k] ?? dflt;
@@ -50,15 +50,55 @@ export function configToHf(c: LlamaConfig): Record<string, unknown> {
   };
 }
 
+/** Tensors holding NaN or ±Inf, with where the first bad value is; empty when all are finite. */
+export function nonFiniteTensors(tensors: Record<string, { data: Float32Array }>): { name: string; count: number; first: number; value: number }[] {
+  const out: { name: string; count: number; first: number; value: number }[] = [];
+  for (const [name, t] of Object.entries(tensors)) {
+    let count = 0;
+    let first = -1;
+    for (let i = 0; i < t.data.length; i++) {
+      if (Number.isFinite(t.data[i]!)) continue;
+      if (count++ === 0) first = i;
+    }
+    if (count) out.push({ name, count, first, value: t.data[first]! });
+  }
+  return out;
+}
+
+export interface ImportHfOptions {
+  /** Import weights holding NaN or ±Inf instead of refusing them (they fail later, as a NaN loss). */
+  allowNonFinite?: boolean;
+}
+
 /** Loads a Hugging Face Llama-style folder into a new model (F32/F16/BF16 weights → f32). */
-export async function importHf(dir: string): Promise<Llama> {
-  const { config, tensors } = await readHfCheckpoint(dir);
+export async function importHf(dir: string, opts: ImportHfOptions = {}): Promise<Llama> {
+  const { config, tensors, sources } = await readHfCheckpoint(dir);
   const biases = Object.keys(tensors).filter((k) => /_proj\.bias$/.test(k));
   if (biases.length) throw new Error(`${dir}: projection biases (${biases.slice(0, 3).join(', ')}…) are not supported by this Llama model`);
-  const m = initLlama(configFromHf(config, dir), 0);
+  const cfg = configFromHf(config, dir);
+  // The config decides what is allocated: bound it by the weights that exist before allocating, so
+  // a wrong (or hostile) config.json fails here with its numbers, not in a typed-array constructor.
+  const need = paramCounts(cfg).base;
+  const have = Object.entries(tensors).reduce((s, [k, t]) => s + (cfg.tieEmbeddings && k === 'lm_head.weight' ? 0 : t.data.length), 0);
+  if (need > have)
+    throw new Error(`${dir}/config.json describes ${need} weights (hidden_size ${cfg.dim}, intermediate_size ${cfg.ffnDim}, ${cfg.nLayers} layers, vocab ${cfg.vocabSize}) but the safetensors hold ${have}: config and weights do not match`);
+  if (!opts.allowNonFinite) {
+    const bad = nonFiniteTensors(tensors);
+    if (bad.length) {
+      const b = bad[0]!;
+      throw new Error(`${sources[b.name]}: tensor "${b.name}" has ${b.count} non-finite values (first at index ${b.first}: ${b.value})`
+        + `${bad.length > 1 ? `, and ${bad.length - 1} more tensors have some` : ''}; refusing to import (--allow-non-finite imports anyway)`);
+    }
+  }
+  const m = initLlama(cfg, 0);
   const host = Object.fromEntries(Object.entries(tensors).map(([k, t]) => [k, { shape: t.shape, dtype: 'f32' as const, data: t.data }]));
   if (m.config.tieEmbeddings) delete host['lm_head.weight']; // some exports keep the tied copy
-  loadTensorsInto(namedTensors(m, 'base'), host);
+  try {
+    loadTensorsInto(namedTensors(m, 'base'), host);
+  } catch (e) {
+    disposeLlama(m);
+    throw new Error(`${dir}: ${(e as Error).message}`);
+  }
   return m;
 }
 

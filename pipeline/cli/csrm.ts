@@ -10,7 +10,7 @@ import { runMethod } from '../stages/method.ts';
 import { runPretrain } from '../stages/pretrain.ts';
 import { runSftStage } from '../stages/sft-stage.ts';
 import { runOnlineStage } from '../stages/online-stage.ts';
-import { labelRecords } from '../stages/label.ts';
+import { labelModel, labelRecords } from '../stages/label.ts';
 import { loadMarketData } from '../stages/market-data.ts';
 import { loadAdapters, loadBase } from '../stages/model-io.ts';
 import { evaluateModel } from '../stages/evaluate.ts';
@@ -23,7 +23,7 @@ import { disposeLlama } from '../../models/llama.ts';
 const USAGE = `usage: csrm <command> [options]
   generate  --preset tiny|demo|paper --out DIR [--seed N] [--lexicon FILE] [--format jsonl|csv|parquet]
   pretrain  --data DIR --out FILE [--config tiny|demo|gpu|FILE.json] [--steps N]
-  import-hf --from HF_DIR --out FILE      (a Llama-style config.json + safetensors as the base model)
+  import-hf --from HF_DIR --out FILE [--allow-non-finite]   (a Llama-style config.json + safetensors as the base model)
   export-hf --base FILE --out HF_DIR
   sft       --run DIR --name NAME --data DIR --base FILE --stage 1|2 [--mt] [--rqa DIR] [--soft-labels FILE] [--init STAGE]
             [--alpha A] [--target-fraction F] [--config PRESET] [--steps N]
@@ -54,10 +54,10 @@ export async function csrm(argv: string[]): Promise<number> {
     }
     case 'import-hf': {
       // a Hugging Face Llama-style folder becomes the run's base model (instead of `csrm pretrain`)
-      const f = flags({ from: 'string', out: 'string' });
+      const f = flags({ from: 'string', out: 'string', 'allow-non-finite': 'boolean' });
       const { importHf } = await import('../../models/hf.ts');
       const { saveBase } = await import('../stages/model-io.ts');
-      const m = await importHf(req(cmd, f.from as string, 'from', USAGE));
+      const m = await importHf(req(cmd, f.from as string, 'from', USAGE), { allowNonFinite: f['allow-non-finite'] === true });
       await saveBase(req(cmd, f.out as string, 'out', USAGE), m, { importedFrom: f.from });
       console.log(`imported ${f.from} (${m.config.nLayers} layers, dim ${m.config.dim}, vocab ${m.config.vocabSize}) → ${f.out}`);
       disposeLlama(m);
@@ -92,9 +92,11 @@ export async function csrm(argv: string[]): Promise<number> {
       const tok = await loadTokenizer();
       const data = await loadMarketData(req(cmd, f.data as string, 'data', USAGE));
       const recs = await withRqa(stageTrainRecords(data, 2, (f['target-fraction'] as number) ?? 1, c.sft.seed), null);
-      const { model } = await loadBase(req(cmd, f.base as string, 'base', USAGE));
-      await loadAdapters(model, join(req(cmd, f.run as string, 'run', USAGE), req(cmd, f.from as string, 'from', USAGE), 'best.ckpt'));
-      const r = await labelRecords(model, tok, recs, c.sft.maxLen, req(cmd, f.out as string, 'out', USAGE));
+      const base = req(cmd, f.base as string, 'base', USAGE);
+      const adapters = join(req(cmd, f.run as string, 'run', USAGE), req(cmd, f.from as string, 'from', USAGE), 'best.ckpt');
+      const { model } = await loadBase(base);
+      await loadAdapters(model, adapters);
+      const r = await labelRecords(model, tok, recs, c.sft.maxLen, req(cmd, f.out as string, 'out', USAGE), { model: await labelModel(base, adapters, c.sft.maxLen) });
       disposeLlama(model);
       console.log(`labelled ${r.labelled} samples (${r.resumedFrom} already there), ${r.samplesPerSec.toFixed(1)} samples/s`);
       return 0;
@@ -156,12 +158,25 @@ export async function csrm(argv: string[]): Promise<number> {
   }
 }
 
+/** How a failed command ends: one line saying why (the stack only with CSRM_DEBUG=1), exit 1. */
+export function failureMessage(e: unknown): string {
+  const m = e instanceof Error ? (process.env.CSRM_DEBUG === '1' ? (e.stack ?? e.message) : e.message) : String(e);
+  return `error: ${m}`;
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
+  // An error escaping every await (a callback, a forgotten promise) ends the same way.
+  const die = (e: unknown) => {
+    console.error(failureMessage(e));
+    process.exit(1);
+  };
+  process.on('uncaughtException', die);
+  process.on('unhandledRejection', die);
   let code = 1;
   try {
     code = await csrm(process.argv.slice(2));
   } catch (e) {
-    console.error(e instanceof Error ? e.message : e);
+    console.error(failureMessage(e));
     code = 1;
   } finally {
     await shutdownGpu();

@@ -1,9 +1,13 @@
 // `csrm serve --embeddings FILE [--catalogue FILE] [--em SPEC] [--defect SPEC] [--host H] [--port P]
-//   [--threshold T] [--cache-size N] [--max-ids N] [--max-body-bytes N]`
+//   [--threshold T] [--cache-size N] [--cache-bytes N] [--max-ids N] [--max-body-bytes N]
+//   [--admin-token-file FILE | --insecure-admin]`
+// /admin/* takes the token from --admin-token-file or else the CSRM_ADMIN_TOKEN environment
+// variable (never from the command line, where `ps` shows it); without one it is disabled.
 // Serves the EM and defect towers over HTTP (pipeline/online/serve.ts) until SIGTERM or SIGINT, then
 // drains in-flight requests and exits. With --catalogue, the product embeddings are first computed
 // from the catalogue's titles with the two towers and written to --embeddings.
 import { pathToFileURL } from 'node:url';
+import { readFileNamedSync } from '../../engine/read_file.ts';
 import { readRecords } from '../data/records.ts';
 import { embedCatalogue, writeEmbeddings } from '../online/embeddings-file.ts';
 import { startServer } from '../online/serve.ts';
@@ -11,7 +15,8 @@ import { loadTower, towerKinds } from '../online/tower-registry.ts';
 
 export const SERVE_USAGE =
   'usage: csrm serve --embeddings FILE [--catalogue FILE] [--em SPEC] [--defect SPEC] [--host 127.0.0.1] [--port 8080]\n' +
-  '                  [--threshold 0.5] [--cache-size 10000] [--max-ids 1000] [--max-body-bytes 1048576]\n' +
+  '                  [--threshold 0.5] [--cache-size 10000] [--cache-bytes 67108864] [--max-ids 1000] [--max-body-bytes 1048576]\n' +
+  '                  [--admin-token-file FILE | --insecure-admin]   (or the token in CSRM_ADMIN_TOKEN; /admin/* is disabled without one)\n' +
   '  SPEC is kind:key=value,… (kinds: ' + towerKinds().join(', ') + '), e.g. hashed:dim=128,n=3 and hashed:dim=128,n=3,invert=1';
 
 export interface ServeArgs {
@@ -23,16 +28,32 @@ export interface ServeArgs {
   port: number;
   threshold: number;
   cacheSize: number;
+  cacheBytes: number;
+  adminToken?: string;
+  insecureAdmin: boolean;
   maxIds: number;
   maxBodyBytes: number;
 }
 
-const FLAGS = ['embeddings', 'catalogue', 'em', 'defect', 'host', 'port', 'threshold', 'cache-size', 'max-ids', 'max-body-bytes'];
+const FLAGS = ['embeddings', 'catalogue', 'em', 'defect', 'host', 'port', 'threshold', 'cache-size', 'cache-bytes', 'max-ids', 'max-body-bytes', 'admin-token-file'];
 
-export function parseServeArgs(argv: string[]): ServeArgs {
+/** The admin token: the file's first line, else CSRM_ADMIN_TOKEN; none when neither is set. */
+function adminToken(file: string | undefined, env: NodeJS.ProcessEnv): string | undefined {
+  if (file === undefined) return env.CSRM_ADMIN_TOKEN || undefined;
+  const t = readFileNamedSync(file, 'admin token file').toString('utf8').split('\n')[0]!.trim();
+  if (t === '') throw new Error(`admin token file ${file}: empty`);
+  return t;
+}
+
+export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): ServeArgs {
   const v = new Map<string, string>();
+  let insecureAdmin = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
+    if (a === '--insecure-admin') {
+      insecureAdmin = true;
+      continue;
+    }
     const name = a.startsWith('--') ? a.slice(2) : '';
     if (!FLAGS.includes(name)) throw new Error(`unknown argument '${a}'\n${SERVE_USAGE}`);
     const val = argv[++i];
@@ -49,6 +70,8 @@ export function parseServeArgs(argv: string[]): ServeArgs {
   const int = (x: number) => Number.isInteger(x) && x >= 0;
   const embeddings = v.get('embeddings');
   if (!embeddings) throw new Error(`--embeddings is required\n${SERVE_USAGE}`);
+  const token = adminToken(v.get('admin-token-file'), env);
+  if (token !== undefined && insecureAdmin) throw new Error(`--insecure-admin with an admin token: choose one\n${SERVE_USAGE}`);
   return {
     embeddings,
     catalogue: v.get('catalogue'),
@@ -58,6 +81,9 @@ export function parseServeArgs(argv: string[]): ServeArgs {
     port: num('port', 8080, (x) => int(x) && x < 65536),
     threshold: num('threshold', 0.5, (x) => x > 0 && x < 1),
     cacheSize: num('cache-size', 10_000, int),
+    cacheBytes: num('cache-bytes', 64 * 2 ** 20, int),
+    ...(token === undefined ? {} : { adminToken: token }),
+    insecureAdmin,
     maxIds: num('max-ids', 1000, (x) => int(x) && x > 0),
     maxBodyBytes: num('max-body-bytes', 1 << 20, (x) => int(x) && x > 0),
   };
@@ -80,6 +106,9 @@ export async function runServe(argv: string[]): Promise<number> {
     port: args.port,
     threshold: args.threshold,
     cacheSize: args.cacheSize,
+    cacheBytes: args.cacheBytes,
+    adminToken: args.adminToken,
+    insecureAdmin: args.insecureAdmin,
     maxIds: args.maxIds,
     maxBodyBytes: args.maxBodyBytes,
   });

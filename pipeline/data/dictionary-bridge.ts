@@ -3,7 +3,7 @@
 // (CC BY-SA 4.0, MDBG; `Traditional Simplified [pinyin] /gloss/…/`), joined on the Hanja spelling.
 // Sino-Korean words often differ from modern Taiwanese usage (冷藏庫 vs 冰箱), so the bridge is
 // real but partial: it maps words, not the market's own vocabulary.
-import { readFileSync } from 'node:fs';
+import { readFileNamedSync } from '../../engine/read_file.ts';
 import { gunzipSync } from 'node:zlib';
 
 export interface BridgeEntry {
@@ -22,8 +22,12 @@ const HAN = /^\p{Script=Han}+$/u;
 const HANGUL = /^\p{Script=Hangul}+$/u;
 
 function text(file: string): string {
-  const bytes = readFileSync(file);
-  return (file.endsWith('.gz') ? gunzipSync(bytes) : bytes).toString('utf8');
+  const bytes = readFileNamedSync(file);
+  try {
+    return (file.endsWith('.gz') ? gunzipSync(bytes) : bytes).toString('utf8');
+  } catch (e) {
+    throw new Error(`${file}: not a readable gzip file (${(e as Error).message})`);
+  }
 }
 
 /** Korean word → Hanja spelling, for words written wholly in Hangul and Hanja of the same length. */

@@ -1,11 +1,14 @@
 // Reading and writing records in JSONL, CSV and Parquet, chosen by file extension. Every row that
 // fails validation is reported with file, row and reason; the caller picks fail-fast or skip, and
 // the count of read and bad rows is always printed, so nothing is dropped silently.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parquetReadObjects } from 'hyparquet';
 import { parquetWriteBuffer } from 'hyparquet-writer';
-import { csvObjects, writeCsv } from './csv.ts';
+import { readFileNamedSync } from '../../engine/read_file.ts';
+import { writeCsv } from './csv.ts';
+import { csvObjectsIn } from './csv-file.ts';
+import { verifyMarketFile } from './market/manifest.ts';
 import { SCHEMAS, type RecordKind, type RecordOf } from './schema.ts';
 import { toColumns, validateRow } from './validate.ts';
 
@@ -66,27 +69,44 @@ function jsonlRows(bytes: Uint8Array): RawRow[] {
   return out;
 }
 
-function csvRows(bytes: Uint8Array): RawRow[] {
-  const { header, rows } = csvObjects(utf8.decode(bytes));
-  // A row with extra fields would lose data if read by the header; report it instead.
-  return rows.map((o) => o.width > header.length
-    ? { row: o.line, value: null, reason: `${o.width} fields but the header has ${header.length}`, fromText: true }
+function csvRows(bytes: Uint8Array, file: string): RawRow[] {
+  const { header, rows } = csvObjectsIn(file, utf8.decode(bytes));
+  // A row with extra fields would lose data if read by the header; report it instead. A record
+  // spanning lines may hold rows swallowed by a stray quote: say which lines it covers.
+  const span = (o: { line: number; endLine: number }) => (o.endLine > o.line ? ` (the record spans lines ${o.line}–${o.endLine}: an unbalanced '"'?)` : '');
+  return rows.map((o) => o.width > header.length || (o.width < header.length && o.endLine > o.line)
+    ? { row: o.line, value: null, reason: `${o.width} fields but the header has ${header.length}${span(o)}`, fromText: true }
     : { row: o.line, value: o.row, fromText: true });
 }
 
-async function parquetRows(bytes: Uint8Array): Promise<RawRow[]> {
-  const file = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
-  const rows = (await parquetReadObjects({ file })) as Record<string, unknown>[];
+const PAR1 = 0x31524150; // "PAR1" little-endian: the first and last four bytes of every Parquet file
+
+async function parquetRows(bytes: Uint8Array, file: string): Promise<RawRow[]> {
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (bytes.byteLength < 12 || dv.getUint32(0, true) !== PAR1 || dv.getUint32(bytes.byteLength - 4, true) !== PAR1)
+    throw new Error(`${file}: not a complete Parquet file (${bytes.byteLength} bytes, without the PAR1 mark at both ends): empty or truncated?`);
+  const buf = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+  let rows: Record<string, unknown>[];
+  try {
+    rows = (await parquetReadObjects({ file: buf })) as Record<string, unknown>[];
+  } catch (e) {
+    throw new Error(`${file}: unreadable Parquet (${(e as Error).message})`);
+  }
   return rows.map((value, i) => ({ row: i + 1, value, fromText: false }));
 }
 
-/** Reads raw rows of any supported format, keyed by column name, without validation. */
+/**
+ * Reads raw rows of any supported format, keyed by column name, without validation. A file that a
+ * market's summary.json lists is first checked against the content hash recorded there.
+ */
 export async function readRawRows(file: string): Promise<RawRow[]> {
-  const bytes = readFileSync(file);
-  switch (formatOf(file)) {
+  const format = formatOf(file);
+  const bytes = readFileNamedSync(file);
+  verifyMarketFile(file, bytes);
+  switch (format) {
     case 'jsonl': return jsonlRows(bytes);
-    case 'csv': return csvRows(bytes);
-    case 'parquet': return parquetRows(bytes);
+    case 'csv': return csvRows(bytes, file);
+    case 'parquet': return parquetRows(bytes, file);
   }
 }
 

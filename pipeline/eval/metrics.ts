@@ -53,7 +53,9 @@ export function microF1(confusion: number[][]): number {
   return den === 0 ? 0 : tp / den;
 }
 
+/** Scores of a non-empty set: F1 over no samples would read as a (terrible) result. */
 export function evaluate(truth: ArrayLike<number>, pred: ArrayLike<number>): Evaluation {
+  if (truth.length === 0) throw new Error('evaluate: no samples (an empty split has no F1)');
   const confusion = confusionMatrix(truth, pred);
   const k = confusion.length;
   const perClass: ClassScores[] = [];

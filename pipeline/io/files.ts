@@ -1,7 +1,8 @@
 // Files under a run folder: every stage reads and writes here, so any stage can be rerun alone.
 // Writes are atomic (temp file + fsync + rename): a killed process never leaves half a file.
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { readFileNamedSync } from '../../engine/read_file.ts';
 
 export function writeAtomic(path: string, data: string | Uint8Array): void {
   mkdirSync(dirname(path), { recursive: true });
@@ -22,8 +23,9 @@ export function writeJson(path: string, v: unknown): void {
 
 export function readJson<T>(path: string): T {
   if (!existsSync(path)) throw new Error(`missing file ${path}`);
+  const text = readFileNamedSync(path).toString('utf8');
   try {
-    return JSON.parse(readFileSync(path, 'utf8')) as T;
+    return JSON.parse(text) as T;
   } catch (e) {
     throw new Error(`${path}: invalid JSON (${(e as Error).message})`);
   }

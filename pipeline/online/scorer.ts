@@ -10,12 +10,17 @@ export interface QueryEmbedding {
   defect: Float32Array;
 }
 
+/** Heap bytes of one cache entry: the key (UTF-16), both vectors, and the per-entry overhead of Map, object and typed arrays (≈ 200 bytes in V8). */
+export function queryEntryBytes(query: string, e: QueryEmbedding): number {
+  return 2 * query.length + e.em.byteLength + e.defect.byteLength + 200;
+}
+
 export class Scorer {
   readonly cache: LruCache<string, QueryEmbedding>;
 
-  constructor(readonly models: OnlineModels, cacheSize: number) {
+  constructor(readonly models: OnlineModels, cacheSize: number, cacheBytes = Infinity) {
     if (models.em.dim !== models.defect.dim) throw new Error(`EM tower dim ${models.em.dim} ≠ defect tower dim ${models.defect.dim}`);
-    this.cache = new LruCache(cacheSize);
+    this.cache = new LruCache(cacheSize, cacheBytes, queryEntryBytes);
   }
 
   async embedQuery(query: string): Promise<QueryEmbedding> {

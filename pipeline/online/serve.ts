@@ -7,6 +7,8 @@
 //                ranked: defect < threshold, EM descending (ties: request order), at most k;
 //                filtered_out: defect ≥ threshold, request order
 //   POST /admin/refresh                         → {version, count, previous_version}; rereads the file
+//                /admin/* needs `authorization: Bearer <adminToken>` (401 without it); with no token
+//                configured it answers 403, unless the server was started with insecureAdmin
 //   GET  /healthz                               → {status, embeddings}; 503 while shutting down
 //   GET  /metrics                               → request counts, latency p50/p99, cache, embeddings
 // Every scoring response carries the embeddings version it used in `x-embeddings-version`.
@@ -15,8 +17,10 @@
 // repeated ids, unknown fields), 404 unknown route or unknown product ids — listed in
 // `unknown_ids` (404 because the named resource, a product embedding, does not exist in the table
 // being served; the caller can drop those ids and retry), 405 wrong method, 413 body too large,
-// 415 content type not application/json. A 500 means a bug and is logged; it never stops the server.
+// 415 content type not application/json. A 500 means a bug or a failed refresh: its body says no
+// more than that (no file paths, no OS errors), the details go to the log; it never stops the server.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { readEmbeddings, type EmbeddingTable } from './embeddings-file.ts';
 import { discardBody, HttpError, readJsonBody, sendJson } from './http-io.ts';
@@ -30,14 +34,20 @@ export interface ServeOptions {
   models: OnlineModels;
   /** JSON lines or binary (embeddings-file.ts); reread on POST /admin/refresh. */
   embeddingsFile: string;
-  /** 127.0.0.1 unless given: the admin route has no authentication. */
+  /** 127.0.0.1 unless given; any other address gets a warning at start (plain HTTP, reachable by others). */
   host?: string;
+  /** Bearer token required by /admin/*. */
+  adminToken?: string;
+  /** Leave /admin/* open when no token is set (otherwise it answers 403). */
+  insecureAdmin?: boolean;
   /** 0 picks a free port. */
   port?: number;
   /** Defect probability at or above which a candidate is filtered out (0.5). */
   threshold?: number;
   /** Query embeddings kept in the LRU cache (10 000). */
   cacheSize?: number;
+  /** Heap bytes the cache may hold (64 MiB), whatever the entry count. */
+  cacheBytes?: number;
   /** Most ids in one request (1000). */
   maxIds?: number;
   /** Longest query in UTF-16 units (400). */
@@ -77,6 +87,19 @@ interface Reply {
   headers?: Record<string, string>;
 }
 
+/** 127.0.0.0/8 and ::1 (also as IPv4-mapped): only this machine can connect. */
+export function isLoopback(address: string): boolean {
+  const v4 = address.startsWith('::ffff:') ? address.slice(7) : address;
+  return v4.startsWith('127.') || address === '::1';
+}
+
+/** What start-up says when the address is reachable from other machines; null on loopback. */
+export function exposureWarning(url: string, address: string, admin: 'token' | 'open' | 'disabled'): string | null {
+  if (isLoopback(address)) return null;
+  const adminNote = { token: '/admin/* needs the token, which travels in the clear', open: '/admin/* is open to anyone (--insecure-admin)', disabled: '/admin/* is disabled' }[admin];
+  return `serve: WARNING: listening on ${url}, reachable from other machines, over plain HTTP (no TLS); ${adminNote}`;
+}
+
 function checkDims(table: EmbeddingTable, models: OnlineModels): EmbeddingTable {
   if (table.dim !== models.em.dim) throw new Error(`embeddings have dimension ${table.dim}, the towers ${models.em.dim}`);
   return table;
@@ -87,7 +110,9 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const threshold = opts.threshold ?? 0.5;
   const limits: RequestLimits = { maxIds: opts.maxIds ?? 1000, maxQueryChars: opts.maxQueryChars ?? 400 };
   const maxBodyBytes = opts.maxBodyBytes ?? 1 << 20;
-  const scorer = new Scorer(opts.models, opts.cacheSize ?? 10_000);
+  const scorer = new Scorer(opts.models, opts.cacheSize ?? 10_000, opts.cacheBytes ?? 64 * 2 ** 20);
+  if (opts.adminToken !== undefined && opts.adminToken.length < 16) throw new Error('serve: the admin token must be at least 16 characters');
+  const tokenDigest = opts.adminToken === undefined ? null : createHash('sha256').update(opts.adminToken).digest();
 
   // The table is one reference: a request reads it once at its start and keeps that table to the
   // end, so a refresh never mixes two versions inside one response.
@@ -139,13 +164,29 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       in_flight: inFlight,
       requests,
       latency_ms: lat,
-      cache: { size: c.size, capacity: c.capacity, hits: c.hits, misses: c.misses, hit_rate: c.hitRate() },
+      cache: { size: c.size, capacity: c.capacity, bytes: c.bytes, max_bytes: c.maxBytes, hits: c.hits, misses: c.misses, hit_rate: c.hitRate() },
       embeddings: { version: table.version, count: table.ids.length, dim: table.dim, loaded_at: loadedAt, refreshes, refresh_failures: refreshFailures },
       threshold,
     };
   }
 
+  /** /admin/* is for whoever holds the token: compared as digests, in constant time. */
+  function checkAdmin(req: IncomingMessage): void {
+    if (tokenDigest === null) {
+      if (opts.insecureAdmin) return;
+      req.resume();
+      throw new HttpError(403, 'admin routes are disabled: start the server with an admin token (CSRM_ADMIN_TOKEN or --admin-token-file) or --insecure-admin');
+    }
+    const m = /^Bearer (.+)$/.exec(req.headers.authorization ?? '');
+    const given = createHash('sha256').update(m?.[1] ?? '').digest();
+    if (!m || !timingSafeEqual(given, tokenDigest)) {
+      req.resume();
+      throw new HttpError(401, 'admin routes need `authorization: Bearer <token>`');
+    }
+  }
+
   async function dispatch(req: IncomingMessage, path: string): Promise<Reply> {
+    if (path.startsWith('/admin/')) checkAdmin(req);
     const method = ROUTES[path];
     if (method === undefined) throw new HttpError(404, `no route ${path}`);
     if (req.method !== method) throw new HttpError(405, `${path} takes ${method}`, { allow: method });
@@ -164,7 +205,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
         try {
           return { status: 200, body: await refresh() };
         } catch (e) {
-          return { status: 500, body: { error: `refresh failed, still serving ${table.version}: ${(e as Error).message}` } };
+          log(`serve: refresh from ${opts.embeddingsFile} failed, still serving ${table.version}: ${(e as Error).message}`);
+          return { status: 500, body: { error: `refresh failed, still serving ${table.version} (the reason is in the server log)`, version: table.version } };
         }
       }
       case '/score': {
@@ -201,6 +243,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       if (e instanceof HttpError) {
         reply = { status: e.status, body: { error: e.message, ...e.detail } };
         if (e.status === 405) reply.headers = { allow: String(e.detail.allow) };
+        if (e.status === 401) reply.headers = { 'www-authenticate': 'Bearer' };
         // A body we stopped reading would otherwise be parsed as the next request.
         if (e.status === 413 || e.status === 415) reply.headers = { connection: 'close' };
       } else {
@@ -249,6 +292,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   const url = `http://${host}:${addr.port}`;
   log(`serve: ${url} — ${table.ids.length} products, embeddings ${table.version}`);
+  const warning = exposureWarning(url, addr.address, tokenDigest ? 'token' : opts.insecureAdmin ? 'open' : 'disabled');
+  if (warning) log(warning);
 
   let closing: Promise<void> | undefined;
   const close = () =>

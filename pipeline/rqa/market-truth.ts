@@ -6,8 +6,10 @@
 //      judge decides on facts alone, so identical facts get the identical label;
 //   3. otherwise unknown, counted as not carrying the intent (0).
 // Rule 3 makes the accuracy a lower bound, the same for every retriever compared.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { readFileNamedSync } from '../../engine/read_file.ts';
+import { verifyMarketFile } from '../data/market/manifest.ts';
 import type { Label, RelevanceRecord } from '../data/schema.ts';
 import type { Truth } from './accuracy.ts';
 
@@ -20,9 +22,16 @@ export function readProductFacts(dataDir: string): Map<string, string> {
   const f = join(dataDir, 'truth', 'products.jsonl');
   const out = new Map<string, string>();
   if (!existsSync(f)) return out; // imported data has no hidden truth: rule 2 then never applies
-  readFileSync(f, 'utf8').split('\n').forEach((line, i) => {
+  const bytes = readFileNamedSync(f);
+  verifyMarketFile(f, bytes);
+  bytes.toString('utf8').split('\n').forEach((line, i) => {
     if (!line.trim()) return;
-    const p = JSON.parse(line) as Record<string, unknown>;
+    let p: Record<string, unknown>;
+    try {
+      p = JSON.parse(line) as Record<string, unknown>;
+    } catch {
+      throw new Error(`${f}:${i + 1}: not JSON`);
+    }
     if (typeof p.id !== 'string') throw new Error(`${f}:${i + 1}: product without a string "id"`);
     out.set(p.id, factKey(p));
   });

@@ -34,6 +34,7 @@ async function evalSet(m: Llama, tok: Tokenizer, recs: RelevanceRecord[], maxLen
 }
 
 export async function evaluateModel(m: Llama, d: MarketData, tok: Tokenizer, maxLen: number, rqaDir: string | null): Promise<ModelEvaluation> {
+  for (const market of [d.target, d.source]) if (d.relevance[market]!.test.length === 0) throw new Error(`${d.dir}: the ${market} test split is empty; there is nothing to evaluate`);
   const tgt = await evalSet(m, tok, await withRqa(d.relevance[d.target]!.test, rqaDir), maxLen);
   const src = await evalSet(m, tok, await withRqa(d.relevance[d.source]!.test, rqaDir), maxLen);
   return { target: tgt.all, targetAlias: tgt.alias, source: src.all };

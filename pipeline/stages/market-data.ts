@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { readRecords } from '../data/records.ts';
 import type { BehaviourRecord, CatalogueRecord, RelevanceRecord, Split, TranslationPair } from '../data/schema.ts';
 import { readJson } from '../io/files.ts';
+import { checkMarketComplete } from '../data/market/manifest.ts';
 
 export interface MarketData {
   dir: string;
@@ -30,6 +31,7 @@ const quiet = { mode: 'fail-fast' as const, log: () => undefined };
 export async function loadMarketData(dir: string): Promise<MarketData> {
   if (!existsSync(dir)) throw new Error(`market folder ${dir} does not exist (run \`csrm generate --out ${dir}\`)`);
   const summary = readJson<{ relevance: Record<string, unknown> }>(join(dir, 'summary.json'));
+  checkMarketComplete(dir);
   const markets = [...new Set(Object.keys(summary.relevance).map((k) => k.split('/')[0]!))];
   if (markets.length !== 2) throw new Error(`${dir}/summary.json: expected two markets, found ${markets.join(', ')}`);
   const [source, target] = markets as [string, string];
@@ -42,6 +44,7 @@ export async function loadMarketData(dir: string): Promise<MarketData> {
       const f = findFile(join(dir, 'relevance'), `${m}-${split}`);
       if (!f) throw new Error(`${dir}/relevance: no ${m}-${split}.{jsonl,csv,parquet}`);
       relevance[m]![split] = (await readRecords(f, { ...quiet, kind: 'relevance' })).records;
+      if (relevance[m]![split].length === 0) throw new Error(`${f}: the ${m} ${split} split has no records`);
     }
     const b = findFile(join(dir, 'behaviour'), m);
     behaviour[m] = b ? (await readRecords(b, { ...quiet, kind: 'behaviour' })).records : [];

@@ -30,7 +30,7 @@ import { catalogueDocs } from '../rqa/catalogue-docs.ts';
 import { loadTokenizer, type Tokenizer } from '../tokenizer/tokenizer.ts';
 import { scoreSeqs } from '../train/score.ts';
 import { encodeRelevance, type Soft } from './encode.ts';
-import { labelRecords, readSoftLabels } from './label.ts';
+import { checkLabelledBy, labelModel, labelRecords, readSoftLabels } from './label.ts';
 import { loadMarketData, sampleKey } from './market-data.ts';
 import { loadAdapters, loadBase } from './model-io.ts';
 
@@ -78,12 +78,14 @@ export function bm25Retriever(catalogue: Parameters<typeof catalogueDocs>[0], k:
 async function teacherScores(opts: OnlineStageOpts, tok: Tokenizer, recs: RelevanceRecord[], labelsFile: string, testFile: string, test: RelevanceRecord[]): Promise<{ kd: Map<string, Soft>; test: Soft[]; seconds: number }> {
   const t0 = performance.now();
   let testP = readJsonIf<Soft[]>(testFile);
-  const kdDone = existsSync(labelsFile) && (await readSoftLabels(labelsFile)).size >= new Set(recs.map(sampleKey)).size;
+  const adapters = join(opts.runDir, opts.teacher, 'best.ckpt');
+  const teacher = await labelModel(opts.base, adapters, opts.maxLen);
+  const kdDone = existsSync(labelsFile) && (await checkLabelledBy(labelsFile, teacher)).size >= new Set(recs.map(sampleKey)).size;
   if (!kdDone || !testP) {
     const { model } = await loadBase(opts.base);
-    await loadAdapters(model, join(opts.runDir, opts.teacher, 'best.ckpt'));
+    await loadAdapters(model, adapters);
     try {
-      await labelRecords(model, tok, recs, opts.maxLen, labelsFile, { quiet: opts.quiet });
+      await labelRecords(model, tok, recs, opts.maxLen, labelsFile, { quiet: opts.quiet, model: teacher });
       if (!testP) {
         testP = await scoreSeqs(model, test.map((r) => encodeRelevance(tok, r, opts.maxLen)), tok.labelTokenIds, tok.pad, opts.maxLen);
         writeJson(testFile, testP);

@@ -24,10 +24,25 @@ export interface Tokenizer {
   readonly labelTokenIds: readonly [number, number, number];
 }
 
+// Each load instantiates an emscripten module, which adds process listeners that rethrow any
+// uncaught exception or unhandled rejection from inside its own minified source: Node then prints
+// that one 750 kB line instead of the error. The listeners serve no purpose outside emscripten's
+// own exit handling, so the ones a load adds are removed again.
+async function loadWithoutProcessHooks(load: () => Promise<void>): Promise<void> {
+  const ex = new Set(process.listeners('uncaughtException'));
+  const rej = new Set(process.listeners('unhandledRejection'));
+  try {
+    await load();
+  } finally {
+    for (const l of process.listeners('uncaughtException')) if (!ex.has(l)) process.removeListener('uncaughtException', l);
+    for (const l of process.listeners('unhandledRejection')) if (!rej.has(l)) process.removeListener('unhandledRejection', l);
+  }
+}
+
 export async function loadTokenizer(modelPath: string = DEFAULT_MODEL): Promise<Tokenizer> {
   // The package is CommonJS: under ESM its exports arrive as the default import.
   const sp = new sentencepiece.SentencePieceProcessor();
-  await sp.load(modelPath);
+  await loadWithoutProcessHooks(() => sp.load(modelPath));
   const vocab = readFileSync(modelPath.replace(/\.model$/, '.vocab'), 'utf8').split('\n').filter((l) => l !== '').map((l) => l.split('\t')[0]);
   const ids = new Map(vocab.map((p, i) => [p, i]));
   const id = (p: string) => {

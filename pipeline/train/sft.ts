@@ -130,6 +130,8 @@ export async function devF1(inp: SftInputs): Promise<number> {
 
 export async function runSft(inp: SftInputs): Promise<SftResult> {
   const { model, cfg } = inp;
+  // Zero or negative steps would "finish" at once and save an untrained model as the result.
+  if (!Number.isInteger(cfg.steps) || cfg.steps < 1) throw new Error(`${inp.label}: steps must be a whole number ≥ 1, got ${cfg.steps}`);
   const params = trainableParams(model);
   const opt = adamw(params, { lr: cfg.lr, weightDecay: cfg.weightDecay });
   const tasks = inp.lm

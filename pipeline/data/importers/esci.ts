@@ -2,8 +2,7 @@
 // ESCI grades a product for a query as E(xact), S(ubstitute), C(omplement) or I(rrelevant). The paper's
 // three levels keep E and S as they are; a complement (a charger for a phone) is not a substitute,
 // so C becomes irrelevant unless the caller says otherwise.
-import { readFileSync } from 'node:fs';
-import { csvObjects } from '../csv.ts';
+import { readCsvFile } from '../csv-file.ts';
 import { collect, type ReadMode, type ReadResult } from '../records.ts';
 import type { Label, RelevanceRecord, Split } from '../schema.ts';
 import { validateRow } from '../validate.ts';
@@ -35,7 +34,7 @@ export function esciLabel(letter: string, complementLabel: Label = 0): Label | n
 
 /** Reads an ESCI CSV (full merged schema or an extract) into relevance records. */
 export function importEsci(file: string, opts: EsciOptions): ReadResult<RelevanceRecord> {
-  const { rows } = csvObjects(readFileSync(file, 'utf8'));
+  const { rows } = readCsvFile(file);
   const raw = rows.map((r) => ({ row: r.line, value: r.row as Record<string, unknown>, fromText: true }));
   return collect(file, raw, opts.mode, (row) => {
     const r = row as Record<string, string | undefined>;

@@ -2,8 +2,7 @@
 // (query_id, query, query_class), product.csv (product_id, product_name, product_class,
 // category hierarchy, product_description, …) and label.csv (id, query_id, product_id, label).
 // Exact → exact, Partial → substitute (the product meets part of the need), Irrelevant → irrelevant.
-import { readFileSync } from 'node:fs';
-import { csvObjects } from '../csv.ts';
+import { readCsvFile } from '../csv-file.ts';
 import { collect, type ReadMode, type ReadResult } from '../records.ts';
 import type { Label, RelevanceRecord, Split } from '../schema.ts';
 import { validateRow } from '../validate.ts';
@@ -30,7 +29,7 @@ export function wandsLabel(name: string): Label | null {
 }
 
 function table(file: string): Map<string, Record<string, string>> {
-  const { header, rows } = csvObjects(readFileSync(file, 'utf8'), '\t');
+  const { header, rows } = readCsvFile(file, '\t');
   const key = header[0];
   return new Map(rows.map((r) => [r.row[key], r.row]));
 }
@@ -39,7 +38,7 @@ function table(file: string): Map<string, Record<string, string>> {
 export function importWands(files: WandsFiles, opts: WandsOptions): ReadResult<RelevanceRecord> {
   const queries = table(files.queryFile);
   const products = table(files.productFile);
-  const { rows } = csvObjects(readFileSync(files.labelFile, 'utf8'), '\t');
+  const { rows } = readCsvFile(files.labelFile, '\t');
   const raw = rows.map((r) => ({ row: r.line, value: r.row as Record<string, unknown>, fromText: true }));
   return collect(files.labelFile, raw, opts.mode, (row) => {
     const r = row as Record<string, string | undefined>;

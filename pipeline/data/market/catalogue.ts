@@ -2,6 +2,7 @@
 // ordinary products of random type and brand. Each product is listed in the source market, the
 // target market, or both: a cross-border catalogue overlaps but is not identical.
 import type { CatalogueRecord } from '../schema.ts';
+import type { AliasIndex } from './aliases.ts';
 import type { Lexicon, TypeDef } from './lexicon.ts';
 import type { Renderer } from './render.ts';
 import type { Rng } from './rng.ts';
@@ -9,38 +10,40 @@ import type { ProductFacts } from './world.ts';
 
 const SOURCE_SHARE = 0.9;
 const TARGET_SHARE = 0.75;
-/** Share of a line's products whose description mentions its nickname: retrieval can find the rest by title. */
+/** Share of products named by an alias whose description mentions it: retrieval can find the rest by title. */
 const ALIAS_IN_DESCRIPTION = 0.6;
 
 export interface Product extends ProductFacts {
   aliasInDescription: boolean;
 }
 
-function makeProduct(lex: Lexicon, rng: Rng, t: TypeDef, brand: string, line: string, markets: string[], index: number): Product {
+function makeProduct(aliases: AliasIndex, rng: Rng, t: TypeDef, brand: string, line: string, markets: string[], index: number): Product {
   const has = (k: string) => t.attrs.includes(k as never);
-  return {
+  const p: Product = {
     id: `P${String(index).padStart(5, '0')}`,
     type: t.id,
     brand,
     line,
     audience: rng.pick(t.audiences),
-    colour: has('colour') ? rng.pick(t.colours ?? lex.attributes.colour.map((c) => c.id)) : undefined,
-    material: has('material') ? rng.pick(t.materials ?? lex.attributes.material.map((c) => c.id)) : undefined,
+    colour: has('colour') ? rng.pick(t.colours!) : undefined,
+    material: has('material') ? rng.pick(t.materials!) : undefined,
     size: has('size') ? rng.pick(t.sizes!) : undefined,
     pack: has('pack') ? rng.pick(t.packs!) : undefined,
     markets,
     style: rng.int(1 << 16),
-    aliasInDescription: line !== '' && rng.chance(ALIAS_IN_DESCRIPTION),
+    aliasInDescription: false,
   };
+  p.aliasInDescription = aliases.naming(p).length > 0 && rng.chance(ALIAS_IN_DESCRIPTION);
+  return p;
 }
 
-export function buildProducts(lex: Lexicon, rng: Rng, count: number): Product[] {
+export function buildProducts(lex: Lexicon, aliases: AliasIndex, rng: Rng, count: number): Product[] {
   const types = new Map(lex.types.map((t) => [t.id, t]));
   const both = [lex.source.market, lex.target.market];
   const out: Product[] = [];
   for (const line of lex.lines) {
     const k = 2 + rng.int(3);
-    for (let i = 0; i < k; i++) out.push(makeProduct(lex, rng, types.get(line.type)!, line.brand, line.id, both, out.length));
+    for (let i = 0; i < k; i++) out.push(makeProduct(aliases, rng, types.get(line.type)!, line.brand, line.id, both, out.length));
   }
   const sellers = lex.types.map((t) => ({ t, brands: lex.brands.filter((b) => b.types.includes(t.id)).map((b) => b.id) }))
     .filter((s) => s.brands.length > 0);
@@ -50,7 +53,7 @@ export function buildProducts(lex: Lexicon, rng: Rng, count: number): Product[] 
     if (rng.chance(SOURCE_SHARE)) markets.push(lex.source.market);
     if (rng.chance(TARGET_SHARE)) markets.push(lex.target.market);
     if (markets.length === 0) markets.push(lex.source.market);
-    out.push(makeProduct(lex, rng, s.t, rng.pick(s.brands), '', markets, out.length));
+    out.push(makeProduct(aliases, rng, s.t, rng.pick(s.brands), '', markets, out.length));
   }
   return out;
 }

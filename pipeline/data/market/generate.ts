@@ -6,9 +6,9 @@ import type {
 import { LABELS, TRANSLATION_KINDS } from '../schema.ts';
 import { simulateSessions, type SessionQuery } from './behaviour.ts';
 import { buildProducts, catalogueRecord, type Product } from './catalogue.ts';
-import { findBrand } from './interpret.ts';
-import { Judge } from './judge.ts';
-import { loadLexicon, type Lexicon } from './lexicon.ts';
+import { BrandFinder } from './interpret.ts';
+import type { Judge } from './judge.ts';
+import { loadLexicon, parseLexicon, type Lexicon } from './lexicon.ts';
 import { noisyLabel } from './noise.ts';
 import { PRESET_SIZES, type MarketSize, type PresetName } from './presets.ts';
 import { intentWeights, makeQuery, QUERY_INTENTS } from './queries.ts';
@@ -20,8 +20,8 @@ import type { QueryConcept } from './world.ts';
 export interface GenerateOptions {
   preset: PresetName;
   seed: number;
-  /** Path of a lexicon file, or a lexicon already loaded; the shipped kr-tw lexicon by default. */
-  lexicon?: string | Lexicon;
+  /** Path of a lexicon file, or a lexicon object (validated, and migrated from schema 1, like a file); the shipped kr-tw lexicon by default. */
+  lexicon?: string | Lexicon | Record<string, unknown>;
   /** Overrides of the preset's sizes. */
   size?: Partial<MarketSize>;
   /** Source → target word mappings for `word` translation pairs (e.g. readDictionaryBridge()). */
@@ -92,14 +92,14 @@ interface Draft {
 }
 
 export function generateMarket(opts: GenerateOptions): Market {
-  const lex = typeof opts.lexicon === 'object' ? opts.lexicon : loadLexicon(opts.lexicon);
+  const lex = typeof opts.lexicon === 'object' ? parseLexicon(opts.lexicon, 'object passed to generateMarket') : loadLexicon(opts.lexicon);
   const size: MarketSize = { ...PRESET_SIZES[opts.preset], ...opts.size };
   const seed = opts.seed;
   const r = new Renderer(lex);
-  const judge = new Judge(lex);
+  const judge = r.judge;
   const S = lex.source, T = lex.target;
 
-  const products = buildProducts(lex, makeRng(seed, 'products'), size.products);
+  const products = buildProducts(lex, r.aliasIndex, makeRng(seed, 'products'), size.products);
   const inMarket = (m: string) => products.filter((p) => p.markets.includes(m));
   const srcPool = inMarket(S.market), tgtPool = inMarket(T.market);
   const bothPool = srcPool.filter((p) => p.markets.includes(T.market));
@@ -166,7 +166,7 @@ export function generateMarket(opts: GenerateOptions): Market {
     if (!id) { id = `${market}-Q${String(queryIds.size).padStart(5, '0')}`; queryIds.set(k, id); }
     return id;
   };
-  const brandDict = (lang: string) => lex.brands.flatMap((b) => [...((b as Record<string, unknown>)[lang] as string[] ?? []), b.en]);
+  const brandFinders = new Map([S, T].map((m) => [m.language, new BrandFinder(lex, m.language)]));
   const noiseRng = makeRng(seed, 'noise');
   const relevance: RelevanceRecord[] = drafts.map((d) => {
     const c = listing.get(`${d.market}|${d.product.id}`)!;
@@ -179,7 +179,7 @@ export function generateMarket(opts: GenerateOptions): Market {
       split: d.split,
       intent: d.q.req.intent as Intent,
       query: d.text,
-      query_brand: findBrand(d.text, brandDict(d.language)),
+      query_brand: brandFinders.get(d.language)!.find(d.text),
       product_title: c.product_title,
       product_description: c.product_description,
       product_brand: c.product_brand,

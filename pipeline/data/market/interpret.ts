@@ -1,72 +1,82 @@
 // Dictionary reading of a query, the way the paper fills "query brand" ("matched by a pre-defined
-// dictionary", Table 1): longest match first over every surface form the lexicon knows. Used for
-// query_brand and to check that rendered queries say what their concept means.
-import { forms, type Lexicon } from './lexicon.ts';
+// dictionary", Table 1): words are matched longest first at token starts (tokens.ts), over every
+// surface form the lexicon knows. Used for query_brand and to check that rendered queries say what
+// their concept means.
+import { forms, VALUE_KINDS, type Lexicon } from './lexicon.ts';
+import { aliasRequirements } from './aliases.ts';
+import { Dictionary, type PatternMatcher } from './tokens.ts';
 import type { QueryRequirements } from './world.ts';
 
-/** The longest dictionary brand name found in the text, as written there; '' when none. */
-export function findBrand(text: string, brandNames: string[]): string {
-  const low = text.toLowerCase();
-  let best = '';
-  for (const b of brandNames) {
-    if (b.length <= best.length) continue;
-    const at = low.indexOf(b.toLowerCase());
-    if (at >= 0) best = text.slice(at, at + b.length);
-  }
-  return best;
+type Entry =
+  | { kind: 'alias' | 'brand' | 'brand_en' | 'type' | 'top' | 'colour' | 'material' | 'audience' | 'size'; id: string }
+  | { kind: 'pack'; n: number };
+
+/**
+ * The lexicon's words in one language. Nicknames are left out unless asked for: a brand dictionary
+ * does not know them (what an alias means is for RQA to find out), and a word inside a nickname is
+ * then read as the word (小米 in 小米行充).
+ */
+export function lexiconDictionary(lex: Lexicon, lang: string, opts: { aliases: boolean }): Dictionary<Entry> {
+  const d = new Dictionary<Entry>();
+  if (opts.aliases) for (const a of lex.aliases) for (const f of forms(a, lang)) d.add(f, { kind: 'alias', id: a.id });
+  for (const t of lex.types) for (const f of forms(t, lang)) d.add(f, { kind: 'type', id: t.id });
+  for (const b of lex.brands) { for (const f of forms(b, lang)) d.add(f, { kind: 'brand', id: b.id }); d.add(b.name, { kind: 'brand_en', id: b.id }); }
+  for (const t of lex.top) for (const f of forms(t, lang)) d.add(f, { kind: 'top', id: t.id });
+  for (const k of ['colour', 'material', 'audience', 'size'] as const)
+    for (const c of lex.attributes[k]) for (const f of forms(c, lang)) d.add(f, { kind: k, id: c.id });
+  return d;
 }
 
-type Entry = { kind: 'line' | 'brand' | 'brand_en' | 'type' | 'top' | 'colour' | 'material' | 'audience' | 'size'; id: string };
+/** Pack counts said with any counter of the language ("5개입", "5入", "paquete de 5"). */
+function packMatchers(lex: Lexicon, lang: string): PatternMatcher<Entry>[] {
+  const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return lex.attributes.pack.flatMap((c) => forms(c, lang)).map((f) => {
+    const re = new RegExp('^' + escape(f.toLowerCase()).replace('\\{n\\}', '(\\d+)'));
+    return (rest: string) => {
+      const m = re.exec(rest);
+      return m ? { length: m[0].length, value: { kind: 'pack', n: Number(m[1]) } } : null;
+    };
+  });
+}
+
+/** Finds the brand a query names, as written there ('' when none): the longest brand word among its tokens. */
+export class BrandFinder {
+  private readonly dict: Dictionary<Entry>;
+  constructor(lex: Lexicon, lang: string) { this.dict = lexiconDictionary(lex, lang, { aliases: false }); }
+
+  find(text: string): string {
+    let best = '';
+    for (const t of this.dict.tokens(text))
+      if (t.text.length > best.length && t.values.some((v) => v.kind === 'brand' || v.kind === 'brand_en')) best = t.text;
+    return best;
+  }
+}
 
 export class QueryReader {
-  private readonly entries = new Map<string, Entry>();
-  private readonly maxLen: number;
-  private readonly packRes: RegExp[];
+  private readonly dict: Dictionary<Entry>;
+  private readonly packs: PatternMatcher<Entry>[];
   constructor(private readonly lex: Lexicon, lang: string) {
-    const add = (surface: string, e: Entry) => { if (surface && !this.entries.has(surface.toLowerCase())) this.entries.set(surface.toLowerCase(), e); };
-    for (const l of lex.lines) for (const a of l.aliases[lang] ?? []) add(a, { kind: 'line', id: l.id });
-    for (const t of lex.types) for (const f of forms(t, lang)) add(f, { kind: 'type', id: t.id });
-    for (const b of lex.brands) { for (const f of forms(b, lang)) add(f, { kind: 'brand', id: b.id }); add(b.en, { kind: 'brand_en', id: b.id }); }
-    for (const t of lex.top) for (const f of forms(t, lang)) add(f, { kind: 'top', id: t.id });
-    for (const k of ['colour', 'material', 'audience'] as const)
-      for (const c of lex.attributes[k]) for (const f of forms(c, lang)) add(f, { kind: k, id: c.id });
-    for (const t of lex.types) for (const s of t.sizes ?? []) add(s, { kind: 'size', id: s });
-    this.maxLen = Math.max(...[...this.entries.keys()].map((k) => k.length));
-    this.packRes = forms(lex.attributes.pack, lang).map((f) => new RegExp('^' + f.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace('\\{n\\}', '(\\d+)')));
+    this.dict = lexiconDictionary(lex, lang, { aliases: true });
+    this.packs = packMatchers(lex, lang);
   }
 
   read(text: string): QueryRequirements {
     const req: QueryRequirements = { intent: 'unknown' };
-    const low = text.toLowerCase();
-    let english = false;
-    for (let i = 0; i < low.length;) {
-      const pack = this.packRes.map((re) => re.exec(low.slice(i))).find((m) => m);
-      let hit: Entry | undefined, len = 0;
-      for (let n = Math.min(this.maxLen, low.length - i); n > 0; n--) {
-        const e = this.entries.get(low.slice(i, i + n));
-        if (e) { hit = e; len = n; break; }
-      }
-      if (pack && pack[0].length > len) { req.pack = Number(pack[1]); i += pack[0].length; continue; }
-      if (!hit) { i++; continue; }
-      i += len;
+    let english = false, alias = false;
+    for (const tok of this.dict.tokens(text, this.packs)) {
+      const hit = tok.values[0];
       switch (hit.kind) {
-        case 'line': {
-          const l = this.lex.lines.find((x) => x.id === hit.id)!;
-          req.line = l.id; req.brand = l.brand; req.type = l.type;
-          break;
-        }
+        case 'pack': req.pack = hit.n; break;
+        case 'alias': Object.assign(req, aliasRequirements(this.lex, this.lex.aliases.find((a) => a.id === hit.id)!)); alias = true; break;
         case 'brand_en': english = true; req.brand = hit.id; break;
         case 'brand': req.brand = hit.id; break;
         case 'type': req.type = hit.id; break;
         case 'top': req.top = hit.id; break;
-        case 'colour': req.colour = hit.id; break;
-        case 'material': req.material = hit.id; break;
-        case 'audience': req.audience = hit.id; break;
-        case 'size': req.size = hit.id; break;
+        default: req[hit.kind] = hit.id;
       }
     }
-    const attrs = req.audience ?? req.colour ?? req.material ?? req.size ?? req.pack;
-    req.intent = req.line ? 'alias'
+    const attrs = req.audience ?? VALUE_KINDS.map((k) => req[k]).find((v) => v !== undefined);
+    req.intent = alias ? 'alias'
       : req.top && !req.type && !req.brand ? 'category'
       : req.brand && req.type ? (english ? 'english_brand' : 'brand_type')
       : req.brand ? 'brand'

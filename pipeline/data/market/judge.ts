@@ -1,9 +1,10 @@
-// The paper's labelling rules (section 2), applied to the hidden truth:
+// The paper's labelling rules (section 2), applied to the hidden truth (DATA_CARD.md, "Labels"):
 //   exact (2)      every requirement of the query holds;
-//   substitute (1) the function matches, but the brand, the product line, the exact type or a
-//                  negotiable attribute (colour, material, size, pack) differs;
-//   irrelevant (0) the function differs, or a non-negotiable attribute conflicts (audience:
-//                  pet vs human, woman vs man, kid vs adult).
+//   substitute (1) the function matches, but the brand, the product line, the exact type or an
+//                  attribute the query's type lists as `negotiable` differs;
+//   irrelevant (0) the function differs, the audience conflicts (pet vs human, woman vs man, kid
+//                  vs adult), or an attribute the query's type lists as `non_negotiable` differs
+//                  (a queen sheet for a single-bed query), a product without it included.
 import type { Label } from '../schema.ts';
 import type { Lexicon, TypeDef } from './lexicon.ts';
 import type { ProductFacts, QueryRequirements } from './world.ts';
@@ -62,6 +63,7 @@ export class Judge {
       return this.brandFunctions.get(q.brand)?.has(pt.function) ? 1 : 0;
     }
     if (wantAudience !== undefined && !audienceCompatible(wantAudience, p.audience)) return 0;
+    if (q.type !== undefined) for (const k of this.type(q.type).non_negotiable) if (q[k] !== undefined && q[k] !== p[k]) return 0;
     const exact = sameType
       && (wantAudience === undefined || audienceExact(wantAudience, p.audience))
       && (q.brand === undefined || q.brand === p.brand)

@@ -1,16 +1,24 @@
 // The lexicon is data, not code: concepts with their surface forms in each language, keyed by the
 // language codes the file declares. The generator reads only this structure, so another file with
-// other concepts (or other languages) builds another market. Schema documented in DATA_CARD.md.
-import { readFileSync } from 'node:fs';
+// other concepts (or other languages) builds another market. Schema `csrm-lexicon/2`, documented in
+// DATA_CARD.md; `csrm-lexicon/1` files are migrated on load (lexicon-migrate.ts).
+import { readFileNamedSync } from '../../../engine/read_file.ts';
 import { fileURLToPath } from 'node:url';
+import { formatProblems, lexiconProblems } from './lexicon-problems.ts';
+import { migrateLexiconV1, SCHEMA_V1 } from './lexicon-migrate.ts';
+
+export const SCHEMA = 'csrm-lexicon/2';
 
 /** Surface forms of one concept, keyed by language code ("ko", "zh-Hant", "en", …). */
 export type Forms = Record<string, string[]>;
 
-export interface Concept { id: string; [lang: string]: string[] | string }
+export interface Concept { id: string; [lang: string]: unknown }
 
 export type AttrKind = 'colour' | 'material' | 'size' | 'pack' | 'audience';
 export const ATTR_KINDS: readonly AttrKind[] = ['colour', 'material', 'size', 'pack', 'audience'];
+/** Attributes with values a query can require; each type says whether a mismatch is negotiable. */
+export type ValueKind = 'colour' | 'material' | 'size' | 'pack';
+export const VALUE_KINDS: readonly ValueKind[] = ['colour', 'material', 'size', 'pack'];
 
 export interface TypeDef {
   id: string;
@@ -18,26 +26,48 @@ export interface TypeDef {
   top: string;
   /** Function group: products of one function can substitute for each other. */
   function: string;
+  /** Attributes its products have and its titles and queries may say. */
   attrs: AttrKind[];
+  /** A mismatch of these makes another product of the function a substitute … */
+  negotiable: ValueKind[];
+  /** … and of these irrelevant (a queen sheet for a single bed). */
+  non_negotiable: ValueKind[];
   /** Audiences products of this type are made for; 'all' = any human, 'pet' = animals. */
   audiences: string[];
-  sizes?: string[];
-  packs?: number[];
+  /** Value ids; colours and materials default to every value the lexicon declares. */
   colours?: string[];
   materials?: string[];
+  sizes?: string[];
+  packs?: number[];
+  /** Counter id of `attributes.pack` that says its pack counts; the first counter by default. */
+  counter?: string;
   [lang: string]: unknown;
 }
 
-export interface BrandDef { id: string; en: string; types: string[]; [lang: string]: unknown }
-
-export interface LineDef {
+export interface BrandDef {
   id: string;
-  brand: string;
-  type: string;
-  /** Nicknames per language: what alias queries say; never in a title. */
-  aliases: Forms;
+  /** The brand's international (Latin-script) name, as in "NIKE 耐吉" and English-brand queries. */
+  name: string;
+  types: string[];
   [lang: string]: unknown;
 }
+
+export interface LineDef { id: string; brand: string; type: string; [lang: string]: unknown }
+
+/** What a nickname means: a line, a brand, a type, a brand's type, each optionally with fixed attributes. */
+export interface AliasMeaning {
+  line?: string;
+  brand?: string;
+  type?: string;
+  audience?: string;
+  colour?: string;
+  material?: string;
+  size?: string;
+  pack?: number;
+}
+
+/** A nickname (what alias queries say; never in a title), with its forms per language. */
+export interface AliasDef { id: string; means: AliasMeaning; [lang: string]: unknown }
 
 export interface LanguageTemplates {
   title: string[];
@@ -48,7 +78,7 @@ export interface LanguageTemplates {
 }
 
 export interface Lexicon {
-  schema: 'csrm-lexicon/1';
+  schema: typeof SCHEMA;
   name: string;
   licence?: string;
   source: { market: string; language: string };
@@ -59,77 +89,51 @@ export interface Lexicon {
   attributes: {
     colour: Concept[];
     material: Concept[];
+    size: Concept[];
     audience: Concept[];
-    pack: Forms;
+    /** Counters: forms with `{n}` ("{n}개입", "{n}入"); a type picks one with `counter`. */
+    pack: Concept[];
   };
-  negotiable: AttrKind[];
   brands: BrandDef[];
   lines: LineDef[];
+  aliases: AliasDef[];
   promo: Forms;
   templates: Record<string, LanguageTemplates>;
 }
 
+export const LEXICON_DIR = fileURLToPath(new URL('../lexicon/', import.meta.url));
 export const DEFAULT_LEXICON = fileURLToPath(new URL('../lexicon/kr-tw.json', import.meta.url));
 
 export function forms(c: unknown, lang: string): string[] {
   const v = (c as Record<string, unknown>)[lang];
-  // A brand's `en` is its one English name: a single string counts as one form.
-  return Array.isArray(v) ? (v as string[]) : typeof v === 'string' ? [v] : [];
+  return Array.isArray(v) ? (v as string[]) : [];
 }
 
-/** Checks the references and forms the generator relies on; returns every problem found. */
-export function lexiconProblems(lex: Lexicon): string[] {
-  const p: string[] = [];
-  const langs = [lex.source.language, lex.target.language];
-  if (lex.schema !== 'csrm-lexicon/1') p.push(`schema must be 'csrm-lexicon/1', got '${lex.schema}'`);
-  const tops = new Set(lex.top.map((t) => t.id));
-  const types = new Map(lex.types.map((t) => [t.id, t]));
-  const named = (what: string, c: unknown, id: string) => {
-    for (const l of langs) if (forms(c, l).length === 0) p.push(`${what} '${id}' has no ${l} form`);
-  };
-  for (const t of lex.top) named('top category', t, t.id);
-  for (const t of lex.types) {
-    named('type', t, t.id);
-    if (!tops.has(t.top)) p.push(`type '${t.id}': unknown top category '${t.top}'`);
-    if (t.audiences.length === 0) p.push(`type '${t.id}': no audiences`);
-    if (t.attrs.includes('size') && !t.sizes?.length) p.push(`type '${t.id}': size attribute without sizes`);
-    if (t.attrs.includes('pack') && !t.packs?.length) p.push(`type '${t.id}': pack attribute without packs`);
+/** Every problem of a parsed file, or a lexicon with its defaults filled in (a fresh copy). */
+export function parseLexicon(raw: unknown, origin = 'lexicon'): Lexicon {
+  const v1 = (raw as { schema?: unknown } | null)?.schema === SCHEMA_V1;
+  const doc = v1 ? migrateLexiconV1(raw) : structuredClone(raw);
+  const problems = lexiconProblems(doc);
+  if (problems.length) {
+    const how = v1 ? ` (a ${SCHEMA_V1} file, migrated to ${SCHEMA}; paths are those of the migrated file)` : '';
+    throw new Error(`invalid lexicon ${origin}${how}: ${problems.length} problem${problems.length > 1 ? 's' : ''}\n  ${formatProblems(problems).join('\n  ')}`);
   }
-  const audiences = new Set(lex.attributes.audience.map((a) => a.id));
-  for (const t of lex.types) for (const a of t.audiences) if (!audiences.has(a)) p.push(`type '${t.id}': unknown audience '${a}'`);
-  for (const kind of ['colour', 'material'] as const)
-    for (const c of lex.attributes[kind]) named(kind, c, c.id);
-  for (const b of lex.brands) {
-    named('brand', b, b.id);
-    for (const t of b.types) if (!types.has(t)) p.push(`brand '${b.id}': unknown type '${t}'`);
-  }
-  const brands = new Map(lex.brands.map((b) => [b.id, b]));
-  for (const l of lex.lines) {
-    named('line', l, l.id);
-    const b = brands.get(l.brand);
-    if (!b) p.push(`line '${l.id}': unknown brand '${l.brand}'`);
-    else if (!b.types.includes(l.type)) p.push(`line '${l.id}': brand '${l.brand}' does not sell '${l.type}'`);
-  }
-  for (const l of langs) {
-    const t = lex.templates[l];
-    if (!t) { p.push(`no templates for language ${l}`); continue; }
-    if (t.title.length === 0 || t.description.length === 0) p.push(`templates ${l}: empty title or description list`);
-    if (!forms(lex.attributes.pack, l).length) p.push(`pack forms missing for ${l}`);
-  }
-  // Query templates are chosen by index for both languages at once: slot sets must agree.
-  const [a, b] = langs.map((l) => lex.templates[l]?.query ?? {});
-  const slots = (t: string) => [...t.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort().join(',');
-  for (const intent of new Set([...Object.keys(a), ...Object.keys(b)])) {
-    const ta = a[intent] ?? [], tb = b[intent] ?? [];
-    if (ta.length !== tb.length) { p.push(`query templates '${intent}': ${ta.length} in ${langs[0]}, ${tb.length} in ${langs[1]}`); continue; }
-    ta.forEach((t, i) => { if (slots(t) !== slots(tb[i])) p.push(`query template '${intent}' #${i}: placeholders differ between ${langs[0]} and ${langs[1]}`); });
-  }
-  return p;
+  return withDefaults(doc as Lexicon);
 }
 
 export function loadLexicon(file: string = DEFAULT_LEXICON): Lexicon {
-  const lex = JSON.parse(readFileSync(file, 'utf8')) as Lexicon;
-  const problems = lexiconProblems(lex);
-  if (problems.length) throw new Error(`invalid lexicon ${file}:\n  ${problems.join('\n  ')}`);
+  let raw: unknown;
+  const text = readFileNamedSync(file, 'lexicon').toString('utf8'); // a folder or a missing file, named
+  try { raw = JSON.parse(text); }
+  catch (e) { throw new Error(`invalid lexicon ${file}: not JSON (${(e as Error).message})`); }
+  return parseLexicon(raw, file);
+}
+
+function withDefaults(lex: Lexicon): Lexicon {
+  for (const t of lex.types) {
+    if (t.attrs.includes('colour')) t.colours ??= lex.attributes.colour.map((c) => c.id);
+    if (t.attrs.includes('material')) t.materials ??= lex.attributes.material.map((c) => c.id);
+    if (t.attrs.includes('pack')) t.counter ??= lex.attributes.pack[0].id;
+  }
   return lex;
 }

@@ -1,7 +1,9 @@
 // Query concepts of every intent. Each is drawn from a real product of the market (so exact matches
-// exist) and the chosen template decides which of that product's attributes the query requires.
+// exist) and the chosen template decides which of that product's attributes the query requires; an
+// alias query is drawn from the aliases that name some product of the market.
 import type { Intent } from '../schema.ts';
-import type { Lexicon } from './lexicon.ts';
+import { aliasRequirements } from './aliases.ts';
+import { forms, type Lexicon } from './lexicon.ts';
 import type { Renderer } from './render.ts';
 import type { Rng } from './rng.ts';
 import type { Product } from './catalogue.ts';
@@ -37,12 +39,10 @@ export function makeQuery(
 ): QueryConcept | null {
   const style = rng.int(1 << 16);
   if (intent === 'alias') {
-    const lines = [...new Set(products.filter((p) => p.line).map((p) => p.line))]
-      .filter((l) => langs.every((lang) => r.aliases(l, lang).length > 0));
-    if (!lines.length) return null;
-    const line = rng.pick(lines);
-    const def = lex.lines.find((l) => l.id === line)!;
-    return { id, req: { intent, line, brand: def.brand, type: def.type }, template: 0, style };
+    const sayable = r.aliasIndex.inPool(products).filter((a) => langs.every((lang) => forms(a, lang).length > 0));
+    if (!sayable.length) return null;
+    const a = rng.pick(sayable);
+    return { id, req: { intent, ...aliasRequirements(lex, a) }, alias: a.id, template: 0, style };
   }
   const p = rng.pick(products);
   const lang = langs[0];

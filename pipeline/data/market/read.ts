@@ -1,7 +1,9 @@
 // Reads a market written by writeMarket (or laid out the same way by hand from real data) back
 // into records, validating every row: later stages can start from files instead of the generator.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { readJson } from '../../io/files.ts';
+import { checkMarketComplete, type MarketManifest } from './manifest.ts';
 import { readRecords, type ReadMode } from '../records.ts';
 import type { BehaviourRecord, CatalogueRecord, RelevanceRecord, TranslationPair } from '../schema.ts';
 import type { MarketSummary } from './generate.ts';
@@ -13,6 +15,8 @@ export interface MarketFiles {
   behaviour: BehaviourRecord[];
   /** The generator's summary when the directory has one. */
   summary?: MarketSummary;
+  /** The content hashes the summary records (checked by every reader). */
+  files?: MarketManifest;
 }
 
 const FORMATS = /\.(jsonl|csv|parquet)$/;
@@ -22,6 +26,7 @@ function filesIn(dir: string): string[] {
 }
 
 export async function readMarket(dir: string, opts: { mode: ReadMode; log?: (line: string) => void }): Promise<MarketFiles> {
+  checkMarketComplete(dir);
   const out: MarketFiles = { relevance: [], catalogue: [], translations: [], behaviour: [] };
   const log = opts.log;
   for (const f of filesIn(join(dir, 'relevance'))) for (const r of (await readRecords(f, { mode: opts.mode, kind: 'relevance', log })).records) out.relevance.push(r);
@@ -29,6 +34,10 @@ export async function readMarket(dir: string, opts: { mode: ReadMode; log?: (lin
   for (const f of filesIn(join(dir, 'translation'))) for (const r of (await readRecords(f, { mode: opts.mode, kind: 'translation', log })).records) out.translations.push(r);
   for (const f of filesIn(join(dir, 'behaviour'))) for (const r of (await readRecords(f, { mode: opts.mode, kind: 'behaviour', log })).records) out.behaviour.push(r);
   const summary = join(dir, 'summary.json');
-  if (existsSync(summary)) out.summary = JSON.parse(readFileSync(summary, 'utf8')) as MarketSummary;
+  if (existsSync(summary)) {
+    const { files, ...s } = readJson<MarketSummary & { files?: MarketManifest }>(summary);
+    out.summary = s;
+    if (files) out.files = files;
+  }
   return out;
 }

@@ -1,7 +1,9 @@
 // Text from truth: titles, descriptions, category paths and queries in one language. Choices that
 // must agree across languages (template, synonym, promo word) come from the concept's `style`, so
 // the two markets' texts of one product or query are translations of each other.
-import { forms, type Lexicon } from './lexicon.ts';
+import { AliasIndex } from './aliases.ts';
+import { Judge } from './judge.ts';
+import { forms, type AliasDef, type Lexicon } from './lexicon.ts';
 import type { ProductFacts, QueryConcept } from './world.ts';
 
 export function fill(template: string, slots: Record<string, string>): string {
@@ -22,7 +24,11 @@ function nth(xs: string[], k: number): string {
 
 export class Renderer {
   private readonly byId: <T extends { id: string }>(xs: T[], id: string) => T;
+  readonly judge: Judge;
+  readonly aliasIndex: AliasIndex;
   constructor(private readonly lex: Lexicon) {
+    this.judge = new Judge(lex);
+    this.aliasIndex = new AliasIndex(lex, this.judge);
     const cache = new Map<unknown, Map<string, unknown>>();
     this.byId = <T extends { id: string }>(xs: T[], id: string): T => {
       let m = cache.get(xs) as Map<string, T> | undefined;
@@ -36,13 +42,17 @@ export class Renderer {
   typeName(id: string, lang: string, k = 0) { return nth(forms(this.byId(this.lex.types, id), lang), k); }
   topName(id: string, lang: string) { return nth(forms(this.byId(this.lex.top, id), lang), 0); }
   brandName(id: string, lang: string, k = 0) { return nth(forms(this.byId(this.lex.brands, id), lang), k); }
-  brandEnglish(id: string) { return this.byId(this.lex.brands, id).en; }
+  brandEnglish(id: string) { return this.byId(this.lex.brands, id).name; }
   lineName(id: string, lang: string) { return nth(forms(this.byId(this.lex.lines, id), lang), 0); }
-  aliases(id: string, lang: string) { return this.byId(this.lex.lines, id).aliases[lang] ?? []; }
-  attrName(kind: 'colour' | 'material' | 'audience', id: string, lang: string, k = 0) {
+  aliasForms(id: string, lang: string) { return forms(this.byId(this.lex.aliases, id), lang); }
+  attrName(kind: 'colour' | 'material' | 'size' | 'audience', id: string, lang: string, k = 0) {
     return nth(forms(this.byId(this.lex.attributes[kind], id), lang), k);
   }
-  packName(n: number, lang: string, k = 0) { return nth(forms(this.lex.attributes.pack, lang), k).replace('{n}', String(n)); }
+  /** A pack count with the type's counter word ("5개입", "3把"). */
+  packName(n: number, typeId: string, lang: string, k = 0) {
+    const counter = this.byId(this.lex.attributes.pack, this.byId(this.lex.types, typeId).counter ?? this.lex.attributes.pack[0].id);
+    return nth(forms(counter, lang), k).replace('{n}', String(n));
+  }
 
   categoryPath(typeId: string, lang: string): string {
     const t = this.byId(this.lex.types, typeId);
@@ -74,8 +84,8 @@ export class Renderer {
       audience: p.audience && t.attrs.includes('audience') ? this.attrName('audience', p.audience, lang, s >> 5) : '',
       colour: p.colour ? this.attrName('colour', p.colour, lang, s >> 6) : '',
       material: p.material ? this.attrName('material', p.material, lang, s >> 7) : '',
-      size: p.size ?? '',
-      pack: p.pack !== undefined ? this.packName(p.pack, lang, s >> 8) : '',
+      size: p.size ? this.attrName('size', p.size, lang, s >> 12) : '',
+      pack: p.pack !== undefined ? this.packName(p.pack, p.type, lang, s >> 8) : '',
       promo: (s >> 9) % 3 === 0 ? nth(forms(this.lex.promo, lang), s >> 11) : '',
     };
   }
@@ -93,8 +103,9 @@ export class Renderer {
       const sentence = tpl.attribute[kind];
       if (sentence && slots[kind]) parts.push(fill(sentence, slots));
     }
-    const aliases = p.line ? this.aliases(p.line, lang) : [];
-    if (withAlias && aliases.length) parts.push(fill(nth(tpl.alias, p.style >> 4), { alias: nth(aliases, p.style >> 10) }));
+    const named: AliasDef | undefined = withAlias ? this.aliasIndex.naming(p)[0] : undefined;
+    const aliases = named ? forms(named, lang) : [];
+    if (aliases.length) parts.push(fill(nth(tpl.alias, p.style >> 4), { alias: nth(aliases, p.style >> 10) }));
     return parts.join(' ');
   }
 
@@ -106,7 +117,7 @@ export class Renderer {
     const s = q.style;
     let alias = '';
     if (r.intent === 'alias') {
-      const as = this.aliases(r.line!, lang);
+      const as = q.alias ? this.aliasForms(q.alias, lang) : [];
       if (!as.length) return null;
       alias = nth(as, s);
     }
@@ -118,8 +129,8 @@ export class Renderer {
       audience: r.audience ? this.attrName('audience', r.audience, lang, s >> 2) : '',
       colour: r.colour ? this.attrName('colour', r.colour, lang, s >> 3) : '',
       material: r.material ? this.attrName('material', r.material, lang, s >> 4) : '',
-      size: r.size ?? '',
-      pack: r.pack !== undefined ? this.packName(r.pack, lang, s >> 5) : '',
+      size: r.size ? this.attrName('size', r.size, lang, s >> 6) : '',
+      pack: r.pack !== undefined && r.type ? this.packName(r.pack, r.type, lang, s >> 5) : '',
       alias,
     };
     return fill(nth(templates, q.template), slots);

@@ -37,6 +37,8 @@ export interface QueryRequirements {
 export interface QueryConcept {
   id: string;
   req: QueryRequirements;
+  /** The alias an alias query says (its meaning is in `req`). */
+  alias?: string;
   /** Index of the query template, shared across languages. */
   template: number;
   style: number;

@@ -3,6 +3,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeRecords, type Format } from '../records.ts';
+import { manifestOf } from './manifest.ts';
 import { LABEL_NAMES, SPLITS, TRANSLATION_KINDS, type Label } from '../schema.ts';
 import type { Market, MarketSummary } from './generate.ts';
 
@@ -37,7 +38,9 @@ export function writeMarket(market: Market, dir: string, format: Format = 'jsonl
   const truth = join(dir, 'truth', 'products.jsonl');
   writeFileSync(truth, market.products.map((p) => JSON.stringify(p)).join('\n') + '\n');
   const summaryJson = join(dir, 'summary.json');
-  writeFileSync(summaryJson, JSON.stringify(market.summary, null, 2) + '\n');
+  // The hashes of what was just written, so readers refuse a file changed afterwards (manifest.ts).
+  const summary = { ...market.summary, files: manifestOf(dir, [...files, truth]) };
+  writeFileSync(summaryJson, JSON.stringify(summary, null, 2) + '\n');
   const readme = join(dir, 'README.md');
   writeFileSync(readme, [
     '# Generated synthetic cross-border market', '',

@@ -21,6 +21,8 @@ const TITLES = [
 ];
 const catalogue = TITLES.map((text, i) => ({ id: `p${i}`, text }));
 const ALL = catalogue.map((c) => c.id);
+const TOKEN = 'test-admin-token-0123456789';
+const ADMIN = { authorization: `Bearer ${TOKEN}` };
 const LIMITS = { maxIds: 20, maxBodyBytes: 4096, maxQueryChars: 50, cacheSize: 4 };
 
 async function writeCatalogue(file: string, items: { id: string; text: string }[]) {
@@ -195,13 +197,14 @@ describe('serve: refresh and shutdown', () => {
     const file = join(dir, 'refresh.jsonl');
     const v1 = await writeCatalogue(file, catalogue);
     const g = { em: gated(models.em), defect: gated(models.defect) };
-    const s = await startServer({ models: g, embeddingsFile: file, log: () => {} });
+    const logged: string[] = [];
+    const s = await startServer({ models: g, embeddingsFile: file, adminToken: TOKEN, log: (l) => logged.push(l) });
     try {
       g.em.close();
       const inflight = postJson(s.url, '/score', { query: 'salt', product_ids: ['p0', 'p1'] });
       await until(() => g.em.waiting() === 1); // the request has read the table and waits on the tower
       const v2 = await writeCatalogue(file, [...catalogue.slice(1), { id: 'new', text: 'himalayan pink salt' }]);
-      const r = await postJson(s.url, '/admin/refresh', {});
+      const r = await http(s.url, 'POST', '/admin/refresh', '{}', { 'content-type': 'application/json', ...ADMIN });
       expect(r.json()).toEqual({ version: v2, count: TITLES.length, previous_version: v1 });
       g.em.open();
       const old = await inflight;
@@ -213,9 +216,12 @@ describe('serve: refresh and shutdown', () => {
       expect(ok.headers['x-embeddings-version']).toBe(v2);
 
       writeFileSync(file, '{"product_id": "x", "em": [0.5], "defect": [1]}\n');
-      const fail = await http(s.url, 'POST', '/admin/refresh');
+      const fail = await http(s.url, 'POST', '/admin/refresh', undefined, ADMIN);
       expect(fail.status).toBe(500);
-      expect(fail.json().error).toMatch(new RegExp(`still serving ${v2}.*norm`));
+      // the client learns that it failed; the reason, with the file's path, goes to the log only
+      expect(fail.json().error).toMatch(new RegExp(`still serving ${v2}`));
+      expect(fail.text).not.toContain(dir);
+      expect(logged.join('\n')).toMatch(/refresh .*failed.*norm/);
       const m = (await http(s.url, 'GET', '/metrics')).json();
       expect(m.embeddings).toMatchObject({ version: v2, refreshes: 1, refresh_failures: 1 });
     } finally {
