@@ -84,6 +84,8 @@ export async function measureCase(c: BenchCase, o: MeasureOpts): Promise<BenchRe
     if (c.bytes) rec.gbps = c.bytes / (ms * 1e6);
     rec.peak_bytes = inst.peakBytes ?? (ownPool ? peakBytes() - live0 : null);
     if (inst.requiredBytes !== undefined) rec.required_bytes = inst.requiredBytes;
+    if (inst.variant !== undefined) rec.variant = inst.variant;
+    if (inst.dispatches !== undefined) rec.dispatches = inst.dispatches;
     if (c.items) {
       rec.throughput = c.items.count / (t.median_ms / 1000);
       rec.throughput_unit = `${c.items.unit}/s`;

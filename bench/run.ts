@@ -57,7 +57,7 @@ export function table(rows: BenchRecord[]): string {
   const sep = '|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|';
   const body = rows.map(
     (r) =>
-      `| ${r.kernel} | ${r.shape} | ${r.system} | ${fmt(r.median_ms, 3)} | ${fmt(r.gpu_ms ?? null, 3)} | ${fmt(r.gflops)} | ${fmt(r.gbps)} | ${
+      `| ${r.kernel} | ${r.shape} | ${r.system}${r.variant ? ` [${r.variant}]` : ''} | ${fmt(r.median_ms, 3)} | ${fmt(r.gpu_ms ?? null, 3)} | ${fmt(r.gflops)} | ${fmt(r.gbps)} | ${
         r.ceiling_share === null ? (r.adapter.startsWith('host CPU') && !r.note ? 'n/a (CPU)' : '—') : `${(100 * r.ceiling_share).toFixed(1)}%`
       } | ${Number.isFinite(r.rel_err) ? r.rel_err.toExponential(1) : '—'} | ${fmtBytes(r.peak_bytes)} | ${r.note ?? ''} |`,
   );
@@ -68,13 +68,13 @@ export function table(rows: BenchRecord[]): string {
 export function e2eTable(rows: BenchRecord[]): string | null {
   const e = rows.filter((r) => r.throughput !== undefined || r.required_bytes !== undefined);
   if (e.length === 0) return null;
-  const head = '| kernel | shape | throughput | MFU | peak bytes | required bytes | peak / required |';
-  const sep = '|---|---|---:|---:|---:|---:|---:|';
+  const head = '| kernel | shape | throughput | MFU | dispatches | peak bytes | required bytes | peak / required |';
+  const sep = '|---|---|---:|---:|---:|---:|---:|---:|';
   const body = e.map((r) => {
     const ratio = r.peak_bytes !== null && r.required_bytes ? `${(r.peak_bytes / r.required_bytes).toFixed(2)}×` : '—';
     const thr = r.throughput !== undefined ? `${r.throughput.toFixed(r.throughput < 100 ? 1 : 0)} ${r.throughput_unit ?? ''}` : '—';
     const mfu = r.ceiling_share === null ? '—' : `${(100 * r.ceiling_share).toFixed(1)}%`;
-    return `| ${r.kernel} | ${r.shape} | ${thr} | ${mfu} | ${fmtBytes(r.peak_bytes)} | ${fmtBytes(r.required_bytes ?? null)} | ${ratio} |`;
+    return `| ${r.kernel} | ${r.shape} | ${thr} | ${mfu} | ${r.dispatches ?? '—'} | ${fmtBytes(r.peak_bytes)} | ${fmtBytes(r.required_bytes ?? null)} | ${ratio} |`;
   });
   return [head, sep, ...body].join('\n');
 }

@@ -11,7 +11,7 @@ export interface SuiteEntry {
 
 export const SUITES: SuiteEntry[] = [
   { name: 'elementwise', kind: 'ours', load: () => import('./elementwise.ts') },
-  { name: 'matmul_generic', kind: 'ours', load: () => import('./matmul_generic.ts') },
+  { name: 'matmul-default', kind: 'ours', load: () => import('./matmul-default.ts') },
   { name: 'softmax', kind: 'ours', load: () => import('./softmax.ts') },
   { name: 'matmul', kind: 'ours', load: () => import('./matmul.ts') },
   { name: 'attention', kind: 'ours', load: () => import('./attention.ts') },

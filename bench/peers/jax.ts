@@ -5,7 +5,7 @@
 import type * as JAX from '@jax-js/jax';
 import { relErr } from '../../engine/gradcheck.ts';
 import { hostInput, memoRef } from '../inputs.ts';
-import { matmulData, matmulMeta } from '../matmul_generic.ts';
+import { matmulData, matmulMeta } from '../matmul-default.ts';
 import { unavailable } from './unavailable.ts';
 import { softmaxData } from '../softmax.ts';
 import { attentionRows, sampleRows } from '../reference.ts';

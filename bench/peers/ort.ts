@@ -3,7 +3,7 @@
 // session.run(), which returns when the output is computed.
 import type * as ORT from 'onnxruntime-node';
 import { cpus } from 'node:os';
-import { matmulData, matmulMeta } from '../matmul_generic.ts';
+import { matmulData, matmulMeta } from '../matmul-default.ts';
 import { unavailable } from './unavailable.ts';
 import { softmaxData } from '../softmax.ts';
 import { matmulShapes, type MatmulShape, softmaxShapes } from '../shapes.ts';
