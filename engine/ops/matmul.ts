@@ -129,14 +129,15 @@ export function matmulVariantRun(d: MatmulDims, tA = false, tB = false): MatmulV
  * The subgroup-broadcast kernel's configuration for a product, or null where it does not apply: it
  * needs the adapter's fixed subgroup size, K % 4 = 0 (vec4 along K), M % 4 = 0 when A is stored
  * transposed and N % 4 = 0 when B is not (vec4 along M / N), and a grid that fits one dimension.
- * Tiles (measured on lavapipe, bench/matmul-shapes.ts): 16 rows × 2 columns per lane when B is
- * stored [N, K]; 16 rows × 4 adjacent columns per lane when B is stored [K, N].
+ * Tile (measured on lavapipe, adapter-thread CPU, among 8–32 rows × 1–4 column groups): 16 rows × 4
+ * adjacent columns per lane, 32 columns per subgroup (SFT forward shapes 12–15 → 19.5–21.5 GFLOP/cpu-s
+ * against one column per group).
  */
 function broadcastSpec(d: Dims, tA: boolean, tB: boolean): BroadcastSpec | null {
   const info = gpuSync().info;
   const SG = info.subgroupSize;
   if (SG === null || SG < 4 || d.K % 4 !== 0 || (tA && d.M % 4 !== 0) || (!tB && d.N % 4 !== 0)) return null;
-  const s: BroadcastSpec = { aRows: !tA, bRows: tB, R: 16, TN: tB ? 2 : 1, SG };
+  const s: BroadcastSpec = { aRows: !tA, bRows: tB, R: 16, TN: 1, adj: true, SG, vecC: d.N % 4 === 0 };
   const groups = Math.ceil(d.M / s.R) * Math.ceil(d.N / broadcastCols(s));
   const maxGrid = info.limits.maxComputeWorkgroupsPerDimension ?? 65535;
   return groups <= maxGrid && d.batch <= maxGrid ? s : null;
@@ -198,7 +199,7 @@ function launchMatmul(v: MatmulVariant, a: Tensor, b: Tensor, out: Tensor, d: Di
   if (bs) {
     const tilesN = Math.ceil(d.N / broadcastCols(bs));
     const grid: [number, number, number] = [Math.ceil(d.M / bs.R) * tilesN, 1, d.batch];
-    const k = cached(`b${bs.aRows}${bs.bRows}${bs.R}x${bs.TN}s${bs.SG}`, () => matmulBroadcast(bs));
+    const k = cached(`b${bs.aRows}${bs.bRows}${bs.R}x${bs.TN}${bs.adj}${bs.vecC}s${bs.SG}`, () => matmulBroadcast(bs));
     launch(k, [a, b, out], grid, [...params, tilesN], 'matmul');
   } else if (v === 'register') {
     // vec4 loads need the operand's contiguous dimension to be a multiple of 4

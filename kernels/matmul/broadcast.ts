@@ -10,8 +10,9 @@
 // - no workgroup memory and no barriers; K runs in blocks of 4 inside one small loop (unrolling it
 //   further makes LLVM hoist the loads and spill, measured slower).
 // Layouts: aRows — A stored [M, K] (vec4 along K); otherwise A stored [K, M] (vec4 along M, needs
-// M % 4 = 0 and R % 4 = 0). bRows — B stored [N, K] (vec4 along K, lane = one column per group);
-// otherwise B stored [K, N] (vec4 along N, lane = four adjacent columns per group, needs N % 4 = 0).
+// M % 4 = 0 and R % 4 = 0). bRows — B stored [N, K] (vec4 along K); otherwise B stored [K, N] (vec4
+// along N, needs N % 4 = 0). A lane owns TN groups of columns: one column per group, or four adjacent
+// ones (adj; always when B is [K, N]), whose results it stores as one vec4 when N % 4 = 0.
 // K % 4 = 0 always. Rows and columns past the edge are clamped for reads; writes are guarded.
 // A workgroup is one subgroup of SG lanes (SG = the adapter's fixed subgroup size, checked by the
 // engine before this variant is offered).
@@ -21,21 +22,29 @@ export interface BroadcastSpec {
   aRows: boolean; // A stored [M, K] (op(A) = A); else [K, M] (op(A) = Aᵀ)
   bRows: boolean; // B stored [N, K] (op(B) = Bᵀ); else [K, N] (op(B) = B)
   R: number; // rows of C per subgroup
-  TN: number; // column groups per lane: one column each (bRows) or four (else)
+  TN: number; // column groups per lane
+  /** Four adjacent columns per group (forced when B is stored [K, N]); else one column per group. */
+  adj: boolean;
   SG: number; // subgroup size (lanes)
+  /** N % 4 = 0: a lane's four adjacent results are stored as one vec4. */
+  vecC: boolean;
 }
 
 const range = (n: number) => [...Array(n).keys()];
 
 /** Columns of C one subgroup covers. */
 export function broadcastCols(s: BroadcastSpec): number {
-  return s.SG * s.TN * (s.bRows ? 1 : 4);
+  return s.SG * s.TN * (adjacent(s) ? 4 : 1);
 }
+
+const adjacent = (s: BroadcastSpec) => s.adj || !s.bRows;
 
 export function matmulBroadcast(s: BroadcastSpec): Kernel {
   const { aRows, bRows, R, TN, SG } = s;
+  const adj = adjacent(s);
+  const vecC = adj && s.vecC;
   if (!aRows && R % 4 !== 0) throw new Error(`matmulBroadcast: R = ${R} must be a multiple of 4 when A is stored [K, M]`);
-  const CPL = bRows ? TN : 4 * TN; // columns per lane
+  const CPL = adj ? 4 * TN : TN; // columns per lane
   const loadsA = Math.ceil(R / SG); // vec4 loads of A per lane per block of 4 k
   const body: string[] = [];
   // ---- op(A) block: R rows × 4 k, spread over the lanes ----
@@ -48,10 +57,11 @@ export function matmulBroadcast(s: BroadcastSpec): Kernel {
     return `subgroupBroadcast(av${Math.floor(q / SG)}[${comp}], ${q % SG}u)`;
   };
   // ---- op(B) values for this lane's columns ----
+  // bRows: bv{c} = column c's k..k+3;  else bv{j}_{kk} = row k+kk's 4 columns of group j
   if (bRows) {
-    for (const j of range(TN)) body.push(`let bv${j} = b[ib${j} + kb];`); // column j, k..k+3
+    for (const c of range(CPL)) body.push(`let bv${c} = b[ib${c} + kb];`);
   } else {
-    for (const j of range(TN)) for (const kk of range(4)) body.push(`let bv${j}_${kk} = b[ib${j} + (4u * kb + ${kk}u) * n4];`); // row k+kk, 4 columns
+    for (const j of range(TN)) for (const kk of range(4)) body.push(`let bv${j}_${kk} = b[ib${j} + (4u * kb + ${kk}u) * n4];`);
   }
   const bval = (c: number, kk: number) => (bRows ? `bv${c}[${kk}]` : `bv${c >> 2}_${kk}[${c & 3}]`);
   for (const kk of range(4)) {
@@ -61,20 +71,25 @@ export function matmulBroadcast(s: BroadcastSpec): Kernel {
       body.push('}');
     }
   }
-  // column owned by this lane: bRows → n0 + SG·j + l; else n0 + 4·(SG·j + l) + t
-  const col = (c: number) => (bRows ? `n0 + ${SG * c}u + l` : `n0 + ${4 * SG * (c >> 2)}u + 4u * l + ${c & 3}u`);
-  const writes = range(R).flatMap((r) =>
-    range(CPL).map((c) => `  if (m0 + ${r}u < p.M && ${col(c)} < p.N) { c[cb + (m0 + ${r}u) * p.N + ${col(c)}] = acc${r}_${c}; }`),
-  );
+  // column c of this lane: one per group → n0 + SG·c + l; adjacent → n0 + 4·(SG·⌊c/4⌋ + l) + c % 4
+  const col = (c: number) => (adj ? `n0 + ${4 * SG * (c >> 2)}u + 4u * l + ${c & 3}u` : `n0 + ${SG * c}u + l`);
+  const writes = vecC
+    ? range(R).flatMap((r) =>
+        range(TN).map(
+          (j) =>
+            `  if (m0 + ${r}u < p.M && ${col(4 * j)} < p.N) { c[(cb + (m0 + ${r}u) * p.N + ${col(4 * j)}) / 4u] = vec4<f32>(${range(4).map((t) => `acc${r}_${4 * j + t}`).join(', ')}); }`,
+        ),
+      )
+    : range(R).flatMap((r) => range(CPL).map((c) => `  if (m0 + ${r}u < p.M && ${col(c)} < p.N) { c[cb + (m0 + ${r}u) * p.N + ${col(c)}] = acc${r}_${c}; }`));
   const aIdx = range(loadsA).map((g) => {
     if (aRows) return `  let ia${g} = bA + min(m0 + ${SG * g}u + l, p.M - 1u) * k4;`;
     // q = SG·g + l (clamped to the block); k-row q / (R/4), m-run 4·(q % (R/4)) clamped to the last run
     return `  let q${g} = min(${SG * g}u + l, ${R - 1}u);\n  let ia${g} = bA + (q${g} / ${R / 4}u) * m4 + min(m0 / 4u + q${g} % ${R / 4}u, m4 - 1u);`;
   });
-  const bIdx = range(TN).map((j) =>
-    bRows ? `  let ib${j} = bB + min(n0 + ${SG * j}u + l, p.N - 1u) * k4;` : `  let ib${j} = bB + min(n0 / 4u + ${SG * j}u + l, n4 - 1u);`,
-  );
-  const name = `matmul_broadcast_${aRows ? 'r' : 'c'}${bRows ? 'r' : 'c'}_${R}x${TN}_sg${SG}`;
+  const bIdx = bRows
+    ? range(CPL).map((c) => `  let ib${c} = bB + min(${col(c)}, p.N - 1u) * k4;`)
+    : range(TN).map((j) => `  let ib${j} = bB + min(n0 / 4u + ${SG * j}u + l, n4 - 1u);`);
+  const name = `matmul_broadcast_${aRows ? 'r' : 'c'}${bRows ? 'r' : 'c'}_${R}x${TN}${adj ? 'a' : ''}${vecC ? 'v' : ''}_sg${SG}`;
   return kernel(
     name,
     /* wgsl */ `enable subgroups;
@@ -82,7 +97,7 @@ struct P { M: u32, N: u32, K: u32, sA: u32, sB: u32, sC: u32, tilesN: u32 }
 @group(0) @binding(0) var<uniform> p: P;
 @group(0) @binding(1) var<storage, read> a: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> b: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read_write> c: array<f32>;
+@group(0) @binding(3) var<storage, read_write> c: array<${vecC ? 'vec4<f32>' : 'f32'}>;
 @compute @workgroup_size(${SG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) l: u32) {
   let m0 = (wid.x / p.tilesN) * ${R}u;
