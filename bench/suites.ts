@@ -30,6 +30,7 @@ export const SUITES: SuiteEntry[] = [
   { name: 'tfjs-webgpu', kind: 'peer', load: () => import('./peers/tfjs.ts') },
   { name: 'jax-js-webgpu', kind: 'peer', load: () => import('./peers/jax.ts') },
   { name: 'onnxruntime-cpu', kind: 'peer', load: () => import('./peers/ort.ts') },
+  { name: 'onnxruntime-webgpu', kind: 'peer', load: () => import('./peers/ort-webgpu.ts') },
 ];
 
 /** The ceilings suite (always first in a run). */

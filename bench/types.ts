@@ -65,6 +65,11 @@ export interface BenchRecord {
   throughput_unit?: string;
   /** Bytes the work must hold at least (end-to-end cases; see BenchInstance.requiredBytes). */
   required_bytes?: number;
+  /** Median CPU ms per repetition of the threads other than the JS one (see bench/measure.ts). */
+  cpu_ms?: number | null;
+  /** GFLOP (compute) or GB (bandwidth) per second of that CPU time, and its share of the ceiling's. */
+  per_cpu_s?: number;
+  cpu_ceiling_share?: number;
   /** Which kernel variant ran and dispatches per repetition (see BenchInstance). */
   variant?: string;
   dispatches?: number;
