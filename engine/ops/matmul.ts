@@ -220,6 +220,39 @@ function launchMatmul(v: MatmulVariant, a: Tensor, b: Tensor, out: Tensor, d: Di
   }
 }
 
+/**
+ * C = op(A)·op(B) + s2 · [keep ⊙] op(A2)·op(B2) in one subgroup-broadcast kernel (2-D operands; the
+ * second product's inner size K2 % 4 = 0; keep = the dropout mask of output element m·N + n from
+ * (seed, thr) when thr > 0), or null where that kernel is not the one this product runs or its
+ * layout conditions fail: the caller then runs its own kernels. Used by the LoRA linear.
+ */
+export function matmulPlusRaw(
+  a: Tensor,
+  b: Tensor,
+  tA: boolean,
+  tB: boolean,
+  a2: Tensor,
+  b2: Tensor,
+  tA2: boolean,
+  tB2: boolean,
+  o: { s2: number; seed: number; thr: number },
+  op: string,
+): Tensor | null {
+  if (a.backend !== 'gpu' || a.rank !== 2 || b.rank !== 2 || a2.rank !== 2 || b2.rank !== 2) return null;
+  const d = dims(a, b, tA, tB);
+  const d2 = dims(a2, b2, tA2, tB2);
+  if (d2.M !== d.M || d2.N !== d.N) throw new Error(`${op}: the two products differ in shape: [${d.M}, ${d.N}] vs [${d2.M}, ${d2.N}]`);
+  if (d.M === 0 || d.N === 0 || d.K === 0 || matmulVariantFor(d) !== 'broadcast') return null;
+  const bs = broadcastSpec(d, tA, tB);
+  if (!bs || d2.K % 4 !== 0 || (tA2 && d.M % 4 !== 0) || (!tB2 && d.N % 4 !== 0)) return null;
+  const spec: BroadcastSpec = { ...bs, second: { aRows: !tA2, bRows: tB2, drop: o.thr > 0 } };
+  const out = empty([d.M, d.N], 'f32', 'gpu');
+  const tilesN = Math.ceil(d.N / broadcastCols(spec));
+  const k = cached(`p${spec.aRows}${spec.bRows}${spec.second!.aRows}${spec.second!.bRows}${spec.second!.drop}${spec.vecC}s${spec.SG}`, () => matmulBroadcast(spec));
+  launch(k, [a, b, a2, b2, out], [Math.ceil(d.M / spec.R) * tilesN, 1, 1], [d.M, d.N, d.K, 0, 0, 0, tilesN, d2.K, o.seed >>> 0, o.thr, { f: o.s2 }], op);
+  return out;
+}
+
 /** The raw kernel (no autograd). */
 export function matmulRaw(a: Tensor, b: Tensor, tA = false, tB = false): Tensor {
   const d = dims(a, b, tA, tB);
