@@ -1,7 +1,7 @@
 // One fused AdamW step over ~10M parameters split into many tensors of odd sizes (the shape of a
 // LoRA/transformer parameter list). Bandwidth bound: each step reads p, g, m, v and writes p, m, v
 // (28 bytes per parameter).
-import { adamw, keep, read, relErr, rng, sync, tensor, zeroGrad, type Tensor } from '../engine/index.ts';
+import { adamw, keep, read, relErr, release, rng, sync, tensor, zeroGrad, type Tensor } from '../engine/index.ts';
 import { adamwRef } from '../engine/reference/adamw.ts';
 import type { BenchCase, BenchOpts, BenchSuite } from './types.ts';
 
@@ -64,10 +64,7 @@ function acase(s: Shape): BenchCase {
         dispose() {
           zeroGrad(ps);
           opt.dispose();
-          for (const p of ps) {
-            p.kept = false;
-            p.dispose();
-          }
+          release(...ps);
         },
       };
     },

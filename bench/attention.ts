@@ -1,7 +1,7 @@
 // Fused attention forward and backward (engine ops: 'ours' is the adapter's kernel family, 'ours:rows'
 // the row kernels forced, on the headline shape). FLOPs are the algorithmic counts:
 // forward 2 matmuls = 4·B·H·T·S·Dh, backward 5 matmuls = 10·B·H·T·S·Dh, both halved when causal
-// (T = S). The naive matmul + softmax + matmul path is not a system here: softmax is not on this branch.
+// (T = S). Only the fused kernels are measured; softmax alone is bench/softmax.ts.
 import type { BenchCase, BenchInstance, BenchOpts, BenchSuite } from './types.ts';
 import * as E from '../engine/index.ts';
 import { attentionBackward, attentionForwardRaw } from '../engine/ops/attention.ts';

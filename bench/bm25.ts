@@ -66,7 +66,7 @@ function cases(opts: BenchOpts): BenchCase[] {
   const sample = opts.smoke ? 10 : 20;
   return [
     {
-      kernel: 'bm25_query', shape: `${N}titles_${Q}queries_k${K}`, system: 'ours', ceiling: 'compute',
+      kernel: 'bm25_query', shape: `${N}titles_${Q}queries_k${K}`, system: 'ours', ceiling: 'compute', tolerance: 1e-12,
       async setup() {
         const ds = corpus();
         const index = buildBm25(ds);
@@ -96,7 +96,7 @@ function cases(opts: BenchOpts): BenchCase[] {
       },
     },
     {
-      kernel: 'bm25_index', shape: `${N}titles`, system: 'ours', ceiling: 'compute',
+      kernel: 'bm25_index', shape: `${N}titles`, system: 'ours', ceiling: 'compute', tolerance: 1e-12,
       async setup() {
         const ds = corpus();
         let index = buildBm25(ds);

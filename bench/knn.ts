@@ -44,7 +44,7 @@ function cases(opts: BenchOpts): BenchCase[] {
   const flops = 2 * Q * N * D;
   const sample = opts.smoke ? 4 : 16;
   const search = (mode: TopkMode): BenchCase => ({
-    kernel: 'knn_search', shape, system: `ours:${mode}-topk`, flops, ceiling: 'compute',
+    kernel: 'knn_search', shape, system: `ours:${mode}-topk`, flops, ceiling: 'compute', tolerance: 1e-5,
     async setup(): Promise<BenchInstance> {
       const { q, c, qh, ch } = await data(Q, N, D);
       let out = await knnSearch(q, c, K, { topk: mode });
@@ -57,7 +57,7 @@ function cases(opts: BenchOpts): BenchCase[] {
   });
   return [
     {
-      kernel: 'knn_score', shape: `${Q}x${N}x${D}`, system: 'ours', flops, ceiling: 'compute',
+      kernel: 'knn_score', shape: `${Q}x${N}x${D}`, system: 'ours', flops, ceiling: 'compute', tolerance: 1e-5,
       async setup(): Promise<BenchInstance> {
         const { q, c, qh, ch } = await data(Q, N, D);
         const chunk = defaultChunk(Q, N);

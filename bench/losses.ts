@@ -13,8 +13,8 @@ import type { BenchCase, BenchInstance, BenchOpts, BenchSuite } from './types.ts
 
 const WG = 64;
 
-// The unfused baseline's own kernels (no softmax op exists on this branch): softmax per row
-// (max, Σ exp, write), then gather + renormalise + CE, summed in one workgroup.
+// The unfused baseline, written as the two kernels a framework would dispatch: softmax per row over
+// the full vocabulary (max, Σ exp, write), then gather + renormalise + CE, summed in one workgroup.
 const softmaxRows = kernel(
   'bench_softmax_rows',
   /* wgsl */ `
@@ -129,11 +129,7 @@ function ce3Case(B: number, V: number, fused: boolean): BenchCase {
           return Math.abs(last - ref) / Math.abs(ref);
         },
         dispose() {
-          for (const t of [logits, hard, soft, probs, total]) {
-            if (!t) continue;
-            t.kept = false;
-            t.dispose();
-          }
+          E.release(logits, hard, soft, probs, total);
         },
       };
     },
@@ -176,10 +172,7 @@ function lmCeCase(N: number, V: number): BenchCase {
           return Math.max(fwd, E.relErr(grad!, lmCeBackwardRef(a, 1, f.norm)));
         },
         dispose() {
-          for (const v of [logits, targets]) {
-            v.kept = false;
-            v.dispose();
-          }
+          E.release(logits, targets);
         },
       };
     },

@@ -88,7 +88,7 @@ export const suite: BenchSuite = {
     const out: BenchCase[] = [];
     for (const [M, N, K] of shapes)
       for (const v of E.MATMUL_VARIANTS) {
-        out.push({ ...matmulMeta({ M, N, K }, `ours:${v}`), setup: () => setupCase(v, M, N, K) });
+        out.push({ ...matmulMeta({ M, N, K }, `ours:${v}`), tolerance: 1e-5, setup: () => setupCase(v, M, N, K) });
       }
     return out;
   },

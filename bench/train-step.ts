@@ -56,7 +56,7 @@ const shapeName = (s: TrainShape, c: LlamaConfig) => `${s.preset}${s.over ? '-sm
 
 /** The SFT settings of a benchmark step: lr constant (no warm-up, an effectively endless schedule), weight decay as the paper. */
 export function benchSftConfig(B: number, T: number): SftConfig {
-  return { steps: 1e9, batchSize: B, lr: 1e-3, warmup: 0, weightDecay: 0.01, clip: 1, alpha: 1, mtRatio: 0, lmWeight: 1, evalEvery: 1e9, maxLen: T, seed: 7 };
+  return { steps: 1e9, batchSize: B, lr: 1e-3, warmup: 0, weightDecay: 0.01, clip: 1, alpha: 1, mtRatio: 0, lmWeight: 1, evalEvery: 1e9, maxLen: T, seed: 7, groupBatches: 1 };
 }
 
 /** B synthetic sequences of T random token ids (full length: every position carries loss but the last). */

@@ -73,6 +73,6 @@ export interface BenchRecord {
   /** Which kernel variant ran and dispatches per repetition (see BenchInstance). */
   variant?: string;
   dispatches?: number;
-  /** Why a case produced no measurement (peer not installed, op not on this branch, error). */
+  /** Why a case produced no measurement (peer not installed, error). */
   note?: string;
 }

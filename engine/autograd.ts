@@ -1,7 +1,7 @@
 // Reverse-mode autograd on a tape: each op that sees an input with requiresGrad records a node
 // (its inputs and a backward rule written in engine ops, so the same rule runs on the GPU and on
 // the float64 reference). backward() walks the nodes in reverse topological order.
-import { keep } from './scope.ts';
+import { keep, release } from './scope.ts';
 import { Tensor, type GradNode } from './tensor.ts';
 import { add, copy } from './ops/elementwise.ts';
 import { fill } from './create.ts';
@@ -12,20 +12,23 @@ export function isGradEnabled(): boolean {
   return gradEnabled;
 }
 
-/** Runs fn with recording off (inference, optimizer updates, backward rules). */
-export function noGrad<T>(fn: () => T): T {
+/**
+ * Runs fn with recording off (inference, optimizer updates, backward rules). Synchronous only:
+ * recording is one switch for the whole process, and an async fn would leave it off for whatever
+ * else runs while fn awaits. Record inside, await outside: `await read(noGrad(() => f(x)))`.
+ */
+export function noGrad<T>(fn: () => T & (T extends PromiseLike<unknown> ? never : unknown)): T {
   const prev = gradEnabled;
   gradEnabled = false;
   try {
     const r = fn();
     if (r instanceof Promise) {
-      return r.finally(() => (gradEnabled = prev)) as T;
+      r.catch(() => undefined); // the error below is the one to report
+      throw new Error('noGrad(fn): fn returned a Promise; noGrad is synchronous — record the ops inside it and await outside, e.g. await read(noGrad(() => f(x)))');
     }
-    gradEnabled = prev;
     return r;
-  } catch (e) {
+  } finally {
     gradEnabled = prev;
-    throw e;
   }
 }
 
@@ -114,8 +117,7 @@ export function backward(root: Tensor, grad?: Tensor): void {
         if (!inp.node) {
           if (inp.grad) {
             const s = add(inp.grad, gi);
-            inp.grad.kept = false;
-            inp.grad.dispose();
+            release(inp.grad);
             if (gi !== g) gi.dispose();
             inp.grad = keep(s);
           } else {
@@ -164,8 +166,7 @@ export function savedTensors(root: Tensor): Tensor[] {
 export function zeroGrad(params: Tensor[]): void {
   for (const p of params) {
     if (p.grad) {
-      p.grad.kept = false;
-      p.grad.dispose();
+      release(p.grad);
       p.grad = null;
     }
   }

@@ -15,6 +15,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { gpuSync } from './device.ts';
+import { engineSwitch } from './switches.ts';
 
 export interface TuneKey {
   op: string;
@@ -49,7 +50,7 @@ export interface TuneEntry {
   measuredAt: string;
 }
 
-let enabled = process.env.CSRM_AUTOTUNE !== '0';
+let enabled = engineSwitch('CSRM_AUTOTUNE') !== '0';
 let loaded: { path: string; entries: TuneEntry[] } | null = null;
 
 export function setAutotune(on: boolean): void {
@@ -60,7 +61,7 @@ export function autotuneEnabled(): boolean {
 }
 
 export function autotuneCachePath(): string {
-  return process.env.CSRM_AUTOTUNE_CACHE ?? '.bench-cache/autotune.json';
+  return engineSwitch('CSRM_AUTOTUNE_CACHE') ?? '.bench-cache/autotune.json';
 }
 
 function entries(): TuneEntry[] {

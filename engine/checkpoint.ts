@@ -17,8 +17,8 @@ import { pack, unpack } from 'msgpackr';
 import { flush, read, upload } from './runtime.ts';
 import { tensor } from './create.ts';
 import { Tensor, type Backend, type DType } from './tensor.ts';
-import { writeFileAtomic } from './atomic_file.ts';
-import { fileError, readFileNamed } from './read_file.ts';
+import { writeFileAtomic } from './atomic-file.ts';
+import { fileError, readFileNamed } from './read-file.ts';
 
 const MAGIC = 'CSRMCKPT';
 const VERSION = 1;

@@ -2,6 +2,7 @@
 // Everything GPU in the engine asks this module for the device; nothing else calls `create()`.
 import { create, globals } from 'webgpu';
 import { installPollSleep, uninstallPollSleep } from './dawn-poll.ts';
+import { engineSwitch } from './switches.ts';
 
 export interface DeviceInfo {
   adapter: string; // human-readable adapter description (vendor, architecture, device, backend)
@@ -49,11 +50,11 @@ function parseEnvOptions(): string[] {
   // CSRM_BACKEND=vulkan|metal|d3d12|opengl picks Dawn's backend; CSRM_DAWN_TOGGLES enables toggles,
   // CSRM_DAWN_DISABLE_TOGGLES disables default-on ones (e.g. timestamp_quantization).
   const opts: string[] = [];
-  const backend = process.env.CSRM_BACKEND;
+  const backend = engineSwitch('CSRM_BACKEND');
   if (backend) opts.push(`backend=${backend}`);
-  const enable = process.env.CSRM_DAWN_TOGGLES;
+  const enable = engineSwitch('CSRM_DAWN_TOGGLES');
   if (enable) opts.push(`enable-dawn-features=${enable}`);
-  const disable = process.env.CSRM_DAWN_DISABLE_TOGGLES;
+  const disable = engineSwitch('CSRM_DAWN_DISABLE_TOGGLES');
   if (disable) opts.push(`disable-dawn-features=${disable}`);
   return opts;
 }
@@ -98,14 +99,14 @@ async function init(): Promise<Gpu> {
         '(installs Mesa lavapipe from bookworm-backports); on NVIDIA make sure the Vulkan ICD is installed.',
     );
   }
-  const want = process.env.CSRM_ADAPTER?.toLowerCase();
-  const backendHint = process.env.CSRM_BACKEND ?? 'default backend';
+  const want = engineSwitch('CSRM_ADAPTER')?.toLowerCase();
+  const backendHint = engineSwitch('CSRM_BACKEND') ?? 'default backend';
   let adapter = adapters[0]!;
   if (want) {
     const hit = adapters.find((a) => describe(a.info, backendHint).toLowerCase().includes(want));
     if (!hit) {
       const list = adapters.map((a, i) => `  [${i}] ${describe(a.info, backendHint)}`).join('\n');
-      throw new Error(`CSRM_ADAPTER="${process.env.CSRM_ADAPTER}" matches no adapter. Available:\n${list}`);
+      throw new Error(`CSRM_ADAPTER="${engineSwitch('CSRM_ADAPTER')}" matches no adapter. Available:\n${list}`);
     }
     adapter = hit;
   }
@@ -138,7 +139,7 @@ async function init(): Promise<Gpu> {
   const desc = describe(adapter.info, backendHint);
   const isSoftware = /llvmpipe|lavapipe|swiftshader|software/i.test(desc);
   // On a CPU adapter the binding's spinning poll takes a core from the adapter (engine/dawn-poll.ts).
-  const poll = process.env.CSRM_DAWN_POLL;
+  const poll = engineSwitch('CSRM_DAWN_POLL');
   if (poll !== undefined && poll !== 'spin' && poll !== 'sleep') throw new Error(`CSRM_DAWN_POLL="${poll}": expected "spin" or "sleep"`);
   if (poll === 'sleep' || (poll === undefined && isSoftware)) installPollSleep();
   const info: DeviceInfo = {

@@ -9,7 +9,7 @@ import { backward, noGrad } from './autograd.ts';
 import { tensor } from './create.ts';
 import { rng } from './random.ts';
 import { read } from './runtime.ts';
-import { scope, scopeAsync } from './scope.ts';
+import { scope, scopeAsync, unkeep } from './scope.ts';
 import type { Tensor } from './tensor.ts';
 import type { DType } from './tensor.ts';
 
@@ -87,7 +87,7 @@ export function gradcheck(fn: (...xs: Tensor[]) => Tensor, inputs: CheckInput[],
         }
       }
     });
-    for (const x of xs) if (x.grad) x.grad.kept = false;
+    for (const x of xs) if (x.grad) unkeep(x.grad);
     if (!ok) throw new Error(`gradcheck failed: ${worst} (max abs err ${maxAbsErr.toExponential(3)})`);
     return { ok, maxAbsErr, worst };
   });
@@ -151,7 +151,7 @@ export async function gpucheck(fn: (...xs: Tensor[]) => Tensor, inputs: CheckInp
         const og = gg ? await read(gg) : new Float32Array(inputs[i]!.data.length);
         bwdErr.push(relErr(og, rg));
       }
-      for (const x of [...ref, ...gpu]) if (x.grad) x.grad.kept = false;
+      for (const x of [...ref, ...gpu]) if (x.grad) unkeep(x.grad);
     }
     const fails: string[] = [];
     if (!(fwdErr <= fwdTol)) fails.push(`forward rel err ${fwdErr.toExponential(3)} > ${fwdTol}`);

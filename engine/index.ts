@@ -1,11 +1,13 @@
-// The engine's public API. The engine knows nothing of CSRM.
+// The engine's public API. The engine knows nothing of CSRM; its environment switches (device,
+// debugging, tuning) are listed in switches.ts.
 export { getGpu, shutdownGpu, type DeviceInfo } from './device.ts';
 export { Tensor, empty, numel, view, type DType, type Backend } from './tensor.ts';
-export { scope, scopeAsync, keep, unkeep } from './scope.ts';
+export { scope, scopeAsync, exclusive, keep, unkeep, release, isKept } from './scope.ts';
 export { liveBytes, peakBytes, resetPeak, reservedBytes, trimPool } from './pool.ts';
 export { flush, sync, read, toArray, item, launch, precompile, kernelTimes, dispatchCount, beginGpuSpan, endGpuSpan, gpuSpanSupported } from './runtime.ts';
 export { tensor, fill, zeros, ones, randn, rand, manualSeed, toBackend, setPoison } from './create.ts';
 export { rng, type Rng } from './random.ts';
+export { ENGINE_SWITCHES, engineSwitch, type EngineSwitch } from './switches.ts';
 export { backward, noGrad, detach, zeroGrad, isGradEnabled, savedTensors } from './autograd.ts';
 export { gradcheck, gpucheck, relErr, type CheckInput } from './gradcheck.ts';
 export * from './ops/elementwise.ts';
@@ -29,11 +31,12 @@ export * from './ops/swiglu.ts';
 export * from './ops/lora.ts';
 export { adamw, type Adamw, type AdamwOpts, type AdamwState, type AdamwStateIn } from './optim/adamw.ts';
 export { clipGradNorm } from './optim/clip.ts';
-export { fileError, readFileNamed, readFileNamedSync } from './read_file.ts';
 export { saveCheckpoint, loadCheckpoint, checkpointDigest, hostToTensor, loadTensorsInto, type Checkpoint, type CheckpointIn, type HostTensor } from './checkpoint.ts';
-export { saveLoraAdapter, loadLoraAdapter, type LoraAdapterConfig } from './lora_adapter.ts';
+export { saveLoraAdapter, loadLoraAdapter, type LoraAdapterConfig } from './lora-adapter.ts';
+export { fileError, readFileNamed, readFileNamedSync } from './read-file.ts';
 export * from './safetensors.ts';
 export * from './autotune.ts';
 export * from './losses/index.ts';
 export * from './ops/attention.ts';
 export { setKernelFamily, subgroupKernelsUsable, type KernelFamily } from './kernel-family.ts';
+export * from './ops/topk.ts';

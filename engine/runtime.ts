@@ -1,11 +1,12 @@
 // Execution: kernels are encoded into one shared command encoder (one open compute pass) and
 // submitted in batches; readback is the only point where the CPU waits for the GPU.
-// Debug switches: CSRM_TIME_KERNELS=1 times every kernel with timestamp queries;
+// Debug switches (switches.ts): CSRM_TIME_KERNELS=1 times every kernel with timestamp queries;
 // CSRM_CHECK_NAN=1 checks every kernel output for NaN/Inf and names the first op that made one.
 import { gpuSync, setCurrentKernel, takeAsyncError, type Gpu } from './device.ts';
 import { Tensor, type CpuData } from './tensor.ts';
 
 import { kernel, type Kernel } from '../kernels/kernel.ts';
+import { engineSwitch } from './switches.ts';
 export type { Kernel } from '../kernels/kernel.ts';
 
 /** A uniform value: a plain number is a u32 (i32 if negative); {f} is an f32. */
@@ -31,8 +32,8 @@ const uniformFree: GPUBuffer[] = [];
 const uniformInFlight: GPUBuffer[] = [];
 let totalDispatches = 0;
 
-const timing = process.env.CSRM_TIME_KERNELS === '1';
-const nanCheck = process.env.CSRM_CHECK_NAN === '1';
+const timing = engineSwitch('CSRM_TIME_KERNELS') === '1';
+const nanCheck = engineSwitch('CSRM_CHECK_NAN') === '1';
 
 export function dispatchCount(): number {
   return totalDispatches;

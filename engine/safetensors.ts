@@ -7,8 +7,8 @@
 // in model.safetensors.index.json. Mapping HF names to a model is the model's business.
 import { mkdir, readFile } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { writeFileAtomic } from './atomic_file.ts';
-import { fileError, readFileNamed } from './read_file.ts';
+import { writeFileAtomic } from './atomic-file.ts';
+import { fileError, readFileNamed } from './read-file.ts';
 
 export type StDtype = 'F32' | 'F16' | 'BF16';
 

@@ -22,8 +22,6 @@ export class Tensor {
   grad: Tensor | null = null;
   node: GradNode | null = null;
   disposed = false;
-  /** Survives scope exits; its owner disposes it (parameters, optimizer state, gradients). */
-  kept = false;
   name?: string;
 
   constructor(

@@ -100,7 +100,7 @@ export async function encodeAllHost(m: BiEncoder, tower: Tower, texts: readonly 
   const out = new Float32Array(texts.length * m.config.dim);
   for (let s = 0; s < texts.length; s += batch) {
     const part = texts.slice(s, s + batch);
-    const v = await scopeAsync(async () => noGrad(() => read(encodeTexts(m, tower, part))));
+    const v = await scopeAsync(async () => read(noGrad(() => encodeTexts(m, tower, part))));
     out.set(v, s * m.config.dim);
   }
   return out;

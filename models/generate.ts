@@ -1,6 +1,6 @@
 // Greedy generation with a KV cache (the translation task generates text). One sequence at a time:
 // a right-padded batch would leave holes between prompt and generated keys.
-import { keep, noGrad, read, scopeAsync, tensor, type Tensor } from '../engine/index.ts';
+import { isKept, keep, noGrad, read, release, scopeAsync, tensor, type Tensor } from '../engine/index.ts';
 import { forwardHidden, hiddenRows, lmLogits, type KvCache, type Llama } from './llama.ts';
 
 function argmax(a: ArrayLike<number>): number {
@@ -23,8 +23,8 @@ export async function generateGreedy(m: Llama, prompt: number[], maxNew: number,
       if (all.length > m.config.maxSeqLen) break;
       const ids = useCache ? feed : all;
       const start = useCache ? cache.len : 0;
-      const next = await scopeAsync(async () =>
-        noGrad(async () => {
+      const next = await scopeAsync(async () => {
+        const logits = noGrad(() => {
           const T = ids.length;
           const batch = {
             ids: tensor(ids, [1, T], { dtype: 'i32' }),
@@ -36,18 +36,18 @@ export async function generateGreedy(m: Llama, prompt: number[], maxNew: number,
           const h = forwardHidden(m, batch, { cache: useCache ? cache : undefined });
           if (useCache) {
             // the cache's tensors outlive this scope; the previous ones are freed below
-            for (const t of [...cache.k, ...cache.v]) if (t && !t.kept) held.push(keep(t));
+            for (const t of [...cache.k, ...cache.v]) if (t && !isKept(t)) held.push(keep(t));
           }
-          return argmax(await read(lmLogits(m, hiddenRows(h, [T - 1]))));
-        }),
-      );
+          return lmLogits(m, hiddenRows(h, [T - 1]));
+        });
+        return argmax(await read(logits));
+      });
       if (useCache) {
         cache.len += ids.length;
         const live = new Set([...cache.k, ...cache.v]);
         for (let j = held.length - 1; j >= 0; j--) {
           if (!live.has(held[j]!)) {
-            held[j]!.kept = false;
-            held[j]!.dispose();
+            release(held[j]);
             held.splice(j, 1);
           }
         }
@@ -57,10 +57,7 @@ export async function generateGreedy(m: Llama, prompt: number[], maxNew: number,
       if (next === eosId) break;
     }
   } finally {
-    for (const t of held) {
-      t.kept = false;
-      t.dispose();
-    }
+    release(...held);
   }
   return out;
 }

@@ -8,6 +8,7 @@ import {
   gatherRows,
   isGradEnabled,
   keep,
+  release,
   linear,
   loraInit,
   loraLinear,
@@ -25,7 +26,7 @@ import {
   type Tensor,
 } from '../engine/index.ts';
 import { rng } from '../engine/random.ts';
-import { headDim, paramCounts, validateConfig, type LlamaConfig } from './llama-config.ts';
+import { headDim, paramCounts, validateConfig, type LlamaConfig, type LoraConfig } from './llama-config.ts';
 
 export interface Lora {
   a: Tensor;
@@ -76,7 +77,22 @@ export interface KvCache {
 }
 
 const BASE_NAMES = ['attnNorm', 'wq', 'wk', 'wv', 'wo', 'mlpNorm', 'wGate', 'wUp', 'wDown'] as const;
-const LORA_TARGET_WEIGHT: Record<string, keyof LlamaLayer> = { q: 'wq', k: 'wk', v: 'wv', o: 'wo', gate: 'wGate', up: 'wUp', down: 'wDown' };
+type LoraTarget = LoraConfig['targets'][number];
+const LORA_TARGET_WEIGHT: Record<LoraTarget, keyof LlamaLayer> = { q: 'wq', k: 'wk', v: 'wv', o: 'wo', gate: 'wGate', up: 'wUp', down: 'wDown' };
+
+/**
+ * The random streams of the decoder, by name. Each projection owns a fixed slot (a new one takes a
+ * free slot and moves no other stream); the formulas are those the committed base model and the
+ * demo's numbers were made with, so they stay as they are.
+ *   LoRA dropout of projection t in layer l at step seed s: s·7919 + 8·l + slot(t)   (slots 1…7)
+ *   LoRA initialisation of t in layer l for seed s:         s + 101·l + code of t's first letter
+ */
+const LORA_DROPOUT_SLOT: Record<LoraTarget, number> = { q: 1, k: 2, v: 3, o: 4, gate: 5, up: 6, down: 7 };
+const loraDropoutSeed = (stepSeed: number, layer: number, t: LoraTarget) => (stepSeed * 7919 + 8 * layer + LORA_DROPOUT_SLOT[t]) >>> 0;
+const loraInitSeed = (seed: number, layer: number, t: LoraTarget) => seed + 101 * layer + t.charCodeAt(0);
+if (new Set(Object.values(LORA_DROPOUT_SLOT)).size !== 7 || new Set(Object.keys(LORA_DROPOUT_SLOT).map((t) => t[0])).size !== 7) {
+  throw new Error('llama.ts: LoRA targets need distinct dropout slots and distinct first letters (their seeds)');
+}
 
 /** Random initialisation (std 0.02, residual projections scaled by 1/√(2L) as in GPT-2/Llama). */
 export function initLlama(config: LlamaConfig, seed: number): Llama {
@@ -123,25 +139,13 @@ export function addLora(m: Llama, lora: NonNullable<LlamaConfig['lora']>, seed: 
       if (!wName) throw new Error(`addLora: unknown target "${t}"`);
       const wt = layer[wName] as Tensor;
       const [out, inF] = wt.shape as [number, number];
-      const { a, b } = loraInit(inF, out, lora.r, seed + 101 * l + t.charCodeAt(0));
+      const { a, b } = loraInit(inF, out, lora.r, loraInitSeed(seed, l, t));
       keep(a);
       keep(b);
       a.requiresGrad = b.requiresGrad = true;
       layer.lora[t] = { a, b };
     }
   });
-}
-
-/** Drops the LoRA adapters (for a fresh stage on the same base). */
-export function removeLora(m: Llama): void {
-  for (const layer of m.layers) {
-    for (const ad of Object.values(layer.lora)) {
-      ad!.a.dispose();
-      ad!.b.dispose();
-    }
-    layer.lora = {};
-  }
-  m.config = { ...m.config, lora: null };
 }
 
 export function baseParams(m: Llama): Tensor[] {
@@ -202,15 +206,15 @@ export function namedTensors(m: Llama, which: 'base' | 'lora' | 'all' = 'all'): 
   return out;
 }
 
-function proj(m: Llama, layer: LlamaLayer, t: string, x: Tensor, o: ForwardOpts, salt: number): Tensor {
-  const w = layer[LORA_TARGET_WEIGHT[t]!] as Tensor;
+function proj(m: Llama, layer: LlamaLayer, l: number, t: LoraTarget, x: Tensor, o: ForwardOpts): Tensor {
+  const w = layer[LORA_TARGET_WEIGHT[t]] as Tensor;
   const ad = layer.lora[t];
   if (!ad || !m.config.lora) return linear(x, w);
   const L = m.config.lora;
   return loraLinear(x, w, ad.a, ad.b, {
     scale: L.alpha / L.r,
     dropout: L.dropout,
-    seed: ((o.seed ?? 0) * 7919 + salt) >>> 0,
+    seed: loraDropoutSeed(o.seed ?? 0, l, t),
     training: o.training ?? false,
   });
 }
@@ -223,10 +227,10 @@ export function forwardHidden(m: Llama, batch: Batch, o: ForwardOpts = {}): Tens
   let x = gatherRows(m.embed, batch.ids); // [B, T, D]
   const attn = (layer: LlamaLayer, l: number, x: Tensor): Tensor => {
     const h = rmsNorm(x, layer.attnNorm, c.normEps);
-    const q = rope(reshape(proj(m, layer, 'q', h, o, l * 8 + 1), [B, T, c.nHeads, hd]), batch.positions, c.ropeTheta);
-    const k = rope(reshape(proj(m, layer, 'k', h, o, l * 8 + 2), [B, T, c.nKvHeads, hd]), batch.positions, c.ropeTheta);
+    const q = rope(reshape(proj(m, layer, l, 'q', h, o), [B, T, c.nHeads, hd]), batch.positions, c.ropeTheta);
+    const k = rope(reshape(proj(m, layer, l, 'k', h, o), [B, T, c.nKvHeads, hd]), batch.positions, c.ropeTheta);
     let k2 = k;
-    let v = reshape(proj(m, layer, 'v', h, o, l * 8 + 3), [B, T, c.nKvHeads, hd]);
+    let v = reshape(proj(m, layer, l, 'v', h, o), [B, T, c.nKvHeads, hd]);
     let att: Tensor;
     if (o.cache) {
       const ck = o.cache.k[l];
@@ -241,12 +245,12 @@ export function forwardHidden(m: Llama, batch: Batch, o: ForwardOpts = {}): Tens
     } else {
       att = attention(q, k2, v, { causal: true, keyLengths: batch.lengths });
     }
-    return add(x, proj(m, layer, 'o', reshape(att, [B, T, c.nHeads * hd]), o, l * 8 + 4));
+    return add(x, proj(m, layer, l, 'o', reshape(att, [B, T, c.nHeads * hd]), o));
   };
   const mlp = (layer: LlamaLayer, l: number, x: Tensor): Tensor => {
     const h2 = rmsNorm(x, layer.mlpNorm, c.normEps);
-    const act = swiglu(proj(m, layer, 'gate', h2, o, l * 8 + 5), proj(m, layer, 'up', h2, o, l * 8 + 6));
-    return add(x, proj(m, layer, 'down', act, o, l * 8 + 7));
+    const act = swiglu(proj(m, layer, l, 'gate', h2, o), proj(m, layer, l, 'up', h2, o));
+    return add(x, proj(m, layer, l, 'down', act, o));
   };
   // Without a tape nothing of a block is needed once its output exists: free each attention and MLP
   // block's intermediates and input as soon as it is done, so inference holds one block's working set
@@ -301,10 +305,7 @@ export async function llamaOnBackend(m: Llama, backend: Backend): Promise<Llama>
 }
 
 export function disposeLlama(m: Llama): void {
-  for (const t of [...baseParams(m), ...loraParams(m)]) {
-    t.kept = false;
-    t.dispose();
-  }
+  release(...baseParams(m), ...loraParams(m));
 }
 
 /**

@@ -13,6 +13,7 @@ import {
   gatherRows,
   gelu,
   keep,
+  release,
   layerNorm,
   linear,
   mul,
@@ -146,10 +147,7 @@ export function namedTwinTensors(m: TwinTower): Record<string, Tensor> {
 }
 
 export function disposeTwinTower(m: TwinTower): void {
-  for (const t of twinParams(m)) {
-    t.kept = false;
-    t.dispose();
-  }
+  release(...twinParams(m));
 }
 
 /** Builds a batch from token sequences (each non-empty, at most maxLen); call inside a scope. */

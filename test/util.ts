@@ -1,4 +1,6 @@
 // Shared helpers for tests: fresh random non-zero inputs and random shapes.
+import { expect } from 'vitest';
+import { liveBytes, sync } from '../engine/index.ts';
 import { rng, type Rng } from '../engine/random.ts';
 import type { CheckInput } from '../engine/gradcheck.ts';
 
@@ -26,3 +28,17 @@ export function oddDim(r: Rng, max = 70): number {
 }
 
 export { rng };
+
+/**
+ * The memory check of op tests: `step` (work in a scope; gradients cleared) runs once to warm up
+ * (gradients and buffers that live on), then `repeats` more times must leave the GPU's live bytes
+ * where they were.
+ */
+export async function expectSteadyMemory(step: () => unknown, o: { warmup?: boolean; repeats?: number } = {}): Promise<void> {
+  if (o.warmup ?? true) await step();
+  await sync();
+  const before = liveBytes();
+  for (let i = 0; i < (o.repeats ?? 1); i++) await step();
+  await sync();
+  expect(liveBytes(), 'GPU bytes still live after the steps').toBe(before);
+}

@@ -5,7 +5,7 @@
 import type * as JAX from '@jax-js/jax';
 import { matmulData, matmulMeta } from '../matmul-default.ts';
 import { unavailable } from './unavailable.ts';
-import { softmaxData } from '../softmax.ts';
+import { softmaxData, softmaxMeta } from '../softmax.ts';
 import { attentionShapes, attnKey, matmulShapes, type MatmulShape, softmaxShapes, type AttnShape } from '../shapes.ts';
 import type { BenchCase, BenchInstance, BenchSuite } from '../types.ts';
 import { attentionBthd } from './attention-bthd.ts';
@@ -64,12 +64,7 @@ function matmulCase(s: MatmulShape): BenchCase {
 
 function softmaxCase(rows: number, cols: number): BenchCase {
   return {
-    kernel: 'softmax',
-    shape: `${rows}x${cols}`,
-    system: SYSTEM,
-    bytes: 8 * rows * cols,
-    ceiling: 'bandwidth',
-    tolerance: 1e-5,
+    ...softmaxMeta(rows, cols, SYSTEM),
     async setup() {
       const jax = await loadJax();
       const d = softmaxData(rows, cols);

@@ -7,7 +7,7 @@ import { relErr } from '../../engine/gradcheck.ts';
 import { hostInput, hostLabels, hostPositive, memoRef } from '../inputs.ts';
 import { matmulData, matmulMeta } from '../matmul-default.ts';
 import { unavailable } from './unavailable.ts';
-import { softmaxData } from '../softmax.ts';
+import { softmaxData, softmaxMeta } from '../softmax.ts';
 import { adamwRef, ce3Ref, pickRows, rmsnormRows, sampleRows } from '../reference.ts';
 import { ADAMW, adamwSizes, ce3Key, ce3Shapes, ce3Tokens, matmulShapes, type MatmulShape, RMS_EPS, rmsnormShapes, softmaxShapes, type Ce3Shape } from '../shapes.ts';
 import type { BenchCase, BenchInstance, BenchSuite } from '../types.ts';
@@ -73,12 +73,7 @@ function matmulCase(s: MatmulShape): BenchCase {
 
 function softmaxCase(rows: number, cols: number): BenchCase {
   return {
-    kernel: 'softmax',
-    shape: `${rows}x${cols}`,
-    system: SYSTEM,
-    bytes: 8 * rows * cols,
-    ceiling: 'bandwidth',
-    tolerance: 1e-5,
+    ...softmaxMeta(rows, cols, SYSTEM),
     async setup() {
       const tf = await loadTfjs();
       const d = softmaxData(rows, cols);

@@ -1,16 +1,16 @@
 // Fused causal/padded multi-head (and grouped-query) attention. The forward never materialises the
-// T×S score matrix: kernels/attention/forward_rows.ts streams keys with an online softmax and saves
-// the log-sum-exp; the backward recomputes P from Q, K and the LSE (kernels/attention/backward_rows.ts).
+// T×S score matrix: kernels/attention/forward-rows.ts streams keys with an online softmax and saves
+// the log-sum-exp; the backward recomputes P from Q, K and the LSE (kernels/attention/backward-rows.ts).
 // On the cpu backend both directions are the float64 naive reference (engine/reference/attention.ts),
 // which is what gradcheck and gpucheck compare against.
 import { record } from '../autograd.ts';
 import { launch } from '../runtime.ts';
 import { assertDtype, assertLive, assertSameBackend, empty, Tensor } from '../tensor.ts';
-import { attentionForwardRows } from '../../kernels/attention/forward_rows.ts';
-import { attentionForwardSubgroup } from '../../kernels/attention/forward_subgroup.ts';
+import { attentionForwardRows } from '../../kernels/attention/forward-rows.ts';
+import { attentionForwardSubgroup } from '../../kernels/attention/forward-subgroup.ts';
 import { subgroupKernelSize } from '../kernel-family.ts';
-import { attentionBackwardDkv, attentionBackwardDq, attentionBackwardPrep } from '../../kernels/attention/backward_rows.ts';
-import { attentionBackwardDkvSubgroup, attentionBackwardDqSubgroup } from '../../kernels/attention/backward_subgroup.ts';
+import { attentionBackwardDkv, attentionBackwardDq, attentionBackwardPrep } from '../../kernels/attention/backward-rows.ts';
+import { attentionBackwardDkvSubgroup, attentionBackwardDqSubgroup } from '../../kernels/attention/backward-subgroup.ts';
 import { ATTN_WG } from '../../kernels/attention/common.ts';
 import { attentionBackwardRef, attentionRef, type AttnDims } from '../reference/attention.ts';
 import type { Param } from '../runtime.ts';

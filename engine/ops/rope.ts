@@ -3,7 +3,7 @@
 import { record } from '../autograd.ts';
 import { launch, grid1d } from '../runtime.ts';
 import { assertDtype, assertLive, assertSameBackend, empty, Tensor } from '../tensor.ts';
-import { ropeKernel, ROPE_WG } from '../../kernels/rope/rotate_half.ts';
+import { ropeKernel, ROPE_WG } from '../../kernels/rope/rotate-half.ts';
 import { ropeRef } from '../reference/rope.ts';
 
 function ropeRaw(x: Tensor, positions: Tensor, theta: number, sign: number): Tensor {

@@ -5,7 +5,7 @@
 import { fill, type HostData } from '../create.ts';
 import { unaryRaw } from '../ops/elementwise.ts';
 import { grid1d, launch, upload } from '../runtime.ts';
-import { keep } from '../scope.ts';
+import { keep, release } from '../scope.ts';
 import { Tensor } from '../tensor.ts';
 import { adamwStep, ADAMW_VPT, ADAMW_WG } from '../../kernels/adamw/step.ts';
 import { adamwRef, type AdamwHyper } from '../reference/adamw.ts';
@@ -122,10 +122,7 @@ export function adamw(params: Tensor[], opts: AdamwOpts): Adamw {
     },
     dispose() {
       disposed = true;
-      for (const x of [...m, ...v]) {
-        x.kept = false;
-        x.dispose();
-      }
+      release(...m, ...v);
     },
   };
 }

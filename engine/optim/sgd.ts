@@ -1,7 +1,7 @@
 // Plain SGD with optional momentum: p ← p − lr·(v ← μ·v + g). Used by the engine demo and tests;
 // the transformer work uses the fused AdamW in optim/adamw.ts.
 import { noGrad } from '../autograd.ts';
-import { keep } from '../scope.ts';
+import { keep, release } from '../scope.ts';
 import { Tensor } from '../tensor.ts';
 import { add, mulScalar, sub } from '../ops/elementwise.ts';
 
@@ -21,10 +21,7 @@ export function sgd(params: Tensor[], lr: number, momentum = 0): Sgd {
           if (momentum > 0) {
             const prev = vel.get(p);
             const v = prev ? add(mulScalar(prev, momentum), p.grad) : mulScalar(p.grad, 1);
-            if (prev) {
-              prev.kept = false;
-              prev.dispose();
-            }
+            release(prev);
             vel.set(p, keep(v));
             upd = v;
           }
@@ -42,10 +39,7 @@ export function sgd(params: Tensor[], lr: number, momentum = 0): Sgd {
       });
     },
     dispose() {
-      for (const v of vel.values()) {
-        v.kept = false;
-        v.dispose();
-      }
+      release(...vel.values());
       vel.clear();
     },
   };

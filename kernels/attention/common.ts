@@ -93,7 +93,7 @@ export function attentionKeyBlock(Dh: number, SG: number): number {
 }
 
 /**
- * Subgroup kernels (forward_subgroup.ts, backward_subgroup.ts): a block of `rows` rows × `per` values
+ * Subgroup kernels (forward-subgroup.ts, backward-subgroup.ts): a block of `rows` rows × `per` values
  * (vec4 of a head-dim row, or one lse/D pair) spread over the SG lanes — value t = row·per + c lives
  * in lane t % SG, slot ⌊t / SG⌋ — and handed to every lane with subgroupBroadcast.
  */

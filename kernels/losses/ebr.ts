@@ -2,6 +2,7 @@
 // negatives), fused per query row: one workgroup per row runs an online log-sum-exp of S/τ over the
 // M candidates and adds the CVR-weighted contrastive term and the MSE term. The backward kernel
 // writes dS = ∂L/∂S; the engine turns it into dQ = dS·P and dP = dSᵀ·Q. Math: engine/losses/ebr.ts.
+import { lseMerge, lseMergeVars } from './lse-merge.ts';
 import { kernel } from '../kernel.ts';
 
 export const EBR_WG = 64;
@@ -16,8 +17,7 @@ struct P { B: u32, M: u32, invTau: f32, lambda: f32 }
 @group(0) @binding(2) var<storage, read> cvr: array<f32>;
 @group(0) @binding(3) var<storage, read_write> stats: array<vec2<f32>>;
 @group(0) @binding(4) var<storage, read_write> lse: array<vec2<f32>>;
-var<workgroup> pm: array<f32, ${EBR_WG}>;
-var<workgroup> ps: array<f32, ${EBR_WG}>;
+${lseMergeVars(EBR_WG)}
 @compute @workgroup_size(${EBR_WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32, @builtin(num_workgroups) nw: vec3<u32>) {
   let i = wid.x + wid.y * nw.x;
@@ -31,18 +31,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     s = s * exp(m - mn) + exp(v - mn);
     m = mn;
   }
-  pm[lid] = m;
-  ps[lid] = s;
-  workgroupBarrier();
-  for (var h = ${EBR_WG / 2}u; h > 0u; h = h >> 1u) {
-    if (lid < h) {
-      let m2 = pm[lid + h];
-      let mn = max(pm[lid], m2);
-      ps[lid] = ps[lid] * exp(pm[lid] - mn) + ps[lid + h] * exp(m2 - mn);
-      pm[lid] = mn;
-    }
-    workgroupBarrier();
-  }
+  ${lseMerge(EBR_WG)}
   if (lid == 0u) {
     let ls = log(ps[0]);
     lse[i] = vec2<f32>(pm[0], ls);

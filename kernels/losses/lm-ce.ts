@@ -3,6 +3,7 @@
 // and Σ exp(z − m)), so no [N, V] probability buffer exists; it writes (w·(lse − z_target), 1) per
 // row (or (0, 0) for an ignored token) and (max, log Σ) for the backward. Backward: each invocation writes
 // a few vec4s of one row: dlogits = g·w·(exp(z − lse) − onehot)/norm directly. Math: engine/losses/lm-ce.ts.
+import { lseMerge, lseMergeVars } from './lse-merge.ts';
 import { kernel, type Kernel } from '../kernel.ts';
 
 export const LMCE_WG = 64;
@@ -42,8 +43,7 @@ struct P { N: u32, V: u32, ignore: i32, hasW: u32 }
 @group(0) @binding(4) var<storage, read> w: array<f32>;
 @group(0) @binding(5) var<storage, read_write> stats: array<vec2<f32>>;
 @group(0) @binding(6) var<storage, read_write> lse: array<vec2<f32>>;
-var<workgroup> pm: array<f32, ${LMCE_WG}>;
-var<workgroup> ps: array<f32, ${LMCE_WG}>;
+${lseMergeVars(LMCE_WG)}
 @compute @workgroup_size(${LMCE_WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32, @builtin(num_workgroups) nw: vec3<u32>) {
   let row = wid.x + wid.y * nw.x;
@@ -52,19 +52,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   var m = -3.4028234663852886e38;
   var s = 0.0;
   ${body}
-  pm[lid] = m;
-  ps[lid] = s;
-  workgroupBarrier();
-  for (var h = ${LMCE_WG / 2}u; h > 0u; h = h >> 1u) {
-    if (lid < h) {
-      // merge two (max, sum) pairs: Σ = s1·e^(m1−M) + s2·e^(m2−M)
-      let m2 = pm[lid + h];
-      let mn = max(pm[lid], m2);
-      ps[lid] = ps[lid] * exp(pm[lid] - mn) + ps[lid + h] * exp(m2 - mn);
-      pm[lid] = mn;
-    }
-    workgroupBarrier();
-  }
+  ${lseMerge(LMCE_WG)}
   if (lid == 0u) {
     // kept as (max, log Σ): z − max is exact in f32, while max + log Σ would round at |z| ~ 1e4
     let ls = log(ps[0]);

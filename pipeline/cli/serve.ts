@@ -7,7 +7,7 @@
 // drains in-flight requests and exits. With --catalogue, the product embeddings are first computed
 // from the catalogue's titles with the two towers and written to --embeddings.
 import { pathToFileURL } from 'node:url';
-import { readFileNamedSync } from '../../engine/read_file.ts';
+import { readFileNamedSync } from '../../engine/read-file.ts';
 import { readRecords } from '../data/records.ts';
 import { embedCatalogue, writeEmbeddings } from '../online/embeddings-file.ts';
 import { startServer } from '../online/serve.ts';

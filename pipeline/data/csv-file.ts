@@ -1,6 +1,6 @@
 // A CSV file's records with errors that name it: a syntax error (an unbalanced quote) stops the
 // whole file at the line where the broken field starts, in every read mode.
-import { readFileNamedSync } from '../../engine/read_file.ts';
+import { readFileNamedSync } from '../../engine/read-file.ts';
 import { CsvSyntaxError, csvObjects } from './csv.ts';
 
 export function csvObjectsIn(file: string, text: string, delimiter = ','): ReturnType<typeof csvObjects> {

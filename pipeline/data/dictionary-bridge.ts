@@ -3,7 +3,7 @@
 // (CC BY-SA 4.0, MDBG; `Traditional Simplified [pinyin] /gloss/…/`), joined on the Hanja spelling.
 // Sino-Korean words often differ from modern Taiwanese usage (冷藏庫 vs 冰箱), so the bridge is
 // real but partial: it maps words, not the market's own vocabulary.
-import { readFileNamedSync } from '../../engine/read_file.ts';
+import { readFileNamedSync } from '../../engine/read-file.ts';
 import { gunzipSync } from 'node:zlib';
 
 export interface BridgeEntry {

@@ -5,7 +5,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parquetReadObjects } from 'hyparquet';
 import { parquetWriteBuffer } from 'hyparquet-writer';
-import { readFileNamedSync } from '../../engine/read_file.ts';
+import { readFileNamedSync } from '../../engine/read-file.ts';
 import { writeCsv } from './csv.ts';
 import { csvObjectsIn } from './csv-file.ts';
 import { verifyMarketFile } from './market/manifest.ts';

@@ -2,7 +2,7 @@
 // Writes are atomic (temp file + fsync + rename): a killed process never leaves half a file.
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { readFileNamedSync } from '../../engine/read_file.ts';
+import { readFileNamedSync } from '../../engine/read-file.ts';
 
 export function writeAtomic(path: string, data: string | Uint8Array): void {
   mkdirSync(dirname(path), { recursive: true });

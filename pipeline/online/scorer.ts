@@ -1,5 +1,6 @@
 // Scoring a query against stored product embeddings with both towers: p̂ = σ(s·c) for EM and for
 // defect (section 3.5). Query embeddings come from the LRU cache or are computed in real time.
+import { exclusive } from '../../engine/index.ts';
 import type { EmbeddingTable } from './embeddings-file.ts';
 import { LruCache } from './lru.ts';
 import { dotRow, relevanceProb, type Scored } from './rank.ts';
@@ -26,7 +27,8 @@ export class Scorer {
   async embedQuery(query: string): Promise<QueryEmbedding> {
     const hit = this.cache.get(query);
     if (hit) return hit;
-    const [em, defect] = await Promise.all([this.models.em.encodeQueries([query]), this.models.defect.encodeQueries([query])]);
+    // concurrent requests take turns on the GPU, and the two towers run one after the other: scopes never overlap
+    const [em, defect] = await exclusive(async () => [await this.models.em.encodeQueries([query]), await this.models.defect.encodeQueries([query])]);
     const e = { em: em[0]!, defect: defect[0]! };
     this.cache.set(query, e);
     return e;

@@ -36,7 +36,7 @@ export async function embedTexts(m: TwinTower, tok: Tokenizer, side: TowerSide, 
   for (let s = 0; s < texts.length; s += batchSize) {
     const chunk = texts.slice(s, s + batchSize).map((t) => towerTokens(tok, t, m.config.maxLen));
     const v = await scopeAsync(async () =>
-      noGrad(() => read(encodeTower(m, side, buildTokenBatch(chunk, tok.pad, m.config.maxLen)))),
+      read(noGrad(() => encodeTower(m, side, buildTokenBatch(chunk, tok.pad, m.config.maxLen)))),
     );
     for (let i = 0; i < chunk.length; i++) {
       const e = Float32Array.from(v.subarray(i * D, (i + 1) * D));

@@ -1,6 +1,6 @@
 // The online relevance model of section 3.5 as the serving side sees it: a twin tower whose query and
 // item outputs are compared by cosine, turned into a probability p̂ = σ(s·c). The distilled EM and
-// defect towers implement this later; `hashed-tower.ts` is the baseline that runs today.
+// defect towers (`twin-tower-model.ts`) and the hashed n-gram baseline (`hashed-tower.ts`) implement it.
 
 export interface TowerModel {
   /** Embedding size (128 in the paper). */

@@ -71,7 +71,7 @@ export async function trainRanker(
     const relevance = ex.map((e) => conversionSeq(tok, e.rec.query, titleOf(e.rec.product_id)!, o.maxLen, e.bought));
     await runSft({
       model, labelIds: tok.labelTokenIds, padId: tok.pad, relevance, translation: [], dev: [], dir, label: 'conversion ranker', quiet: o.quiet,
-      cfg: { steps: o.steps, batchSize: o.batchSize, lr: o.lr, warmup: Math.min(20, Math.floor(o.steps / 10)), weightDecay: 0.01, clip: 1, alpha: 1, mtRatio: 0, lmWeight: 0, evalEvery: o.steps, maxLen: o.maxLen, seed: o.seed },
+      cfg: { steps: o.steps, batchSize: o.batchSize, lr: o.lr, warmup: Math.min(20, Math.floor(o.steps / 10)), weightDecay: 0.01, clip: 1, alpha: 1, mtRatio: 0, lmWeight: 0, evalEvery: o.steps, maxLen: o.maxLen, seed: o.seed, groupBatches: 1 },
     });
     writeFileSync(join(dir, 'done'), '');
   }

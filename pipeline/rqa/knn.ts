@@ -1,17 +1,14 @@
 // Exact nearest-neighbour search by inner product on the GPU, for EBR over the catalogue
 // (section 3.3): scores = queries · catalogueᵀ via the engine's matmul, one catalogue chunk at a
 // time so no score buffer larger than Q×chunk exists, then top-k per query.
-//   'gpu'  : a WGSL kernel folds each chunk's scores into a running top-k on the device (one
-//            workgroup per query); one readback at the end. Used when k + exclusions ≤ TOPK_MAX_K.
+//   'gpu'  : the engine's topkMerge folds each chunk's scores into a running top-k on the device
+//            (one workgroup per query); one readback at the end. Used when k + exclusions ≤ TOPK_MAX_K.
 //   'host' : each chunk's scores are read back and heap-selected on the CPU (any k).
 // Exclusions (the product being judged must never be returned) are applied on the host after
 // selecting k + max|exclude(qi)| candidates, so the device never needs the sets.
 // An approximate index (HNSW) is not built here: for catalogues too large for exact search it
 // would replace `knnSearch` behind the same signature, taking the same embeddings read back once.
-import { gpuSync } from '../../engine/device.ts';
-import { empty, flush, launch, matmul, noGrad, read, scopeAsync, type Tensor } from '../../engine/index.ts';
-import { grid1d } from '../../engine/runtime.ts';
-import { topkCapacity, topkRows, TOPK_MAX_K } from '../../kernels/topk/rows.ts';
+import { flush, keep, matmul, noGrad, read, release, scope, scopeAsync, slice, topkMerge, TOPK_MAX_K, TOPK_NONE, type Tensor, type TopkLists } from '../../engine/index.ts';
 import { TopK, type Hit } from './topk.ts';
 
 export type TopkMode = 'gpu' | 'host';
@@ -25,22 +22,8 @@ export interface KnnOpts {
   topk?: TopkMode;
 }
 
-const NONE = 0xffffffff;
-
 export function defaultChunk(q: number, n: number): number {
   return Math.max(1, Math.min(n, Math.floor((1 << 24) / Math.max(1, q))));
-}
-
-/** Rows [start, start+count) of a 2-D GPU tensor, copied into a fresh tensor (a buffer copy). */
-function rowSlice(t: Tensor, start: number, count: number): Tensor {
-  const d = t.shape[1]!;
-  const out = empty([count, d], 'f32');
-  flush(); // engine work already encoded (e.g. the catalogue's upload or encoder) goes first
-  const g = gpuSync();
-  const enc = g.device.createCommandEncoder();
-  enc.copyBufferToBuffer(t.gpu!.buffer, start * d * 4, out.gpu!.buffer, 0, count * d * 4);
-  g.queue.submit([enc.finish()]);
-  return out;
 }
 
 function check(queries: Tensor, catalogue: Tensor, k: number): void {
@@ -73,8 +56,7 @@ export async function knnSearch(queries: Tensor, catalogue: Tensor, k: number, o
 
 /** Scores [Q, count] of catalogue rows [start, start+count): the scoring matmul of one chunk. */
 export function chunkScores(queries: Tensor, catalogue: Tensor, start: number, count: number): Tensor {
-  const part = start === 0 && count === catalogue.shape[0] ? catalogue : rowSlice(catalogue, start, count);
-  return noGrad(() => matmul(queries, part, { transB: true }));
+  return noGrad(() => matmul(queries, start === 0 && count === catalogue.shape[0] ? catalogue : slice(catalogue, 0, start, start + count), { transB: true }));
 }
 
 async function hostTopk(queries: Tensor, catalogue: Tensor, want: number, chunk: number): Promise<Hit[][]> {
@@ -99,34 +81,27 @@ async function hostTopk(queries: Tensor, catalogue: Tensor, want: number, chunk:
 async function gpuTopk(queries: Tensor, catalogue: Tensor, want: number, chunk: number): Promise<Hit[][]> {
   const Q = queries.shape[0]!;
   const N = catalogue.shape[0]!;
-  const kp = want; // list length; the kernel's capacity may be larger
-  const kern = topkRows(topkCapacity(want));
-  const [vals, idx] = await scopeAsync(async () => {
-    // Ping-pong running lists: each chunk merges `prev` with its scores into `next`.
-    let prevV = empty([Q, kp], 'f32');
-    let prevI = empty([Q, kp], 'u32');
-    let nextV = empty([Q, kp], 'f32');
-    let nextI = empty([Q, kp], 'u32');
+  let run: TopkLists | null = null;
+  try {
     for (let start = 0; start < N; start += chunk) {
       const count = Math.min(chunk, N - start);
-      await scopeAsync(async () => {
-        const s = chunkScores(queries, catalogue, start, count);
-        launch(kern, [s, prevV, prevI, nextV, nextI], grid1d(Q), [Q, count, start, start === 0 ? 0 : 1, kp], 'knn_topk');
-        flush(); // the chunk's buffers may return to the pool once this is submitted
-      });
-      [prevV, nextV] = [nextV, prevV];
-      [prevI, nextI] = [nextI, prevI];
+      const prev: TopkLists | null = run;
+      const next: TopkLists = scope(() => topkMerge(chunkScores(queries, catalogue, start, count), want, start, prev));
+      run = { values: keep(next.values), indices: keep(next.indices) };
+      if (prev) release(prev.values, prev.indices);
+      flush(); // the chunk's scores may return to the pool once this is submitted
     }
-    return [await read(prevV), await read(prevI)] as const;
-  });
-  const out: Hit[][] = [];
-  for (let qi = 0; qi < Q; qi++) {
-    const l: Hit[] = [];
-    for (let j = 0; j < want; j++) {
-      const i = idx[qi * kp + j]!;
-      if (i !== NONE) l.push({ index: i, score: vals[qi * kp + j]! });
-    }
-    out.push(l);
+    const lists: TopkLists = run!;
+    const [vals, idx] = await scopeAsync(async () => [await read(lists.values), await read(lists.indices)] as const);
+    return [...Array(Q).keys()].map((qi) => {
+      const l: Hit[] = [];
+      for (let j = 0; j < want; j++) {
+        const i = idx[qi * want + j]!;
+        if (i !== TOPK_NONE) l.push({ index: i, score: vals[qi * want + j]! });
+      }
+      return l;
+    });
+  } finally {
+    if (run) release(run.values, run.indices);
   }
-  return out;
 }

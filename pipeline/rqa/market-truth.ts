@@ -8,7 +8,7 @@
 // Rule 3 makes the accuracy a lower bound, the same for every retriever compared.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { readFileNamedSync } from '../../engine/read_file.ts';
+import { readFileNamedSync } from '../../engine/read-file.ts';
 import { verifyMarketFile } from '../data/market/manifest.ts';
 import type { Label, RelevanceRecord } from '../data/schema.ts';
 import type { Truth } from './accuracy.ts';

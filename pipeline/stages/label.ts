@@ -4,7 +4,7 @@
 import { appendFileSync, existsSync, mkdirSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { checkpointDigest } from '../../engine/checkpoint.ts';
-import { readFileNamedSync } from '../../engine/read_file.ts';
+import { readFileNamedSync } from '../../engine/read-file.ts';
 import type { RelevanceRecord } from '../data/schema.ts';
 import type { Tokenizer } from '../tokenizer/tokenizer.ts';
 import { progress } from '../train/progress.ts';

@@ -1,7 +1,8 @@
 // The whole CSRM method on one market, stage after stage, every stage reading and writing files in
 // the run folder (so any stage can be rerun alone, and a rerun skips what is done):
-// generate → base model → Stage 1 (SFT, SFT+MT) → Stage 2 → self-distillation rounds → Figure 3
-// sweep → transfer gap → report.
+// generate → base model → the fine-tuning stages of the stage table (Stage 1 ±MT ±RQA, Stage 2
+// ±RQA*, self-distillation rounds, the Figure 3 sweep), with RQA and soft labels made when a stage
+// first needs them → transfer gap → online distillation → report.
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,7 +19,8 @@ import { loadMarketData } from './market-data.ts';
 import { loadAdapters, loadBase } from './model-io.ts';
 import { PRETRAIN_CORPUS, runPretrain } from './pretrain.ts';
 import { pickTeacher, runOnlineStage } from './online-stage.ts';
-import { runSftStage, stageTrainRecords, withRqa, type SftStageOpts, type SftStageResult } from './sft-stage.ts';
+import { runSftStage, stageTrainRecords, withRqa } from './sft-stage.ts';
+import { methodStages, softLabelsPath, stageRunOpts, teacherCandidates, TRANSFER_GAP_STAGES, type RqaKind, type StageSpec } from './stage-table.ts';
 import { disposeLlama } from '../../models/llama.ts';
 
 export interface StageTiming {
@@ -38,11 +40,22 @@ async function committedMatches(path: string, c: MethodConfig): Promise<boolean>
   return meta.steps === c.pretrain.steps && meta.seed === c.pretrain.seed && meta.seqLen === c.pretrain.seqLen && meta.corpus === (c.pretrain.corpus ?? PRETRAIN_CORPUS);
 }
 
-export async function runMethod(c: MethodConfig, runDir: string, opts: { quiet?: boolean; log?: (s: string) => void } = {}): Promise<void> {
-  const log = opts.log ?? ((s: string) => console.error(s));
+/** One run of the method: its folder, its config, and the timing of every step (timings.json). */
+interface Run {
+  c: MethodConfig;
+  runDir: string;
+  data: string;
+  base: string;
+  quiet?: boolean;
+  log: (s: string) => void;
+  timed<T>(step: string, fn: () => Promise<T>): Promise<T>;
+}
+
+function openRun(c: MethodConfig, runDir: string, opts: { quiet?: boolean; log?: (s: string) => void }): Run {
   mkdirSync(runDir, { recursive: true });
   const timingsPath = join(runDir, 'timings.json');
   const timings: StageTiming[] = readJsonIf<StageTiming[]>(timingsPath) ?? [];
+  // a rerun keeps the longer time: a stage found done takes no time and says nothing of its cost
   const timed = async <T>(stage: string, fn: () => Promise<T>): Promise<T> => {
     const t0 = performance.now();
     const r = await fn();
@@ -53,118 +66,111 @@ export async function runMethod(c: MethodConfig, runDir: string, opts: { quiet?:
     writeJson(timingsPath, timings);
     return r;
   };
-  const gpu = await getGpu();
-  writeJson(join(runDir, 'device.json'), { adapter: gpu.info.adapter, software: gpu.info.isSoftware });
-  log(`CSRM method "${c.name}" in ${runDir} on ${gpu.info.adapter}`);
+  return { c, runDir, data: join(runDir, 'data'), base: join(runDir, 'base.ckpt'), quiet: opts.quiet, log: opts.log ?? ((s) => console.error(s)), timed };
+}
 
-  // 1. the synthetic market
-  const dataDir = join(runDir, 'data');
-  await timed('generate', async () => {
-    if (existsSync(join(dataDir, 'summary.json'))) return;
-    const m = generateMarket({ preset: c.market.preset, seed: c.market.seed });
-    writeMarket(m, dataDir);
-    log(`generate: market "${c.market.preset}" written to ${dataDir}`);
+/** The synthetic market of the config's preset and seed. */
+function generateStep(run: Run): Promise<void> {
+  return run.timed('generate', async () => {
+    if (existsSync(join(run.data, 'summary.json'))) return;
+    writeMarket(generateMarket({ preset: run.c.market.preset, seed: run.c.market.seed }), run.data);
+    run.log(`generate: market "${run.c.market.preset}" written to ${run.data}`);
   });
+}
 
-  // 2. the base model: the committed checkpoint when it exists, else pretrained here from its seed
-  const base = join(runDir, 'base.ckpt');
-  await timed('base model', async () => {
+/** The base model: the committed checkpoint when it matches the config, else pretrained here from its seed. */
+function baseModelStep(run: Run): Promise<void> {
+  const { c, base } = run;
+  return run.timed('base model', async () => {
     if (existsSync(base)) return;
     const committed = committedBase(c);
     if (existsSync(committed) && (await committedMatches(committed, c))) {
       copyFileSync(committed, base);
-      log(`base model: ${committed} (reproduce with \`csrm pretrain --config ${c.name}\`)`);
+      run.log(`base model: ${committed} (reproduce with \`csrm pretrain --config ${c.name}\`)`);
       return;
     }
     const p = c.pretrain;
-    const r = await runPretrain({ data: dataDir, out: base, preset: c.model.preset, steps: p.steps, batchSize: p.batchSize, seqLen: p.seqLen, lr: p.lr, seed: p.seed, corpus: p.corpus, quiet: opts.quiet });
-    log(`base model: pretrained ${p.steps} steps, final loss ${r.history.at(-1)?.loss?.toFixed(3)}`);
+    const r = await runPretrain({ data: run.data, out: base, preset: c.model.preset, steps: p.steps, batchSize: p.batchSize, seqLen: p.seqLen, lr: p.lr, seed: p.seed, corpus: p.corpus, quiet: run.quiet });
+    run.log(`base model: pretrained ${p.steps} steps, final loss ${r.history.at(-1)?.loss?.toFixed(3)}`);
   });
+}
 
-  // a stage that continues an earlier one (init) trains warmSteps; one from the base model trains steps
-  const stage = (o: Partial<SftStageOpts> & Pick<SftStageOpts, 'name' | 'stage' | 'mt'>): Promise<SftStageResult> =>
-    timed(o.name, async () => {
-      const train = o.init ? { ...c.sft, steps: c.sft.warmSteps ?? c.sft.steps } : c.sft;
-      const r = await runSftStage({
-        runDir, data: dataDir, base, rqa: null, softLabels: null, alpha: 1, targetFraction: 1, train, quiet: opts.quiet, ...o,
-      });
-      log(`${o.name}: target test micro-F1 ${r.eval.target.microF1.toFixed(4)} (source ${r.eval.source.microF1.toFixed(4)}, best dev F1 ${r.train.bestDevF1.toFixed(4)})`);
-      return r;
-    });
-
-  const label = (from: string, out: string, fraction: number) =>
-    timed(`label ${from}`, async () => {
-      const tok = await loadTokenizer();
-      const data = await loadMarketData(dataDir);
-      const recs = await withRqa(stageTrainRecords(data, 2, fraction, c.sft.seed), null);
-      const { model } = await loadBase(base);
-      const adapters = join(runDir, from, 'best.ckpt');
-      await loadAdapters(model, adapters);
-      const r = await labelRecords(model, tok, recs, c.sft.maxLen, out, { quiet: opts.quiet, model: await labelModel(base, adapters, c.sft.maxLen) });
-      disposeLlama(model);
-      log(`label: ${from} → ${out} (${r.labelled} new, ${r.samplesPerSec.toFixed(1)} samples/s)`);
-      return r;
-    });
-
-  // 3. Stage 1: cold start with zero target data, without and with the translation task
-  await stage({ name: 'stage1-sft', stage: 1, mt: false });
-  await stage({ name: 'stage1-sft-mt', stage: 1, mt: true });
-  // 3b. [RQA hook] retrieval-based query augmentation (section 3.3): BM25 pseudo pairs → conversion
-  //     ranker → distilled EBR (eq. 1) → rqa.jsonl
+/** Retrieval-based query augmentation (section 3.3): BM25 pseudo pairs → conversion ranker → distilled EBR (eq. 1) → rqa.jsonl. */
+async function rqaStep(run: Run, kind: RqaKind): Promise<void> {
   const { runRqaStage, rqaConfig } = await import('./rqa-stage.ts');
-  const rqaDir = join(runDir, 'rqa');
-  const rqa = (star: boolean, out: string) =>
-    timed(star ? 'rqa-star' : 'rqa', async () => {
-      const r = await runRqaStage({ data: dataDir, base, out, star, rankerDir: join(rqaDir, 'ranker'), maxLen: c.sft.maxLen, cfg: rqaConfig(c.rqa), quiet: opts.quiet });
-      log(`${star ? 'RQA*' : 'RQA'}: ${r.accuracy.map((a) => `${a.name} top-1 ${(100 * a.all.top1).toFixed(1)}%`).join(', ')}`);
-    });
-  await rqa(false, rqaDir);
-  await stage({ name: 'stage1-sft-mt-rqa', stage: 1, mt: true, rqa: rqaDir });
-  // 4. Stage 2: source + sparse target labels
-  // Stage 2 localises the Stage-1 model (SFT+MT) with the target market's sparse labels
-  await stage({ name: 'stage2', stage: 2, mt: true, init: 'stage1-sft-mt' });
-  // 4b. [RQA* hook] EBR retrained with the target market's sparse behaviour
-  const rqaStarDir = join(runDir, 'rqa-star');
-  await rqa(true, rqaStarDir);
-  await stage({ name: 'stage2-rqa-star', stage: 2, mt: true, rqa: rqaStarDir, init: 'stage1-sft-mt-rqa' });
-  // 5. multi-round self-distillation: round k learns from round k−1's soft labels
-  let prev = 'stage2';
-  for (let k = 1; k <= c.sd.rounds; k++) {
-    const lab = join(runDir, `sd-${k}`, 'soft-labels.jsonl');
-    if (!readJsonIf(join(runDir, `sd-${k}`, 'result.json'))) await label(prev, lab, 1);
-    await stage({ name: `sd-${k}`, stage: 2, mt: true, softLabels: lab, alpha: c.sd.alpha, init: prev });
-    prev = `sd-${k}`;
-  }
-  // 6. Figure 3: F1 against the number of target labels, with and without one self-distillation round
-  for (const f of c.figure3.fractions) {
-    const pct = Math.round(f * 100);
-    await stage({ name: `stage2-${pct}`, stage: 2, mt: true, targetFraction: f, init: 'stage1-sft-mt' });
-    const lab = join(runDir, `sd-1-${pct}`, 'soft-labels.jsonl');
-    if (!readJsonIf(join(runDir, `sd-1-${pct}`, 'result.json'))) await label(`stage2-${pct}`, lab, f);
-    await stage({ name: `sd-1-${pct}`, stage: 2, mt: true, targetFraction: f, softLabels: lab, alpha: c.sd.alpha, init: `stage2-${pct}` });
-  }
-  // 7. cross-lingual transfer gap (eq. 6) of the Stage-1 models without and with MT
-  await timed('transfer gap', async () => {
-    const out = join(runDir, 'transfer-gap.json');
+  const star = kind === 'rqa-star';
+  await run.timed(kind, async () => {
+    const r = await runRqaStage({ data: run.data, base: run.base, out: join(run.runDir, kind), star, rankerDir: join(run.runDir, 'rqa', 'ranker'), maxLen: run.c.sft.maxLen, cfg: rqaConfig(run.c.rqa), quiet: run.quiet });
+    run.log(`${star ? 'RQA*' : 'RQA'}: ${r.accuracy.map((a) => `${a.name} top-1 ${(100 * a.all.top1).toFixed(1)}%`).join(', ')}`);
+  });
+}
+
+/** A self-distillation stage's soft labels: the predictions of the stage it learns from on its training records. */
+async function softLabelStep(run: Run, s: StageSpec): Promise<void> {
+  const from = s.softLabelsFrom!;
+  const out = softLabelsPath(run.runDir, s);
+  await run.timed(`label ${from}`, async () => {
+    const tok = await loadTokenizer();
+    const data = await loadMarketData(run.data);
+    const recs = await withRqa(stageTrainRecords(data, 2, s.targetFraction, run.c.sft.seed), null);
+    const { model } = await loadBase(run.base);
+    const adapters = join(run.runDir, from, 'best.ckpt');
+    await loadAdapters(model, adapters);
+    const r = await labelRecords(model, tok, recs, run.c.sft.maxLen, out, { quiet: run.quiet, model: await labelModel(run.base, adapters, run.c.sft.maxLen) });
+    disposeLlama(model);
+    run.log(`label: ${from} → ${out} (${r.labelled} new, ${r.samplesPerSec.toFixed(1)} samples/s)`);
+  });
+}
+
+/** One fine-tuning stage of the table, with what it needs made first. */
+async function fineTuneStep(run: Run, s: StageSpec): Promise<void> {
+  if (s.rqa) await rqaStep(run, s.rqa);
+  if (s.softLabelsFrom && !readJsonIf(join(run.runDir, s.name, 'result.json'))) await softLabelStep(run, s);
+  await run.timed(s.name, async () => {
+    const r = await runSftStage(stageRunOpts(s, run.c, { runDir: run.runDir, data: run.data, base: run.base, quiet: run.quiet }));
+    run.log(`${s.name}: target test micro-F1 ${r.eval.target.microF1.toFixed(4)} (source ${r.eval.source.microF1.toFixed(4)}, best dev F1 ${r.train.bestDevF1.toFixed(4)})`);
+  });
+}
+
+/** Cross-lingual transfer gap (eq. 6) of the Stage-1 models without and with MT. */
+function transferGapStep(run: Run): Promise<void> {
+  return run.timed('transfer gap', async () => {
+    const out = join(run.runDir, 'transfer-gap.json');
     if (existsSync(out)) return;
     const tok = await loadTokenizer();
-    const data = await loadMarketData(dataDir);
+    const data = await loadMarketData(run.data);
     const res: Record<string, { gap: number; pairs: number }> = {};
-    for (const name of ['stage1-sft', 'stage1-sft-mt']) {
-      const { model } = await loadBase(base);
-      await loadAdapters(model, join(runDir, name, 'best.ckpt'));
-      res[name] = await measureTransferGap(model, data, tok, c.sft.maxLen);
+    for (const name of TRANSFER_GAP_STAGES) {
+      const { model } = await loadBase(run.base);
+      await loadAdapters(model, join(run.runDir, name, 'best.ckpt'));
+      res[name] = await measureTransferGap(model, data, tok, run.c.sft.maxLen);
       disposeLlama(model);
     }
     writeJson(out, res);
-    log(`transfer gap (eq. 6): without MT ${res['stage1-sft']!.gap.toFixed(4)}, with MT ${res['stage1-sft-mt']!.gap.toFixed(4)}`);
+    const [without, withMt] = TRANSFER_GAP_STAGES.map((n) => res[n]!.gap.toFixed(4));
+    run.log(`transfer gap (eq. 6): without MT ${without}, with MT ${withMt}`);
   });
-  // 7b. [online hook] twin-tower distillation (section 3.5): EM and defect students from the best
-  //     teacher's soft labels, baseline on hard labels, Table 3 and EM@1 / Defect@5 → online/result.json
-  await timed('online', () =>
-    runOnlineStage({ runDir, data: dataDir, base, teacher: pickTeacher(runDir, ['stage2', ...Array.from({ length: c.sd.rounds }, (_, k) => `sd-${k + 1}`)]), marketPreset: c.market.preset, online: c.online, maxLen: c.sft.maxLen, quiet: opts.quiet, log }),
+}
+
+/** Twin-tower distillation (section 3.5) from the best Stage-2 teacher → online/result.json. */
+function onlineStep(run: Run, stages: readonly StageSpec[]): Promise<unknown> {
+  const { c, runDir } = run;
+  return run.timed('online', () =>
+    runOnlineStage({ runDir, data: run.data, base: run.base, teacher: pickTeacher(runDir, teacherCandidates(stages)), marketPreset: c.market.preset, online: c.online, maxLen: c.sft.maxLen, quiet: run.quiet, log: run.log }),
   );
-  // 8. the report
+}
+
+export async function runMethod(c: MethodConfig, runDir: string, opts: { quiet?: boolean; log?: (s: string) => void } = {}): Promise<void> {
+  const run = openRun(c, runDir, opts);
+  const gpu = await getGpu();
+  writeJson(join(runDir, 'device.json'), { adapter: gpu.info.adapter, software: gpu.info.isSoftware });
+  run.log(`CSRM method "${c.name}" in ${runDir} on ${gpu.info.adapter}`);
+  await generateStep(run);
+  await baseModelStep(run);
+  const stages = methodStages(c);
+  for (const s of stages) await fineTuneStep(run, s);
+  await transferGapStep(run);
+  await onlineStep(run, stages);
   const files = await writeReport(runDir, c);
-  log(`report: ${files.join(', ')}`);
+  run.log(`report: ${files.join(', ')}`);
 }

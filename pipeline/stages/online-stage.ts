@@ -1,7 +1,7 @@
 // `csrm distill-online` (sections 3.5 and 6): the online twin-tower relevance models.
 //  1. KD data: for the target market's logged queries, top M impressed products + top N retrieved
-//     ones (kd-data.ts). The retriever is BM25 over the target catalogue (pipeline/rqa/bm25.ts), a
-//     stand-in with the same `EbrRetriever` type until the distilled EBR bi-encoder lands.
+//     ones (kd-data.ts). The retriever is BM25 over the target catalogue (pipeline/rqa/bm25.ts)
+//     behind the `EbrRetriever` type: the paper's EBR retriever would take its place unchanged.
 //     Queries of the target TEST set are left out, so the ranking simulation runs on held-out queries.
 //  2. The teacher (the run's best relevance LLM) labels every pair with ⟨p_irr, p_sub, p_exact⟩,
 //     cached in online/kd-labels.jsonl (resumable, label.ts).

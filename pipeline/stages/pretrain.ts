@@ -48,7 +48,7 @@ export async function runPretrain(o: PretrainOpts): Promise<SftResult & { params
   mkdirSync(dir, { recursive: true });
   const cfg: SftConfig = {
     steps: o.steps, batchSize: o.batchSize, lr: o.lr, warmup: Math.min(100, Math.floor(o.steps / 10)), weightDecay: 0.01, clip: 1,
-    alpha: 1, mtRatio: 0, lmWeight: 1, evalEvery: Math.max(50, Math.floor(o.steps / 10)), maxLen: o.seqLen, seed: o.seed,
+    alpha: 1, mtRatio: 0, lmWeight: 1, evalEvery: Math.max(50, Math.floor(o.steps / 10)), maxLen: o.seqLen, seed: o.seed, groupBatches: 1,
   };
   if (!o.quiet) console.error(`pretrain: ${corpus.length} sequences of ${o.seqLen} tokens, model ${o.preset}`);
   const res = await runSft({ model, labelIds: tok.labelTokenIds, padId: tok.pad, relevance: [], translation: [], lm: corpus, dev: [], cfg, dir: join(dir), label: 'pretrain', quiet: o.quiet });

@@ -1,7 +1,7 @@
 // `csrm sft`: one fine-tuning setting of Table 2 (Stage 1 with or without the translation task and
 // RQA, Stage 2, a self-distillation round), trained from the base model with fresh LoRA adapters on
 // q/k/v (or every weight, `adapter: "full"`), or continued from an earlier stage's model (`init`);
-// q/k/v, the best checkpoint chosen on the dev set, then evaluated on the clean target test set.
+// the best checkpoint is chosen on the dev set, then evaluated on the clean target test set.
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { manualSeed } from '../../engine/index.ts';
@@ -12,36 +12,13 @@ import { readJsonIf, writeJson } from '../io/files.ts';
 import { loadTokenizer, type Tokenizer } from '../tokenizer/tokenizer.ts';
 import type { RelevanceSeq, TranslationSeq } from '../train/batch.ts';
 import { runSft, type SftConfig, type SftResult } from '../train/sft.ts';
+import type { SftSettings } from './config.ts';
 import { encodeRelevance, encodeTranslation, type Soft } from './encode.ts';
 import { evaluateModel, type ModelEvaluation } from './evaluate.ts';
 import { loadMarketData, sampleKey, type MarketData } from './market-data.ts';
 import { loadAdapters, loadBase } from './model-io.ts';
 import { readSoftLabels } from './label.ts';
 import { rng } from '../../engine/random.ts';
-
-export interface SftTrainOpts {
-  steps: number;
-  batchSize: number;
-  lr: number;
-  evalEvery: number;
-  maxLen: number;
-  seed: number;
-  mtRatio: number; // share of translation samples when the MT task is on
-  loraR?: number; // default: the paper's r/dim ratio (paperLora)
-  /**
-   * What trains: LoRA adapters on q/k/v (the paper; default) or the whole model ("full"). The paper's
-   * LoRA is for a 14B model; a decoder of a few hundred thousand parameters learns the task far
-   * faster with every weight free (measured: docs in the README's demo section).
-   */
-  adapter?: 'lora' | 'full';
-  /** Stage 2: share of target-market samples in the relevance stream (upsampleTarget); natural when absent. */
-  targetShare?: number;
-  /** Length-grouped batching: pools of this many batches (1 = the interleaver's order; default 8). */
-  groupBatches?: number;
-}
-
-/** Batches per length-sorted pool (length-groups.ts) unless the config says otherwise. */
-const GROUP_BATCHES = 8;
 
 export interface SftStageOpts {
   runDir: string;
@@ -60,7 +37,8 @@ export interface SftStageOpts {
   init?: string | null;
   alpha: number; // eq. 2: 1 = hard labels only; paper 0.5 for self-distillation
   targetFraction: number; // share of the target market's training labels used in Stage 2 (Figure 3)
-  train: SftTrainOpts;
+  /** The config's sft section: a stage from the base model trains `steps`, one that continues `init` trains `warmSteps`. */
+  train: SftSettings;
   quiet?: boolean;
 }
 
@@ -102,12 +80,28 @@ export function stageSteps(steps: number, mt: boolean, mtRatio: number): number 
   return mt && mtRatio > 0 ? Math.round(steps / (1 - mtRatio)) : steps;
 }
 
+/**
+ * The training loop's settings for one stage: its steps (stageSteps of `steps` or, continuing an
+ * earlier stage, of `warmSteps`), the warm-up, and the soft-label weight α of eq. 2 (1 without soft labels).
+ */
+export function sftLoopConfig(s: SftSettings, o: { init: boolean; mt: boolean; alpha: number }): SftConfig {
+  const steps = stageSteps(o.init ? s.warmSteps : s.steps, o.mt, s.mtRatio);
+  return {
+    steps, batchSize: s.batchSize, lr: s.lr, warmup: Math.min(s.warmupMax, Math.floor(steps * s.warmupShare)),
+    weightDecay: s.weightDecay, clip: s.clip, alpha: o.alpha, mtRatio: o.mt ? s.mtRatio : 0, lmWeight: s.lmWeight,
+    evalEvery: s.evalEvery, maxLen: s.maxLen, seed: s.seed, groupBatches: s.groupBatches,
+  };
+}
+
+/** The shuffle that picks Stage 2's share of target labels (Figure 3's fractions): its own stream of the SFT seed. */
+const targetSubsetSeed = (seed: number) => seed ^ 0x5eed;
+
 /** Training records of a stage: Stage 1 = source labels only; Stage 2 = source + (a share of) target labels. */
 export function stageTrainRecords(d: MarketData, stage: 1 | 2, targetFraction: number, seed: number): RelevanceRecord[] {
   const src = d.relevance[d.source]!.train;
   if (stage === 1) return src;
   const tgt = [...d.relevance[d.target]!.train];
-  const r = rng(seed ^ 0x5eed);
+  const r = rng(targetSubsetSeed(seed));
   for (let i = tgt.length - 1; i > 0; i--) {
     const j = r.int(i + 1);
     [tgt[i], tgt[j]] = [tgt[j]!, tgt[i]!];
@@ -149,7 +143,7 @@ export async function runSftStage(o: SftStageOpts): Promise<SftStageResult> {
   const data = await loadMarketData(o.data);
   const soft = o.softLabels ? await readSoftLabels(o.softLabels) : null;
   const stageRecs = stageTrainRecords(data, o.stage, o.targetFraction, o.train.seed);
-  const trainRecs = await withRqa(o.stage === 2 ? upsampleTarget(stageRecs, data.target, o.train.targetShare) : stageRecs, o.rqa);
+  const trainRecs = await withRqa(o.stage === 2 ? upsampleTarget(stageRecs, data.target, o.train.targetShare ?? undefined) : stageRecs, o.rqa);
   const devRecs = await withRqa(stageDevRecords(data, o.stage), o.rqa);
   const relevance = encodeAll(tok, trainRecs, o.train.maxLen, soft);
   const dev = encodeAll(tok, devRecs, o.train.maxLen, null);
@@ -165,17 +159,12 @@ export async function runSftStage(o: SftStageOpts): Promise<SftStageResult> {
     const from = join(o.runDir, o.init, 'best.ckpt');
     if (!existsSync(from)) throw new Error(`${o.name}: stage "${o.init}" to continue from has no ${from} (run it first)`);
     await loadAdapters(model, from);
-  } else if ((o.train.adapter ?? 'lora') === 'lora') {
+  } else if (o.train.adapter === 'lora') {
     const lora = paperLora(model.config.dim);
-    if (o.train.loraR) Object.assign(lora, { r: o.train.loraR, alpha: 2 * o.train.loraR });
+    if (o.train.loraR !== null) Object.assign(lora, { r: o.train.loraR, alpha: 2 * o.train.loraR });
     addLora(model, lora, o.train.seed);
   }
-  const steps = stageSteps(o.train.steps, o.mt, o.train.mtRatio);
-  const cfg: SftConfig = {
-    steps, batchSize: o.train.batchSize, lr: o.train.lr, warmup: Math.min(50, Math.floor(steps / 10)),
-    weightDecay: 0.01, clip: 1, alpha: soft ? o.alpha : 1, mtRatio: o.mt ? o.train.mtRatio : 0, lmWeight: 0.1,
-    evalEvery: o.train.evalEvery, maxLen: o.train.maxLen, seed: o.train.seed, groupBatches: o.train.groupBatches ?? GROUP_BATCHES,
-  };
+  const cfg = sftLoopConfig(o.train, { init: !!o.init, mt: o.mt, alpha: soft ? o.alpha : 1 });
   const res = await runSft({ model, labelIds: tok.labelTokenIds, padId: tok.pad, relevance, translation, dev, cfg, dir, label: o.name, quiet: o.quiet });
   // the best dev checkpoint is the stage's model
   const best = join(dir, 'best.ckpt');
@@ -184,7 +173,7 @@ export async function runSftStage(o: SftStageOpts): Promise<SftStageResult> {
   const ev = await evaluateModel(evalModel, data, tok, o.train.maxLen, o.rqa);
   const result: SftStageResult = {
     name: o.name,
-    setting: [o.stage === 1 ? 'SFT' : 'SFT', o.mt ? 'MT' : '', o.rqa ? 'RQA' : '', soft ? `SD(α=${o.alpha})` : ''].filter(Boolean).join('+'),
+    setting: ['SFT', o.mt ? 'MT' : '', o.rqa ? 'RQA' : '', soft ? `SD(α=${o.alpha})` : ''].filter(Boolean).join('+'),
     trainingData: o.stage === 1 ? data.source : `${data.source}+${data.target}${o.targetFraction < 1 ? ` (${Math.round(o.targetFraction * 100)}% of ${data.target})` : ''}`,
     train: { bestStep: res.bestStep, bestDevF1: res.bestDevF1, tokensPerSec: res.tokensPerSec, seconds: res.seconds, samples: stageRecs.length, streamItems: relevance.length, translationSamples: translation.length, adapter: model.config.lora ? 'lora' : 'full', init: o.init ?? null },
     trainable: trainableReport(model),

@@ -35,7 +35,6 @@ export interface BuiltBatch {
   /** Flat positions whose next token is a loss-carrying LM target, and those targets. */
   lmIdx: number[];
   lmTargets: number[];
-  lmIsTranslation: boolean[];
   tokens: number; // real (non-pad) tokens in the batch
   dispose(): void;
 }
@@ -51,7 +50,7 @@ export function buildBatch(seqs: Seq[], padId: number, maxLen: number): BuiltBat
   const ids = new Int32Array(B * T).fill(padId);
   const pos = new Int32Array(B * T);
   const lens = new Int32Array(B);
-  const out: Omit<BuiltBatch, 'batch' | 'dispose'> = { answerIdx: [], hard: [], soft: [], lmIdx: [], lmTargets: [], lmIsTranslation: [], tokens: 0 };
+  const out: Omit<BuiltBatch, 'batch' | 'dispose'> = { answerIdx: [], hard: [], soft: [], lmIdx: [], lmTargets: [], tokens: 0 };
   seqs.forEach((s, b) => {
     const n = s.ids.length;
     lens[b] = n;
@@ -69,7 +68,6 @@ export function buildBatch(seqs: Seq[], padId: number, maxLen: number): BuiltBat
       for (let t = start; t < n - 1; t++) {
         out.lmIdx.push(b * T + t);
         out.lmTargets.push(s.ids[t + 1]!);
-        out.lmIsTranslation.push(s.kind === 'translation');
       }
     }
   });

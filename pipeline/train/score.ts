@@ -26,12 +26,13 @@ export async function scoreSeqs(
   for (let s = 0; s < order.length; s += bs) {
     const idx = order.slice(s, s + bs);
     const p = await scopeAsync(async () =>
-      noGrad(() => {
-        const bb = buildBatch(idx.map((i) => seqs[i]!), padId, maxLen);
-        const h = forwardHidden(m, bb.batch, { training: false });
-        const probs = softmax(labelLogits(m, hiddenRows(h, bb.answerIdx), labelIds));
-        return read(probs);
-      }),
+      read(
+        noGrad(() => {
+          const bb = buildBatch(idx.map((i) => seqs[i]!), padId, maxLen);
+          const h = forwardHidden(m, bb.batch, { training: false });
+          return softmax(labelLogits(m, hiddenRows(h, bb.answerIdx), labelIds));
+        }),
+      ),
     );
     idx.forEach((i, j) => (res[i] = [p[3 * j]!, p[3 * j + 1]!, p[3 * j + 2]!]));
     o.onBatch?.(Math.min(s + bs, order.length), order.length);
@@ -47,10 +48,12 @@ export async function lastHidden(m: Llama, seqs: RelevanceSeq[], padId: number, 
   for (let s = 0; s < seqs.length; s += batchSize) {
     const chunk = seqs.slice(s, s + batchSize);
     const h = await scopeAsync(async () =>
-      noGrad(() => {
-        const bb = buildBatch(chunk, padId, maxLen);
-        return read(hiddenRows(forwardHidden(m, bb.batch, { training: false }), bb.answerIdx));
-      }),
+      read(
+        noGrad(() => {
+          const bb = buildBatch(chunk, padId, maxLen);
+          return hiddenRows(forwardHidden(m, bb.batch, { training: false }), bb.answerIdx);
+        }),
+      ),
     );
     for (let i = 0; i < chunk.length; i++) out.push(Float32Array.from(h.subarray(i * D, (i + 1) * D)));
   }

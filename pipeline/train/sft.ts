@@ -40,8 +40,8 @@ export interface SftConfig {
   evalEvery: number;
   maxLen: number;
   seed: number;
-  /** Length-grouped batching (length-groups.ts): pools of this many batches; absent or 1 = drawn order. */
-  groupBatches?: number;
+  /** Length-grouped batching (length-groups.ts): pools of this many batches; 1 = drawn order. */
+  groupBatches: number;
 }
 
 export interface SftHistoryPoint {
@@ -81,6 +81,9 @@ export function lrAt(cfg: SftConfig, step: number): number {
   return cfg.lr * (0.1 + 0.9 * 0.5 * (1 + Math.cos(Math.PI * Math.min(1, t))));
 }
 
+/** The dropout stream of a training step (models/llama.ts derives each projection's mask from it); the formula the demo's numbers were made with. */
+export const stepDropoutSeed = (seed: number, step: number) => seed * 100003 + step;
+
 /** What one step needs of the run's inputs (the benchmarks take steps without a run). */
 export type SftStepInputs = Pick<SftInputs, 'model' | 'labelIds' | 'padId' | 'cfg' | 'label'>;
 
@@ -88,7 +91,7 @@ export type SftStepInputs = Pick<SftInputs, 'model' | 'labelIds' | 'padId' | 'cf
 function stepLoss(inp: SftStepInputs, seqs: Seq[], step: number): { loss: Tensor; tokens: number; dispose(): void } {
   const { model, cfg } = inp;
   const bb = buildBatch(seqs, inp.padId, cfg.maxLen);
-  const hidden = forwardHidden(model, bb.batch, { training: true, seed: cfg.seed * 100003 + step });
+  const hidden = forwardHidden(model, bb.batch, { training: true, seed: stepDropoutSeed(cfg.seed, step) });
   let loss: Tensor | null = null;
   if (bb.answerIdx.length > 0) {
     const logits = labelLogits(model, hiddenRows(hidden, bb.answerIdx), inp.labelIds);
@@ -144,7 +147,7 @@ export async function runSft(inp: SftInputs): Promise<SftResult> {
   let best = { step: -1, f1: -1 };
   let history: SftHistoryPoint[] = [];
   const grouped = (resume?: GroupedState<Seq>) =>
-    lengthGrouped<Seq>((st) => interleave(tasks, cfg.seed, st), cfg.batchSize, cfg.groupBatches ?? 1, (q) => q.ids.length, cfg.seed, resume);
+    lengthGrouped<Seq>((st) => interleave(tasks, cfg.seed, st), cfg.batchSize, cfg.groupBatches, (q) => q.ids.length, cfg.seed, resume);
   let stream = grouped();
   const last = join(inp.dir, 'last.ckpt');
   if (existsSync(last)) {

@@ -1,6 +1,7 @@
 // CI smoke: every benchmark (ceilings, ours, peers) runs at its tiny size with one repetition and
-// must match its float64 reference within the case's tolerance. No timing assertions. A suite or
-// peer that cannot load here is skipped with the reason in the test name, never passed silently.
+// must match its float64 reference within the case's tolerance (bench/ sets each suite's), and our
+// cases must free what they allocate. No timing assertions. Only a peer whose package is absent
+// here is skipped, with the reason in the test name; a suite that fails to load is a failure.
 import { describe, expect, it } from 'vitest';
 import { getGpu } from '../../engine/device.ts';
 import { liveBytes } from '../../engine/pool.ts';
@@ -24,20 +25,13 @@ const peerReason: Record<string, () => Promise<string | null>> = {
 interface Loaded {
   name: string;
   kind: 'ours' | 'peer';
-  cases: BenchCase[];
   skip: string | null;
+  cases(): Promise<BenchCase[]>;
 }
 const loaded: Loaded[] = [];
 for (const s of [CEILINGS, ...SUITES]) {
-  let skip: string | null = null;
-  let cases: BenchCase[] = [];
-  try {
-    skip = (await peerReason[s.name]?.()) ?? null;
-    if (!skip) cases = (await s.load()).suite.cases({ smoke: true });
-  } catch (e) {
-    skip = String((e as Error)?.message ?? e).split('\n')[0]!;
-  }
-  loaded.push({ name: s.name, kind: s.kind, cases, skip });
+  const skip = (await peerReason[s.name]?.()) ?? null;
+  loaded.push({ name: s.name, kind: s.kind, skip, cases: async () => (await s.load()).suite.cases({ smoke: true }) });
 }
 
 const opts = { warmup: 0, reps: 1, adapter: g.info.adapter, ceilings: { gflops: 1, gbps: 1 } };
@@ -45,8 +39,9 @@ const opts = { warmup: 0, reps: 1, adapter: g.info.adapter, ceilings: { gflops: 
 describe('benchmark smoke (tiny sizes, 1 repetition, checked against float64)', () => {
   for (const s of loaded) {
     it.skipIf(s.skip !== null)(`${s.name}${s.skip ? ` — SKIPPED: ${s.skip}` : ''}`, async () => {
-      expect(s.cases.length).toBeGreaterThan(0);
-      for (const c of s.cases) {
+      const cases = await s.cases(); // a load error fails this test
+      expect(cases.length).toBeGreaterThan(0);
+      for (const c of cases) {
         await sync();
         const before = liveBytes();
         const r = await measureCase(c, opts);

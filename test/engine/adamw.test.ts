@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import * as E from '../../engine/index.ts';
 import { precompile } from '../../engine/index.ts';
 import { adamwStep } from '../../kernels/adamw/step.ts';
-import { randData, rng } from '../util.ts';
+import { expectSteadyMemory, randData, rng } from '../util.ts';
 
 const r = rng(51);
 
@@ -104,11 +104,7 @@ describe('adamw', () => {
     const ps = shapes.map((s) => E.keep(E.tensor(randData(r, s.reduce((x, y) => x * y, 1)), s, { requiresGrad: true })));
     const opt = E.adamw(ps, { lr: 0.01 });
     for (const p of ps) setGrad(p, randData(r, p.size));
-    await E.sync();
-    const before = E.liveBytes();
-    for (let i = 0; i < 3; i++) E.scope(() => opt.step());
-    await E.sync();
-    expect(E.liveBytes()).toBe(before);
+    await expectSteadyMemory(() => E.scope(() => opt.step()), { warmup: false, repeats: 3 });
     E.zeroGrad(ps);
     opt.dispose();
     for (const p of ps) p.dispose();

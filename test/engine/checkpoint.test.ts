@@ -120,10 +120,7 @@ describe('checkpoints', () => {
     for (const [k, { a, b }] of Object.entries(ad)) {
       expect(Array.from(back.adapters[k]!.a.data)).toEqual(await E.toArray(a));
       expect(back.adapters[k]!.b.shape).toEqual([8, 4]);
-      for (const t of [a, b]) {
-        t.kept = false;
-        t.dispose();
-      }
+      E.release(a, b);
     }
     const base = E.tensor([1], [1]);
     const bp = join(dir, 'base.ckpt');

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import * as E from '../../engine/index.ts';
 import { gpucheck, gradcheck, type CheckInput } from '../../engine/index.ts';
-import { input, rng } from '../util.ts';
+import { expectSteadyMemory, input, rng } from '../util.ts';
 import type { Rng } from '../../engine/random.ts';
 import { SCATTER_WG } from '../../kernels/gather/rows.ts';
 
@@ -103,12 +103,7 @@ describe(`gatherRows (${family} scatter)`, () => {
         E.backward(E.sumAll(E.gatherRows(t, i)));
         E.zeroGrad([t]);
       });
-    step();
-    await E.sync();
-    const before = E.liveBytes();
-    step();
-    await E.sync();
-    expect(E.liveBytes()).toBe(before);
+    await expectSteadyMemory(step);
     t.dispose();
     i.dispose();
   });

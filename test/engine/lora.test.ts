@@ -58,7 +58,7 @@ describe('loraLinear', () => {
       E.backward(E.sumAll(E.loraLinear(x, w, a, b, { scale: 2, dropout: 0.2, seed: 9, training: true })));
       onLaunch(null);
       await E.sync();
-      for (const t of [x, a, b]) t.grad!.kept = false;
+      for (const t of [x, a, b]) E.unkeep(t.grad!);
     });
     const fused = names.filter((n) => n.includes('_plus'));
     expect(fused.length).toBe(gpuSync().info.isSoftware && gpuSync().info.subgroupSize !== null ? 2 : 0);
@@ -95,10 +95,7 @@ describe('loraLinear', () => {
     expect(a.grad).not.toBeNull(); // dA = s·uᵀ·x with u = g·B = 0 → zeros, but present
     expect(b.grad).not.toBeNull();
     E.zeroGrad([x, a, b]);
-    for (const t of [x, w, a, b]) {
-      t.kept = false;
-      t.dispose();
-    }
+    E.release(x, w, a, b);
   });
   it('forward+backward in a scope leaves live bytes unchanged', async () => {
     const x = E.keep(E.tensor(randData(r, 9 * 8), [9, 8]));

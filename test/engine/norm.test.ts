@@ -4,7 +4,7 @@ import { gpucheck, gradcheck } from '../../engine/index.ts';
 import { normBackwardW, normBackwardX, normForward } from '../../kernels/norm/rows.ts';
 import { NORM_SG_WG, normBackwardSubgroup, normSumParts } from '../../kernels/norm/subgroup.ts';
 import { gpuSync } from '../../engine/device.ts';
-import { input, rng } from '../util.ts';
+import { expectSteadyMemory, input, rng } from '../util.ts';
 
 const r = rng(99);
 // rows × D with D not a multiple of 4 (scalar kernels), multiples of 4 (vec4 kernels), size-1 dims,
@@ -96,12 +96,7 @@ describe('norm kernels and errors', () => {
         const y = E.add(E.rmsNorm(x, w), E.layerNorm(x, w, b));
         E.backward(E.sumAll(E.mul(y, y)));
       });
-    step();
-    await E.sync();
-    const before = E.liveBytes();
-    for (let i = 0; i < 3; i++) step();
-    await E.sync();
-    expect(E.liveBytes()).toBe(before);
+    await expectSteadyMemory(step, { repeats: 3 });
     E.zeroGrad([x, w, b]);
     for (const t of [x, w, b]) t.dispose();
   });

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import * as E from '../../engine/index.ts';
 import { gpucheck, gradcheck, type CheckInput } from '../../engine/index.ts';
-import { ropeKernel } from '../../kernels/rope/rotate_half.ts';
-import { input, rng } from '../util.ts';
+import { ropeKernel } from '../../kernels/rope/rotate-half.ts';
+import { expectSteadyMemory, input, rng } from '../util.ts';
 
 const r = rng(5);
 
@@ -76,15 +76,10 @@ describe('rope', () => {
   it('forward + backward in a scope leaves live bytes unchanged', async () => {
     const x = E.keep(E.randn([2, 3, 2, 8], { seed: 3, requiresGrad: true }));
     const p = E.keep(E.tensor([0, 1, 2, 5, 6, 7], [2, 3], { dtype: 'i32' }));
-    const step = () => E.scope(() => E.backward(E.sumAll(E.mul(E.rope(x, p), x))));
-    step();
-    await E.sync();
-    E.zeroGrad([x]);
-    const before = E.liveBytes();
-    step();
-    E.zeroGrad([x]);
-    await E.sync();
-    expect(E.liveBytes()).toBe(before);
+    await expectSteadyMemory(() => {
+      E.scope(() => E.backward(E.sumAll(E.mul(E.rope(x, p), x))));
+      E.zeroGrad([x]);
+    });
     x.dispose();
     p.dispose();
   });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import * as E from '../../engine/index.ts';
 import { gpucheck, gradcheck } from '../../engine/index.ts';
-import { input, oddDim, rng } from '../util.ts';
+import { expectSteadyMemory, input, oddDim, rng } from '../util.ts';
 
 const r = rng(101);
 
@@ -119,12 +119,7 @@ describe('concat', () => {
         E.backward(E.sumAll(E.mul(y, y)));
         E.zeroGrad([a, b]);
       });
-    step();
-    await E.sync();
-    const before = E.liveBytes();
-    step();
-    await E.sync();
-    expect(E.liveBytes()).toBe(before);
+    await expectSteadyMemory(step);
     a.dispose();
     b.dispose();
   });

@@ -4,7 +4,7 @@ import { gpucheck, gradcheck, precompile } from '../../engine/index.ts';
 import { softmaxKernel } from '../../kernels/softmax/rows.ts';
 import { softmaxSubgroupKernel } from '../../kernels/softmax/subgroup.ts';
 import { gpuSync } from '../../engine/device.ts';
-import { input, rng } from '../util.ts';
+import { expectSteadyMemory, input, rng } from '../util.ts';
 
 const r = rng(404);
 await E.initEngine();
@@ -76,12 +76,7 @@ describe(`softmax and logSoftmax over the last axis (${layout} layout)`, () => {
         E.backward(E.sumAll(E.mul(E.softmax(x), E.logSoftmax(x))));
         E.zeroGrad([x]);
       });
-    step();
-    await E.sync();
-    const before = E.liveBytes();
-    step();
-    await E.sync();
-    expect(E.liveBytes()).toBe(before);
+    await expectSteadyMemory(step);
     x.dispose();
   });
 });

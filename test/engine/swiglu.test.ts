@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import * as E from '../../engine/index.ts';
 import { gpucheck, gradcheck, precompile } from '../../engine/index.ts';
 import { swigluBwdKernel, swigluFwdKernel } from '../../kernels/swiglu/swiglu.ts';
-import { input, randData, rng } from '../util.ts';
+import { expectSteadyMemory, input, randData, rng } from '../util.ts';
 
 const r = rng(32);
 
@@ -35,14 +35,10 @@ describe('swiglu', () => {
   it('forward+backward in a scope leaves live bytes unchanged', async () => {
     const g = E.keep(E.tensor(randData(r, 40), [8, 5], { requiresGrad: true }));
     const u = E.keep(E.tensor(randData(r, 40), [8, 5], { requiresGrad: true }));
-    E.scope(() => E.backward(E.sumAll(E.swiglu(g, u))));
-    E.zeroGrad([g, u]);
-    await E.sync();
-    const before = E.liveBytes();
-    E.scope(() => E.backward(E.sumAll(E.swiglu(g, u))));
-    E.zeroGrad([g, u]);
-    await E.sync();
-    expect(E.liveBytes()).toBe(before);
+    await expectSteadyMemory(() => {
+      E.scope(() => E.backward(E.sumAll(E.swiglu(g, u))));
+      E.zeroGrad([g, u]);
+    });
     g.dispose();
     u.dispose();
   });

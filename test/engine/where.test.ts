@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import * as E from '../../engine/index.ts';
 import { gpucheck, gradcheck, type CheckInput } from '../../engine/index.ts';
-import { input, rng } from '../util.ts';
+import { expectSteadyMemory, input, rng } from '../util.ts';
 import type { Rng } from '../../engine/random.ts';
 
 const r = rng(202);
@@ -84,12 +84,7 @@ describe('maskedFill', () => {
         E.backward(E.sumAll(E.where(m, E.maskedFill(x, m, 3), x)));
         E.zeroGrad([x]);
       });
-    step();
-    await E.sync();
-    const before = E.liveBytes();
-    step();
-    await E.sync();
-    expect(E.liveBytes()).toBe(before);
+    await expectSteadyMemory(step);
     x.dispose();
     m.dispose();
   });

@@ -10,7 +10,7 @@ import { disposeLlama, forwardHidden, initLlama, type Llama } from '../../models
 import { buildBatch } from '../../pipeline/train/batch.ts';
 
 const seqs = [{ kind: 'lm' as const, ids: [3, 9, 4, 17, 2] }, { kind: 'lm' as const, ids: [5, 1, 30] }];
-const hidden = (m: Llama) => scopeAsync(async () => noGrad(async () => read(forwardHidden(m, buildBatch(seqs, 0, 8).batch))));
+const hidden = (m: Llama) => scopeAsync(async () => read(noGrad(() => forwardHidden(m, buildBatch(seqs, 0, 8).batch))));
 
 it('a model exported as a Hugging Face folder imports back with the same forward pass', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'csrm-hf-'));

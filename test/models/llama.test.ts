@@ -19,7 +19,7 @@ const corpus: LmSeq[] = [
 ].map((ids) => ({ kind: 'lm' as const, ids }));
 
 function cfg(steps: number, over: Partial<SftConfig> = {}): SftConfig {
-  return { steps, batchSize: 4, lr: 1e-2, warmup: 5, weightDecay: 0, clip: 1, alpha: 1, mtRatio: 0, lmWeight: 1, evalEvery: 1000, maxLen: 16, seed: 3, ...over };
+  return { steps, batchSize: 4, lr: 1e-2, warmup: 5, weightDecay: 0, clip: 1, alpha: 1, mtRatio: 0, lmWeight: 1, evalEvery: 1000, maxLen: 16, seed: 3, groupBatches: 1, ...over };
 }
 
 function tinyModel(seed = 1): Llama {
@@ -35,10 +35,7 @@ async function snapshot(ts: Record<string, import('../../engine/index.ts').Tenso
 const tmp = () => mkdtempSync(join(tmpdir(), 'csrm-llama-'));
 
 async function hiddenOf(m: Llama, seqs: LmSeq[]): Promise<Float32Array> {
-  return scopeAsync(async () => noGrad(async () => {
-    const bb = buildBatch(seqs, 0, 16);
-    return (await read(forwardHidden(m, bb.batch))) as Float32Array;
-  }));
+  return scopeAsync(async () => (await read(noGrad(() => forwardHidden(m, buildBatch(seqs, 0, 16).batch)))) as Float32Array);
 }
 
 describe('Llama decoder', () => {

@@ -4,7 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { configPath, loadConfig } from '../../pipeline/stages/config.ts';
+import { configPath, loadConfig, SFT_KNOBS } from '../../pipeline/stages/config.ts';
 
 const demo = JSON.parse(readFileSync(configPath('demo'), 'utf8'));
 
@@ -23,13 +23,27 @@ describe('loadConfig', () => {
     [{ adapter: 'qlora' }, /sft.adapter "qlora"/],
     [{ warmSteps: 0 }, /sft.warmSteps 0 must be a positive integer/],
     [{ targetShare: 1 }, /sft.targetShare 1 outside/],
-    [{ groupBatches: 0 }, /sft.groupBatches 0 must be an integer ≥ 1/],
+    [{ groupBatches: 0 }, /sft.groupBatches 0 must be a positive integer/],
     [{ groupBatches: 2.5 }, /sft.groupBatches 2.5/],
     [{ mtRatio: 1 }, /sft.mtRatio 1 outside/],
+    [{ lr: 0 }, /sft.lr 0 must be a number > 0/],
+    [{ weightDecay: -1 }, /sft.weightDecay -1 must be a number ≥ 0/],
+    [{ warmupShare: 2 }, /sft.warmupShare 2 outside \[0, 1\]/],
+    [{ loraR: 0 }, /sft.loraR 0 must be a positive integer/],
+    [{ steps: undefined }, /missing "sft.steps"/],
+    [{ learningRate: 0.1 }, /sft.learningRate is not a knob/],
   ])('refuses %j', (patch, why) => {
     const f = withSft(patch);
     expect(() => loadConfig(f)).toThrow(why);
     expect(() => loadConfig(f)).toThrow(f);
+  });
+
+  it('fills every knob: defaults where the file is silent, warmSteps = steps when absent', () => {
+    const tiny = loadConfig('tiny');
+    expect(Object.keys(tiny.sft).sort()).toEqual(Object.keys(SFT_KNOBS).sort());
+    expect(tiny.sft).toMatchObject({ warmSteps: tiny.sft.steps, groupBatches: 8, weightDecay: 0.01, clip: 1, lmWeight: 0.1, warmupMax: 50, warmupShare: 0.1, adapter: 'lora', loraR: null, targetShare: null });
+    const d = loadConfig(withSft({ groupBatches: 3, lmWeight: 0.2, loraR: 4 }));
+    expect(d.sft).toMatchObject({ groupBatches: 3, lmWeight: 0.2, loraR: 4, warmSteps: demo.sft.warmSteps });
   });
 
   it('names a file that is not JSON', () => {

@@ -34,7 +34,7 @@ it('learns the task: Stage 1 well above the majority rate on the source market, 
     copyFileSync(committedBase(c), base);
     const common = { runDir: dir, data, base, rqa: null, softLabels: null, alpha: 1, targetFraction: 1, quiet: true };
     const s1 = await runSftStage({ ...common, name: 'stage1', stage: 1, mt: false, train: c.sft });
-    const s2 = await runSftStage({ ...common, name: 'stage2', stage: 2, mt: true, init: 'stage1', train: { ...c.sft, steps: c.sft.warmSteps ?? c.sft.steps } });
+    const s2 = await runSftStage({ ...common, name: 'stage2', stage: 2, mt: true, init: 'stage1', train: c.sft });
     const f = (r: Evaluation) => `${r.microF1.toFixed(4)} (majority ${r.majorityRate.toFixed(4)})`;
     console.log(`learns: Stage 1 source ${f(s1.eval.source)}, target ${f(s1.eval.target)}; Stage 2 target ${f(s2.eval.target)} (${(s1.seconds + s2.seconds).toFixed(0)} s)`);
     expect(s1.eval.source.microF1).toBeGreaterThan(s1.eval.source.majorityRate + SOURCE_MARGIN);

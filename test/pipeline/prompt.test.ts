@@ -13,20 +13,29 @@ const record: RelevanceRecord = {
 };
 
 describe('relevance prompt', () => {
-  it('names every feature, lists RQA titles, ends at the answer slot', () => {
+  it('names every feature, product first, then the RQA titles and the query, ends at the answer slot', () => {
     const p = buildRelevancePrompt(record);
     expect(p.prompt.split('\n')).toEqual([
       RELEVANCE_INSTRUCTION,
-      'query: 安城',
       'title: OTTOGI 不倒翁辣牛肉湯麵, 104g, 6入',
       'brand: 不倒翁',
       'category: 食品 > 泡麵',
       `description: ${record.product_description}`,
       'rqa: Nongshim 農心安城湯麵125g | 農心 安城湯麵 5入 | 真拉麵',
+      'query: 安城',
       'label:',
     ]);
     expect(p.answer).toBe('1');
     expect(p.cuts).toEqual([]);
+  });
+
+  it('puts the query first in the query-first layout (same fields, same cuts)', () => {
+    const p = buildRelevancePrompt({ ...record, query_brand: '不倒翁' }, { layout: 'query-first' });
+    expect(p.prompt.split('\n').slice(0, 4)).toEqual([RELEVANCE_INSTRUCTION, 'query: 安城', 'query_brand: 不倒翁', 'title: OTTOGI 不倒翁辣牛肉湯麵, 104g, 6入']);
+    const a = buildRelevancePrompt(record, { count: chars, maxTokens: 60 });
+    const b = buildRelevancePrompt(record, { count: chars, maxTokens: 60, layout: 'query-first' });
+    expect(b.cuts).toEqual(a.cuts);
+    expect(b.tokens).toBe(a.tokens);
   });
 
   it('cuts the description first, then RQA titles from the last, never query or title', () => {

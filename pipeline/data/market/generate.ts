@@ -91,19 +91,32 @@ interface Draft {
   pairId: string;
 }
 
-export function generateMarket(opts: GenerateOptions): Market {
+/** What every phase of the generation reads: the lexicon, sizes, seed, renderer and the product pools. */
+interface World {
+  lex: Lexicon;
+  size: MarketSize;
+  seed: number;
+  r: Renderer;
+  judge: Judge;
+  S: Lexicon['source'];
+  T: Lexicon['target'];
+  products: Product[];
+  inMarket(m: string): Product[];
+  srcPool: Product[];
+  tgtPool: Product[];
+  bothPool: Product[];
+  /** Every pool product's label for a query's requirements (memoised per pool). */
+  labelsFor(q: QueryConcept, pool: Product[], poolName: string): Label[];
+}
+
+function makeWorld(opts: GenerateOptions): World {
   const lex = typeof opts.lexicon === 'object' ? parseLexicon(opts.lexicon, 'object passed to generateMarket') : loadLexicon(opts.lexicon);
   const size: MarketSize = { ...PRESET_SIZES[opts.preset], ...opts.size };
-  const seed = opts.seed;
   const r = new Renderer(lex);
   const judge = r.judge;
-  const S = lex.source, T = lex.target;
-
-  const products = buildProducts(lex, r.aliasIndex, makeRng(seed, 'products'), size.products);
+  const products = buildProducts(lex, r.aliasIndex, makeRng(opts.seed, 'products'), size.products);
   const inMarket = (m: string) => products.filter((p) => p.markets.includes(m));
-  const srcPool = inMarket(S.market), tgtPool = inMarket(T.market);
-  const bothPool = srcPool.filter((p) => p.markets.includes(T.market));
-
+  const srcPool = inMarket(lex.source.market), tgtPool = inMarket(lex.target.market);
   const labelCache = new Map<string, Label[]>();
   const labelsFor = (q: QueryConcept, pool: Product[], poolName: string) => {
     const key = `${poolName}|${JSON.stringify(q.req)}`;
@@ -111,9 +124,19 @@ export function generateMarket(opts: GenerateOptions): Market {
     if (!ls) { ls = pool.map((p) => judge.label(q.req, p)); labelCache.set(key, ls); }
     return ls;
   };
+  return {
+    lex, size, seed: opts.seed, r, judge, S: lex.source, T: lex.target, products, inMarket, srcPool, tgtPool,
+    bothPool: srcPool.filter((p) => p.markets.includes(lex.target.market)), labelsFor,
+  };
+}
 
-  // Relevance samples: the source and target training sets, then dev and test drawn once and
-  // rendered in both languages (pair_id links the twins for the transfer-gap metric, eq. 6).
+/**
+ * Relevance samples before labels are noised: the test and dev sets drawn once and rendered in both
+ * languages (pair_id links the twins for the transfer-gap metric, eq. 6), then each market's
+ * training set. A query's products are never judged twice in a market.
+ */
+function drawSamples(w: World): Draft[] {
+  const { lex, size, r, judge, S, T } = w;
   const drafts: Draft[] = [];
   const taken = new Map<string, Set<string>>(); // market|query text → products already judged
   let queryCounter = 0;
@@ -129,7 +152,7 @@ export function generateMarket(opts: GenerateOptions): Market {
       if (!q) continue;
       const texts = langs.map((l) => r.query(q, l.language));
       if (texts.some((t) => !t)) continue;
-      const labels = labelsFor(q, pool, poolName);
+      const labels = w.labelsFor(q, pool, poolName);
       const key = (i: number) => `${langs[i].market}|${texts[i]}`;
       const seen = new Set<string>();
       langs.forEach((_, i) => taken.get(key(i))?.forEach((p) => seen.add(p)));
@@ -146,29 +169,41 @@ export function generateMarket(opts: GenerateOptions): Market {
       }
     }
   };
-  draw('test', bothPool, 'both', [S, T], size.test, makeRng(seed, 'test'), true);
-  draw('dev', bothPool, 'both', [S, T], size.dev, makeRng(seed, 'dev'), true);
-  draw('train', srcPool, 'src', [S], size.sourceTrain, makeRng(seed, 'train-source'), false);
-  draw('train', tgtPool, 'tgt', [T], size.targetTrain, makeRng(seed, 'train-target'), false);
+  draw('test', w.bothPool, 'both', [S, T], size.test, makeRng(w.seed, 'test'), true);
+  draw('dev', w.bothPool, 'both', [S, T], size.dev, makeRng(w.seed, 'dev'), true);
+  draw('train', w.srcPool, 'src', [S], size.sourceTrain, makeRng(w.seed, 'train-source'), false);
+  draw('train', w.tgtPool, 'tgt', [T], size.targetTrain, makeRng(w.seed, 'train-target'), false);
+  return drafts;
+}
 
+/** Each market's listing of every product sold there, and a lookup by market|product id. */
+function listCatalogue(w: World): { catalogue: CatalogueRecord[]; listing: Map<string, CatalogueRecord> } {
   const catalogue: CatalogueRecord[] = [];
   const listing = new Map<string, CatalogueRecord>();
-  for (const m of [S, T]) for (const p of inMarket(m.market)) {
-    const c = catalogueRecord(r, p, m.market, m.language);
+  for (const m of [w.S, w.T]) for (const p of w.inMarket(m.market)) {
+    const c = catalogueRecord(w.r, p, m.market, m.language);
     catalogue.push(c);
     listing.set(`${m.market}|${p.id}`, c);
   }
+  return { catalogue, listing };
+}
 
-  const queryIds = new Map<string, string>();
-  const queryId = (market: string, text: string) => {
+/** Query ids numbered per market in the order their texts are first met. */
+function queryIdNumbering(): (market: string, text: string) => string {
+  const ids = new Map<string, string>();
+  return (market, text) => {
     const k = `${market}|${text}`;
-    let id = queryIds.get(k);
-    if (!id) { id = `${market}-Q${String(queryIds.size).padStart(5, '0')}`; queryIds.set(k, id); }
+    let id = ids.get(k);
+    if (!id) { id = `${market}-Q${String(ids.size).padStart(5, '0')}`; ids.set(k, id); }
     return id;
   };
-  const brandFinders = new Map([S, T].map((m) => [m.language, new BrandFinder(lex, m.language)]));
-  const noiseRng = makeRng(seed, 'noise');
-  const relevance: RelevanceRecord[] = drafts.map((d) => {
+}
+
+/** The relevance records: each draft with its listing, its detected brand, and (training only) label noise. */
+function relevanceRecords(w: World, drafts: Draft[], listing: Map<string, CatalogueRecord>, queryId: (market: string, text: string) => string): RelevanceRecord[] {
+  const brandFinders = new Map([w.S, w.T].map((m) => [m.language, new BrandFinder(w.lex, m.language)]));
+  const noiseRng = makeRng(w.seed, 'noise');
+  return drafts.map((d) => {
     const c = listing.get(`${d.market}|${d.product.id}`)!;
     return {
       query_id: queryId(d.market, d.text),
@@ -185,25 +220,28 @@ export function generateMarket(opts: GenerateOptions): Market {
       product_brand: c.product_brand,
       product_category: c.product_category,
       rqa: [],
-      label: d.split === 'train' ? noisyLabel(d.label, size.noiseRate, noiseRng) : d.label,
+      label: d.split === 'train' ? noisyLabel(d.label, w.size.noiseRate, noiseRng) : d.label,
       true_label: d.label,
     };
   });
+}
 
-  // Translation pairs.
-  const trRng = makeRng(seed, 'translation');
+/** The translation task's pairs: categories, brands, titles, queries and (with a bridge) words. */
+function translationPairs(w: World, opts: GenerateOptions): TranslationPair[] {
+  const { lex, size, r, S, T } = w;
+  const trRng = makeRng(w.seed, 'translation');
   // Titles of products sold in both markets, re-rendered in other styles when more pairs are asked
   // for than there are products (a real title set has many listings per product concept).
   const titlePairs: [string, string][] = [];
-  const variants = Math.max(1, Math.ceil((2 * size.translations.title) / Math.max(1, bothPool.length)));
-  for (let v = 0; v < variants; v++) for (const p of bothPool) {
+  const variants = Math.max(1, Math.ceil((2 * size.translations.title) / Math.max(1, w.bothPool.length)));
+  for (let v = 0; v < variants; v++) for (const p of w.bothPool) {
     const styled = v === 0 ? p : { ...p, style: trRng.int(1 << 16) };
     titlePairs.push([r.title(styled, S.language), r.title(styled, T.language)]);
   }
   const queryPairs: [string, string][] = [];
-  const qRng = makeRng(seed, 'translation-queries');
+  const qRng = makeRng(w.seed, 'translation-queries');
   for (let i = 0, guard = 0; queryPairs.length < size.translations.query * 2 && guard < size.translations.query * 20; guard++) {
-    const q = makeQuery(lex, r, qRng, QUERY_INTENTS[qRng.weighted(intentWeights(size.aliasShare, false))], srcPool, [S.language, T.language], `TQ${i++}`);
+    const q = makeQuery(lex, r, qRng, QUERY_INTENTS[qRng.weighted(intentWeights(size.aliasShare, false))], w.srcPool, [S.language, T.language], `TQ${i++}`);
     const a = q && r.query(q, S.language), b = q && r.query(q, T.language);
     if (a && b) queryPairs.push([a, b]);
   }
@@ -215,29 +253,42 @@ export function generateMarket(opts: GenerateOptions): Market {
   ];
   if (size.translations.word > 0) {
     if (!opts.bridge?.length) throw new Error('word translation pairs need a dictionary bridge (GenerateOptions.bridge)');
-    translations.push(...samplePairs(lex, 'word', opts.bridge.map((b) => [b.source, b.target] as [string, string]), size.translations.word, makeRng(seed, 'translation-words')));
+    translations.push(...samplePairs(lex, 'word', opts.bridge.map((b) => [b.source, b.target] as [string, string]), size.translations.word, makeRng(w.seed, 'translation-words')));
   }
+  return translations;
+}
 
-  // Behaviour logs over every query each market's samples use.
+/** Behaviour logs over every query each market's samples use. */
+function behaviourLogs(w: World, drafts: Draft[], queryId: (market: string, text: string) => string): BehaviourRecord[] {
   const behaviour: BehaviourRecord[] = [];
-  for (const [m, pool, sessions] of [[S, srcPool, size.sourceSessions], [T, tgtPool, size.targetSessions]] as const) {
+  for (const [m, pool, sessions] of [[w.S, w.srcPool, w.size.sourceSessions], [w.T, w.tgtPool, w.size.targetSessions]] as const) {
     const byText = new Map<string, SessionQuery>();
     for (const d of drafts) {
       if (d.market !== m.market || byText.has(d.text)) continue;
-      byText.set(d.text, { queryId: queryId(m.market, d.text), text: d.text, labels: labelsFor(d.q, pool, m === S ? 'src' : 'tgt') });
+      byText.set(d.text, { queryId: queryId(m.market, d.text), text: d.text, labels: w.labelsFor(d.q, pool, m === w.S ? 'src' : 'tgt') });
     }
-    for (const b of simulateSessions(m.market, [...byText.values()], pool.map((p) => p.id), sessions, makeRng(seed, `sessions-${m.market}`))) behaviour.push(b);
+    for (const b of simulateSessions(m.market, [...byText.values()], pool.map((p) => p.id), sessions, makeRng(w.seed, `sessions-${m.market}`))) behaviour.push(b);
   }
+  return behaviour;
+}
 
+export function generateMarket(opts: GenerateOptions): Market {
+  const w = makeWorld(opts);
+  const drafts = drawSamples(w);
+  const { catalogue, listing } = listCatalogue(w);
+  const queryId = queryIdNumbering();
+  const relevance = relevanceRecords(w, drafts, listing, queryId);
+  const translations = translationPairs(w, opts);
+  const behaviour = behaviourLogs(w, drafts, queryId);
   const market: Market = {
-    lexicon: lex, size, source: S, target: T, products, catalogue, relevance, translations, behaviour,
+    lexicon: w.lex, size: w.size, source: w.S, target: w.T, products: w.products, catalogue, relevance, translations, behaviour,
     summary: undefined as unknown as MarketSummary,
     attributions: [
-      `Lexicon: ${lex.name}.${lex.licence ? ' ' + lex.licence : ''}`,
-      ...(size.translations.word > 0 && opts.bridgeAttribution ? [`Word pairs: ${opts.bridgeAttribution}`] : []),
+      `Lexicon: ${w.lex.name}.${w.lex.licence ? ' ' + w.lex.licence : ''}`,
+      ...(w.size.translations.word > 0 && opts.bridgeAttribution ? [`Word pairs: ${opts.bridgeAttribution}`] : []),
     ],
   };
-  market.summary = summarise(market, opts.preset, seed);
+  market.summary = summarise(market, opts.preset, opts.seed);
   return market;
 }
 

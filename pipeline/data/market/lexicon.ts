@@ -2,7 +2,7 @@
 // language codes the file declares. The generator reads only this structure, so another file with
 // other concepts (or other languages) builds another market. Schema `csrm-lexicon/2`, documented in
 // DATA_CARD.md; `csrm-lexicon/1` files are migrated on load (lexicon-migrate.ts).
-import { readFileNamedSync } from '../../../engine/read_file.ts';
+import { readFileNamedSync } from '../../../engine/read-file.ts';
 import { fileURLToPath } from 'node:url';
 import { formatProblems, lexiconProblems } from './lexicon-problems.ts';
 import { migrateLexiconV1, SCHEMA_V1 } from './lexicon-migrate.ts';

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { basename, dirname, join, relative, sep } from 'node:path';
-import { readFileNamedSync } from '../../../engine/read_file.ts';
+import { readFileNamedSync } from '../../../engine/read-file.ts';
 
 export interface FileHash {
   sha256: string;

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import * as E from '../../../engine/index.ts';
 import { ebrDistill } from '../../../engine/losses/index.ts';
 import { ebrBackwardRef, ebrForwardRef, ebrRowsFromScores, ebrScoreGradRef, type EbrArgs } from '../../../engine/reference/losses/ebr.ts';
-import { input, rng } from '../../util.ts';
+import { expectSteadyMemory, input, rng } from '../../util.ts';
 
 const RUNS = 200;
 
@@ -183,22 +183,18 @@ describe('ebrDistill gradcheck, bad inputs, memory', () => {
     const q = E.keep(E.randn([17, 9], { requiresGrad: true }));
     const p = E.keep(E.randn([40, 9], { requiresGrad: true }));
     const c = E.keep(E.rand([17]));
-    await E.sync();
-    const before = E.liveBytes();
-    for (let i = 0; i < 3; i++) {
-      E.scope(() => {
-        E.backward(ebrDistill(q, p, c, { mseWeight: 0.5 }));
-        E.zeroGrad([q, p]);
-      });
-      E.scope(() => {
-        E.noGrad(() => ebrDistill(q, p, c));
-      });
-    }
-    await E.sync();
-    expect(E.liveBytes()).toBe(before);
-    for (const v of [q, p, c]) {
-      v.kept = false;
-      v.dispose();
-    }
+    await expectSteadyMemory(
+      () => {
+        E.scope(() => {
+          E.backward(ebrDistill(q, p, c, { mseWeight: 0.5 }));
+          E.zeroGrad([q, p]);
+        });
+        E.scope(() => {
+          E.noGrad(() => ebrDistill(q, p, c));
+        });
+      },
+      { warmup: false, repeats: 3 },
+    );
+    E.release(q, p, c);
   });
 });

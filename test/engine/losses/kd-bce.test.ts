@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import * as E from '../../../engine/index.ts';
 import { kdBce } from '../../../engine/losses/index.ts';
 import { bceWithLogit, kdBceBackwardRef, kdBceForwardRef, kdRow, type KdBceArgs } from '../../../engine/reference/losses/kd-bce.ts';
-import { input, rng } from '../../util.ts';
+import { expectSteadyMemory, input, rng } from '../../util.ts';
 
 const RUNS = 200;
 
@@ -163,22 +163,18 @@ describe('kdBce gradcheck, bad inputs, memory', () => {
     const q = E.keep(E.randn([37, 19], { requiresGrad: true }));
     const p = E.keep(E.randn([37, 19], { requiresGrad: true }));
     const t = E.keep(E.rand([37]));
-    await E.sync();
-    const before = E.liveBytes();
-    for (let i = 0; i < 3; i++) {
-      E.scope(() => {
-        E.backward(kdBce(q, p, t));
-        E.zeroGrad([q, p]);
-      });
-      E.scope(() => {
-        E.noGrad(() => kdBce(q, p, t));
-      });
-    }
-    await E.sync();
-    expect(E.liveBytes()).toBe(before);
-    for (const v of [q, p, t]) {
-      v.kept = false;
-      v.dispose();
-    }
+    await expectSteadyMemory(
+      () => {
+        E.scope(() => {
+          E.backward(kdBce(q, p, t));
+          E.zeroGrad([q, p]);
+        });
+        E.scope(() => {
+          E.noGrad(() => kdBce(q, p, t));
+        });
+      },
+      { warmup: false, repeats: 3 },
+    );
+    E.release(q, p, t);
   });
 });

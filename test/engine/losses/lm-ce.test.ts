@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import * as E from '../../../engine/index.ts';
 import { lmCrossEntropy } from '../../../engine/losses/index.ts';
 import { lmCeBackwardRef, lmCeForwardRef, type LmCeArgs } from '../../../engine/reference/losses/lm-ce.ts';
-import { input, rng } from '../../util.ts';
+import { expectSteadyMemory, input, rng } from '../../util.ts';
 
 const RUNS = 200;
 const IGN = -100;
@@ -151,7 +151,7 @@ describe('lmCrossEntropy on the GPU matches the reference', () => {
       E.backward(l);
       expect(await E.item(l)).toBe(0);
       expect((await E.toArray(x.grad!)).every((v) => v === 0)).toBe(true);
-      x.grad!.kept = false;
+      E.unkeep(x.grad!);
     });
   });
 });
@@ -197,10 +197,7 @@ describe('lmCrossEntropy gradcheck, bad inputs, memory', () => {
       expect(x.grad!.size).toBe(N * V);
       E.zeroGrad([x]);
     });
-    for (const v of [x, t]) {
-      v.kept = false;
-      v.dispose();
-    }
+    E.release(x, t);
   });
 
   it('overwriteLogits: the same gradient (GPU and float64, vec4 and scalar rows, weights, ignored rows), written over the logits', async () => {
@@ -235,22 +232,18 @@ describe('lmCrossEntropy gradcheck, bad inputs, memory', () => {
   it('forward + backward in a scope leaves liveBytes unchanged', async () => {
     const x = E.keep(E.randn([21, 130], { requiresGrad: true }));
     const t = E.keep(E.tensor(Array.from({ length: 21 }, (_, i) => (i % 4 === 0 ? IGN : i)), [21], { dtype: 'i32' }));
-    await E.sync();
-    const before = E.liveBytes();
-    for (let i = 0; i < 3; i++) {
-      E.scope(() => {
-        E.backward(lmCrossEntropy(x, t));
-        E.zeroGrad([x]);
-      });
-      E.scope(() => {
-        E.noGrad(() => lmCrossEntropy(x, t));
-      });
-    }
-    await E.sync();
-    expect(E.liveBytes()).toBe(before);
-    for (const v of [x, t]) {
-      v.kept = false;
-      v.dispose();
-    }
+    await expectSteadyMemory(
+      () => {
+        E.scope(() => {
+          E.backward(lmCrossEntropy(x, t));
+          E.zeroGrad([x]);
+        });
+        E.scope(() => {
+          E.noGrad(() => lmCrossEntropy(x, t));
+        });
+      },
+      { warmup: false, repeats: 3 },
+    );
+    E.release(x, t);
   });
 });

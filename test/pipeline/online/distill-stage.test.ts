@@ -62,9 +62,16 @@ describe('distill-online on the tiny market', () => {
     expect(r.queries).toBe(3);
     expect(r.pairs.total).toBeGreaterThan(3 * KD_SIZES.tiny.M);
     expect(r.testPairs).toBe(market.relevance.filter((x) => x.market === T && x.split === 'test').length);
+    expect(r.testQueries).toBeGreaterThan(0);
     for (const k of ['baseline', 'teacher', 'distilled'] as const) {
+      const rk = r.ranking[k];
       expect(r.table3[k].exactMatch.n).toBe(r.testPairs);
-      expect(r.ranking[k].em1).toBeGreaterThanOrEqual(0);
+      expect(r.table3[k].defect.n).toBe(r.testPairs);
+      // every model ranks the same held-out queries; the shares count whole queries
+      expect(rk.queries, k).toBe(r.testQueries);
+      for (const share of [rk.em1, rk.defect5, rk.empty]) expect(share * rk.queries).toBeCloseTo(Math.round(share * rk.queries), 9);
+      expect(rk.defect5 + rk.defectRate5).toBeCloseTo(1, 12);
+      expect(rk.em1, `${k}: an empty page has no exact item on top`).toBeLessThanOrEqual(1 - rk.empty + 1e-12);
     }
     const sum = r.teacherMeans.p_irr + r.teacherMeans.p_sub + r.teacherMeans.p_exact;
     expect(sum).toBeCloseTo(1, 4);

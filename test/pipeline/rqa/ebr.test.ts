@@ -12,7 +12,7 @@ const opts = { steps: 40, batchSize: 8, negatives: 4, lr: 0.05, temperature: 0.1
 describe('EBR distillation (eq. 1)', () => {
   it('encodes to unit-norm rows', async () => {
     const m = initBiEncoder({ vocabSize: 50, embedDim: 8, dim: 6 }, 1);
-    const v = await scopeAsync(async () => noGrad(() => read(encodeTexts(m, 'query', [[1, 2, 3], [4]]))));
+    const v = await scopeAsync(async () => read(noGrad(() => encodeTexts(m, 'query', [[1, 2, 3], [4]]))));
     for (let r = 0; r < 2; r++) expect(Math.hypot(...v.subarray(r * 6, r * 6 + 6))).toBeCloseTo(1, 4);
     disposeBiEncoder(m);
   });
@@ -20,7 +20,7 @@ describe('EBR distillation (eq. 1)', () => {
   it('training lowers the eq.-1 loss on a fixed batch', async () => {
     const m = initBiEncoder({ vocabSize: 50, embedDim: 8, dim: 8 }, 1);
     const idx = pairs.map((_, i) => i);
-    const loss = () => scopeAsync(async () => noGrad(() => item(ebrLoss(m, pairs, idx, catalogue.slice(0, 4), opts))));
+    const loss = () => scopeAsync(async () => item(noGrad(() => ebrLoss(m, pairs, idx, catalogue.slice(0, 4), opts))));
     const before = await loss();
     const r = await trainEbr(m, pairs, catalogue, opts);
     const after = await loss();
@@ -32,7 +32,7 @@ describe('EBR distillation (eq. 1)', () => {
   it('CVR weighting matters: high-CVR pairs end closer than low-CVR pairs', async () => {
     const m = initBiEncoder({ vocabSize: 50, embedDim: 8, dim: 8 }, 1);
     await trainEbr(m, pairs, catalogue, { ...opts, steps: 60 });
-    const [q, p] = await scopeAsync(async () => noGrad(async () => [Float32Array.from(await read(encodeTexts(m, "query", pairs.map((x) => x.query)))), Float32Array.from(await read(encodeTexts(m, "product", pairs.map((x) => x.product))))]));
+    const [q, p] = await scopeAsync(async () => [Float32Array.from(await read(noGrad(() => encodeTexts(m, 'query', pairs.map((x) => x.query))))), Float32Array.from(await read(noGrad(() => encodeTexts(m, 'product', pairs.map((x) => x.product)))))]);
     const s = pairs.map((_, i) => q!.subarray(i * 8, i * 8 + 8).reduce((a, x, j) => a + x * p![i * 8 + j]!, 0));
     const hi = s.filter((_, i) => pairs[i]!.cvr > 0.5);
     const lo = s.filter((_, i) => pairs[i]!.cvr < 0.5);

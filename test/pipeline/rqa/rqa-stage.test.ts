@@ -3,7 +3,7 @@
 // back through the SFT stage's loader, and retrieval accuracy is written for BM25 and EBR.
 // Measured (tiny market, 60-step pretrained base, RQA_DEFAULTS: 200 ranker / 300 EBR steps):
 // BM25 top-1 48.8% / any@3 68.3%, EBR top-1 34.1% / any@3 68.3% on 41 TW queries; on the 3 alias
-// queries both 0% — EBR does not beat BM25 at this size (see the report of the rqa branch).
+// queries both 0% — EBR does not beat BM25 at this size.
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -3,7 +3,7 @@
 // file or the new one, never a half-written file under the real name.
 import { open, rename, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { fileError } from './read_file.ts';
+import { fileError } from './read-file.ts';
 
 export async function writeFileAtomic(path: string, chunks: Uint8Array[]): Promise<void> {
   const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;

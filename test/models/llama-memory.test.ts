@@ -54,7 +54,7 @@ describe('Llama forward memory and float64 copy', () => {
     const bb = buildBatch(seqs, 0, 16);
     const cpuBatch = { ...bb.batch, ids: await E.toBackend(bb.batch.ids, 'cpu'), positions: await E.toBackend(bb.batch.positions, 'cpu'), lengths: await E.toBackend(bb.batch.lengths, 'cpu') };
     const rows = [6, 7 + 3]; // the last real token of each sequence (T = 7)
-    const got = await E.scopeAsync(async () => E.noGrad(async () => E.read(labelLogits(m, hiddenRows(forwardHidden(m, bb.batch, { training: true, seed: 4 }), rows), [1, 2, 3]))));
+    const got = await E.scopeAsync(async () => E.read(E.noGrad(() => labelLogits(m, hiddenRows(forwardHidden(m, bb.batch, { training: true, seed: 4 }), rows), [1, 2, 3]))));
     const want = E.noGrad(() => labelLogits(ref, hiddenRows(forwardHidden(ref, cpuBatch, { training: true, seed: 4 }), rows), [1, 2, 3]));
     expect(want.backend).toBe('cpu');
     expect(E.relErr(got, want.cpu as Float64Array)).toBeLessThan(1e-5);

@@ -1,5 +1,5 @@
 // Fused attention forward for adapters whose subgroups are SIMD lanes of a CPU (lavapipe): the same
-// online softmax as forward_rows.ts (one invocation per query row, output accumulator in registers),
+// online softmax as forward-rows.ts (one invocation per query row, output accumulator in registers),
 // but the keys and values a subgroup's queries share are loaded once per subgroup instead of once per
 // lane. Lavapipe turns every non-constant storage load into a per-lane sequence (≈ 9 instructions per
 // float), so in the row kernel each lane paid that for every key and value element it read, all eight

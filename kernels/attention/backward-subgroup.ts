@@ -1,8 +1,8 @@
 // Attention backward for adapters whose subgroups are SIMD lanes of a CPU (lavapipe): the dq and
-// dkv passes of backward_rows.ts (same math, same single writer per output row), with the rows a
+// dkv passes of backward-rows.ts (same math, same single writer per output row), with the rows a
 // subgroup's lanes all read — keys and values in dq, queries, output gradients and (lse, D) in dkv —
 // loaded once per subgroup, spread over the lanes, and handed out with subgroupBroadcast (see
-// forward_subgroup.ts for why). The prep pass (lse, D) is backward_rows.ts's.
+// forward-subgroup.ts for why). The prep pass (lse, D) is backward-rows.ts's.
 //   P_ij = exp(scale·q_i·k_j − lse_i),  dS_ij = P_ij·(dO_i·v_j − D_i)
 //   dQ_i = scale·Σ_j dS_ij·k_j;   dV_j = Σ_i P_ij·dO_i,  dK_j = scale·Σ_i dS_ij·q_i
 // Masked pairs get P = dS = 0. Lanes past the last row shadow it and do not write; the row loops run

@@ -1,0 +1,93 @@
+// The tape itself, on the float64 backend so every expected gradient is exact arithmetic: backward
+// runs the recorded rules in reverse topological order, each node once; gradients accumulate over
+// uses and over calls; detach and noGrad cut the tape; broadcasting is undone by summing.
+import { describe, expect, it } from 'vitest';
+import { add, backward, detach, exp, isGradEnabled, mul, mulScalar, noGrad, read, sumAll, tensor, zeroGrad, type Tensor } from '../../engine/index.ts';
+import { record } from '../../engine/autograd.ts';
+import { copy } from '../../engine/ops/elementwise.ts';
+
+const leaf = (data: number[], shape = [data.length]) => tensor(data, shape, { backend: 'cpu', requiresGrad: true });
+const values = async (t: Tensor | null) => Array.from(await read(t!));
+
+/** An identity op whose backward rule logs its name: the order rules run in. */
+function traced(log: string[], name: string, ...inputs: Tensor[]): Tensor {
+  const out = inputs.length === 1 ? noGrad(() => copy(inputs[0]!)) : noGrad(() => add(inputs[0]!, inputs[1]!));
+  return record(out, name, inputs, (g) => {
+    log.push(name);
+    return inputs.map(() => g);
+  });
+}
+
+describe('autograd', () => {
+  it('runs the backward rules in reverse tape order, each node once', () => {
+    const log: string[] = [];
+    const x = leaf([1, 2]);
+    const y = sumAll(traced(log, 'c', traced(log, 'b', traced(log, 'a', x))));
+    backward(y);
+    expect(log).toEqual(['c', 'b', 'a']);
+  });
+
+  it('a diamond: the join runs before both branches, the shared input after both, each once', async () => {
+    const log: string[] = [];
+    const x = leaf([0.5, -1.5]);
+    const s = traced(log, 'split', x);
+    const j = traced(log, 'join', traced(log, 'left', s), traced(log, 'right', s));
+    backward(sumAll(j));
+    expect(log[0]).toBe('join');
+    expect(log.slice(1, 3).sort()).toEqual(['left', 'right']);
+    expect(log[3]).toBe('split');
+    expect(log).toHaveLength(4);
+    expect(await values(x.grad)).toEqual([2, 2]); // both paths reach x
+    // the same shape with real ops: y = e^x · 2x, dy/dx = 2e^x (1 + x)
+    const z = leaf([0.5, -1.5]);
+    backward(sumAll(mul(exp(z), mulScalar(z, 2))));
+    const want = [0.5, -1.5].map((v) => 2 * Math.exp(v) * (1 + v));
+    (await values(z.grad)).forEach((g, i) => expect(g).toBeCloseTo(want[i]!, 12));
+  });
+
+  it('accumulates: a leaf used twice gets the sum, a second backward adds to .grad, zeroGrad clears', async () => {
+    const x = leaf([3, -2]);
+    backward(sumAll(mul(x, x)));
+    expect(await values(x.grad)).toEqual([6, -4]);
+    backward(sumAll(mul(x, x)));
+    expect(await values(x.grad)).toEqual([12, -8]);
+    zeroGrad([x]);
+    expect(x.grad).toBeNull();
+  });
+
+  it('detach cuts the tape: y = x · detach(x) has dy/dx = x', async () => {
+    const x = leaf([3, -2]);
+    const d = detach(x);
+    expect([d.requiresGrad, d.node]).toEqual([false, null]);
+    backward(sumAll(mul(x, d)));
+    expect(await values(x.grad)).toEqual([3, -2]);
+  });
+
+  it('noGrad records nothing, restores recording after a throw, and refuses an async fn', async () => {
+    const x = leaf([1, 2]);
+    const y = noGrad(() => mul(x, x));
+    expect([y.requiresGrad, y.node]).toEqual([false, null]);
+    expect(() => noGrad(() => {
+      throw new Error('inside');
+    })).toThrow('inside');
+    expect(isGradEnabled()).toBe(true);
+    // @ts-expect-error: the type refuses an async fn as well
+    expect(() => noGrad(async () => mul(x, x))).toThrow(/noGrad is synchronous/);
+    expect(isGradEnabled()).toBe(true);
+    expect(mul(x, x).requiresGrad).toBe(true);
+    expect(() => backward(y)).toThrow(/does not require grad/);
+  });
+
+  it('undoes broadcasting by summing over the broadcast axes', async () => {
+    const a = leaf([1, 2, 3], [3, 1]);
+    const b = leaf([10, 20, 30, 40], [1, 4]);
+    backward(sumAll(mul(a, b))); // Σ_ij a_i b_j
+    expect(await values(a.grad)).toEqual([100, 100, 100]); // Σ_j b_j
+    expect(await values(b.grad)).toEqual([6, 6, 6, 6]); // Σ_i a_i
+    const c = leaf([1, -1, 2, 0.5]); // [4] against [2, 3, 4]
+    const big = tensor(Array.from({ length: 24 }, (_, i) => i), [2, 3, 4], { backend: 'cpu' });
+    backward(sumAll(add(big, mulScalar(c, 2))));
+    expect(await values(c.grad)).toEqual([12, 12, 12, 12]); // 2 × six broadcast copies
+    expect(big.grad).toBeNull(); // data without requiresGrad gets no gradient
+  });
+});
