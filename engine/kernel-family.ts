@@ -7,6 +7,7 @@
 // size (engine/device.ts probes it) to divide their workgroup.
 // setKernelFamily or CSRM_KERNELS=rows|subgroup forces one family (tests run both).
 import { gpuSync } from './device.ts';
+import { engineSwitch } from './switches.ts';
 
 export type KernelFamily = 'rows' | 'subgroup';
 let forced: KernelFamily | null = null;
@@ -26,7 +27,7 @@ export function subgroupKernelsUsable(wg: number): boolean {
 /** The subgroup size a subgroup kernel with workgroups of `wg` runs with, or null for the row kernel. */
 export function subgroupKernelSize(wg: number): number | null {
   const info = gpuSync().info;
-  const force = forced ?? process.env.CSRM_KERNELS;
+  const force = forced ?? engineSwitch('CSRM_KERNELS');
   if (force !== undefined && force !== 'rows' && force !== 'subgroup') throw new Error(`CSRM_KERNELS="${force}": expected "rows" or "subgroup"`);
   const usable = subgroupKernelsUsable(wg);
   if (force === 'subgroup' && !usable) throw new Error(`CSRM_KERNELS=subgroup: the adapter has no fixed subgroup size dividing ${wg}`);

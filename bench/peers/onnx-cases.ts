@@ -1,7 +1,7 @@
 // The cases every ONNX Runtime peer measures, built on one-node models (onnx-model.ts): the peer
 // supplies how a model becomes a timed instance (its session and execution provider).
 import { matmulData, matmulMeta } from '../matmul-default.ts';
-import { softmaxData } from '../softmax.ts';
+import { softmaxData, softmaxMeta } from '../softmax.ts';
 import type { MatmulShape } from '../shapes.ts';
 import type { BenchCase, BenchInstance } from '../types.ts';
 import type { OnnxIO, OnnxNode } from './onnx-model.ts';
@@ -23,12 +23,7 @@ export function onnxMatmulCase(system: string, instance: OnnxInstance, s: Matmul
 
 export function onnxSoftmaxCase(system: string, instance: OnnxInstance, rows: number, cols: number, onCpu = false): BenchCase {
   return {
-    kernel: 'softmax',
-    shape: `${rows}x${cols}`,
-    system,
-    bytes: 8 * rows * cols,
-    ceiling: 'bandwidth',
-    tolerance: 1e-5,
+    ...softmaxMeta(rows, cols, system),
     onCpu,
     async setup() {
       const d = softmaxData(rows, cols);
