@@ -1,4 +1,5 @@
-// Fused attention forward and backward (engine ops, 'ours'). FLOPs are the algorithmic counts:
+// Fused attention forward and backward (engine ops: 'ours' is the adapter's kernel family, 'ours:rows'
+// the row kernels forced, on the headline shape). FLOPs are the algorithmic counts:
 // forward 2 matmuls = 4·B·H·T·S·Dh, backward 5 matmuls = 10·B·H·T·S·Dh, both halved when causal
 // (T = S). Only the fused kernels are measured; softmax alone is bench/softmax.ts.
 import type { BenchCase, BenchInstance, BenchOpts, BenchSuite } from './types.ts';
@@ -23,6 +24,8 @@ const FULL: Shape[] = [
   { B: 1, H: 14, Hkv: 2, T: 512, S: 512, Dh: 64, causal: true }, // grouped-query (Qwen2-0.5B heads)
   { B: 4, H: 8, Hkv: 8, T: 128, S: 128, Dh: 128, causal: true },
   { B: 1, H: 14, Hkv: 2, T: 1, S: 512, Dh: 64, causal: true }, // one decode step against a KV cache
+  { B: 16, H: 4, Hkv: 2, T: 112, S: 112, Dh: 16, causal: true }, // the SFT step, tiny preset
+  { B: 16, H: 4, Hkv: 2, T: 112, S: 112, Dh: 32, causal: true }, // the SFT step, small preset
 ];
 const SMOKE: Shape[] = [
   { B: 1, H: 2, Hkv: 1, T: 7, S: 7, Dh: 32, causal: true },
@@ -44,8 +47,9 @@ function relErrOf(outs: ArrayLike<number>[], refs: ArrayLike<number>[]): number 
   return E.relErr(cat(outs), cat(refs));
 }
 
-function setupFor(s: Shape, withBackward: boolean): () => Promise<BenchInstance> {
+function setupFor(s: Shape, withBackward: boolean, kernels: E.KernelFamily | null = null): () => Promise<BenchInstance> {
   return async () => {
+    E.setKernelFamily(kernels);
     await E.initEngine();
     const before = E.liveBytes();
     const qd = data(s.B * s.T * s.H * s.Dh, 1);
@@ -62,7 +66,12 @@ function setupFor(s: Shape, withBackward: boolean): () => Promise<BenchInstance>
     let outs: E.Tensor[] = [];
     const run = async () => {
       for (const t of outs) t.dispose();
-      outs = E.keep(withBackward ? attentionBackward(q, k, v, undefined, saved[0]!, saved[1]!, dO, d) : [E.noGrad(() => E.attention(q, k, v, { causal: s.causal }))]);
+      E.setKernelFamily(kernels);
+      try {
+        outs = E.keep(withBackward ? attentionBackward(q, k, v, undefined, saved[0]!, saved[1]!, dO, d) : [E.noGrad(() => E.attention(q, k, v, { causal: s.causal }))]);
+      } finally {
+        E.setKernelFamily(null); // the choice is global: restore it at once
+      }
       await E.sync();
     };
     await run();
@@ -87,9 +96,19 @@ export const suite: BenchSuite = {
   name: 'attention',
   cases(opts: BenchOpts): BenchCase[] {
     const shapes = (opts.smoke ? SMOKE : FULL).filter((s) => opts.size === undefined || s.T === opts.size);
-    return shapes.flatMap((s): BenchCase[] => [
+    return shapes.flatMap((s, i): BenchCase[] => [
       { kernel: 'attention_fwd', shape: name(s), system: 'ours', flops: 4 * work(s), ceiling: 'compute', setup: setupFor(s, false) },
       { kernel: 'attention_bwd', shape: name(s), system: 'ours', flops: 10 * work(s), ceiling: 'compute', setup: setupFor(s, true) },
+      ...(i === 0
+        ? ([false, true] as const).map((bwd): BenchCase => ({
+            kernel: bwd ? 'attention_bwd' : 'attention_fwd',
+            shape: name(s),
+            system: 'ours:rows',
+            flops: (bwd ? 10 : 4) * work(s),
+            ceiling: 'compute',
+            setup: setupFor(s, bwd, 'rows'),
+          }))
+        : []),
     ]);
   },
 };

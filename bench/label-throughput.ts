@@ -10,7 +10,7 @@
 // residual with attention's roped q, k, v and output), an analytic estimate — no tape here.
 // relErr: the label log-probabilities, centred per prompt (so the constant −log 3 of near-uniform
 // scores cannot hide an error), of a sample of prompts each run alone on the float64 backend.
-import { liveBytes, logSoftmax, noGrad, peakBytes, relErr, resetPeak } from '../engine/index.ts';
+import { dispatchCount, liveBytes, logSoftmax, noGrad, peakBytes, relErr, resetPeak } from '../engine/index.ts';
 import { rng } from '../engine/random.ts';
 import { headDim, makeConfig, paramCounts, type LlamaConfig } from '../models/llama-config.ts';
 import { baseParams, disposeLlama, forwardHidden, hiddenRows, initLlama, labelLogits, llamaOnBackend } from '../models/llama.ts';
@@ -80,10 +80,13 @@ function labelCase(s: LabelShape): BenchCase {
       const m = initLlama(c, 2);
       const ref = await llamaOnBackend(m, 'cpu');
       let peak = 0;
+      let dispatches = 0;
       let last: [number, number, number][] = [];
       const run = async () => {
         resetPeak();
+        const d0 = dispatchCount();
         last = await scoreSeqs(m, seqs, LABEL_IDS, PAD, s.maxLen, { batchSize: s.batch });
+        dispatches = dispatchCount() - d0;
         peak = Math.max(peak, peakBytes() - live0);
       };
       await run(); // compiles every kernel outside the timed runs
@@ -91,6 +94,9 @@ function labelCase(s: LabelShape): BenchCase {
         run,
         get peakBytes() {
           return peak;
+        },
+        get dispatches() {
+          return dispatches;
         },
         requiredBytes: inferenceRequired(c, seqs, s.batch, storageBytes(baseParams(m))),
         async relErr() {

@@ -3,7 +3,7 @@
 // same f32 inputs (a full float64 reference at 2048³ would take minutes on the host).
 import * as E from '../engine/index.ts';
 import type { BenchCase, BenchInstance, BenchOpts, BenchSuite } from './types.ts';
-import { matmulMeta } from './matmul-generic.ts';
+import { matmulMeta } from './matmul-default.ts';
 
 const FULL: [number, number, number][] = [
   [256, 256, 256],
@@ -45,8 +45,12 @@ async function setupCase(variant: E.MatmulVariant, M: number, N: number, K: numb
   await E.sync();
   const peakBytes = E.liveBytes() - before;
   first.dispose();
+  E.setMatmulVariant(variant);
+  const ran = E.matmulVariantRun({ batch: 1, M, N, K }); // broadcast falls back where its layout does not apply
+  E.setMatmulVariant(null);
   return {
     peakBytes,
+    ...(ran !== variant ? { variant: `ran ${ran}` } : {}),
     async run() {
       product().dispose(); // the buffer returns to the pool; the GPU still finishes the work
       await E.sync();

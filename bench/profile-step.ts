@@ -1,6 +1,9 @@
 // One SFT training step (pipeline/train/sft.ts's own sftStep), step by step: wall time, CPU time of the
 // JS thread and of the adapter's threads, dispatches; with CSRM_TIME_KERNELS=1 also GPU time per op.
-//   [CSRM_TIME_KERNELS=1] npx tsx bench/profile-step.ts [preset] [lora] [--task lm|relevance|mixed] [--steps N] [--matmul VARIANT]
+// --cpu-profile: the dispatches of one more step are recorded and replayed one at a time, each timed by
+// the adapter threads' CPU time (on lavapipe the steadiest per-kernel cost on a loaded machine).
+//   [CSRM_TIME_KERNELS=1] npx tsx bench/profile-step.ts [preset] [lora] [--task lm|relevance|mixed] [--steps N]
+//       [--matmul VARIANT] [--cpu-profile]
 // Tasks: lm — B 16 × T 64 plain LM rows (every position carries the LM head's loss, as bench/train-step.ts);
 // relevance — 16 relevance prompts of 40–112 tokens (the label head: three rows of the LM head);
 // mixed — 12 relevance + 4 translation samples (the SFT stream with mtRatio 0.25).
@@ -10,6 +13,7 @@ import { makeConfig, paperLora } from '../models/llama-config.ts';
 import { initLlama, trainableParams, addLora } from '../models/llama.ts';
 import type { Seq } from '../pipeline/train/batch.ts';
 import { sftStep } from '../pipeline/train/sft.ts';
+import { launch, onLaunch, type LaunchRecord } from '../engine/runtime.ts';
 import { threadCpu, threadCpuSince } from '../engine/thread-cpu.ts';
 import { benchSftConfig } from './train-step.ts';
 
@@ -21,6 +25,8 @@ const flag = (name: string, dflt: string) => {
 const task = flag('task', 'lm');
 const steps = Number(flag('steps', '4'));
 const matmulVariant = flag('matmul', '');
+const cpuProfile = args.includes('--cpu-profile');
+if (cpuProfile) args.splice(args.indexOf('--cpu-profile'), 1);
 if (!['lm', 'relevance', 'mixed'].includes(task)) throw new Error(`--task ${task}: expected lm, relevance or mixed`);
 const preset = args[0] ?? 'small';
 const lora = args[1] === 'lora';
@@ -71,6 +77,7 @@ for (let s = 0; s < steps; s++) {
   );
 }
 await sync();
+if (cpuProfile) await replayProfile();
 const kt = kernelTimes();
 if (kt.length > 0) {
   const tot = kt.reduce((a, b) => a + b.totalMs, 0);
@@ -78,3 +85,38 @@ if (kt.length > 0) {
   for (const k of kt.slice(0, 25)) console.log(k.op.padEnd(28), String(k.calls).padStart(5), k.totalMs.toFixed(1).padStart(9), 'ms', ((100 * k.totalMs) / tot).toFixed(1) + '%');
 }
 await shutdownGpu();
+
+/** Records one step's dispatches, replays each alone (best of 3 after a warm-up) and prints adapter-thread CPU per op. */
+async function replayProfile(): Promise<void> {
+  const recs: LaunchRecord[] = [];
+  onLaunch((r) => recs.push(r));
+  await scopeAsync(async () => item(sftStep(inp, params, opt, seqs, steps).loss));
+  onLaunch(null);
+  const cost: number[] = [];
+  for (const r of recs) {
+    let best = Infinity;
+    for (let i = 0; i < 4; i++) {
+      const c0 = threadCpu();
+      launch(r.kernel, r.buffers, r.grid, r.params, r.op);
+      await sync();
+      if (i > 0) best = Math.min(best, threadCpuSince(c0)!.otherMs);
+    }
+    cost.push(best);
+  }
+  const total = cost.reduce((a, b) => a + b, 0);
+  const byOp = new Map<string, { n: number; ms: number }>();
+  recs.forEach((r, i) => {
+    const e = byOp.get(r.op) ?? { n: 0, ms: 0 };
+    byOp.set(r.op, { n: e.n + 1, ms: e.ms + cost[i]! });
+  });
+  console.log(`adapter-thread CPU of one step's ${recs.length} dispatches replayed one by one: ${total.toFixed(1)} ms`);
+  for (const [op, e] of [...byOp].sort((a, b) => b[1].ms - a[1].ms)) {
+    console.log(`  ${op.padEnd(28)} ${String(e.n).padStart(4)} ${e.ms.toFixed(1).padStart(8)} ms ${((100 * e.ms) / total).toFixed(1).padStart(5)}%`);
+  }
+  console.log('  slowest dispatches:');
+  const order = cost.map((c, i) => i).sort((a, b) => cost[b]! - cost[a]!);
+  for (const i of order.slice(0, 15)) {
+    const r = recs[i]!;
+    console.log(`    ${cost[i]!.toFixed(2).padStart(7)} ms  ${r.op} ${r.kernel.name} grid ${r.grid.join('x')} params ${r.params.map((p) => (typeof p === 'number' ? p : p.f)).join(',')}`);
+  }
+}

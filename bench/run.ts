@@ -53,13 +53,13 @@ const fmt = (x: number | null, d = 2) => (x === null || !Number.isFinite(x) ? '�
 const fmtBytes = (b: number | null) => (b === null ? '—' : b >= 2 ** 20 ? `${(b / 2 ** 20).toFixed(1)} MiB` : `${(b / 1024).toFixed(1)} KiB`);
 
 export function table(rows: BenchRecord[]): string {
-  const head = '| kernel | shape | system | median ms | GPU ms | GFLOP/s | GB/s | % of ceiling | rel err | peak bytes | note |';
-  const sep = '|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|';
+  const head = '| kernel | shape | system | median ms | GPU ms | GFLOP/s | GB/s | % of ceiling | adapter CPU ms | % of ceiling (CPU) | rel err | peak bytes | note |';
+  const sep = '|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|';
   const body = rows.map(
     (r) =>
-      `| ${r.kernel} | ${r.shape} | ${r.system} | ${fmt(r.median_ms, 3)} | ${fmt(r.gpu_ms ?? null, 3)} | ${fmt(r.gflops)} | ${fmt(r.gbps)} | ${
+      `| ${r.kernel} | ${r.shape} | ${r.system}${r.variant ? ` [${r.variant}]` : ''} | ${fmt(r.median_ms, 3)} | ${fmt(r.gpu_ms ?? null, 3)} | ${fmt(r.gflops)} | ${fmt(r.gbps)} | ${
         r.ceiling_share === null ? (r.adapter.startsWith('host CPU') && !r.note ? 'n/a (CPU)' : '—') : `${(100 * r.ceiling_share).toFixed(1)}%`
-      } | ${Number.isFinite(r.rel_err) ? r.rel_err.toExponential(1) : '—'} | ${fmtBytes(r.peak_bytes)} | ${r.note ?? ''} |`,
+      } | ${fmt(r.cpu_ms ?? null, 1)} | ${r.cpu_ceiling_share === undefined ? '—' : `${(100 * r.cpu_ceiling_share).toFixed(1)}%`} | ${Number.isFinite(r.rel_err) ? r.rel_err.toExponential(1) : '—'} | ${fmtBytes(r.peak_bytes)} | ${r.note ?? ''} |`,
   );
   return [head, sep, ...body].join('\n');
 }
@@ -68,13 +68,14 @@ export function table(rows: BenchRecord[]): string {
 export function e2eTable(rows: BenchRecord[]): string | null {
   const e = rows.filter((r) => r.throughput !== undefined || r.required_bytes !== undefined);
   if (e.length === 0) return null;
-  const head = '| kernel | shape | throughput | MFU | peak bytes | required bytes | peak / required |';
-  const sep = '|---|---|---:|---:|---:|---:|---:|';
+  const head = '| kernel | shape | throughput | MFU | MFU (CPU) | dispatches | peak bytes | required bytes | peak / required |';
+  const sep = '|---|---|---:|---:|---:|---:|---:|---:|---:|';
   const body = e.map((r) => {
     const ratio = r.peak_bytes !== null && r.required_bytes ? `${(r.peak_bytes / r.required_bytes).toFixed(2)}×` : '—';
     const thr = r.throughput !== undefined ? `${r.throughput.toFixed(r.throughput < 100 ? 1 : 0)} ${r.throughput_unit ?? ''}` : '—';
     const mfu = r.ceiling_share === null ? '—' : `${(100 * r.ceiling_share).toFixed(1)}%`;
-    return `| ${r.kernel} | ${r.shape} | ${thr} | ${mfu} | ${fmtBytes(r.peak_bytes)} | ${fmtBytes(r.required_bytes ?? null)} | ${ratio} |`;
+    const mfuCpu = r.cpu_ceiling_share === undefined ? '—' : `${(100 * r.cpu_ceiling_share).toFixed(1)}%`;
+    return `| ${r.kernel} | ${r.shape} | ${thr} | ${mfu} | ${mfuCpu} | ${r.dispatches ?? '—'} | ${fmtBytes(r.peak_bytes)} | ${fmtBytes(r.required_bytes ?? null)} | ${ratio} |`;
   });
   return [head, sep, ...body].join('\n');
 }
@@ -135,8 +136,8 @@ async function main(): Promise<void> {
   for (const c of ceil) {
     const r = await measureCase(c, mopts);
     rows.push(r);
-    if (c.ceiling === 'compute' && !r.note) mopts.ceilings.gflops = r.gflops;
-    if (c.ceiling === 'bandwidth' && !r.note) mopts.ceilings.gbps = r.gbps;
+    if (c.ceiling === 'compute' && !r.note) [mopts.ceilings.gflops, mopts.ceilings.gflopsCpu] = [r.gflops, r.per_cpu_s ?? null];
+    if (c.ceiling === 'bandwidth' && !r.note) [mopts.ceilings.gbps, mopts.ceilings.gbpsCpu] = [r.gbps, r.per_cpu_s ?? null];
     console.error(`  ${r.kernel} ${r.shape}: ${fmt(r.median_ms, 3)} ms ${r.note ?? ''}`);
   }
 

@@ -11,7 +11,7 @@ export interface SuiteEntry {
 
 export const SUITES: SuiteEntry[] = [
   { name: 'elementwise', kind: 'ours', load: () => import('./elementwise.ts') },
-  { name: 'matmul-generic', kind: 'ours', load: () => import('./matmul-generic.ts') },
+  { name: 'matmul-default', kind: 'ours', load: () => import('./matmul-default.ts') },
   { name: 'softmax', kind: 'ours', load: () => import('./softmax.ts') },
   { name: 'matmul', kind: 'ours', load: () => import('./matmul.ts') },
   { name: 'attention', kind: 'ours', load: () => import('./attention.ts') },
@@ -30,6 +30,7 @@ export const SUITES: SuiteEntry[] = [
   { name: 'tfjs-webgpu', kind: 'peer', load: () => import('./peers/tfjs.ts') },
   { name: 'jax-js-webgpu', kind: 'peer', load: () => import('./peers/jax.ts') },
   { name: 'onnxruntime-cpu', kind: 'peer', load: () => import('./peers/ort.ts') },
+  { name: 'onnxruntime-webgpu', kind: 'peer', load: () => import('./peers/ort-webgpu.ts') },
 ];
 
 /** The ceilings suite (always first in a run). */

@@ -16,7 +16,7 @@
 // relErr: the losses of the first two steps (the second one after a whole update: backward,
 // clipping, AdamW) against the same two steps on the engine's float64 backend (same initial weights,
 // batch, learning rates and dropout masks); the larger of the two relative errors.
-import { adamw, backward, clipGradNorm, item, liveBytes, peakBytes, resetPeak, scopeAsync, tensor, zeroGrad } from '../engine/index.ts';
+import { adamw, backward, clipGradNorm, dispatchCount, item, liveBytes, peakBytes, resetPeak, scopeAsync, tensor, zeroGrad } from '../engine/index.ts';
 import { lmCrossEntropy } from '../engine/losses/index.ts';
 import { rng } from '../engine/random.ts';
 import { makeConfig, paperLora, paramCounts, type LlamaConfig } from '../models/llama-config.ts';
@@ -113,8 +113,10 @@ function trainCase(s: TrainShape): BenchCase {
       let step = 0;
       let peak = 0;
       let saved = 0;
+      let dispatches = 0;
       const run = async (): Promise<number> => {
         resetPeak();
+        const d0 = dispatchCount();
         const loss = await scopeAsync(async () => {
           const st = sftStep(inp, params, opt, seqs, step);
           if (step === 0) saved = activationBytes(st.loss, [...baseParams(m), ...loraParams(m)]);
@@ -123,6 +125,7 @@ function trainCase(s: TrainShape): BenchCase {
           return v;
         });
         peak = Math.max(peak, peakBytes() - live0);
+        dispatches = dispatchCount() - d0;
         step++;
         return loss;
       };
@@ -139,6 +142,9 @@ function trainCase(s: TrainShape): BenchCase {
         },
         get peakBytes() {
           return peak;
+        },
+        get dispatches() {
+          return dispatches;
         },
         requiredBytes: required,
         async relErr() {

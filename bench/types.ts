@@ -17,6 +17,10 @@ export interface BenchInstance {
   /** End-to-end cases: the bytes the work must hold at least (parameters, gradients, optimizer
    * state, saved activations), printed beside peakBytes so pool and lifetime overheads show. */
   requiredBytes?: number;
+  /** Which kernel variant ran, where the system runs the engine's own choice (e.g. 'broadcast'). */
+  variant?: string;
+  /** Dispatches one repetition encodes (ours; end-to-end cases). */
+  dispatches?: number;
   dispose(): Promise<void> | void;
 }
 
@@ -61,6 +65,14 @@ export interface BenchRecord {
   throughput_unit?: string;
   /** Bytes the work must hold at least (end-to-end cases; see BenchInstance.requiredBytes). */
   required_bytes?: number;
+  /** Median CPU ms per repetition of the threads other than the JS one (see bench/measure.ts). */
+  cpu_ms?: number | null;
+  /** GFLOP (compute) or GB (bandwidth) per second of that CPU time, and its share of the ceiling's. */
+  per_cpu_s?: number;
+  cpu_ceiling_share?: number;
+  /** Which kernel variant ran and dispatches per repetition (see BenchInstance). */
+  variant?: string;
+  dispatches?: number;
   /** Why a case produced no measurement (peer not installed, error). */
   note?: string;
 }

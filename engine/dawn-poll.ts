@@ -14,6 +14,21 @@ const SAME_WAIT_MS = 5;
 
 let installed: typeof setImmediate | null = null;
 
+/**
+ * The waiting rule as a function of time (ms): a call more than SAME_WAIT_MS after the previous one
+ * starts a new wait; within a wait, the first SPIN_MS run at once ('spin'), later calls wait for a
+ * 1 ms timer ('sleep').
+ */
+export function pollPolicy(): (now: number) => 'spin' | 'sleep' {
+  let waitStart = 0;
+  let last = -Infinity;
+  return (now) => {
+    if (now - last > SAME_WAIT_MS) waitStart = now;
+    last = now;
+    return now - waitStart < SPIN_MS ? 'spin' : 'sleep';
+  };
+}
+
 function isNative(fn: unknown): boolean {
   return typeof fn === 'function' && /\{\s*\[native code\]\s*\}\s*$/.test(Function.prototype.toString.call(fn));
 }
@@ -22,14 +37,9 @@ function isNative(fn: unknown): boolean {
 export function installPollSleep(): boolean {
   if (installed) return false;
   const real = globalThis.setImmediate;
-  let waitStart = 0;
-  let last = -Infinity;
+  const policy = pollPolicy();
   const patched = ((fn: (...a: unknown[]) => void, ...args: unknown[]) => {
-    if (!isNative(fn)) return real(fn, ...args);
-    const now = performance.now();
-    if (now - last > SAME_WAIT_MS) waitStart = now;
-    last = now;
-    if (now - waitStart < SPIN_MS) return real(fn, ...args);
+    if (!isNative(fn) || policy(performance.now()) === 'spin') return real(fn, ...args);
     return setTimeout(fn, 1, ...args) as unknown as NodeJS.Immediate;
   }) as typeof setImmediate;
   Object.assign(patched, real); // keeps setImmediate.__promisify__ and friends

@@ -38,4 +38,5 @@ export * from './safetensors.ts';
 export * from './autotune.ts';
 export * from './losses/index.ts';
 export * from './ops/attention.ts';
+export { setKernelFamily, subgroupKernelsUsable, type KernelFamily } from './kernel-family.ts';
 export * from './ops/topk.ts';

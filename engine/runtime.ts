@@ -137,9 +137,23 @@ export function grid1d(n: number): [number, number, number] {
   return [Math.ceil(n / y), y, 1];
 }
 
+export interface LaunchRecord {
+  kernel: Kernel;
+  buffers: GPUBuffer[];
+  grid: [number, number, number];
+  params: Param[];
+  op: string;
+}
+let launchHook: ((r: LaunchRecord) => void) | null = null;
+/** Calls `hook` with every dispatch encoded from now on (profilers replay them one by one); null stops. */
+export function onLaunch(hook: ((r: LaunchRecord) => void) | null): void {
+  launchHook = hook;
+}
+
 /** Encodes one dispatch. `op` names the engine op for error and NaN reports. */
 export function launch(k: Kernel, bindings: Binding[], grid: [number, number, number], params: Param[] = [], op = k.name): void {
   const g = gpuSync();
+  if (launchHook) launchHook({ kernel: k, buffers: bindings.map((b) => bufferOf(op, b)), grid, params: [...params], op });
   if (bindings.length !== k.bindings.length) {
     throw new Error(`${op}: kernel ${k.name} takes ${k.bindings.length} bindings, got ${bindings.length}`);
   }

@@ -11,6 +11,7 @@ export const ENGINE_SWITCHES = {
   CSRM_CHECK_NAN: '1: check every kernel output for NaN/Inf and name the first op that made one',
   CSRM_AUTOTUNE: '0: no kernel-variant tuning; the fixed choice of each op is used',
   CSRM_AUTOTUNE_CACHE: 'where tuned choices are cached (default .bench-cache/autotune.json)',
+  CSRM_KERNELS: 'rows | subgroup: the kernel family of ops that have both (default: subgroup on CPU adapters with fixed subgroups, kernel-family.ts)',
 } as const;
 
 export type EngineSwitch = keyof typeof ENGINE_SWITCHES;

@@ -3,14 +3,12 @@
 // reference-counted and consumed by ops, so inputs are passed as `.ref`. Each repetition ends with
 // blockUntilReady() on the output.
 import type * as JAX from '@jax-js/jax';
-import { relErr } from '../../engine/gradcheck.ts';
-import { hostInput, memoRef } from '../inputs.ts';
-import { matmulData, matmulMeta } from '../matmul-generic.ts';
+import { matmulData, matmulMeta } from '../matmul-default.ts';
 import { unavailable } from './unavailable.ts';
 import { softmaxData, softmaxMeta } from '../softmax.ts';
-import { attentionRows, sampleRows } from '../reference.ts';
 import { attentionShapes, attnKey, matmulShapes, type MatmulShape, softmaxShapes, type AttnShape } from '../shapes.ts';
 import type { BenchCase, BenchInstance, BenchSuite } from '../types.ts';
+import { attentionBthd } from './attention-bthd.ts';
 import { polyfillIteratorHelpers } from './iterator-polyfill.ts';
 import { shareNavigatorGpu } from './navigator.ts';
 
@@ -76,17 +74,6 @@ function softmaxCase(rows: number, cols: number): BenchCase {
   };
 }
 
-/** [B,H,T,D] → [B,T,H,D] (jax's dotProductAttention layout), on the host. */
-function toBTHD(x: Float32Array, s: AttnShape): Float32Array {
-  const { B, H, T, D } = s;
-  const y = new Float32Array(x.length);
-  for (let b = 0; b < B; b++)
-    for (let h = 0; h < H; h++)
-      for (let t = 0; t < T; t++)
-        for (let c = 0; c < D; c++) y[((b * T + t) * H + h) * D + c] = x[((b * H + h) * T + t) * D + c]!;
-  return y;
-}
-
 function attentionCase(s: AttnShape): BenchCase {
   return {
     kernel: 'attention_fwd',
@@ -96,24 +83,10 @@ function attentionCase(s: AttnShape): BenchCase {
     ceiling: 'compute',
     async setup() {
       const jax = await loadJax();
-      const shape = [s.B, s.H, s.T, s.D];
-      const [Q, K, V] = ['q', 'k', 'v'].map((n) => hostInput(`attn_${n}`, shape));
-      const rows = sampleRows(s.B * s.H * s.T);
-      const ref = memoRef(`attn:${attnKey(s)}`, () => attentionRows(Q!, K!, V!, s, rows));
-      const [q, k, v] = [Q!, K!, V!].map((a) => jax.numpy.array(toBTHD(a, s), { shape: [s.B, s.T, s.H, s.D] }));
+      const d = attentionBthd(s);
+      const [q, k, v] = [d.q, d.k, d.v].map((a) => jax.numpy.array(a, { shape: [s.B, s.T, s.H, s.D] }));
       const f = jax.jit((a: Arr, b: Arr, c: Arr) => jax.nn.dotProductAttention(a, b, c, { isCausal: true }));
-      return instance([q!, k!, v!], f, (y) => {
-        // y is [B,T,H,D]; compare the sampled (b·H + h, t) rows
-        const { H, T, D } = s;
-        const got = new Float64Array(rows.length * D);
-        rows.forEach((row, i) => {
-          const b = Math.floor(row / (H * T));
-          const h = Math.floor(row / T) % H;
-          const t = row % T;
-          for (let c = 0; c < D; c++) got[i * D + c] = y[((b * T + t) * H + h) * D + c]!;
-        });
-        return relErr(got, ref);
-      });
+      return instance([q!, k!, v!], f, d.err);
     },
   };
 }

@@ -31,15 +31,32 @@ export interface OnnxIO {
   shape: readonly number[];
 }
 
-/** Model bytes for `outputs[0] = opType(inputs…)` on float tensors, opset 13. */
-export function oneNodeModel(opType: string, inputs: OnnxIO[], output: OnnxIO): Uint8Array {
-  const node = [...inputs.flatMap((i) => str(1, i.name)), ...str(2, output.name), ...str(4, opType)];
+/** An operator with its domain ('' = ONNX) and integer attributes. */
+export interface OnnxNode {
+  op: string;
+  domain?: string;
+  attributes?: Record<string, number>;
+}
+
+// NodeProto{attribute=5, domain=7}, AttributeProto{name=1, i=3, type=20 (INT = 2)}
+const attribute = (name: string, v: number) => bytes(5, [...str(1, name), ...int(3, v), ...int(20, 2)]);
+
+/** Model bytes for `outputs[0] = op(inputs…)` on float tensors, opset 13 (and com.microsoft 1). */
+export function oneNodeModel(n: string | OnnxNode, inputs: OnnxIO[], output: OnnxIO): Uint8Array {
+  const { op: opType, domain = '', attributes = {} } = typeof n === 'string' ? { op: n } : n;
+  const node = [
+    ...inputs.flatMap((i) => str(1, i.name)),
+    ...str(2, output.name),
+    ...str(4, opType),
+    ...Object.entries(attributes).flatMap(([k, v]) => attribute(k, v)),
+    ...(domain ? str(7, domain) : []),
+  ];
   const graph = [
     ...bytes(1, node),
     ...str(2, `bench_${opType}`),
     ...inputs.flatMap((i) => bytes(11, valueInfo(i.name, i.shape))),
     ...bytes(12, valueInfo(output.name, output.shape)),
   ];
-  const opset = [...str(1, ''), ...int(2, 13)];
-  return Uint8Array.from([...int(1, 8), ...str(2, 'csrm-bench'), ...bytes(7, graph), ...bytes(8, opset)]);
+  const opsets = [bytes(8, [...str(1, ''), ...int(2, 13)]), ...(domain ? [bytes(8, [...str(1, domain), ...int(2, 1)])] : [])];
+  return Uint8Array.from([...int(1, 8), ...str(2, 'csrm-bench'), ...bytes(7, graph), ...opsets.flat()]);
 }

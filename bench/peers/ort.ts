@@ -3,12 +3,11 @@
 // session.run(), which returns when the output is computed.
 import type * as ORT from 'onnxruntime-node';
 import { cpus } from 'node:os';
-import { matmulData, matmulMeta } from '../matmul-generic.ts';
 import { unavailable } from './unavailable.ts';
-import { softmaxData, softmaxMeta } from '../softmax.ts';
-import { matmulShapes, type MatmulShape, softmaxShapes } from '../shapes.ts';
-import type { BenchCase, BenchInstance, BenchSuite } from '../types.ts';
-import { oneNodeModel, type OnnxIO } from './onnx-model.ts';
+import { matmulShapes, softmaxShapes } from '../shapes.ts';
+import type { BenchInstance, BenchSuite } from '../types.ts';
+import { onnxMatmulCase, onnxSoftmaxCase } from './onnx-cases.ts';
+import { oneNodeModel, type OnnxIO, type OnnxNode } from './onnx-model.ts';
 
 export const SYSTEM = 'onnxruntime-cpu';
 let loading: Promise<typeof ORT> | null = null;
@@ -24,7 +23,7 @@ export function loadOrt(): Promise<typeof ORT> {
 
 export const ortUnavailable = (): Promise<string | null> => unavailable(loadOrt);
 
-async function instance(op: string, ins: (OnnxIO & { data: Float32Array })[], out: OnnxIO, err: (y: Float32Array) => number): Promise<BenchInstance> {
+async function instance(op: string | OnnxNode, ins: (OnnxIO & { data: Float32Array })[], out: OnnxIO, err: (y: Float32Array) => number): Promise<BenchInstance> {
   const ort = await loadOrt();
   const session = await ort.InferenceSession.create(oneNodeModel(op, ins, out), {
     executionProviders: ['cpu'],
@@ -48,31 +47,10 @@ async function instance(op: string, ins: (OnnxIO & { data: Float32Array })[], ou
   };
 }
 
-function matmulCase(s: MatmulShape): BenchCase {
-  return {
-    ...matmulMeta(s, SYSTEM),
-    onCpu: true,
-    async setup() {
-      const d = matmulData(s);
-      const a = { name: 'a', shape: [s.M, s.K], data: d.A };
-      const b = { name: 'b', shape: [s.K, s.N], data: d.B };
-      return instance('MatMul', [a, b], { name: 'c', shape: [s.M, s.N] }, d.err);
-    },
-  };
-}
-
-function softmaxCase(rows: number, cols: number): BenchCase {
-  return {
-    ...softmaxMeta(rows, cols, SYSTEM),
-    onCpu: true,
-    async setup() {
-      const d = softmaxData(rows, cols);
-      return instance('Softmax', [{ name: 'x', shape: [rows, cols], data: d.X }], { name: 'y', shape: [rows, cols] }, d.err);
-    },
-  };
-}
-
 export const suite: BenchSuite = {
   name: SYSTEM,
-  cases: (o) => [...matmulShapes(o).map(matmulCase), ...softmaxShapes(o).map((s) => softmaxCase(s.rows, s.cols))],
+  cases: (o) => [
+    ...matmulShapes(o).map((s) => onnxMatmulCase(SYSTEM, instance, s, true)),
+    ...softmaxShapes(o).map((s) => onnxSoftmaxCase(SYSTEM, instance, s.rows, s.cols, true)),
+  ],
 };

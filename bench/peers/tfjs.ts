@@ -5,7 +5,7 @@
 import type * as TF from '@tensorflow/tfjs-core';
 import { relErr } from '../../engine/gradcheck.ts';
 import { hostInput, hostLabels, hostPositive, memoRef } from '../inputs.ts';
-import { matmulData, matmulMeta } from '../matmul-generic.ts';
+import { matmulData, matmulMeta } from '../matmul-default.ts';
 import { unavailable } from './unavailable.ts';
 import { softmaxData, softmaxMeta } from '../softmax.ts';
 import { adamwRef, ce3Ref, pickRows, rmsnormRows, sampleRows } from '../reference.ts';

@@ -5,6 +5,9 @@
 //   forward:  lora_down  t = s·(keep ⊙ x)·Aᵀ           (dropout fused into the loads)
 //             lora_out   y = x·Wᵀ + t·Bᵀ               (base matmul with the up-projection as epilogue)
 //   backward: u = g·B (matmul), lora_dx (dx = g·W + s·keep ⊙ (u·A)), lora_da, dB = gᵀ·t (matmul).
+// Where the matmul runs the subgroup-broadcast kernel (CPU adapters), lora_out and lora_dx are that
+// kernel with the LoRA product as a second product (matmulPlusRaw): on lavapipe the 4×4-tile LoRA
+// kernels ran at a quarter of its speed (small preset, 1024 × 128 × 128: 8.4 ms vs ≈ 2 ms).
 import { record } from '../autograd.ts';
 import { fill, rand, zeros } from '../create.ts';
 import { grid1d, launch, read } from '../runtime.ts';
@@ -17,7 +20,7 @@ import { loraDa, LORA_DA_WG } from '../../kernels/lora/da.ts';
 import { loraMergeKernel, LORA_MERGE_WG } from '../../kernels/lora/merge.ts';
 import { dropScale, dropThreshold } from '../reference/dropout.ts';
 import { loraBwdRef, loraFwdRef, loraMergeRef, type LoraDims } from '../reference/lora.ts';
-import { matmulRaw } from './matmul.ts';
+import { matmulPlusRaw, matmulRaw } from './matmul.ts';
 import { checkDropout } from './dropout.ts';
 
 export interface LoraOpts {
@@ -60,6 +63,11 @@ function forward(x2: Tensor, w: Tensor, a: Tensor, b: Tensor, d: LoraDims): { y:
   const drop = d.thr > 0;
   const rb = Math.ceil(d.R / 4);
   launch(loraDown(drop), [x2, a, t], grid1d(Math.ceil((d.M * rb) / LORA_DOWN_WG)), [d.M, d.K, d.R, d.seed, d.thr, { f: d.s }], 'loraLinear (down)');
+  const fused = matmulPlusRaw(x2, w, false, true, t, b, false, true, { s2: 1, seed: 0, thr: 0 }, 'loraLinear (out)');
+  if (fused) {
+    y.dispose();
+    return { y: fused, t };
+  }
   const grid: [number, number, number] = [Math.ceil(d.N / (4 * LORA_OUT_WG[0])), Math.ceil(d.M / (4 * LORA_OUT_WG[1])), 1];
   launch(loraOut(d.K % 4 === 0), [x2, w, t, b, y], grid, [d.M, d.N, d.K, d.R], 'loraLinear (out)');
   return { y, t };
@@ -80,7 +88,8 @@ function backwardRule(g2: Tensor, x2: Tensor, w: Tensor, a: Tensor, b: Tensor, t
   let dx: Tensor | null = null;
   let da: Tensor | null = null;
   const u = wx || wa ? matmulRaw(g2, b) : null; // [M, R]
-  if (wx) {
+  if (wx) dx = matmulPlusRaw(g2, w, false, false, u!, a, false, false, { s2: d.s, seed: d.seed, thr: d.thr }, 'loraLinear backward (dx)');
+  if (wx && !dx) {
     dx = empty([d.M, d.K], 'f32', 'gpu');
     const grid: [number, number, number] = [Math.ceil(d.K / (4 * LORA_DX_WG[0])), Math.ceil(d.M / (4 * LORA_DX_WG[1])), 1];
     launch(loraDx(drop, d.K % 4 === 0), [g2, w, u!, a, dx], grid, [d.M, d.N, d.K, d.R, d.seed, d.thr, { f: d.s }], 'loraLinear backward (dx)');

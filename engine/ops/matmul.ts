@@ -129,14 +129,15 @@ export function matmulVariantRun(d: MatmulDims, tA = false, tB = false): MatmulV
  * The subgroup-broadcast kernel's configuration for a product, or null where it does not apply: it
  * needs the adapter's fixed subgroup size, K % 4 = 0 (vec4 along K), M % 4 = 0 when A is stored
  * transposed and N % 4 = 0 when B is not (vec4 along M / N), and a grid that fits one dimension.
- * Tiles (measured on lavapipe, bench/matmul-shapes.ts): 16 rows × 2 columns per lane when B is
- * stored [N, K]; 16 rows × 4 adjacent columns per lane when B is stored [K, N].
+ * Tile (measured on lavapipe, adapter-thread CPU, among 8–32 rows × 1–4 column groups): 16 rows × 4
+ * adjacent columns per lane, 32 columns per subgroup (SFT forward shapes 12–15 → 19.5–21.5 GFLOP/cpu-s
+ * against one column per group).
  */
 function broadcastSpec(d: Dims, tA: boolean, tB: boolean): BroadcastSpec | null {
   const info = gpuSync().info;
   const SG = info.subgroupSize;
   if (SG === null || SG < 4 || d.K % 4 !== 0 || (tA && d.M % 4 !== 0) || (!tB && d.N % 4 !== 0)) return null;
-  const s: BroadcastSpec = { aRows: !tA, bRows: tB, R: 16, TN: tB ? 2 : 1, SG };
+  const s: BroadcastSpec = { aRows: !tA, bRows: tB, R: 16, TN: 1, adj: true, SG, vecC: d.N % 4 === 0 };
   const groups = Math.ceil(d.M / s.R) * Math.ceil(d.N / broadcastCols(s));
   const maxGrid = info.limits.maxComputeWorkgroupsPerDimension ?? 65535;
   return groups <= maxGrid && d.batch <= maxGrid ? s : null;
@@ -198,7 +199,7 @@ function launchMatmul(v: MatmulVariant, a: Tensor, b: Tensor, out: Tensor, d: Di
   if (bs) {
     const tilesN = Math.ceil(d.N / broadcastCols(bs));
     const grid: [number, number, number] = [Math.ceil(d.M / bs.R) * tilesN, 1, d.batch];
-    const k = cached(`b${bs.aRows}${bs.bRows}${bs.R}x${bs.TN}s${bs.SG}`, () => matmulBroadcast(bs));
+    const k = cached(`b${bs.aRows}${bs.bRows}${bs.R}x${bs.TN}${bs.adj}${bs.vecC}s${bs.SG}`, () => matmulBroadcast(bs));
     launch(k, [a, b, out], grid, [...params, tilesN], 'matmul');
   } else if (v === 'register') {
     // vec4 loads need the operand's contiguous dimension to be a multiple of 4
@@ -217,6 +218,39 @@ function launchMatmul(v: MatmulVariant, a: Tensor, b: Tensor, out: Tensor, d: Di
     ];
     launch(matmulGeneric(tA, tB), [a, b, out], grid, [...params, 0, 0], 'matmul');
   }
+}
+
+/**
+ * C = op(A)·op(B) + s2 · [keep ⊙] op(A2)·op(B2) in one subgroup-broadcast kernel (2-D operands; the
+ * second product's inner size K2 % 4 = 0; keep = the dropout mask of output element m·N + n from
+ * (seed, thr) when thr > 0), or null where that kernel is not the one this product runs or its
+ * layout conditions fail: the caller then runs its own kernels. Used by the LoRA linear.
+ */
+export function matmulPlusRaw(
+  a: Tensor,
+  b: Tensor,
+  tA: boolean,
+  tB: boolean,
+  a2: Tensor,
+  b2: Tensor,
+  tA2: boolean,
+  tB2: boolean,
+  o: { s2: number; seed: number; thr: number },
+  op: string,
+): Tensor | null {
+  if (a.backend !== 'gpu' || a.rank !== 2 || b.rank !== 2 || a2.rank !== 2 || b2.rank !== 2) return null;
+  const d = dims(a, b, tA, tB);
+  const d2 = dims(a2, b2, tA2, tB2);
+  if (d2.M !== d.M || d2.N !== d.N) throw new Error(`${op}: the two products differ in shape: [${d.M}, ${d.N}] vs [${d2.M}, ${d2.N}]`);
+  if (d.M === 0 || d.N === 0 || d.K === 0 || matmulVariantFor(d) !== 'broadcast') return null;
+  const bs = broadcastSpec(d, tA, tB);
+  if (!bs || d2.K % 4 !== 0 || (tA2 && d.M % 4 !== 0) || (!tB2 && d.N % 4 !== 0)) return null;
+  const spec: BroadcastSpec = { ...bs, second: { aRows: !tA2, bRows: tB2, drop: o.thr > 0 } };
+  const out = empty([d.M, d.N], 'f32', 'gpu');
+  const tilesN = Math.ceil(d.N / broadcastCols(spec));
+  const k = cached(`p${spec.aRows}${spec.bRows}${spec.second!.aRows}${spec.second!.bRows}${spec.second!.drop}${spec.vecC}s${spec.SG}`, () => matmulBroadcast(spec));
+  launch(k, [a, b, a2, b2, out], [Math.ceil(d.M / spec.R) * tilesN, 1, 1], [d.M, d.N, d.K, 0, 0, 0, tilesN, d2.K, o.seed >>> 0, o.thr, { f: o.s2 }], op);
+  return out;
 }
 
 /** The raw kernel (no autograd). */

@@ -7,17 +7,37 @@ import { rand } from '../create.ts';
 import { launch, grid1d, sync } from '../runtime.ts';
 import { assertDtype, assertLive, assertSameBackend, empty, Tensor } from '../tensor.ts';
 import { softmaxKernel, SM_THREAD_WG, type SoftmaxKind, type SoftmaxLayout } from '../../kernels/softmax/rows.ts';
+import { SM_SUBGROUP_WG, softmaxSubgroupKernel } from '../../kernels/softmax/subgroup.ts';
+import { gpuSync } from '../device.ts';
 import { softmaxBackwardRef, softmaxRef } from '../reference/softmax.ts';
 
 /** Rows at least this long get a workgroup each; shorter rows get one invocation each. */
 export const SOFTMAX_WORKGROUP_MIN_LEN = 128;
 
-/** The fixed rule (used when untuned). */
+/** Rows at least this long get a subgroup each where the adapter has the subgroup layout. */
+export const SOFTMAX_SUBGROUP_MIN_LEN = 16;
+
+/** The subgroup size of the subgroup layout, or null where the adapter cannot run it (no fixed size dividing its workgroup). */
+function subgroupLayoutSize(): number | null {
+  const SG = gpuSync().info.subgroupSize;
+  return SG !== null && SM_SUBGROUP_WG % SG === 0 ? SG : null;
+}
+
+/**
+ * The fixed rule (used when untuned). On CPU adapters with fixed subgroups, rows of 16 or more get a
+ * subgroup each (4096 × 1024, adapter-thread CPU: forward 47–51 ms with a workgroup per row → 9.5–15 ms,
+ * backward 40–41 → 13–14 ms);
+ * elsewhere long rows get a workgroup, short rows an invocation.
+ */
 export function softmaxLayout(len: number): SoftmaxLayout {
+  if (gpuSync().info.isSoftware && subgroupLayoutSize() !== null && len >= SOFTMAX_SUBGROUP_MIN_LEN) return 'subgroup';
   return len >= SOFTMAX_WORKGROUP_MIN_LEN ? 'workgroup' : 'thread';
 }
 
-const LAYOUTS: readonly SoftmaxLayout[] = ['thread', 'workgroup'];
+/** The layouts this adapter can run. */
+export function softmaxLayouts(): SoftmaxLayout[] {
+  return subgroupLayoutSize() === null ? ['thread', 'workgroup'] : ['thread', 'workgroup', 'subgroup'];
+}
 
 /**
  * Autotune bucket: ⌊log2⌋ classes of the row count and the row length. The layouts trade
@@ -29,10 +49,18 @@ export function softmaxBucket(rows: number, len: number): string {
   return `rows2^${lg(rows)},len2^${lg(len)}`;
 }
 
-/** The layout a softmax over [rows, len] runs: the tuned choice for its bucket, else the fixed rule. */
+let forcedLayout: SoftmaxLayout | null = null;
+/** Forces one layout for every GPU softmax (tests, benchmarks); null restores the tuned/fixed choice. */
+export function setSoftmaxLayout(layout: SoftmaxLayout | null): void {
+  if (layout !== null && !softmaxLayouts().includes(layout)) throw new Error(`setSoftmaxLayout: "${layout}" is not a layout of this adapter (${softmaxLayouts().join(', ')})`);
+  forcedLayout = layout;
+}
+
+/** The layout a softmax over [rows, len] runs: the forced one, the tuned choice for its bucket, else the fixed rule. */
 export function softmaxLayoutFor(rows: number, len: number): SoftmaxLayout {
+  if (forcedLayout) return forcedLayout;
   const tuned = tunedChoice('softmax', softmaxBucket(rows, len)) as SoftmaxLayout | undefined;
-  return tuned !== undefined && LAYOUTS.includes(tuned) ? tuned : softmaxLayout(len);
+  return tuned !== undefined && softmaxLayouts().includes(tuned) ? tuned : softmaxLayout(len);
 }
 
 /**
@@ -55,7 +83,7 @@ export async function tuneSoftmax(shapes: readonly { rows: number; len: number }
     }
     const x = rand([rows, len], { seed: 13, lo: -4, hi: 4 });
     try {
-      const variants = LAYOUTS.map((layout) => ({
+      const variants = softmaxLayouts().map((layout) => ({
         name: layout,
         async run() {
           const y = empty([rows, len]);
@@ -78,8 +106,15 @@ function rowsOf(x: Tensor): [number, number] {
 }
 
 function launchRows(kind: SoftmaxKind, pass: 'fwd' | 'bwd', ts: Tensor[], rows: number, len: number, op: string, layout = softmaxLayoutFor(rows, len)): void {
-  const grid = layout === 'thread' ? grid1d(Math.ceil(rows / SM_THREAD_WG)) : grid1d(rows);
-  launch(softmaxKernel(kind, pass, layout), ts, grid, [rows, len], op);
+  const SG = layout === 'subgroup' ? subgroupLayoutSize() : null;
+  if (SG !== null) {
+    const k = softmaxSubgroupKernel(kind, pass, len % 4 === 0, SG);
+    launch(k, ts, grid1d(Math.ceil(rows / (SM_SUBGROUP_WG / SG))), [rows, len], op);
+    return;
+  }
+  const fixed = layout === 'subgroup' ? 'workgroup' : layout; // a subgroup layout tuned on another adapter
+  const grid = fixed === 'thread' ? grid1d(Math.ceil(rows / SM_THREAD_WG)) : grid1d(rows);
+  launch(softmaxKernel(kind, pass, fixed), ts, grid, [rows, len], op);
 }
 
 /** The fused backward: y is the forward output (probabilities, or log-probabilities for logsoftmax). */

@@ -6,7 +6,7 @@
 //   dkv: one invocation per (batch, kv head, key) loops over every query head of its group and
 //   every query that sees the key, so each dK/dV element has exactly one writer.
 import { kernel, type Kernel } from '../kernel.ts';
-import { ATTN_BWD_INPUTS, ATTN_HELPERS, ATTN_PARAMS, ATTN_WG, ATTN_QUERY_ROW_MAIN, unroll } from './common.ts';
+import { ATTN_DKV_BINDINGS, ATTN_DQ_BINDINGS, ATTN_HELPERS, ATTN_PARAMS, ATTN_WG, DKV_ROW_STATE, DQ_ROW_STATE, unroll } from './common.ts';
 
 /** ld[b, h, i] = (lse, D). Grid: (ceil(T / WG), H, B). */
 export function attentionBackwardPrep(Dh: number): Kernel {
@@ -43,16 +43,15 @@ export function attentionBackwardDq(Dh: number): Kernel {
     `attention_bwd_dq_rows_d${Dh}`,
     /* wgsl */ `
 ${ATTN_PARAMS}
-${ATTN_BWD_INPUTS}
-@group(0) @binding(7) var<storage, read_write> dq: array<vec4<f32>>;
+${ATTN_DQ_BINDINGS}
 ${ATTN_HELPERS(DH4)}
-${ATTN_QUERY_ROW_MAIN}
-  let st = ld[(b * p.H + h) * p.T + i];
-  var qr: array<vec4<f32>, ${DH4}>;
-  var gr: array<vec4<f32>, ${DH4}>;
-  var acc: array<vec4<f32>, ${DH4}>;
-  ${unroll(DH4, (d) => `qr[${d}] = q[qo + ${d}u] * p.scale; gr[${d}] = dout[qo + ${d}u]; acc[${d}] = vec4<f32>(0.0);`)}
-  let end = keyEnd(b, i);
+@compute @workgroup_size(${ATTN_WG})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let i = gid.x;
+  let h = gid.y;
+  let b = gid.z;
+  if (i >= p.T) { return; }
+  ${DQ_ROW_STATE(DH4)}
   for (var j = 0u; j < end; j++) {
     let ko = kBase(b, j, hk);
     var s4 = vec4<f32>(0.0);
@@ -75,9 +74,7 @@ export function attentionBackwardDkv(Dh: number): Kernel {
     `attention_bwd_dkv_rows_d${Dh}`,
     /* wgsl */ `
 ${ATTN_PARAMS}
-${ATTN_BWD_INPUTS}
-@group(0) @binding(7) var<storage, read_write> dk: array<vec4<f32>>;
-@group(0) @binding(8) var<storage, read_write> dv: array<vec4<f32>>;
+${ATTN_DKV_BINDINGS}
 ${ATTN_HELPERS(DH4)}
 @compute @workgroup_size(${ATTN_WG})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
@@ -85,13 +82,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let hk = gid.y;
   let b = gid.z;
   if (j >= p.S) { return; }
-  let ko = kBase(b, j, hk);
-  var kr: array<vec4<f32>, ${DH4}>;
-  var vr: array<vec4<f32>, ${DH4}>;
-  var ak: array<vec4<f32>, ${DH4}>;
-  var av: array<vec4<f32>, ${DH4}>;
-  ${unroll(DH4, (d) => `kr[${d}] = k[ko + ${d}u] * p.scale; vr[${d}] = v[ko + ${d}u]; ak[${d}] = vec4<f32>(0.0); av[${d}] = vec4<f32>(0.0);`)}
-  let start = queryStart(b, j);
+  ${DKV_ROW_STATE(DH4)}
   for (var g = 0u; g < p.group; g++) {
     let h = hk * p.group + g;
     for (var i = start; i < p.T; i++) {

@@ -8,7 +8,7 @@
 // Invocations of a workgroup are consecutive queries of one (batch, head): they read the same keys
 // at the same time. Grid: (ceil(T / WG), H, B).
 import { kernel, type Kernel } from '../kernel.ts';
-import { ATTN_HELPERS, ATTN_PARAMS, ATTN_QKV, ATTN_QUERY_ROW_MAIN, unroll } from './common.ts';
+import { ATTN_FWD_BINDINGS, ATTN_HELPERS, ATTN_PARAMS, ATTN_WG, FWD_ROW_STATE, unroll } from './common.ts';
 
 export function attentionForwardRows(Dh: number): Kernel {
   const DH4 = Dh / 4;
@@ -16,18 +16,15 @@ export function attentionForwardRows(Dh: number): Kernel {
     `attention_fwd_rows_d${Dh}`,
     /* wgsl */ `
 ${ATTN_PARAMS}
-${ATTN_QKV}
-@group(0) @binding(4) var<storage, read> lens: array<i32>;
-@group(0) @binding(5) var<storage, read_write> o: array<vec4<f32>>;
-@group(0) @binding(6) var<storage, read_write> lse: array<f32>;
+${ATTN_FWD_BINDINGS}
 ${ATTN_HELPERS(DH4)}
-${ATTN_QUERY_ROW_MAIN}
-  var qr: array<vec4<f32>, ${DH4}>;
-  var acc: array<vec4<f32>, ${DH4}>;
-  ${unroll(DH4, (d) => `qr[${d}] = q[qo + ${d}u] * p.scale; acc[${d}] = vec4<f32>(0.0);`)}
-  var m = -3.0e38;
-  var l = 0.0;
-  let end = keyEnd(b, i);
+@compute @workgroup_size(${ATTN_WG})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let i = gid.x;
+  let h = gid.y;
+  let b = gid.z;
+  if (i >= p.T) { return; }
+  ${FWD_ROW_STATE(DH4)}
   for (var j = 0u; j < end; j++) {
     let ko = kBase(b, j, hk);
     var s4 = vec4<f32>(0.0);

@@ -73,3 +73,48 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     ['r', 'r', 'rw'],
   );
 }
+
+/**
+ * The same scatter for adapters whose subgroups are SIMD lanes of a CPU (lavapipe): there every lane
+ * of a subgroup read each id with its own per-lane load (≈ 9 instructions per lane on lavapipe); here
+ * the lanes load SG consecutive ids at once and hand them out with subgroupBroadcast, so an id costs
+ * one broadcast and a compare. Same order of additions per output element (ids in order), so the
+ * result is bit-identical to scatterKernel's. Lanes past the last (vocab row, chunk) compute a
+ * clamped one and do not write. Needs the adapter's fixed subgroup size SG dividing SCATTER_WG.
+ */
+export function scatterKernelSubgroup(vec4: boolean, SG: number): Kernel {
+  const T = vec4 ? 'vec4<f32>' : 'f32';
+  const step = (t: number) => `
+    if (valid && j0 + ${t}u < p.n && subgroupBroadcast(id, ${t}u) == v) {
+      let src = (j0 + ${t}u) * p.cols;
+      for (var d = c0; d < c1; d++) { dt[row + d] += g[src + d]; }
+    }`;
+  return kernel(
+    `gather_rows_backward_subgroup${vec4 ? '_vec4' : ''}_sg${SG}`,
+    /* wgsl */ `enable subgroups;
+diagnostic(off, subgroup_uniformity);
+struct P { n: u32, cols: u32, V: u32, chunk: u32, nChunks: u32 }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read> g: array<${T}>;
+@group(0) @binding(2) var<storage, read> ids: array<i32>;
+@group(0) @binding(3) var<storage, read_write> dt: array<${T}>;
+@compute @workgroup_size(${SCATTER_WG})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
+  let i0 = gid.x + gid.y * nw.x * ${SCATTER_WG}u;
+  let valid = i0 < p.V * p.nChunks;
+  let i = min(i0, p.V * p.nChunks - 1u);
+  let v = i / p.nChunks;
+  let c0 = (i % p.nChunks) * p.chunk;
+  let c1 = min(p.cols, c0 + p.chunk);
+  let row = v * p.cols;
+  if (valid) {
+    for (var d = c0; d < c1; d++) { dt[row + d] = ${T}(0.0); }
+  }
+  let last = i32(p.V) - 1;
+  for (var j0 = 0u; j0 < p.n; j0 += ${SG}u) {
+    let id = u32(clamp(ids[min(j0 + lane, p.n - 1u)], 0, last));${Array.from({ length: SG }, (_, t) => step(t)).join('')}
+  }
+}`,
+    ['r', 'r', 'rw'],
+  );
+}

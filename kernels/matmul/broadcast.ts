@@ -10,79 +10,145 @@
 // - no workgroup memory and no barriers; K runs in blocks of 4 inside one small loop (unrolling it
 //   further makes LLVM hoist the loads and spill, measured slower).
 // Layouts: aRows — A stored [M, K] (vec4 along K); otherwise A stored [K, M] (vec4 along M, needs
-// M % 4 = 0 and R % 4 = 0). bRows — B stored [N, K] (vec4 along K, lane = one column per group);
-// otherwise B stored [K, N] (vec4 along N, lane = four adjacent columns per group, needs N % 4 = 0).
+// M % 4 = 0 and R % 4 = 0). bRows — B stored [N, K] (vec4 along K); otherwise B stored [K, N] (vec4
+// along N, needs N % 4 = 0). A lane owns TN groups of columns: one column per group, or four adjacent
+// ones (adj; always when B is [K, N]), whose results it stores as one vec4 when N % 4 = 0.
 // K % 4 = 0 always. Rows and columns past the edge are clamped for reads; writes are guarded.
 // A workgroup is one subgroup of SG lanes (SG = the adapter's fixed subgroup size, checked by the
 // engine before this variant is offered).
+import { DROP_HASH } from '../dropout/hash.ts';
 import { kernel, type Kernel } from '../kernel.ts';
 
 export interface BroadcastSpec {
   aRows: boolean; // A stored [M, K] (op(A) = A); else [K, M] (op(A) = Aᵀ)
   bRows: boolean; // B stored [N, K] (op(B) = Bᵀ); else [K, N] (op(B) = B)
   R: number; // rows of C per subgroup
-  TN: number; // column groups per lane: one column each (bRows) or four (else)
+  TN: number; // column groups per lane
+  /** Four adjacent columns per group (forced when B is stored [K, N]); else one column per group. */
+  adj: boolean;
   SG: number; // subgroup size (lanes)
+  /** N % 4 = 0: a lane's four adjacent results are stored as one vec4. */
+  vecC: boolean;
+  /** A second product added to the first (LoRA): C = op(A)·op(B) + s2·[keep ⊙] op(A2)·op(B2), with
+   * A2's and B2's layouts as above (K2 % 4 = 0, no batch), keep the dropout mask of output element
+   * m·N + n (kernels/dropout/hash.ts) when drop is set. */
+  second?: { aRows: boolean; bRows: boolean; drop: boolean };
 }
 
 const range = (n: number) => [...Array(n).keys()];
 
 /** Columns of C one subgroup covers. */
 export function broadcastCols(s: BroadcastSpec): number {
-  return s.SG * s.TN * (s.bRows ? 1 : 4);
+  return s.SG * s.TN * (adjacent(s) ? 4 : 1);
+}
+
+const adjacent = (s: BroadcastSpec) => s.adj || !s.bRows;
+
+/** Names and layout of one product's operands inside the kernel. */
+interface Operands {
+  a: string; // A binding
+  b: string; // B binding
+  aRows: boolean;
+  bRows: boolean;
+  k4: string; // WGSL: K / 4
+  aBase: string; // WGSL: vec4 offset of this batch's A
+  bBase: string;
+}
+
+/** Index set-up and one k-block (4 k) of acc += op(A)·op(B) for a subgroup tile (see the header). */
+function product(s: BroadcastSpec, o: Operands, tag: string, scale: (r: number, c: number) => string | null): { setup: string[]; block: string[] } {
+  const { R, TN, SG } = s;
+  const adj = adjacent(s);
+  const CPL = adj ? 4 * TN : TN;
+  const loadsA = Math.ceil(R / SG);
+  const setup: string[] = [];
+  const block: string[] = [];
+  // ---- op(A) block: R rows × 4 k, spread over the lanes ----
+  // aRows: vec4 q = row q's k..k+3          → value (r, kk) in vec4 r, component kk
+  // else : vec4 q = k-row q / (R/4), m-run 4·(q % (R/4)) → value (r, kk) in vec4 kk·R/4 + r/4, component r % 4
+  for (const g of range(loadsA)) {
+    if (o.aRows) setup.push(`let ia${tag}${g} = ${o.aBase} + min(m0 + ${SG * g}u + l, p.M - 1u) * ${o.k4};`);
+    else setup.push(`let q${tag}${g} = min(${SG * g}u + l, ${R - 1}u);`, `let ia${tag}${g} = ${o.aBase} + (q${tag}${g} / ${R / 4}u) * m4 + min(m0 / 4u + q${tag}${g} % ${R / 4}u, m4 - 1u);`);
+    block.push(`let av${g} = ${o.a}[ia${tag}${g}${o.aRows ? ' + kb' : ' + kb * p.M'}];`);
+  }
+  const aval = (r: number, kk: number) => {
+    const q = o.aRows ? r : kk * (R / 4) + (r >> 2);
+    return `subgroupBroadcast(av${Math.floor(q / SG)}[${o.aRows ? kk : r & 3}], ${q % SG}u)`;
+  };
+  // ---- op(B) values for this lane's columns ----
+  // bRows: bv{c} = column c's k..k+3;  else bv{j}_{kk} = row k+kk's 4 columns of group j
+  if (o.bRows) {
+    for (const c of range(CPL)) {
+      setup.push(`let ib${tag}${c} = ${o.bBase} + min(${colOf(s, c)}, p.N - 1u) * ${o.k4};`);
+      block.push(`let bv${c} = ${o.b}[ib${tag}${c} + kb];`);
+    }
+  } else {
+    for (const j of range(TN)) {
+      setup.push(`let ib${tag}${j} = ${o.bBase} + min(n0 / 4u + ${SG * j}u + l, n4 - 1u);`);
+      for (const kk of range(4)) block.push(`let bv${j}_${kk} = ${o.b}[ib${tag}${j} + (4u * kb + ${kk}u) * n4];`);
+    }
+  }
+  const bval = (c: number, kk: number) => (o.bRows ? `bv${c}[${kk}]` : `bv${c >> 2}_${kk}[${c & 3}]`);
+  for (const kk of range(4)) {
+    for (const r of range(R)) {
+      block.push(`{ let s = ${aval(r, kk)};`);
+      for (const c of range(CPL)) {
+        const f = scale(r, c);
+        block.push(`  acc${r}_${c} = fma(${f ? `s * ${f}` : 's'}, ${bval(c, kk)}, acc${r}_${c});`);
+      }
+      block.push('}');
+    }
+  }
+  return { setup, block };
+}
+
+/** WGSL: the column of C that column slot c of this lane holds. One per group → n0 + SG·c + l; adjacent → n0 + 4·(SG·⌊c/4⌋ + l) + c % 4. */
+function colOf(s: BroadcastSpec, c: number): string {
+  return adjacent(s) ? `n0 + ${4 * s.SG * (c >> 2)}u + 4u * l + ${c & 3}u` : `n0 + ${s.SG * c}u + l`;
 }
 
 export function matmulBroadcast(s: BroadcastSpec): Kernel {
   const { aRows, bRows, R, TN, SG } = s;
-  if (!aRows && R % 4 !== 0) throw new Error(`matmulBroadcast: R = ${R} must be a multiple of 4 when A is stored [K, M]`);
-  const CPL = bRows ? TN : 4 * TN; // columns per lane
-  const loadsA = Math.ceil(R / SG); // vec4 loads of A per lane per block of 4 k
-  const body: string[] = [];
-  // ---- op(A) block: R rows × 4 k, spread over the lanes ----
-  // aRows: vec4 q = row q's k..k+3          → value (r, kk) in vec4 r, component kk
-  // else : vec4 q = k-row q / (R/4), m-run 4·(q % (R/4)) → value (r, kk) in vec4 kk·R/4 + r/4, component r % 4
-  for (const g of range(loadsA)) body.push(`let av${g} = a[ia${g}${aRows ? ' + kb' : ' + kb * p.M'}];`);
-  const aval = (r: number, kk: number) => {
-    const q = aRows ? r : kk * (R / 4) + (r >> 2);
-    const comp = aRows ? kk : r & 3;
-    return `subgroupBroadcast(av${Math.floor(q / SG)}[${comp}], ${q % SG}u)`;
-  };
-  // ---- op(B) values for this lane's columns ----
-  if (bRows) {
-    for (const j of range(TN)) body.push(`let bv${j} = b[ib${j} + kb];`); // column j, k..k+3
-  } else {
-    for (const j of range(TN)) for (const kk of range(4)) body.push(`let bv${j}_${kk} = b[ib${j} + (4u * kb + ${kk}u) * n4];`); // row k+kk, 4 columns
-  }
-  const bval = (c: number, kk: number) => (bRows ? `bv${c}[${kk}]` : `bv${c >> 2}_${kk}[${c & 3}]`);
-  for (const kk of range(4)) {
-    for (const r of range(R)) {
-      body.push(`{ let s = ${aval(r, kk)};`);
-      for (const c of range(CPL)) body.push(`  acc${r}_${c} = fma(s, ${bval(c, kk)}, acc${r}_${c});`);
-      body.push('}');
-    }
-  }
-  // column owned by this lane: bRows → n0 + SG·j + l; else n0 + 4·(SG·j + l) + t
-  const col = (c: number) => (bRows ? `n0 + ${SG * c}u + l` : `n0 + ${4 * SG * (c >> 2)}u + 4u * l + ${c & 3}u`);
-  const writes = range(R).flatMap((r) =>
-    range(CPL).map((c) => `  if (m0 + ${r}u < p.M && ${col(c)} < p.N) { c[cb + (m0 + ${r}u) * p.N + ${col(c)}] = acc${r}_${c}; }`),
-  );
-  const aIdx = range(loadsA).map((g) => {
-    if (aRows) return `  let ia${g} = bA + min(m0 + ${SG * g}u + l, p.M - 1u) * k4;`;
-    // q = SG·g + l (clamped to the block); k-row q / (R/4), m-run 4·(q % (R/4)) clamped to the last run
-    return `  let q${g} = min(${SG * g}u + l, ${R - 1}u);\n  let ia${g} = bA + (q${g} / ${R / 4}u) * m4 + min(m0 / 4u + q${g} % ${R / 4}u, m4 - 1u);`;
-  });
-  const bIdx = range(TN).map((j) =>
-    bRows ? `  let ib${j} = bB + min(n0 + ${SG * j}u + l, p.N - 1u) * k4;` : `  let ib${j} = bB + min(n0 / 4u + ${SG * j}u + l, n4 - 1u);`,
-  );
-  const name = `matmul_broadcast_${aRows ? 'r' : 'c'}${bRows ? 'r' : 'c'}_${R}x${TN}_sg${SG}`;
+  const adj = adjacent(s);
+  const vecC = adj && s.vecC;
+  const lora = s.second;
+  if ((!aRows || (lora && !lora.aRows)) && R % 4 !== 0) throw new Error(`matmulBroadcast: R = ${R} must be a multiple of 4 when A is stored [K, M]`);
+  const CPL = adj ? 4 * TN : TN; // columns per lane
+  const col = (c: number) => colOf(s, c);
+  const main = product(s, { a: 'a', b: 'b', aRows, bRows, k4: 'k4', aBase: 'bA', bBase: 'bB' }, '', () => null);
+  // the second product: acc += f·(A2·B2) with f = s2 (· the dropout keep of the output element)
+  const second = lora
+    ? product(s, { a: 'a2', b: 'b2', aRows: lora.aRows, bRows: lora.bRows, k4: 'k24', aBase: '0u', bBase: '0u' }, '2', (r, c) => (lora.drop ? `f${r}_${c}` : 'p.s2'))
+    : null;
+  const factors = lora?.drop
+    ? range(R).flatMap((r) => range(CPL).map((c) => `  let f${r}_${c} = p.s2 * drop_keep(p.seed, (m0 + ${r}u) * p.N + ${col(c)}, p.thr);`))
+    : [];
+  const writes = vecC
+    ? range(R).flatMap((r) =>
+        range(TN).map(
+          (j) =>
+            `  if (m0 + ${r}u < p.M && ${col(4 * j)} < p.N) { c[(cb + (m0 + ${r}u) * p.N + ${col(4 * j)}) / 4u] = vec4<f32>(${range(4).map((t) => `acc${r}_${4 * j + t}`).join(', ')}); }`,
+        ),
+      )
+    : range(R).flatMap((r) => range(CPL).map((c) => `  if (m0 + ${r}u < p.M && ${col(c)} < p.N) { c[cb + (m0 + ${r}u) * p.N + ${col(c)}] = acc${r}_${c}; }`));
+  const lor = lora ? `_plus${lora.aRows ? 'r' : 'c'}${lora.bRows ? 'r' : 'c'}${lora.drop ? 'd' : ''}` : '';
+  const name = `matmul_broadcast_${aRows ? 'r' : 'c'}${bRows ? 'r' : 'c'}${lor}_${R}x${TN}${adj ? 'a' : ''}${vecC ? 'v' : ''}_sg${SG}`;
+  const bindings = lora
+    ? `@group(0) @binding(1) var<storage, read> a: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> b: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> a2: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read> b2: array<vec4<f32>>;
+@group(0) @binding(5) var<storage, read_write> c: array<${vecC ? 'vec4<f32>' : 'f32'}>;`
+    : `@group(0) @binding(1) var<storage, read> a: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> b: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> c: array<${vecC ? 'vec4<f32>' : 'f32'}>;`;
   return kernel(
     name,
     /* wgsl */ `enable subgroups;
-struct P { M: u32, N: u32, K: u32, sA: u32, sB: u32, sC: u32, tilesN: u32 }
+struct P { M: u32, N: u32, K: u32, sA: u32, sB: u32, sC: u32, tilesN: u32${lora ? ', K2: u32, seed: u32, thr: u32, s2: f32' : ''} }
 @group(0) @binding(0) var<uniform> p: P;
-@group(0) @binding(1) var<storage, read> a: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> b: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read_write> c: array<f32>;
+${bindings}
+${lora?.drop ? DROP_HASH : ''}
 @compute @workgroup_size(${SG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) l: u32) {
   let m0 = (wid.x / p.tilesN) * ${R}u;
@@ -93,14 +159,23 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) 
   let bA = wid.z * (p.sA / 4u);
   let bB = wid.z * (p.sB / 4u);
   let cb = wid.z * p.sC;
-${aIdx.join('\n')}
-${bIdx.join('\n')}
+  ${main.setup.join('\n  ')}
 ${range(R).flatMap((r) => range(CPL).map((c) => `  var acc${r}_${c} = 0.0;`)).join('\n')}
   for (var kb = 0u; kb < k4; kb++) {
-    ${body.join('\n    ')}
+    ${main.block.join('\n    ')}
+  }${
+    second
+      ? `
+  let k24 = p.K2 / 4u;
+  ${second.setup.join('\n  ')}
+${factors.join('\n')}
+  for (var kb = 0u; kb < k24; kb++) {
+    ${second.block.join('\n    ')}
+  }`
+      : ''
   }
 ${writes.join('\n')}
 }`,
-    ['r', 'r', 'rw'],
+    lora ? ['r', 'r', 'r', 'r', 'rw'] : ['r', 'r', 'rw'],
   );
 }

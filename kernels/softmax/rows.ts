@@ -8,7 +8,8 @@
 import { kernel, type Kernel } from '../kernel.ts';
 
 export type SoftmaxKind = 'softmax' | 'logsoftmax';
-export type SoftmaxLayout = 'thread' | 'workgroup';
+/** 'subgroup' (one subgroup per row) is kernels/softmax/subgroup.ts. */
+export type SoftmaxLayout = 'thread' | 'workgroup' | 'subgroup';
 export const SM_THREAD_WG = 64;
 export const SM_ROW_WG = 64;
 const NEG_MAX = '-3.4028234663852886e38';
@@ -98,7 +99,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 }`;
 }
 
-export function softmaxKernel(kind: SoftmaxKind, pass: 'fwd' | 'bwd', layout: SoftmaxLayout): Kernel {
+export function softmaxKernel(kind: SoftmaxKind, pass: 'fwd' | 'bwd', layout: Exclude<SoftmaxLayout, 'subgroup'>): Kernel {
   const b = pass === 'fwd' ? fwdBody(kind) : bwdBody(kind);
   const code = `struct P { rows: u32, len: u32 }
 @group(0) @binding(0) var<uniform> p: P;${layout === 'thread' ? threadLayout(b) : workgroupLayout(b)}`;

@@ -9,6 +9,7 @@ import { sync } from '../../engine/runtime.ts';
 import { measureCase } from '../../bench/measure.ts';
 import { jaxUnavailable } from '../../bench/peers/jax.ts';
 import { ortUnavailable } from '../../bench/peers/ort.ts';
+import { ortWebUnavailable } from '../../bench/peers/ort-webgpu.ts';
 import { tfjsUnavailable } from '../../bench/peers/tfjs.ts';
 import { CEILINGS, SUITES } from '../../bench/suites.ts';
 import type { BenchCase } from '../../bench/types.ts';
@@ -18,6 +19,7 @@ const peerReason: Record<string, () => Promise<string | null>> = {
   'tfjs-webgpu': tfjsUnavailable,
   'jax-js-webgpu': jaxUnavailable,
   'onnxruntime-cpu': ortUnavailable,
+  'onnxruntime-webgpu': ortWebUnavailable,
 };
 
 interface Loaded {

@@ -1,22 +1,35 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import * as E from '../../engine/index.ts';
 import { gradcheck, type CheckInput } from '../../engine/index.ts';
 import { attentionForwardRows } from '../../kernels/attention/forward-rows.ts';
 import { attentionBackwardDkv, attentionBackwardDq, attentionBackwardPrep } from '../../kernels/attention/backward-rows.ts';
+import { attentionBackwardDkvSubgroup, attentionBackwardDqSubgroup } from '../../kernels/attention/backward-subgroup.ts';
+import { ATTN_WG } from '../../kernels/attention/common.ts';
+import { attentionForwardSubgroup } from '../../kernels/attention/forward-subgroup.ts';
+import { gpuSync } from '../../engine/device.ts';
 import { expectSteadyMemory } from '../util.ts';
 import { checkOnGpu, fn, inputs, label, randomCase, type Case } from './attention-cases.ts';
 
-describe('attention: GPU kernels against the float64 naive reference (rel err ≤ 1e-4; head dim 128: attention-wide-heads.test.ts)', () => {
+// both kernel families where the adapter has them (the subgroup ones need a fixed subgroup size)
+await E.initEngine();
+const families: E.KernelFamily[] = E.subgroupKernelsUsable(ATTN_WG) ? ['rows', 'subgroup'] : ['rows'];
+afterAll(() => E.setKernelFamily(null));
+
+for (const family of families)
+describe(`attention (${family} kernels): GPU against the float64 naive reference (rel err ≤ 1e-4; head dim 128: attention-wide-heads.test.ts)`, () => {
   const cases: Case[] = [
     { B: 1, T: 1, S: 1, H: 1, Hkv: 1, Dh: 32, causal: true, lens: null },
     { B: 2, T: 33, S: 33, H: 4, Hkv: 2, Dh: 64, causal: true, lens: [33, 17] }, // right-padded batch
     { B: 1, T: 5, S: 70, H: 2, Hkv: 1, Dh: 32, causal: false, lens: null },
     { B: 2, T: 1, S: 37, H: 6, Hkv: 2, Dh: 64, causal: true, lens: [37, 20] }, // decode step (offset S − 1)
     { B: 1, T: 4, S: 30, H: 2, Hkv: 2, Dh: 32, causal: true, lens: null, offset: 9 }, // explicit KV offset
+    { B: 3, T: 45, S: 45, H: 4, Hkv: 2, Dh: 16, causal: true, lens: [45, 19, 33] }, // the tiny preset's heads, padded
+    { B: 1, T: 9, S: 21, H: 2, Hkv: 1, Dh: 4, causal: true, lens: null }, // key blocks wider than a subgroup
   ];
-  for (const Dh of [32, 64, 32, 64]) cases.push(randomCase(Dh));
+  for (const Dh of [16, 32, 64, 16, 32, 64]) cases.push(randomCase(Dh));
   for (const c of cases) {
     it(label(c), async () => {
+      E.setKernelFamily(family);
       await checkOnGpu(c);
     });
   }
@@ -82,9 +95,13 @@ describe('attention: masking edge cases', () => {
 });
 
 describe('attention: kernels, errors, memory', () => {
-  it('every kernel compiles for Dh 32, 64, 128', async () => {
-    for (const Dh of [32, 64, 128]) {
+  it('every kernel compiles for Dh 16, 32, 64, 128', async () => {
+    const SG = gpuSync().info.subgroupSize;
+    for (const Dh of [16, 32, 64, 128]) {
       for (const k of [attentionForwardRows(Dh), attentionBackwardPrep(Dh), attentionBackwardDq(Dh), attentionBackwardDkv(Dh)]) await E.precompile(k);
+      if (SG !== null && E.subgroupKernelsUsable(ATTN_WG)) {
+        for (const k of [attentionForwardSubgroup(Dh, SG), attentionBackwardDqSubgroup(Dh, SG), attentionBackwardDkvSubgroup(Dh, SG)]) await E.precompile(k);
+      }
     }
   });
   it('rejects bad shapes and dtypes, naming the op and shapes', () => {

@@ -1,7 +1,7 @@
-// The sleeping poll (engine/dawn-poll.ts): native callbacks queued through setImmediate run
-// immediately early in a wait and by a timer later on; JS callbacks always run as setImmediate.
+// The sleeping poll (engine/dawn-poll.ts): the waiting rule on synthetic times, and the installed
+// setImmediate leaving JS callbacks (and the start of a wait) as they were.
 import { afterEach, describe, expect, it } from 'vitest';
-import { installPollSleep, pollSleepInstalled, uninstallPollSleep } from '../../engine/dawn-poll.ts';
+import { installPollSleep, pollPolicy, pollSleepInstalled, uninstallPollSleep } from '../../engine/dawn-poll.ts';
 import * as E from '../../engine/index.ts';
 
 const wasInstalled = pollSleepInstalled();
@@ -12,22 +12,22 @@ afterEach(() => {
 });
 
 describe('dawn poll', () => {
-  it('defers a native callback that keeps re-queuing, never a JS one', async () => {
+  it('the waiting rule: spin for the first 0.5 ms of a wait, then sleep; a gap over 5 ms starts a new wait', () => {
+    const policy = pollPolicy();
+    expect([0, 0.2, 0.4, 0.6, 1.6, 2.6].map((t) => policy(t))).toEqual(['spin', 'spin', 'spin', 'sleep', 'sleep', 'sleep']);
+    expect(policy(2.6 + 5.1)).toBe('spin'); // a new wait
+    expect(policy(2.6 + 5.1 + 4.9)).toBe('sleep'); // same wait, 4.9 ms later
+  });
+
+  it('installs once; a native callback early in a wait and every JS callback run as setImmediate', async () => {
     uninstallPollSleep();
     expect(installPollSleep()).toBe(true);
     expect(installPollSleep()).toBe(false);
-    const native = Math.random; // any native function: the binding's poll callback is one
-    const kinds: string[] = [];
-    const t0 = performance.now();
-    // one "wait": the same native callback re-queued back to back for 3 ms
-    while (performance.now() - t0 < 3) {
-      const h = setImmediate(native);
-      kinds.push(h.constructor.name);
-      if (h.constructor.name === 'Timeout') clearTimeout(h as unknown as NodeJS.Timeout);
-      else clearImmediate(h);
-    }
-    expect(kinds[0]).toBe('Immediate');
-    expect(kinds[kinds.length - 1]).toBe('Timeout');
+    expect(pollSleepInstalled()).toBe(true);
+    await new Promise((r) => setTimeout(r, 10)); // a fresh wait
+    const first = setImmediate(Math.random); // Math.random: a native function, as the binding's callback is
+    expect(first.constructor.name).toBe('Immediate');
+    clearImmediate(first);
     let ran = false;
     await new Promise<void>((res) => setImmediate(() => ((ran = true), res())));
     expect(ran).toBe(true);

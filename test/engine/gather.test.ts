@@ -1,8 +1,9 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import * as E from '../../engine/index.ts';
 import { gpucheck, gradcheck, type CheckInput } from '../../engine/index.ts';
 import { expectSteadyMemory, input, rng } from '../util.ts';
 import type { Rng } from '../../engine/random.ts';
+import { SCATTER_WG } from '../../kernels/gather/rows.ts';
 
 const r = rng(303);
 
@@ -11,7 +12,32 @@ function ids(rr: Rng, shape: number[], V: number, lo = 0, hi = V): CheckInput {
   return { shape, data: Array.from({ length: n }, () => lo + rr.int(hi - lo)), dtype: 'i32' };
 }
 
-describe('gatherRows', () => {
+// the scatter (backward) has a row and a subgroup kernel: both where the adapter has subgroups
+await E.initEngine();
+const families: E.KernelFamily[] = E.subgroupKernelsUsable(SCATTER_WG) ? ['rows', 'subgroup'] : ['rows'];
+afterAll(() => E.setKernelFamily(null));
+
+describe('gatherRows scatter families', () => {
+  // skipped where the adapter has no subgroup kernel to compare
+  it.skipIf(families.length < 2)('the subgroup scatter adds in the row scatter\'s order: bit-identical results', async () => {
+    const g = E.randn([301, 20], { seed: 8 });
+    const i = E.tensor(Array.from({ length: 301 }, () => r.int(37)), [301], { dtype: 'i32' });
+    const out: number[][] = [];
+    for (const f of families) {
+      E.setKernelFamily(f);
+      const y = E.scatterRows(g, i, 37);
+      out.push(await E.toArray(y));
+      y.dispose();
+    }
+    E.setKernelFamily(null);
+    expect(out[1]).toEqual(out[0]);
+    g.dispose();
+    i.dispose();
+  });
+});
+
+for (const family of families)
+describe(`gatherRows (${family} scatter)`, () => {
   const cases: [number, number, number[]][] = [
     [7, 5, [9]], // D not a multiple of 4: scalar kernels
     [7, 8, [3, 4]], // vec4 kernels, ids of rank 2
@@ -21,17 +47,20 @@ describe('gatherRows', () => {
   ];
   for (const [V, D, ishape] of cases) {
     it(`table [${V}, ${D}], ids [${ishape}]`, async () => {
+      E.setKernelFamily(family);
       const f = (t: E.Tensor, i: E.Tensor) => E.gatherRows(t, i);
       expect(gradcheck(f, [input(r, [V, D]), ids(r, ishape, V)]).ok).toBe(true);
       await gpucheck(f, [input(r, [V, D]), ids(r, ishape, V)]);
     });
   }
   it('rows wider than one scatter chunk (32 columns / vec4 columns) split across invocations', async () => {
+    E.setKernelFamily(family);
     const f = (t: E.Tensor, i: E.Tensor) => E.gatherRows(t, i);
     await gpucheck(f, [input(r, [9, 37]), ids(r, [50], 9)]); // scalar: chunks of 32 + 5 columns
     await gpucheck(f, [input(r, [6, 136]), ids(r, [40], 6)]); // vec4: chunks of 32 + 2 vec4 columns
   });
   it('clamps out-of-range ids on both backends (no out-of-bounds read)', async () => {
+    E.setKernelFamily(family);
     const f = (t: E.Tensor, i: E.Tensor) => E.gatherRows(t, i);
     await gpucheck(f, [input(r, [6, 4]), ids(r, [40], 6, -5, 12)]);
     await gpucheck(f, [input(r, [6, 3]), ids(r, [40], 6, -5, 12)]);
@@ -42,6 +71,7 @@ describe('gatherRows', () => {
     for (const x of [t, i, y]) x.dispose();
   });
   it('the backward is deterministic', async () => {
+    E.setKernelFamily(family);
     const t = E.randn([5, 7], { seed: 3, requiresGrad: true });
     const i = E.tensor(Array.from({ length: 200 }, (_, k) => k % 5), [200], { dtype: 'i32' });
     const g = E.randn([200, 7], { seed: 4 });

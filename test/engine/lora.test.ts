@@ -7,6 +7,8 @@ import { loraDx } from '../../kernels/lora/dx.ts';
 import { loraDa } from '../../kernels/lora/da.ts';
 import { loraMergeKernel } from '../../kernels/lora/merge.ts';
 import { input, randData, rng } from '../util.ts';
+import { gpuSync } from '../../engine/device.ts';
+import { onLaunch } from '../../engine/runtime.ts';
 
 const r = rng(41);
 const frozen = (ci: CheckInput): CheckInput => ({ ...ci, requiresGrad: false });
@@ -28,6 +30,10 @@ describe('loraLinear', () => {
     [[1, 1], 1, 1],
     [[33, 12], 17, 8],
     [[3], 5, 2],
+    // the subgroup-broadcast kernel with the LoRA product as its second product (out and dx) where the
+    // adapter has it: in, out and r multiples of 4, at least 256 outputs, tiles not filled
+    [[40, 12], 36, 4],
+    [[3, 17, 16], 20, 8],
   ];
   for (const [xs, out, rank] of cases) {
     for (const training of [false, true]) {
@@ -41,6 +47,22 @@ describe('loraLinear', () => {
       });
     }
   }
+  it('runs the fused broadcast kernels where the adapter has subgroups (forward and dx)', async () => {
+    const names: string[] = [];
+    await E.scopeAsync(async () => {
+      const x = E.tensor(randData(r, 40 * 12), [40, 12], { requiresGrad: true });
+      const w = E.tensor(randData(r, 36 * 12), [36, 12]); // frozen
+      const a = E.tensor(randData(r, 4 * 12), [4, 12], { requiresGrad: true });
+      const b = E.tensor(randData(r, 36 * 4), [36, 4], { requiresGrad: true });
+      onLaunch((l) => names.push(l.kernel.name));
+      E.backward(E.sumAll(E.loraLinear(x, w, a, b, { scale: 2, dropout: 0.2, seed: 9, training: true })));
+      onLaunch(null);
+      await E.sync();
+      for (const t of [x, a, b]) E.unkeep(t.grad!);
+    });
+    const fused = names.filter((n) => n.includes('_plus'));
+    expect(fused.length).toBe(gpuSync().info.isSoftware && gpuSync().info.subgroupSize !== null ? 2 : 0);
+  });
   it('equals linear(x, W) + scale·dropout(x)·Aᵀ·Bᵀ built from separate ops (same mask)', async () => {
     const x = E.tensor(randData(r, 6 * 10), [6, 10]);
     const w = E.tensor(randData(r, 7 * 10), [7, 10]);

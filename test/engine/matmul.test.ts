@@ -30,7 +30,7 @@ const cases: [number[], number[], boolean, boolean][] = [
   [[1, 9], [9, 1], false, false],
   [[17, 35], [35, 18], false, false], // crosses the 16×16 tile
   // the broadcast kernel runs where K % 4 = 0 (and M % 4 = 0 for Aᵀ, N % 4 = 0 for B [K, N]); rows
-  // and columns past its 16-row, 16/32-column tiles
+  // and columns past its 16-row, 32-column tiles; N % 4 ≠ 0 stores scalars
   [[37, 20], [20, 44], false, false],
   [[20, 36], [20, 52], true, false],
   [[41, 24], [30, 24], false, true],
@@ -93,7 +93,9 @@ describe('matmul variant choice', () => {
         for (const vecA of [false, true])
           for (const vecB of [false, true]) await precompile(matmulRegister({ transA, transB, vecA, vecB }));
         const SG = gpuSync().info.subgroupSize;
-        if (SG !== null) await precompile(matmulBroadcast({ aRows: !transA, bRows: transB, R: 16, TN: transB ? 2 : 1, SG }));
+        if (SG !== null)
+          for (const adj of [false, true])
+            for (const vecC of [false, true]) await precompile(matmulBroadcast({ aRows: !transA, bRows: transB, R: 16, TN: adj ? 1 : 2, adj, SG, vecC }));
       }
   });
   it('rejects bad inputs naming the op and shapes', () => {

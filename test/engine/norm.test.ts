@@ -1,18 +1,26 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import * as E from '../../engine/index.ts';
 import { gpucheck, gradcheck } from '../../engine/index.ts';
 import { normBackwardW, normBackwardX, normForward } from '../../kernels/norm/rows.ts';
+import { NORM_SG_WG, normBackwardSubgroup, normSumParts } from '../../kernels/norm/subgroup.ts';
+import { gpuSync } from '../../engine/device.ts';
 import { expectSteadyMemory, input, rng } from '../util.ts';
 
 const r = rng(99);
 // rows × D with D not a multiple of 4 (scalar kernels), multiples of 4 (vec4 kernels), size-1 dims,
-// and more rows than one workgroup (64).
-const shapes = [[5, 7], [2, 3, 12], [1, 8], [4, 1], [3, 37], [70, 20], [1, 1, 5]];
+// and more rows than one workgroup (64); for the subgroup kernels also rows not a multiple of their
+// 8 rows per subgroup and rows longer than one vec4 per lane (D 136: 34 vec4).
+const shapes = [[5, 7], [2, 3, 12], [1, 8], [4, 1], [3, 37], [70, 20], [1, 1, 5], [19, 64], [9, 136]];
+await E.initEngine();
+const families: E.KernelFamily[] = E.subgroupKernelsUsable(NORM_SG_WG) ? ['rows', 'subgroup'] : ['rows'];
+afterAll(() => E.setKernelFamily(null));
 
-describe('rmsNorm', () => {
+for (const family of families)
+describe(`rmsNorm (${family} kernels)`, () => {
   for (const shape of shapes) {
     const D = shape[shape.length - 1]!;
     it(`[${shape}]`, async () => {
+      E.setKernelFamily(family);
       const f = (x: E.Tensor, w: E.Tensor) => E.rmsNorm(x, w, 1e-6);
       expect(gradcheck(f, [input(r, shape), input(r, [D])]).ok).toBe(true);
       // D = 1: dx = g·r·eps/(x² + eps) is a cancellation of two O(1) terms, ill-conditioned in f32
@@ -30,20 +38,27 @@ describe('rmsNorm', () => {
   });
 });
 
-describe('layerNorm', () => {
+for (const family of families)
+describe(`layerNorm (${family} kernels)`, () => {
   for (const shape of shapes) {
     const D = shape[shape.length - 1]!;
     it(`[${shape}]`, async () => {
+      E.setKernelFamily(family);
       const f = (x: E.Tensor, w: E.Tensor, b: E.Tensor) => E.layerNorm(x, w, b, 1e-5);
       expect(gradcheck(f, [input(r, shape), input(r, [D]), input(r, [D])]).ok).toBe(true);
       await gpucheck(f, [input(r, shape), input(r, [D]), input(r, [D])], { fwdTol: 1e-5, bwdTol: 1e-4 });
     });
   }
-  it('gradient only for some inputs (frozen weight and bias)', async () => {
+  it('gradient only for some inputs (frozen weight and bias; frozen x)', async () => {
+    E.setKernelFamily(family);
     const f = (x: E.Tensor, w: E.Tensor, b: E.Tensor) => E.layerNorm(x, w, b);
-    const ins = [input(r, [6, 9]), { ...input(r, [9]), requiresGrad: false }, { ...input(r, [9]), requiresGrad: false }];
-    expect(gradcheck(f, ins).ok).toBe(true);
-    await gpucheck(f, ins, { fwdTol: 1e-5, bwdTol: 1e-4 });
+    for (const D of [9, 12]) {
+      const ins = [input(r, [6, D]), { ...input(r, [D]), requiresGrad: false }, { ...input(r, [D]), requiresGrad: false }];
+      expect(gradcheck(f, ins).ok).toBe(true);
+      await gpucheck(f, ins, { fwdTol: 1e-5, bwdTol: 1e-4 });
+      const frozenX = [{ ...input(r, [11, D]), requiresGrad: false }, input(r, [D]), input(r, [D])];
+      await gpucheck(f, frozenX, { fwdTol: 1e-5, bwdTol: 1e-4 });
+    }
   });
 });
 
@@ -54,6 +69,11 @@ describe('norm kernels and errors', () => {
         await E.precompile(normForward(kind, vec));
         await E.precompile(normBackwardX(kind, vec));
         await E.precompile(normBackwardW(kind, vec));
+        const SG = gpuSync().info.subgroupSize;
+        if (SG !== null) {
+          for (const [dx, dw] of [[true, true], [true, false], [false, true]] as const) await E.precompile(normBackwardSubgroup(kind, 16, SG, dx, dw));
+          await E.precompile(normSumParts(kind));
+        }
       }
   });
   it('rejects a weight of the wrong length and a non-f32 input, naming the op and shapes', () => {

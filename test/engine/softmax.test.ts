@@ -1,12 +1,18 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import * as E from '../../engine/index.ts';
 import { gpucheck, gradcheck, precompile } from '../../engine/index.ts';
 import { softmaxKernel } from '../../kernels/softmax/rows.ts';
+import { softmaxSubgroupKernel } from '../../kernels/softmax/subgroup.ts';
+import { gpuSync } from '../../engine/device.ts';
 import { expectSteadyMemory, input, rng } from '../util.ts';
 
 const r = rng(404);
+await E.initEngine();
+afterAll(() => E.setSoftmaxLayout(null));
 
-describe('softmax and logSoftmax over the last axis', () => {
+// every layout this adapter has (the subgroup one needs fixed subgroups)
+for (const layout of E.softmaxLayouts())
+describe(`softmax and logSoftmax over the last axis (${layout} layout)`, () => {
   const shapes = [
     [5, 7], // short rows: one invocation per row
     [70, 3], // more rows than one workgroup of row-invocations
@@ -15,19 +21,23 @@ describe('softmax and logSoftmax over the last axis', () => {
     [2, 3, 5],
     [3, 300], // long rows: one workgroup per row, not a multiple of the workgroup
     [2, 129],
+    [13, 64], // rows of a multiple of 4 (vec4 in the subgroup layout), more rows than one workgroup holds
+    [9, 6], // shorter than a subgroup
   ];
   for (const [name, f] of [
     ['softmax', E.softmax],
     ['logSoftmax', E.logSoftmax],
   ] as const) {
     for (const shape of shapes) {
-      it(`${name} [${shape}] (${E.softmaxLayout(shape[shape.length - 1]!)} layout)`, async () => {
+      it(`${name} [${shape}]`, async () => {
+        E.setSoftmaxLayout(layout);
         expect(gradcheck(f, [input(r, shape, 0.1, 3)]).ok).toBe(true);
         await gpucheck(f, [input(r, shape, 0.1, 3)], { fwdTol: 1e-5, bwdTol: 1e-5 });
       });
     }
   }
   it('is numerically stable for large logits', async () => {
+    E.setSoftmaxLayout(layout);
     const x = E.tensor([1000, 1001, 1002, -1000, 0, 1000], [2, 3]);
     const y = await E.toArray(E.softmax(x));
     const e = [Math.exp(-2), Math.exp(-1), 1];
@@ -41,7 +51,11 @@ describe('softmax and logSoftmax over the last axis', () => {
   it('every kernel variant compiles', async () => {
     for (const kind of ['softmax', 'logsoftmax'] as const)
       for (const pass of ['fwd', 'bwd'] as const)
-        for (const layout of ['thread', 'workgroup'] as const) await precompile(softmaxKernel(kind, pass, layout));
+        for (const layout of ['thread', 'workgroup'] as const) {
+          await precompile(softmaxKernel(kind, pass, layout));
+          const SG = gpuSync().info.subgroupSize;
+          if (SG !== null) for (const vec4 of [false, true]) await precompile(softmaxSubgroupKernel(kind, pass, vec4, SG));
+        }
   });
   it('rejects bad inputs', () => {
     const xi = E.tensor([1, 2], [2], { dtype: 'i32' });
