@@ -9,7 +9,9 @@ import { runGenerate } from './generate.ts';
 import { runServe } from './serve.ts';
 import { resolve } from 'node:path';
 import { checkFlag, loadConfig, type MethodConfig } from '../stages/config.ts';
-import { runMethod } from '../stages/method.ts';
+import { configFingerprint, runMethod } from '../stages/method.ts';
+import { generateMarket } from '../data/market/generate.ts';
+import { writeMarket } from '../data/market/write.ts';
 import { readStudy, runStudy, studySeedFolders } from '../stages/study.ts';
 import { runPretrain } from '../stages/pretrain.ts';
 import { runSftStage, stageTrainRecords, withRqa, type SftStageOpts } from '../stages/sft-stage.ts';
@@ -31,7 +33,7 @@ import type { ShardQueue } from '../stages/label-sharded.ts';
 const USAGE = `usage: csrm <command> [options]
   generate  --preset tiny|demo|paper --out DIR [--seed N] [--lexicon FILE] [--format jsonl|csv|parquet]
   tokenizer --data DIR | --lexicon FILE  --out DIR [--vocab-size N]   (a sentencepiece model for a market; needs spm_train)
-  pretrain  --data DIR --out FILE [--config tiny|demo|gpu|FILE.json] [--steps N] [--tokenizer FILE.model]
+  pretrain  [--data DIR] --out FILE [--config tiny|demo|gpu|FILE.json] [--steps N] [--tokenizer FILE.model]
   import-hf --from HF_DIR --out FILE [--allow-non-finite]   (a Llama-style config.json + safetensors as the base model)
   export-hf --base FILE --out HF_DIR
   stages    [--config PRESET]             (the method's fine-tuning stages: the names --name takes)
@@ -78,7 +80,19 @@ async function pretrainCmd(f: Flags, cmd: string): Promise<number> {
   if (f.steps !== undefined) checkFlag(`csrm ${cmd}`, 'steps', f.steps);
   const c = config(f);
   const p = c.pretrain;
-  await runPretrain({ data: need(cmd, f, 'data'), out: need(cmd, f, 'out'), preset: c.model.preset, steps: (f.steps as number) ?? p.steps, batchSize: p.batchSize, seqLen: p.seqLen, lr: p.lr, seed: p.seed, corpus: p.corpus, tokenizer: c.tokenizer });
+  const out = need<string>(cmd, f, 'out');
+  // without --data the config's own market is generated (lexicon, preset, seed, dev/test sizes): the
+  // committed base is reproduced by `csrm pretrain --config NAME --out FILE` alone
+  let data = f.data as string | undefined;
+  if (data === undefined) {
+    data = `${out}.market`;
+    if (!existsSync(join(data, 'summary.json'))) {
+      const m = c.market;
+      writeMarket(generateMarket({ preset: m.preset, seed: m.seed, size: { dev: m.dev, test: m.test }, lexicon: m.lexicon ?? undefined }), data);
+    }
+    console.log(`market of config ${c.name}: ${data} (fingerprint ${configFingerprint(c).sha256.slice(0, 12)}…)`);
+  }
+  await runPretrain({ data, out, preset: c.model.preset, steps: (f.steps as number) ?? p.steps, batchSize: p.batchSize, seqLen: p.seqLen, lr: p.lr, seed: p.seed, corpus: p.corpus, tokenizer: c.tokenizer });
   return 0;
 }
 

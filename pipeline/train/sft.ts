@@ -204,7 +204,8 @@ export async function runSft(inp: SftInputs): Promise<SftResult> {
     bar.tick(done, { loss: lossVal ?? undefined, items: stepTokens, extra: best.f1 >= 0 ? `dev F1 ${best.f1.toFixed(3)}` : '' });
   }
   const seconds = (performance.now() - t0) / 1000;
-  bar.done(`best dev F1 ${best.f1.toFixed(4)} at step ${best.step}`);
+  // pretraining has no dev set: nothing to say about one
+  bar.done(best.f1 >= 0 ? `best dev F1 ${best.f1.toFixed(4)} at step ${best.step}` : undefined);
   opt.dispose();
   zeroGrad(params);
   return { bestStep: best.step, bestDevF1: best.f1, history, tokensPerSec: tokens / seconds, seconds };

@@ -35,7 +35,7 @@ describe('every section of a config file is checked, the error naming the file a
     ['rqa.ranker.steps 0', (c) => { c.rqa.ranker.steps = 0; }, /rqa\.ranker\.steps 0 must be a positive integer/],
     ['online.steps "many"', (c) => { c.online = { steps: 'many' }; }, /online\.steps "many" must be a positive integer/],
     ['market.preset', (c) => { c.market.preset = 'huge'; }, /market\.preset "huge" is not one of "tiny", "demo", "paper"/],
-    ['a misspelt key', (c) => { c.market.lexcon = 'x.json'; }, /market\.lexcon is not a knob \(known: preset, seed, lexicon\)/],
+    ['a misspelt key', (c) => { c.market.lexcon = 'x.json'; }, /market\.lexcon is not a knob \(known: preset, seed, dev, test, lexicon\)/],
     ['a missing lexicon file', (c) => { c.market.lexicon = 'nope.json'; }, /market\.lexicon ".*\/nope\.json" is not a file/],
     ['model.preset', (c) => { c.model.preset = 'giant'; }, /model\.preset "giant" is not one of/],
     ['a missing section', (c) => { delete c.sd; }, /missing "sd"/],

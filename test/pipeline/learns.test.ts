@@ -1,10 +1,9 @@
 // The method's premise in one CI-sized check: the tiny decoder, fine-tuned from the committed base
 // model on the demo market exactly as the demo's stages are, learns relevance. Stage 1 (source labels
-// only) ends well above the majority-class rate on the source test set; Stage 2, continuing it with
-// the sparse target labels, ends above the majority rate on the target test set — the number the
-// method is about. Both predict all three classes. (Zero-shot, Stage 1 alone stays at the majority
-// rate on the target market at this size; the demo's report measures that.) Deterministic: the same
-// seeds give the same F1 on every run here.
+// only) ends far above the majority-class rate on the source test set and, zero-shot, above it on the
+// target test set (the cross-lingual transfer of the bilingual base); Stage 2, continuing it with the
+// sparse target labels, ends far above it on the target test set — the number the method is about.
+// Both predict all three classes. Deterministic: the same seeds give the same F1 on every run here.
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,20 +15,26 @@ import { loadConfig } from '../../pipeline/stages/config.ts';
 import { committedBase } from '../../pipeline/stages/method.ts';
 import { runSftStage } from '../../pipeline/stages/sft-stage.ts';
 
-/** Margins over the majority-class rate: one binomial sd of micro-F1 at n = 400 is ≈ 0.025. */
-const SOURCE_MARGIN = 0.1; // 4 sd (measured here: Stage 1 0.5450)
-const TARGET_MARGIN = 0.05; // 2 sd (measured here: Stage 2 0.4900 against 0.4275)
+/**
+ * Margins over the majority-class rate (0.4185 on both test sets); one binomial sd of micro-F1 at
+ * n = 2,000 is ≈ 0.011. Measured here 2026-11-30 (demo config: base pretrained 6,000 steps on
+ * listings-behaviour-v1, 2,400 Stage-1 steps at lr 1.5e-3): Stage 1 source 0.7570, Stage 1 target
+ * (zero-shot) 0.5435, Stage 2 target 0.6395. Each margin sits ≈ 3 sd under its measured value.
+ */
+const SOURCE_MARGIN = 0.3; // measured +0.3385
+const ZERO_SHOT_MARGIN = 0.09; // measured +0.1250
+const TARGET_MARGIN = 0.18; // measured +0.2210
 
 function predictsEveryClass(r: Evaluation, what: string): void {
   for (let k = 0; k < 3; k++) expect(r.confusion.reduce((n, row) => n + row[k]!, 0), `${what}: class ${k} predicted`).toBeGreaterThan(0);
 }
 
-it('learns the task: Stage 1 well above the majority rate on the source market, Stage 2 above it on the target market', async () => {
+it('learns the task: Stage 1 far above the majority rate on the source market and above it zero-shot on the target market, Stage 2 far above it on the target market', async () => {
   const c = loadConfig('demo');
   const dir = mkdtempSync(join(tmpdir(), 'csrm-learns-'));
   try {
     const data = join(dir, 'data');
-    writeMarket(generateMarket({ preset: c.market.preset, seed: c.market.seed }), data);
+    writeMarket(generateMarket({ preset: c.market.preset, seed: c.market.seed, size: { dev: c.market.dev, test: c.market.test } }), data);
     const base = join(dir, 'base.ckpt');
     copyFileSync(committedBase(c), base);
     const common = { runDir: dir, data, base, rqa: null, softLabels: null, alpha: 1, targetFraction: 1, quiet: true };
@@ -39,6 +44,7 @@ it('learns the task: Stage 1 well above the majority rate on the source market, 
     console.log(`learns: Stage 1 source ${f(s1.eval.source)}, target ${f(s1.eval.target)}; Stage 2 target ${f(s2.eval.target)} (${(s1.seconds + s2.seconds).toFixed(0)} s)`);
     expect(s1.eval.source.microF1).toBeGreaterThan(s1.eval.source.majorityRate + SOURCE_MARGIN);
     predictsEveryClass(s1.eval.source, 'Stage 1 on the source test set');
+    expect(s1.eval.target.microF1).toBeGreaterThan(s1.eval.target.majorityRate + ZERO_SHOT_MARGIN);
     expect(s2.eval.target.microF1).toBeGreaterThan(s2.eval.target.majorityRate + TARGET_MARGIN);
     predictsEveryClass(s2.eval.target, 'Stage 2 on the target test set');
   } finally {
