@@ -48,7 +48,8 @@ describe('loadConfig', () => {
   });
 
   it("takes the market's dev and test sizes from the file, else from the generator's preset", () => {
-    expect(loadConfig('demo').market).toEqual({ preset: 'demo', seed: 1, dev: PRESET_SIZES.demo.dev, test: PRESET_SIZES.demo.test, lexicon: null });
+    expect(loadConfig('demo').market).toEqual({ preset: 'demo', seed: 1, dev: 600, test: 2000, lexicon: null });
+    expect(loadConfig('gpu').market).toMatchObject({ dev: PRESET_SIZES[loadConfig('gpu').market.preset].dev });
     const write = (market: unknown) => {
       const f = join(mkdtempSync(join(tmpdir(), 'csrm-config-')), 'c.json');
       writeFileSync(f, JSON.stringify({ ...demo, market }));

@@ -6,7 +6,8 @@ import { loadConfig } from '../../pipeline/stages/config.ts';
 import { findStage, methodStages, stageRunOpts, teacherCandidates, TRANSFER_GAP_STAGES } from '../../pipeline/stages/stage-table.ts';
 
 describe('methodStages', () => {
-  const c = loadConfig('demo');
+  // the demo's stages with one Figure-3 share (the demo itself leaves the shares to csrm study)
+  const c = { ...loadConfig('demo'), figure3: { fractions: [0.5] } };
   const stages = methodStages(c);
 
   it('names each stage once and runs what a stage needs before it', () => {
