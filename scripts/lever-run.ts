@@ -1,0 +1,70 @@
+// One row of the README's lever table: Stage-1 fine-tuning on the source market's training labels
+// from a base model, chosen on the source dev set (the same runSft path as `csrm sft`), then the
+// zero-shot target dev F1 and optionally a short Stage 2 (source + target labels, target upsampled)
+// scored on the target dev set. Prints one JSON line. Never touches a test set.
+//
+//   npx tsx scripts/lever-run.ts --data runs/demo/data --base pipeline/base/demo-tiny.ckpt \
+//     [--steps 2400] [--lr 0.0015] [--batch 16] [--seed 11] [--stage2 333] [--target-share 0.5] [--tag NAME]
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { initEngine, manualSeed, shutdownGpu } from '../engine/index.ts';
+import { evaluate } from '../pipeline/eval/metrics.ts';
+import { loadMarketData } from '../pipeline/stages/market-data.ts';
+import { loadBase, loadBaseTokenizer, readBase } from '../pipeline/stages/model-io.ts';
+import { encodeAll, upsampleTarget } from '../pipeline/stages/sft-stage.ts';
+import { runSft, type SftConfig } from '../pipeline/train/sft.ts';
+import { scoreSeqs } from '../pipeline/train/score.ts';
+
+const { values: a } = parseArgs({
+  options: {
+    data: { type: 'string' }, base: { type: 'string' }, steps: { type: 'string', default: '2400' }, lr: { type: 'string', default: '0.0015' },
+    batch: { type: 'string', default: '16' }, seed: { type: 'string', default: '11' }, stage2: { type: 'string', default: '0' },
+    'target-share': { type: 'string', default: '0.5' }, 'max-len': { type: 'string', default: '112' }, tag: { type: 'string', default: '' },
+  },
+});
+if (!a.data || !a.base) throw new Error('usage: scripts/lever-run.ts --data MARKET_DIR --base BASE.ckpt [--steps N] [--lr X] [--stage2 N] …');
+const num = (k: keyof typeof a) => {
+  const v = Number(a[k]);
+  if (!Number.isFinite(v) || v < 0) throw new Error(`--${k} ${a[k]}: expected a non-negative number`);
+  return v;
+};
+
+await initEngine();
+const seed = num('seed');
+manualSeed(seed);
+const info = await readBase(a.base);
+const tok = await loadBaseTokenizer(info);
+const data = await loadMarketData(a.data);
+const [src, tgt] = [data.source, data.target];
+const maxLen = num('max-len');
+const enc = (recs: Parameters<typeof encodeAll>[1]) => encodeAll(tok, recs, maxLen, null);
+const train = enc(data.relevance[src]!.train), dev = enc(data.relevance[src]!.dev), tgtDev = enc(data.relevance[tgt]!.dev);
+const { model } = await loadBase(a.base);
+const steps = num('steps');
+const cfg: SftConfig = { steps, batchSize: num('batch'), lr: num('lr'), warmup: Math.min(50, Math.floor(steps / 10)), weightDecay: 0.01, clip: 1, alpha: 1, mtRatio: 0, lmWeight: 0.1, evalEvery: 200, maxLen, seed, groupBatches: 8 };
+const dir = mkdtempSync(join(tmpdir(), 'csrm-lever-'));
+for (const d of ['s1', 's2']) mkdirSync(join(dir, d));
+const f1 = async (set: typeof dev) => {
+  const p = await scoreSeqs(model, set, tok.labelTokenIds, tok.pad, maxLen);
+  return evaluate(set.map((d) => d.hard), p.map((t) => t.indexOf(Math.max(...t)))).microF1;
+};
+try {
+  const t0 = performance.now();
+  const s1 = await runSft({ model, labelIds: tok.labelTokenIds, padId: tok.pad, relevance: train, translation: [], dev, cfg, dir: join(dir, 's1'), label: 'stage 1', quiet: true });
+  const zeroShot = await f1(tgtDev);
+  let stage2: { best: number; curve: number[][] } | null = null;
+  const s2steps = num('stage2');
+  if (s2steps > 0) {
+    // continues the last Stage-1 weights, as the lever runs did (the method continues the best checkpoint)
+    const mixed = enc(upsampleTarget([...data.relevance[src]!.train, ...data.relevance[tgt]!.train], tgt, num('target-share')));
+    const r = await runSft({ model, labelIds: tok.labelTokenIds, padId: tok.pad, relevance: mixed, translation: [], dev: tgtDev, cfg: { ...cfg, steps: s2steps, warmup: Math.min(50, Math.floor(s2steps / 10)), evalEvery: 50 }, dir: join(dir, 's2'), label: 'stage 2', quiet: true });
+    stage2 = { best: r.bestDevF1, curve: r.history.filter((h) => h.devF1 !== undefined).map((h) => [h.step, +h.devF1!.toFixed(3)]) };
+  }
+  const curve = s1.history.filter((h) => h.devF1 !== undefined).map((h) => [h.step, +h.devF1!.toFixed(3)]);
+  console.log(JSON.stringify({ tag: a.tag, base: a.base, steps, lr: cfg.lr, sourceDevBest: s1.bestDevF1, bestStep: s1.bestStep, curve, targetDevZeroShot: +zeroShot.toFixed(3), stage2, seconds: Math.round((performance.now() - t0) / 1000), tokensPerSec: Math.round(s1.tokensPerSec) }));
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+  await shutdownGpu();
+}
