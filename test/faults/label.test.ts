@@ -5,14 +5,13 @@ import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { saveCheckpoint } from '../../engine/index.ts';
 import { generateMarket } from '../../pipeline/data/market/generate.ts';
 import type { RelevanceRecord } from '../../pipeline/data/schema.ts';
 import { labelModel, labelRecords, readSoftLabelFile, readSoftLabels, type LabelModel } from '../../pipeline/stages/label.ts';
 import { loadAdapters, loadBase } from '../../pipeline/stages/model-io.ts';
+import { stageAdapters } from './stage-adapters.ts';
 import { loadTokenizer, type Tokenizer } from '../../pipeline/tokenizer/tokenizer.ts';
-import { paperLora } from '../../models/llama-config.ts';
-import { addLora, disposeLlama, namedTensors, type Llama } from '../../models/llama.ts';
+import { disposeLlama, type Llama } from '../../models/llama.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'csrm-label-faults-'));
 const BASE = join(import.meta.dirname, '../../pipeline/base/demo-tiny.ckpt');
@@ -23,15 +22,7 @@ let model: Llama;
 let stageA: LabelModel;
 let stageB: LabelModel;
 
-/** Adapters as a stage saves them (LoRA config + LoRA tensors + the base they were trained on), from a seed. */
-async function adapters(seed: number): Promise<string> {
-  const { model: m, digest } = await loadBase(BASE);
-  addLora(m, paperLora(m.config.dim), seed);
-  const path = join(dir, `stage-${seed}.ckpt`);
-  await saveCheckpoint(path, { config: m.config, tensors: namedTensors(m, 'lora'), step: 0, meta: { provenance: { hashes: { base: digest } } } });
-  disposeLlama(m);
-  return path;
-}
+const adapters = (seed: number) => stageAdapters(BASE, dir, seed);
 
 beforeAll(async () => {
   tok = await loadTokenizer();

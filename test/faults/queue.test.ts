@@ -17,9 +17,9 @@ import type { RelevanceRecord } from '../../pipeline/data/schema.ts';
 import { parseQueueUrl } from '../../pipeline/queue/queue-url.ts';
 import { labelModel, labelRecords, type LabelModel } from '../../pipeline/stages/label.ts';
 import { loadAdapters, loadBase } from '../../pipeline/stages/model-io.ts';
+import { stageAdapters } from './stage-adapters.ts';
 import { loadTokenizer, type Tokenizer } from '../../pipeline/tokenizer/tokenizer.ts';
-import { paperLora } from '../../models/llama-config.ts';
-import { addLora, disposeLlama, namedTensors } from '../../models/llama.ts';
+import { disposeLlama } from '../../models/llama.ts';
 import { biEncoderTensors, disposeBiEncoder, encodeAllHost, initBiEncoder } from '../../models/bi-encoder.ts';
 import { embedSharded } from '../../pipeline/rqa/embed-sharded.ts';
 import { runOnlineStage } from '../../pipeline/stages/online-stage.ts';
@@ -78,15 +78,7 @@ function startWorker(name: string): TestWorker {
   return w;
 }
 
-async function adapters(seed: number): Promise<string> {
-  const { model: m, digest } = await loadBase(BASE);
-  addLora(m, paperLora(m.config.dim), seed);
-  const path = join(dir, `stage-${seed}.ckpt`);
-  // the base it was made on, as a trained stage records it (loadAdapters checks it)
-  await saveCheckpoint(path, { config: m.config, tensors: namedTensors(m, 'lora'), step: 0, meta: { provenance: { hashes: { base: digest } } } });
-  disposeLlama(m);
-  return path;
-}
+const adapters = (seed: number) => stageAdapters(BASE, dir, seed);
 
 beforeAll(async () => {
   redis = await startRedis();
