@@ -11,7 +11,7 @@
 // Written atomically (temp file, fsync, rename). Loading checks magic, version, lengths and the
 // checksum and throws naming the file, so a corrupt or truncated file is never read as garbage.
 import { createHash } from 'node:crypto';
-import { open } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import { endianness } from 'node:os';
 import { pack, unpack } from 'msgpackr';
 import { flush, read, upload } from './runtime.ts';
@@ -126,12 +126,9 @@ function fromBytes(file: Buffer, base: number, d: Desc, path: string, name: stri
   return { shape: d.shape, dtype: d.dtype, data };
 }
 
-/**
- * The SHA-256 a checkpoint's header records for its contents (hex), read without loading the file:
- * an identity of the weights that costs 64 bytes of I/O. loadCheckpoint verifies it on load.
- */
-export async function checkpointDigest(path: string): Promise<string> {
-  let fh;
+/** Opens a checkpoint, checks its fixed header and hands both to `use`; the file is closed after. */
+async function withHeader<T>(path: string, use: (fh: FileHandle, header: Buffer) => Promise<T>): Promise<T> {
+  let fh: FileHandle;
   try {
     fh = await open(path, 'r');
   } catch (e) {
@@ -141,10 +138,18 @@ export async function checkpointDigest(path: string): Promise<string> {
     const header = Buffer.alloc(HEADER);
     const { bytesRead } = await fh.read(header, 0, HEADER, 0);
     if (bytesRead < HEADER || header.subarray(0, 8).toString('ascii') !== MAGIC) throw new Error(`checkpoint ${path}: not a CSRM checkpoint (or truncated)`);
-    return header.subarray(32, 64).toString('hex');
+    return await use(fh, header);
   } finally {
     await fh.close();
   }
+}
+
+/**
+ * The SHA-256 a checkpoint's header records for its contents (hex), read without loading the file:
+ * an identity of the weights that costs 64 bytes of I/O. loadCheckpoint verifies it on load.
+ */
+export async function checkpointDigest(path: string): Promise<string> {
+  return withHeader(path, async (_fh, header) => header.subarray(32, 64).toString('hex'));
 }
 
 /**
@@ -152,16 +157,7 @@ export async function checkpointDigest(path: string): Promise<string> {
  * structure only. The contents are not verified here (loadCheckpoint does that when the tensors are read).
  */
 export async function readCheckpointMeta(path: string): Promise<{ config: unknown; meta: unknown; step: number; digest: string }> {
-  let fh;
-  try {
-    fh = await open(path, 'r');
-  } catch (e) {
-    throw fileError(path, e, 'checkpoint');
-  }
-  try {
-    const header = Buffer.alloc(HEADER);
-    const { bytesRead } = await fh.read(header, 0, HEADER, 0);
-    if (bytesRead < HEADER || header.subarray(0, 8).toString('ascii') !== MAGIC) throw new Error(`checkpoint ${path}: not a CSRM checkpoint (or truncated)`);
+  return withHeader(path, async (fh, header) => {
     const structLen = Number(header.readBigUInt64LE(16));
     const size = (await fh.stat()).size;
     if (HEADER + structLen > size) throw new Error(`checkpoint ${path}: truncated file (${size} bytes, its structure alone ends at ${HEADER + structLen})`);
@@ -169,9 +165,7 @@ export async function readCheckpointMeta(path: string): Promise<{ config: unknow
     await fh.read(struct, 0, structLen, HEADER);
     const s = unpack(struct) as { config: unknown; meta: unknown; step: number };
     return { config: s.config, meta: s.meta ?? undefined, step: s.step, digest: header.subarray(32, 64).toString('hex') };
-  } finally {
-    await fh.close();
-  }
+  });
 }
 
 /** Loads and verifies a checkpoint; throws an error naming the file if it is not intact. */
