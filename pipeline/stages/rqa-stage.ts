@@ -26,7 +26,7 @@ import { catalogueDocs } from '../rqa/catalogue-docs.ts';
 import { predictCvr, trainRanker } from '../rqa/conversion-ranker.ts';
 import { trainEbr, type EbrPair } from '../rqa/ebr-train.ts';
 import { withRqa, type RetrieveIds } from '../rqa/features.ts';
-import { knnSearch } from '../rqa/knn.ts';
+import { catalogueBlocks, knnSearch } from '../rqa/knn.ts';
 import { catalogueEmbeddings, writeCatalogueEmbeddings } from '../rqa/catalogue-embeddings.ts';
 import { embedSharded } from '../rqa/embed-sharded.ts';
 import { buildHnsw, HNSW_DEFAULTS, loadHnsw, saveHnsw, searchHnsw, type HnswParams } from '../rqa/hnsw-index.ts';
@@ -138,10 +138,10 @@ async function ebrRetriever(enc: BiEncoder, tok: Tokenizer, catIds: readonly str
     const qEmb = await encodeAllHost(enc, 'query', queries.map((q) => nonEmpty(tok, q)));
     if (hnsw) return searchHnsw(hnsw, qEmb, Math.min(n, catIds.length)).map((h) => h.map((x) => catIds[x.index]!));
     const qt = tensor(qEmb, [queries.length, D]);
-    const ct = tensor(catEmb, [catIds.length, D]);
+    const ct = catalogueBlocks(catEmb, D);
     const hits = await knnSearch(qt, ct, Math.min(n, catIds.length));
     qt.dispose();
-    ct.dispose();
+    for (const b of ct) b.dispose();
     return hits.map((h) => h.map((x) => catIds[x.index]!));
   };
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { liveBytes, tensor } from '../../../engine/index.ts';
 import { rng } from '../../../engine/random.ts';
-import { defaultChunk, knnSearch } from '../../../pipeline/rqa/knn.ts';
+import { blockRows, catalogueBlocks, defaultChunk, knnSearch } from '../../../pipeline/rqa/knn.ts';
 import { TopK } from '../../../pipeline/rqa/topk.ts';
 
 function randRows(seed: number, n: number, d: number): Float64Array {
@@ -52,6 +52,33 @@ describe('exact GPU nearest-neighbour search', () => {
       }
     });
   }
+
+  for (const mode of ['gpu', 'host'] as const) {
+    it(`a catalogue in row blocks gives what one tensor gives (${mode} top-k; blocks of 300, 1 and 699 rows, chunks of 128)`, async () => {
+      const before = liveBytes();
+      const q = tensor(qh, [Q, D]);
+      const c = tensor(ch, [N, D]);
+      const f32 = Float32Array.from(ch);
+      const blocks = [tensor(f32.subarray(0, 300 * D), [300, D]), tensor(f32.subarray(300 * D, 301 * D), [1, D]), tensor(f32.subarray(301 * D), [699, D])];
+      const one = await knnSearch(q, c, 10, { chunk: 128, topk: mode });
+      const many = await knnSearch(q, blocks, 10, { chunk: 128, topk: mode, exclude: () => new Set([300]) });
+      const manyAll = await knnSearch(q, blocks, 10, { chunk: 128, topk: mode });
+      for (const t of [q, c, ...blocks]) t.dispose();
+      expect(liveBytes()).toBe(before);
+      expect(manyAll).toEqual(one);
+      for (const l of many) expect(l.map((h) => h.index)).not.toContain(300);
+    });
+  }
+
+  it('catalogueBlocks splits rows so that each block fits one binding, in order, covering every row', () => {
+    expect(blockRows(10, 4, 48)).toEqual([3, 3, 3, 1]);
+    expect(blockRows(1_000_000, 128, 128 * 2 ** 20)).toEqual([262144, 262144, 262144, 213568]);
+    const rows = Float32Array.from(ch);
+    const blocks = catalogueBlocks(rows, D, 4 * D * 333);
+    expect(blocks.map((b) => b.shape[0])).toEqual([333, 333, 333, 1]);
+    for (const b of blocks) b.dispose();
+    expect(() => catalogueBlocks(rows.subarray(1), D)).toThrow(/not rows of 24/);
+  });
 
   it('a default chunk fits one storage binding (few queries against 10^6 rows of 128 once made a 192 MiB binding)', () => {
     const maxBinding = 128 * 2 ** 20;
