@@ -1,4 +1,4 @@
-// `npm run bench [-- --json FILE] [--kernel NAME[,NAME…]] [--shape S[,S…]] [--size N] [--smoke] [--reps N] [--toggles a,b] [--autotune-only]`
+// `npm run bench [-- --json FILE] [--kernel KERNEL-OR-SUITE[,…]] [--shape S[,S…]] [--size N] [--smoke] [--reps N] [--toggles a,b] [--autotune-only]`
 // Autotunes the kernel choices the selected cases depend on (not with --smoke; cached per adapter),
 // measures the ceilings, then every suite in bench/suites.ts (ours and peers, same process, same
 // adapter, same host inputs), prints a markdown table, the end-to-end table (throughput, MFU,
@@ -10,6 +10,7 @@ import { autotuneCachePath, printAutotune } from '../engine/autotune.ts';
 import { clearInputs } from './inputs.ts';
 import { measureCase, type Ceilings } from './measure.ts';
 import { ratioLines } from './ratios.ts';
+import { selectKernels } from './select.ts';
 import { CEILINGS, SUITES } from './suites.ts';
 import type { BenchCase, BenchOpts, BenchRecord } from './types.ts';
 
@@ -111,16 +112,18 @@ async function main(): Promise<void> {
 
   const cases: BenchCase[] = [];
   const unavailable: BenchRecord[] = []; // listed after the ceilings
+  const loaded: { name: string; cases: BenchCase[] | null; why?: string }[] = [];
   for (const s of SUITES) {
     try {
-      const mod = await s.load();
-      const mine = mod.suite.cases(opts).filter((c) => (!args.kernel || args.kernel.split(',').includes(c.kernel)) && (!args.shape || args.shape.split(',').includes(c.shape)));
-      cases.push(...mine);
+      loaded.push({ name: s.name, cases: (await s.load()).suite.cases(opts) });
     } catch (e) {
-      if (!args.kernel || args.kernel.split(',').some((k) => s.name.includes(k))) {
-        unavailable.push(note(s.name, s.name, `suite unavailable: ${String((e as Error)?.message ?? e).split('\n')[0]}`));
-      }
+      loaded.push({ name: s.name, cases: null, why: String((e as Error)?.message ?? e).split('\n')[0] });
     }
+  }
+  const sel = args.kernel ? selectKernels(args.kernel, loaded.map((l) => ({ name: l.name, kernels: l.cases && [...new Set(l.cases.map((c) => c.kernel))] }))) : null;
+  for (const l of loaded) {
+    if (l.cases) cases.push(...l.cases.filter((c) => (!sel || sel.kernels.has(c.kernel)) && (!args.shape || args.shape.split(',').includes(c.shape))));
+    else if (!sel || sel.unavailable.includes(l.name)) unavailable.push(note(l.name, l.name, `suite unavailable: ${l.why}`));
   }
 
   // tune before anything is timed, so every row runs the kernels the adapter is fastest with

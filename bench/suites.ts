@@ -22,6 +22,7 @@ export const SUITES: SuiteEntry[] = [
   { name: 'shape', kind: 'ours', load: () => import('./shape.ts') },
   { name: 'where', kind: 'ours', load: () => import('./where.ts') },
   { name: 'gather', kind: 'ours', load: () => import('./gather.ts') },
+  { name: 'reduce', kind: 'ours', load: () => import('./reduce.ts') },
   { name: 'bm25', kind: 'ours', load: () => import('./bm25.ts') },
   { name: 'knn', kind: 'ours', load: () => import('./knn.ts') },
   { name: 'ebr-encode', kind: 'ours', load: () => import('./ebr-encode.ts') },
