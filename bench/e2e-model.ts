@@ -23,24 +23,59 @@ export function attentionFwdFlops(c: LlamaConfig, seqs: number, T: number): numb
 
 type Mm = { batch: number; M: number; N: number; K: number };
 
+/** One matmul of a step as the engine calls it (engine/ops/matmul.ts, linear = x·Wᵀ with W [out, in]). */
+export interface StepMatmul {
+  /** e.g. 'fwd q 64→64', 'dX gate/up 64→176', 'dW LM head 64→3000'. */
+  label: string;
+  M: number;
+  N: number;
+  K: number;
+  transA: boolean;
+  transB: boolean;
+  /** How many times one step runs it (per layer × layers; k and v, gate and up share a shape). */
+  count: number;
+}
+
+/** A head over some hidden rows: the LM head (cols = V) or the label head (cols = 3). */
+export interface HeadRows {
+  name: string;
+  rows: number;
+  cols: number;
+}
+
 /**
- * The matmul problems a forward (and, when training, backward) of the model runs, for autotuning:
- * every projection over `rows` token rows and the LM head over `headRows` rows (V columns, or 3 for
- * the label head); backward adds the input gradient (N ↔ K) and the weight gradient (K = rows).
+ * The matmuls of a forward (and, when training, backward) of the model: every projection over `rows`
+ * token rows and each head over its rows. Forward x·Wᵀ is NT [rows, out, in]; backward adds the
+ * input gradient g·W (NN [rows, in, out]) and the weight gradient gᵀ·x (TN [out, in, rows]).
  */
-export function modelMatmulDims(c: LlamaConfig, rows: number, headRows: number, headCols: number, training: boolean): Mm[] {
+export function modelMatmuls(c: LlamaConfig, rows: number, heads: readonly HeadRows[], training: boolean): StepMatmul[] {
   const q = c.nHeads * headDim(c);
   const kv = c.nKvHeads * headDim(c);
-  const lin: [number, number, number][] = [
-    [q, c.dim, rows], [kv, c.dim, rows], [c.dim, q, rows], [c.ffnDim, c.dim, rows], [c.dim, c.ffnDim, rows], [headCols, c.dim, headRows],
+  const L = c.nLayers;
+  const lin: [string, number, number, number, number][] = [
+    ['q', q, c.dim, rows, L], ['k/v', kv, c.dim, rows, 2 * L], ['o', c.dim, q, rows, L],
+    ['gate/up', c.ffnDim, c.dim, rows, 2 * L], ['down', c.dim, c.ffnDim, rows, L],
+    ...heads.map((h): [string, number, number, number, number] => [h.name, h.cols, c.dim, h.rows, 1]),
   ];
-  if (c.lora) for (const [o, i] of [[q, c.dim], [kv, c.dim]] as const) lin.push([c.lora.r, i, rows], [o, c.lora.r, rows]);
-  const out: Mm[] = [];
-  for (const [o, i, r] of lin) {
-    out.push({ batch: 1, M: r, N: o, K: i });
-    if (training) out.push({ batch: 1, M: r, N: i, K: o }, { batch: 1, M: o, N: i, K: r });
+  if (c.lora) {
+    const r = c.lora.r;
+    lin.push(['LoRA A q/k/v', r, c.dim, rows, 3 * L], ['LoRA B q', q, r, rows, L], ['LoRA B k/v', kv, r, rows, 2 * L]);
+  }
+  const out: StepMatmul[] = [];
+  for (const [name, o, i, r, count] of lin) {
+    const what = `${name} ${i}→${o}`;
+    out.push({ label: `fwd ${what}`, M: r, N: o, K: i, transA: false, transB: true, count });
+    if (training) {
+      out.push({ label: `dX ${what}`, M: r, N: i, K: o, transA: false, transB: false, count });
+      out.push({ label: `dW ${what}`, M: o, N: i, K: r, transA: true, transB: false, count });
+    }
   }
   return out;
+}
+
+/** The problems of modelMatmuls with one head, for autotuning (transposes do not change the bucket). */
+export function modelMatmulDims(c: LlamaConfig, rows: number, headRows: number, headCols: number, training: boolean): Mm[] {
+  return modelMatmuls(c, rows, [{ name: 'head', rows: headRows, cols: headCols }], training).map(({ M, N, K }) => ({ batch: 1, M, N, K }));
 }
 
 /** Exact bytes of a set of tensors, each storage once (reshape views share theirs). */
