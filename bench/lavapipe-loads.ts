@@ -6,7 +6,8 @@
 // On lavapipe (Mesa 25.0) a storage load whose address is not a compile-time constant is emitted per
 // lane (mask test, index extract, bounds check, scalar load, insert), whatever the addresses are:
 // lane-contiguous, strided and same-address loads cost alike; a vec4 load amortises the per-lane
-// mask test over four floats; only a constant address becomes one scalar load for all lanes.
+// mask test over four floats; only a constant address becomes one scalar load for all lanes. Integer
+// division and remainder by a runtime value have no SIMD instruction on x86 and run lane by lane too.
 import { empty, initEngine, randn, shutdownGpu, sync } from '../engine/index.ts';
 import { gpuSync } from '../engine/device.ts';
 import { launch } from '../engine/runtime.ts';
@@ -16,6 +17,7 @@ import { kernel } from '../kernels/kernel.ts';
 const WG = 64;
 const GROUPS = 32;
 const ITERS = 2048;
+const DIVISOR = 768; // p.n: the divisor of the division case (a runtime value, as a tensor's shape is)
 
 interface LoadCase {
   name: string;
@@ -35,6 +37,8 @@ const CASES: LoadCase[] = [
   { name: 'f32, compile-time constant address', body: four((i) => `s${i}.x += x[${i * 77}u];`), floats: 4 },
   { name: 'vec4, lane-contiguous addresses', body: four((i) => `s${i} += x4[(kk * 4u + ${i}u) * 2048u + base];`), floats: 16 },
   { name: 'vec4, stride 256 vec4 between lanes', body: four((i) => `s${i} += x4[base * 256u + kk * 4u + ${i}u];`), floats: 16 },
+  // the index arithmetic of the strided kernels (permute, slice, concat, where): no SIMD integer division on x86
+  { name: 'u32 ÷ and % by a uniform divisor (no load)', body: four((i) => `s${i}.x += f32((base + kk * ${i + 1}u) / p.n + (base + kk + ${i}u) % p.n);`), floats: 0 },
   { name: 'subgroupBroadcast of a register (no load)', body: four((i) => `s${i}.x += subgroupBroadcast(s${(i + 1) % 4}.y, ${i + 1}u);`), floats: 0, subgroups: true },
 ];
 
@@ -73,7 +77,7 @@ for (const c of CASES) {
   for (let r = 0; r < 5; r++) {
     await sync();
     const c0 = threadCpu();
-    launch(k, [x, x, y], [GROUPS, 1, 1], [0]);
+    launch(k, [x, x, y], [GROUPS, 1, 1], [DIVISOR]);
     await sync();
     // the first run compiles; on a machine without /proc wall time would be the only clock
     if (r > 0) best = Math.min(best, threadCpuSince(c0)?.otherMs ?? NaN);
