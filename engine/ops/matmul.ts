@@ -54,8 +54,11 @@ function dims(a: Tensor, b: Tensor, tA: boolean, tB: boolean): Dims {
   return { batchShape, batch, M, N, K, sA: ba.length ? M * K : 0, sB: bb.length ? K * N : 0 };
 }
 
-export type MatmulVariant = 'generic' | 'register' | 'tiled' | 'broadcast';
-export const MATMUL_VARIANTS: readonly MatmulVariant[] = ['generic', 'register', 'tiled', 'broadcast'];
+export type MatmulVariant = 'generic' | 'register' | 'tiled' | 'broadcast' | 'broadcast32';
+export const MATMUL_VARIANTS: readonly MatmulVariant[] = ['generic', 'register', 'tiled', 'broadcast', 'broadcast32'];
+
+/** Rows of C per subgroup of the subgroup-broadcast variants (kernels/matmul/broadcast.ts). */
+const BROADCAST_ROWS: Partial<Record<MatmulVariant, number>> = { broadcast: 16, broadcast32: 32 };
 
 /** The problem a variant is chosen for. */
 export interface MatmulDims {
@@ -122,7 +125,8 @@ export function matmulVariantFor(d: MatmulDims): MatmulVariant {
  * broadcast kernel's layout conditions fail. */
 export function matmulVariantRun(d: MatmulDims, tA = false, tB = false): MatmulVariant {
   const v = matmulVariantFor(d);
-  return v === 'broadcast' && !broadcastSpec({ ...d, batchShape: [], sA: 0, sB: 0 }, tA, tB) ? 'register' : v;
+  const R = BROADCAST_ROWS[v];
+  return R !== undefined && !broadcastSpec({ ...d, batchShape: [], sA: 0, sB: 0 }, tA, tB, R) ? 'register' : v;
 }
 
 /**
@@ -131,13 +135,16 @@ export function matmulVariantRun(d: MatmulDims, tA = false, tB = false): MatmulV
  * transposed and N % 4 = 0 when B is not (vec4 along M / N), and a grid that fits one dimension.
  * Tile (measured on lavapipe, adapter-thread CPU, among 8–32 rows × 1–4 column groups): 16 rows × 4
  * adjacent columns per lane, 32 columns per subgroup (SFT forward shapes 12–15 → 19.5–21.5 GFLOP/cpu-s
- * against one column per group).
+ * against one column per group). R = 32 rows (variant broadcast32) halves the loads of op(B) per FMA
+ * at twice the accumulators: measured 2026-11-30 on lavapipe (adapter-thread CPU, load ≈ 3) 7–11%
+ * faster on the tiny/small step's short-K products (K = 64–176: 1008×3000×64 NT 16.4 → 17.6,
+ * 1024×64×176 NN 20.9 → 23.1 GFLOP/cpu-s), 9% slower at 1024³; the autotuner chooses per bucket.
  */
-function broadcastSpec(d: Dims, tA: boolean, tB: boolean): BroadcastSpec | null {
+function broadcastSpec(d: Dims, tA: boolean, tB: boolean, R = 16): BroadcastSpec | null {
   const info = gpuSync().info;
   const SG = info.subgroupSize;
   if (SG === null || SG < 4 || d.K % 4 !== 0 || (tA && d.M % 4 !== 0) || (!tB && d.N % 4 !== 0)) return null;
-  const s: BroadcastSpec = { aRows: !tA, bRows: tB, R: 16, TN: 1, adj: true, SG, vecC: d.N % 4 === 0 };
+  const s: BroadcastSpec = { aRows: !tA, bRows: tB, R, TN: 1, adj: true, SG, vecC: d.N % 4 === 0 };
   const groups = Math.ceil(d.M / s.R) * Math.ceil(d.N / broadcastCols(s));
   const maxGrid = info.limits.maxComputeWorkgroupsPerDimension ?? 65535;
   return groups <= maxGrid && d.batch <= maxGrid ? s : null;
@@ -165,7 +172,7 @@ export async function tuneMatmul(list: readonly MatmulDims[], opts: TuneOpts = {
     const full: Dims = { batchShape: [], batch: 1, M: rep.M, N: rep.N, K: rep.K, sA: 0, sB: 0 };
     try {
       // broadcast runs only where its layout conditions hold (at the bucket's shape: NN)
-      const variants = MATMUL_VARIANTS.filter((v) => v !== 'broadcast' || broadcastSpec(full, false, false)).map((v) => ({
+      const variants = MATMUL_VARIANTS.filter((v) => BROADCAST_ROWS[v] === undefined || broadcastSpec(full, false, false, BROADCAST_ROWS[v])).map((v) => ({
         name: v,
         async run() {
           const c = empty([rep.M, rep.N]);
@@ -194,8 +201,9 @@ function cached(key: string, make: () => Kernel): Kernel {
 
 function launchMatmul(v: MatmulVariant, a: Tensor, b: Tensor, out: Tensor, d: Dims, tA: boolean, tB: boolean): void {
   const params = [d.M, d.N, d.K, d.sA, d.sB, d.M * d.N];
-  const bs = v === 'broadcast' ? broadcastSpec(d, tA, tB) : null;
-  if (v === 'broadcast' && !bs) v = 'register';
+  const R = BROADCAST_ROWS[v];
+  const bs = R !== undefined ? broadcastSpec(d, tA, tB, R) : null;
+  if (R !== undefined && !bs) v = 'register';
   if (bs) {
     const tilesN = Math.ceil(d.N / broadcastCols(bs));
     const grid: [number, number, number] = [Math.ceil(d.M / bs.R) * tilesN, 1, d.batch];
@@ -242,13 +250,14 @@ export function matmulPlusRaw(
   const d = dims(a, b, tA, tB);
   const d2 = dims(a2, b2, tA2, tB2);
   if (d2.M !== d.M || d2.N !== d.N) throw new Error(`${op}: the two products differ in shape: [${d.M}, ${d.N}] vs [${d2.M}, ${d2.N}]`);
-  if (d.M === 0 || d.N === 0 || d.K === 0 || matmulVariantFor(d) !== 'broadcast') return null;
-  const bs = broadcastSpec(d, tA, tB);
+  const R = BROADCAST_ROWS[matmulVariantFor(d)];
+  if (d.M === 0 || d.N === 0 || d.K === 0 || R === undefined) return null;
+  const bs = broadcastSpec(d, tA, tB, R);
   if (!bs || d2.K % 4 !== 0 || (tA2 && d.M % 4 !== 0) || (!tB2 && d.N % 4 !== 0)) return null;
   const spec: BroadcastSpec = { ...bs, second: { aRows: !tA2, bRows: tB2, drop: o.thr > 0 } };
   const out = empty([d.M, d.N], 'f32', 'gpu');
   const tilesN = Math.ceil(d.N / broadcastCols(spec));
-  const k = cached(`p${spec.aRows}${spec.bRows}${spec.second!.aRows}${spec.second!.bRows}${spec.second!.drop}${spec.vecC}s${spec.SG}`, () => matmulBroadcast(spec));
+  const k = cached(`p${spec.R}${spec.aRows}${spec.bRows}${spec.second!.aRows}${spec.second!.bRows}${spec.second!.drop}${spec.vecC}s${spec.SG}`, () => matmulBroadcast(spec));
   launch(k, [a, b, a2, b2, out], [Math.ceil(d.M / spec.R) * tilesN, 1, 1], [d.M, d.N, d.K, 0, 0, 0, tilesN, d2.K, o.seed >>> 0, o.thr, { f: o.s2 }], op);
   return out;
 }

@@ -47,6 +47,22 @@ describe('loraLinear', () => {
       });
     }
   }
+  it('the fused kernels with 32-row tiles (matmul variant broadcast32): GPU vs float64, forward and gradients', async () => {
+    E.setMatmulVariant('broadcast32');
+    const names: string[] = [];
+    onLaunch((l) => names.push(l.kernel.name));
+    try {
+      for (const [xs, out, rank] of [[[40, 12], 36, 4], [[3, 37, 16], 20, 8]] as const) {
+        const f = (x: E.Tensor, w: E.Tensor, a: E.Tensor, b: E.Tensor) => E.loraLinear(x, w, a, b, { scale: 1.7, dropout: 0.3, seed: 7, training: true });
+        await gpucheck(f, [input(r, [...xs]), frozen(input(r, [out, xs[xs.length - 1]!])), input(r, [rank, xs[xs.length - 1]!]), input(r, [out, rank])], { fwdTol: 1e-4, bwdTol: 1e-4 });
+      }
+    } finally {
+      onLaunch(null);
+      E.setMatmulVariant(null);
+    }
+    const fused32 = names.some((n) => n.includes('_plus') && n.includes('_32x'));
+    expect(fused32).toBe(gpuSync().info.isSoftware && gpuSync().info.subgroupSize !== null);
+  });
   it('runs the fused broadcast kernels where the adapter has subgroups (forward and dx)', async () => {
     const names: string[] = [];
     await E.scopeAsync(async () => {

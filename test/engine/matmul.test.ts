@@ -29,8 +29,8 @@ const cases: [number[], number[], boolean, boolean][] = [
   [[1, 1], [1, 1], false, false],
   [[1, 9], [9, 1], false, false],
   [[17, 35], [35, 18], false, false], // crosses the 16×16 tile
-  // the broadcast kernel runs where K % 4 = 0 (and M % 4 = 0 for Aᵀ, N % 4 = 0 for B [K, N]); rows
-  // and columns past its 16-row, 32-column tiles; N % 4 ≠ 0 stores scalars
+  // the broadcast kernels run where K % 4 = 0 (and M % 4 = 0 for Aᵀ, N % 4 = 0 for B [K, N]); rows
+  // and columns past their 16- or 32-row, 32-column tiles; N % 4 ≠ 0 stores scalars
   [[37, 20], [20, 44], false, false],
   [[20, 36], [20, 52], true, false],
   [[41, 24], [30, 24], false, true],
@@ -94,8 +94,9 @@ describe('matmul variant choice', () => {
           for (const vecB of [false, true]) await precompile(matmulRegister({ transA, transB, vecA, vecB }));
         const SG = gpuSync().info.subgroupSize;
         if (SG !== null)
-          for (const adj of [false, true])
-            for (const vecC of [false, true]) await precompile(matmulBroadcast({ aRows: !transA, bRows: transB, R: 16, TN: adj ? 1 : 2, adj, SG, vecC }));
+          for (const R of [16, 32])
+            for (const adj of [false, true])
+              for (const vecC of [false, true]) await precompile(matmulBroadcast({ aRows: !transA, bRows: transB, R, TN: adj ? 1 : 2, adj, SG, vecC }));
       }
   });
   it('rejects bad inputs naming the op and shapes', () => {
