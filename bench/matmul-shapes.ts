@@ -8,7 +8,7 @@
 // The matmul autotuner (engine/ops/matmul.ts tuneMatmul) tunes the step's buckets first; each row
 // says the bucket, the tuner's pick and the kernel that pick really runs at that shape.
 //   CSRM_TIME_KERNELS=1 npx tsx bench/matmul-shapes.ts [--preset tiny|small] [--batch 16] [--seq 64] [--vocab 3000]
-//     [--variants register,broadcast,generic,tiled] [--reps 2] [--rounds 3] [--only LM] [--json FILE]
+//     [--variants register,broadcast,broadcast32,generic,tiled] [--reps 2] [--rounds 3] [--only LM] [--json FILE]
 // Rows = batch·seq token rows (bench/train-step.ts: 16 × 64); the LM head runs on batch·(seq − 1)
 // rows (every position but the last carries a loss), the relevance label head on `batch` rows × 3.
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -47,7 +47,7 @@ const T = posInt('seq', '64');
 const V = posInt('vocab', '3000');
 const reps = posInt('reps', '2');
 const rounds = posInt('rounds', '3');
-const variants = opt('variants', 'register,broadcast,generic,tiled').split(',') as E.MatmulVariant[];
+const variants = opt('variants', 'register,broadcast,broadcast32,generic,tiled').split(',') as E.MatmulVariant[];
 for (const v of variants) if (!E.MATMUL_VARIANTS.includes(v)) throw new Error(`matmul-shapes: unknown variant ${v} (one of ${E.MATMUL_VARIANTS.join(', ')})`);
 const only = opt('only', '');
 const jsonPath = opt('json', '');
