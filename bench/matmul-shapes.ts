@@ -1,7 +1,7 @@
 // Every matmul variant on the matmul shapes of one SFT training step of a Llama preset (forward NT,
 // input gradient NN, weight gradient TN, as modelMatmuls in bench/e2e-model.ts lists them), from GPU
-// timestamps, against the FMA ceiling measured first in the same process (bench/ceilings.ts, as
-// bench/run.ts does). Variants are interleaved shape by shape and the best of `rounds` rounds counts,
+// timestamps, against the FMA ceiling measured in the same process before and after them (the better
+// of the two; bench/ceilings.ts, as bench/run.ts measures it). Variants are interleaved shape by shape and the best of `rounds` rounds counts,
 // so a loaded machine disturbs the comparison less. Beside the timestamp time, the CPU time of the
 // adapter's threads (lavapipe's workers live in this process; bench/measure.ts reads the ceiling's
 // the same way): on a shared, loaded machine the steadier measure of kernel cost.
@@ -68,12 +68,16 @@ const adapter = gpuSync().info.adapter;
 console.log(`adapter: ${adapter}`);
 console.log(`preset ${preset} (dim ${config.dim}, ${config.nLayers} layers, ffn ${config.ffnDim}), rows ${B}×${T} = ${B * T}, V ${V}; load average ${load0.map((x) => x.toFixed(2)).join(' ')}`);
 
-// the FMA ceiling of this process and adapter (best repetition, wall and adapter-thread CPU)
+// the FMA ceiling of this process and adapter (best repetition, wall and adapter-thread CPU), measured
+// before and after the matmuls: the better of the two counts, so a busy moment does not lower it
 const fmaCase = (await CEILINGS.load()).suite.cases({ smoke: false }).find((c) => c.ceiling === 'compute')!;
-const ceil = await measureCase(fmaCase, { warmup: 2, reps: 5, adapter, ceilings: { gflops: null, gbps: null } });
-if (ceil.note || !ceil.gflops) throw new Error(`matmul-shapes: the FMA ceiling failed: ${ceil.note ?? 'no rate'}`);
-const ceilCpu = ceil.per_cpu_s ?? null;
-console.log(`FMA ceiling ${ceil.shape}: ${ceil.gflops.toFixed(1)} GFLOP/s${ceilCpu ? `, ${ceilCpu.toFixed(1)} GFLOP/cpu-s` : ''}`);
+async function fmaCeiling(when: string): Promise<{ gflops: number; cpu: number | null }> {
+  const r = await measureCase(fmaCase, { warmup: 2, reps: 5, adapter, ceilings: { gflops: null, gbps: null } });
+  if (r.note || !r.gflops) throw new Error(`matmul-shapes: the FMA ceiling failed: ${r.note ?? 'no rate'}`);
+  console.log(`FMA ceiling ${when} (${r.shape}): ${r.gflops.toFixed(1)} GFLOP/s${r.per_cpu_s ? `, ${r.per_cpu_s.toFixed(1)} GFLOP/cpu-s` : ''}`);
+  return { gflops: r.gflops, cpu: r.per_cpu_s ?? null };
+}
+const ceilStart = await fmaCeiling('before');
 
 const dims = (s: StepMatmul) => ({ batch: 1, M: s.M, N: s.N, K: s.K });
 const tuned = await E.tuneMatmul(shapes.map(dims));
@@ -155,18 +159,28 @@ for (const s of shapes) {
     const { ms, cpu } = best.get(v)!;
     const gflops = fl / ms / 1e6;
     const gflopsCpu = fl / cpu / 1e6;
-    row.cells[v] = { ran, ms, cpu_ms: cpu, gflops, share: gflops / ceil.gflops, gflops_cpu: gflopsCpu, share_cpu: ceilCpu ? gflopsCpu / ceilCpu : null, rel_err: errs.get(v)! };
+    row.cells[v] = { ran, ms, cpu_ms: cpu, gflops, share: NaN, gflops_cpu: gflopsCpu, share_cpu: null, rel_err: errs.get(v)! }; // shares once the ceiling is final
   }
   E.setMatmulVariant(null);
   rows.push(row);
   const cells = variants.map((v) => {
     const c = row.cells[v]!;
     const name = c.ran === v ? v : `${v}→${c.ran}`;
-    return `${name}: ${c.ms.toFixed(2).padStart(7)} ms ${c.gflops.toFixed(2).padStart(6)} GF/s ${pct(c.share).padStart(4)}, cpu ${c.cpu_ms.toFixed(1).padStart(6)} ms ${c.gflops_cpu.toFixed(2).padStart(6)} GF/cpu-s ${pct(c.share_cpu).padStart(4)}, err ${c.rel_err.toExponential(1)}`;
+    return `${name}: ${c.ms.toFixed(2).padStart(7)} ms ${c.gflops.toFixed(2).padStart(6)} GF/s, cpu ${c.cpu_ms.toFixed(1).padStart(6)} ms ${c.gflops_cpu.toFixed(2).padStart(6)} GF/cpu-s, err ${c.rel_err.toExponential(1)}`;
   });
   console.log(`${s.label.padEnd(22)} ×${s.count} ${(s.transA ? 'T' : 'N') + (s.transB ? 'T' : 'N')} M=${String(s.M).padStart(4)} N=${String(s.N).padStart(4)} K=${String(s.K).padStart(4)} [${row.bucket} → ${row.tuned}${row.tunedRuns !== row.tuned ? `, runs ${row.tunedRuns}` : ''}] | ${cells.join(' | ')}`);
   a.dispose();
   b.dispose();
+}
+
+const ceilEnd = await fmaCeiling('after');
+const ceil = { gflops: Math.max(ceilStart.gflops, ceilEnd.gflops), cpu: ceilStart.cpu && ceilEnd.cpu ? Math.max(ceilStart.cpu, ceilEnd.cpu) : null };
+console.log(`FMA ceiling (the better of the two): ${ceil.gflops.toFixed(1)} GFLOP/s${ceil.cpu ? `, ${ceil.cpu.toFixed(1)} GFLOP/cpu-s` : ''}`);
+for (const r of rows) {
+  for (const c of Object.values(r.cells)) {
+    c.share = c.gflops / ceil.gflops;
+    c.share_cpu = ceil.cpu ? c.gflops_cpu / ceil.cpu : null;
+  }
 }
 
 // a step's matmul time per variant and as tuned: every shape times its count; the LM step runs the
@@ -182,7 +196,7 @@ for (const h of heads) {
     if (step.some((r) => !pick(r))) continue; // the tuned kernel of some shape was not measured
     const ms = step.reduce((x, r) => x + r.count * pick(r)!.ms, 0);
     const cpu = step.reduce((x, r) => x + r.count * pick(r)!.cpu_ms, 0);
-    totals[h.name]![v] = { ms, cpu_ms: cpu, gflops: fl / ms / 1e6, share: fl / ms / 1e6 / ceil.gflops, gflops_cpu: fl / cpu / 1e6, share_cpu: ceilCpu ? fl / cpu / 1e6 / ceilCpu : null };
+    totals[h.name]![v] = { ms, cpu_ms: cpu, gflops: fl / ms / 1e6, share: fl / ms / 1e6 / ceil.gflops, gflops_cpu: fl / cpu / 1e6, share_cpu: ceil.cpu ? fl / cpu / 1e6 / ceil.cpu : null };
     const t = totals[h.name]![v]!;
     console.log(`step with the ${h.name}, ${v}: ${t.ms.toFixed(1)} ms ${t.gflops.toFixed(2)} GFLOP/s (${pct(t.share)} of FMA); cpu ${t.cpu_ms.toFixed(0)} ms ${t.gflops_cpu.toFixed(2)} GFLOP/cpu-s (${pct(t.share_cpu)})`);
   }
@@ -206,7 +220,7 @@ console.log('\n' + md.join('\n'));
 
 if (jsonPath) {
   mkdirSync(dirname(jsonPath), { recursive: true });
-  const meta = { date: new Date().toISOString(), adapter, preset, B, T, V, reps, rounds, loadavg_start: load0, loadavg_end: load1, ceiling: { shape: ceil.shape, gflops: ceil.gflops, gflops_cpu: ceilCpu } };
+  const meta = { date: new Date().toISOString(), adapter, preset, B, T, V, reps, rounds, loadavg_start: load0, loadavg_end: load1, ceiling: { before: ceilStart, after: ceilEnd, gflops: ceil.gflops, gflops_cpu: ceil.cpu } };
   writeFileSync(jsonPath, JSON.stringify({ ...meta, rows, totals }, null, 1) + '\n');
   console.log(`wrote ${jsonPath}`);
 }
