@@ -2,6 +2,7 @@
 import { flush, launch, grid1d } from './runtime.ts';
 import { bytesOf, empty, numel, setGpuAllocHook, Tensor, type Backend, type DType } from './tensor.ts';
 import { f32ToF16, packF16, roundF16 } from './half.ts';
+import { toF16Ref } from './reference/cast.ts';
 import { upload } from './runtime.ts';
 import { rng, type Rng } from './random.ts';
 import { fillKernel } from '../kernels/elementwise/fill.ts';
@@ -17,8 +18,7 @@ export function tensor(data: HostData, shape: readonly number[], opts: { dtype?:
   const t = empty(shape, dtype, backend);
   if (backend === 'cpu') {
     const cpu = t.cpu as Float64Array;
-    if (dtype === 'f16') for (let i = 0; i < n; i++) cpu[i] = roundF16(data[i]!);
-    else cpu.set(data as ArrayLike<number>);
+    cpu.set(dtype === 'f16' ? toF16Ref(data) : (data as ArrayLike<number>));
   } else if (n > 0) {
     const host =
       dtype === 'f32' ? Float32Array.from(data) : dtype === 'f16' ? packF16(data) : dtype === 'i32' ? Int32Array.from(data) : Uint32Array.from(data);

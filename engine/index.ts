@@ -41,3 +41,4 @@ export * from './losses/index.ts';
 export * from './ops/attention.ts';
 export { setKernelFamily, subgroupKernelsUsable, type KernelFamily } from './kernel-family.ts';
 export * from './ops/topk.ts';
+export * from './ops/cast.ts';
