@@ -47,7 +47,8 @@ function cpuInputs(inputs: CheckInput[], override?: { i: number; j: number; delt
   });
 }
 
-function projection(shape: readonly number[], seed: number): Float64Array {
+/** The fixed random vector v a check projects an output on (checking vᵀJ). */
+export function projection(shape: readonly number[], seed: number): Float64Array {
   const r = rng(seed);
   const n = shape.reduce((a, b) => a * b, 1);
   const v = new Float64Array(n);
