@@ -2,6 +2,7 @@
 // debugging, tuning) are listed in switches.ts.
 export { getGpu, shutdownGpu, type DeviceInfo } from './device.ts';
 export { Tensor, empty, numel, view, type DType, type Backend } from './tensor.ts';
+export { roundF16, packF16, unpackF16 } from './half.ts';
 export { scope, scopeAsync, exclusive, keep, unkeep, release, isKept } from './scope.ts';
 export { liveBytes, peakBytes, resetPeak, reservedBytes, trimPool } from './pool.ts';
 export { flush, sync, read, toArray, item, launch, precompile, kernelTimes, dispatchCount, beginGpuSpan, endGpuSpan, gpuSpanSupported } from './runtime.ts';
@@ -40,3 +41,4 @@ export * from './losses/index.ts';
 export * from './ops/attention.ts';
 export { setKernelFamily, subgroupKernelsUsable, type KernelFamily } from './kernel-family.ts';
 export * from './ops/topk.ts';
+export * from './ops/cast.ts';
