@@ -32,6 +32,10 @@ export * from './ops/swiglu.ts';
 export * from './ops/lora.ts';
 export { adamw, type Adamw, type AdamwOpts, type AdamwState, type AdamwStateIn } from './optim/adamw.ts';
 export { clipGradNorm } from './optim/clip.ts';
+export {
+  LOSS_SCALE_DEFAULTS, checkLossScaleOpts, gradsOverflow, lossScaleFrom, lossScaleInit, lossScaleNext, scaledStep, unscaleGrads,
+  type LossScale, type LossScaleOpts,
+} from './optim/loss-scale.ts';
 export { saveCheckpoint, loadCheckpoint, checkpointDigest, readCheckpointMeta, hostToTensor, loadTensorsInto, type Checkpoint, type CheckpointIn, type HostTensor } from './checkpoint.ts';
 export { saveLoraAdapter, loadLoraAdapter, type LoraAdapterConfig } from './lora-adapter.ts';
 export { fileError, readFileNamed, readFileNamedSync } from './read-file.ts';
