@@ -118,7 +118,7 @@ function trainCase(s: TrainShape): BenchCase {
         resetPeak();
         const d0 = dispatchCount();
         const loss = await scopeAsync(async () => {
-          const st = sftStep(inp, params, opt, seqs, step);
+          const st = await sftStep(inp, params, opt, seqs, step);
           if (step === 0) saved = activationBytes(st.loss, [...baseParams(m), ...loraParams(m)]);
           const v = await item(st.loss); // the readback ends the step, as runSft's logged steps do
           st.dispose();
