@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import * as E from '../../engine/index.ts';
 import { lmCrossEntropy } from '../../engine/losses/index.ts';
 import { makeConfig } from '../../models/llama-config.ts';
-import { addLora, baseParams, disposeLlama, forwardHidden, hiddenRows, initLlama, llamaOnBackend, lmLogits, namedTensors, trainableParams, type Llama } from '../../models/llama.ts';
+import { addLora, disposeLlama, forwardHidden, hiddenRows, initLlama, llamaOnBackend, lmLogits, namedTensors, trainableParams, type Llama } from '../../models/llama.ts';
 import type { Precision } from '../../models/mixed-precision.ts';
 import { buildBatch, type LmSeq } from '../../pipeline/train/batch.ts';
 import { runSft, sftStep, type SftConfig } from '../../pipeline/train/sft.ts';
