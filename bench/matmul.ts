@@ -1,6 +1,7 @@
 // Matmul benchmark cases for our kernels: every variant at square sizes and the transformer shapes
-// (M×N×K). relErr compares ~256 randomly sampled output entries with float64 dot products of the
-// same f32 inputs (a full float64 reference at 2048³ would take minutes on the host).
+// (M×N×K), f32 and f16 operands (the f16 variants: f32 accumulation, f16 output). relErr compares
+// ~256 randomly sampled output entries with float64 dot products of the same inputs (for f16, the
+// inputs as rounded to f16; a full float64 reference at 2048³ would take minutes on the host).
 import * as E from '../engine/index.ts';
 import type { BenchCase, BenchInstance, BenchOpts, BenchSuite } from './types.ts';
 import { matmulMeta } from './matmul-default.ts';
@@ -26,12 +27,13 @@ function hostData(n: number, seed: number): Float32Array {
   return a;
 }
 
-async function setupCase(variant: E.MatmulVariant, M: number, N: number, K: number): Promise<BenchInstance> {
+async function setupCase(variant: E.MatmulVariant | E.MatmulF16Variant, M: number, N: number, K: number, half = false): Promise<BenchInstance> {
   const before = E.liveBytes();
-  const ah = hostData(M * K, 1);
-  const bh = hostData(K * N, 2);
-  const a = E.keep(E.tensor(ah, [M, K]));
-  const b = E.keep(E.tensor(bh, [K, N]));
+  const ah = hostData(M * K, 1).map(half ? E.roundF16 : (x) => x);
+  const bh = hostData(K * N, 2).map(half ? E.roundF16 : (x) => x);
+  const dtype = half ? 'f16' : 'f32';
+  const a = E.keep(E.tensor(ah, [M, K], { dtype }));
+  const b = E.keep(E.tensor(bh, [K, N], { dtype }));
   const product = () =>
     E.noGrad(() => {
       E.setMatmulVariant(variant);
@@ -46,7 +48,8 @@ async function setupCase(variant: E.MatmulVariant, M: number, N: number, K: numb
   const peakBytes = E.liveBytes() - before;
   first.dispose();
   E.setMatmulVariant(variant);
-  const ran = E.matmulVariantRun({ batch: 1, M, N, K }); // broadcast falls back where its layout does not apply
+  // broadcast falls back where its layout does not apply
+  const ran = half ? E.matmulF16VariantFor({ batch: 1, M, N, K }) : E.matmulVariantRun({ batch: 1, M, N, K });
   E.setMatmulVariant(null);
   return {
     peakBytes,
@@ -86,10 +89,16 @@ export const suite: BenchSuite = {
     const full = opts.size === 4096 ? [...FULL, [4096, 4096, 4096] as [number, number, number]] : FULL;
     const shapes = (opts.smoke ? SMOKE : full).filter(([M]) => opts.size === undefined || M === opts.size);
     const out: BenchCase[] = [];
-    for (const [M, N, K] of shapes)
+    for (const [M, N, K] of shapes) {
       for (const v of E.MATMUL_VARIANTS) {
         out.push({ ...matmulMeta({ M, N, K }, `ours:${v}`), tolerance: 1e-5, setup: () => setupCase(v, M, N, K) });
       }
+      for (const v of E.MATMUL_F16_VARIANTS) {
+        const meta = matmulMeta({ M, N, K }, `ours:f16-${v}`);
+        // 2-byte operands and output; tolerance: the output's f16 rounding (u16 = 2^-11) and f32 sums
+        out.push({ ...meta, bytes: meta.bytes! / 2, tolerance: 1e-3, setup: () => setupCase(v, M, N, K, true) });
+      }
+    }
     return out;
   },
 };

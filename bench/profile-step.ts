@@ -64,7 +64,7 @@ for (let s = 0; s < steps; s++) {
   const c0 = threadCpu();
   const d0 = dispatchCount();
   const tokens = await scopeAsync(async () => {
-    const st = sftStep(inp, params, opt, seqs, s);
+    const st = await sftStep(inp, params, opt, seqs, s);
     await item(st.loss);
     return st.tokens;
   });
@@ -90,7 +90,7 @@ await shutdownGpu();
 async function replayProfile(): Promise<void> {
   const recs: LaunchRecord[] = [];
   onLaunch((r) => recs.push(r));
-  await scopeAsync(async () => item(sftStep(inp, params, opt, seqs, steps).loss));
+  await scopeAsync(async () => item((await sftStep(inp, params, opt, seqs, steps)).loss));
   onLaunch(null);
   const cost: number[] = [];
   for (const r of recs) {

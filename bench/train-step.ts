@@ -16,11 +16,15 @@
 // relErr: the losses of the first two steps (the second one after a whole update: backward,
 // clipping, AdamW) against the same two steps on the engine's float64 backend (same initial weights,
 // batch, learning rates and dropout masks); the larger of the two relative errors.
-import { adamw, backward, clipGradNorm, dispatchCount, item, liveBytes, peakBytes, resetPeak, scopeAsync, tensor, zeroGrad } from '../engine/index.ts';
+// Precision: f32, or mixed-f16 (models/mixed-precision.ts: f16 products of the projections and the
+// head, f32 master weights, dynamic loss scaling with one flag readback per step), whose float64
+// reference is the same f32 step: its tolerance is f16's (1e-3).
+import { adamw, backward, clipGradNorm, dispatchCount, item, liveBytes, peakBytes, resetPeak, scopeAsync, tensor, zeroGrad, type LossScale } from '../engine/index.ts';
 import { lmCrossEntropy } from '../engine/losses/index.ts';
 import { rng } from '../engine/random.ts';
 import { makeConfig, paperLora, paramCounts, type LlamaConfig } from '../models/llama-config.ts';
 import { addLora, baseParams, disposeLlama, forwardHidden, hiddenRows, initLlama, llamaOnBackend, lmLogits, loraParams, trainableParams, type Llama } from '../models/llama.ts';
+import type { Precision } from '../models/mixed-precision.ts';
 import type { LmSeq } from '../pipeline/train/batch.ts';
 import { lrAt, sftStep, type SftConfig } from '../pipeline/train/sft.ts';
 import { activationBytes, attentionFwdFlops, cpuBatch, layerMatmulParams, modelMatmulDims, storageBytes } from './e2e-model.ts';
@@ -34,6 +38,8 @@ export interface TrainShape {
   V: number;
   /** Overrides of the preset (smoke: a smaller model). */
   over?: Partial<LlamaConfig>;
+  /** Absent: f32. */
+  precision?: Precision;
 }
 
 export function trainConfig(s: TrainShape): LlamaConfig {
@@ -52,7 +58,8 @@ export function trainStepFlops(c: LlamaConfig, B: number, T: number): number {
   return 4 * body * tokens + 4 * head * lossRows + 6 * paramCounts(c).lora * tokens + attn;
 }
 
-const shapeName = (s: TrainShape, c: LlamaConfig) => `${s.preset}${s.over ? '-smoke' : ''} B${s.B}xT${s.T}xV${s.V} ${c.lora ? `lora-r${c.lora.r}` : 'full'}`;
+const shapeName = (s: TrainShape, c: LlamaConfig) =>
+  `${s.preset}${s.over ? '-smoke' : ''} B${s.B}xT${s.T}xV${s.V} ${c.lora ? `lora-r${c.lora.r}` : 'full'}${s.precision && s.precision !== 'f32' ? ` ${s.precision}` : ''}`;
 
 /** The SFT settings of a benchmark step: lr constant (no warm-up, an effectively endless schedule), weight decay as the paper. */
 export function benchSftConfig(B: number, T: number): SftConfig {
@@ -98,7 +105,7 @@ function trainCase(s: TrainShape): BenchCase {
     ceiling: 'compute',
     items: { count: s.B * s.T, unit: 'tokens' },
     tune: { matmul: modelMatmulDims(c, s.B * s.T, s.B * (s.T - 1), s.V, true) },
-    tolerance: 1e-4,
+    tolerance: s.precision === 'mixed-f16' ? 1e-3 : 1e-4,
     async setup(): Promise<BenchInstance> {
       const live0 = liveBytes();
       const m = initLlama(makeConfig(s.preset, s.V, s.over), 1);
@@ -106,7 +113,7 @@ function trainCase(s: TrainShape): BenchCase {
       // the float64 twin of the initial weights, for the first step's loss
       const ref = await llamaOnBackend(m, 'cpu');
       const params = trainableParams(m);
-      const cfg = benchSftConfig(s.B, s.T);
+      const cfg = { ...benchSftConfig(s.B, s.T), ...(s.precision ? { precision: s.precision } : {}) };
       const opt = adamw(params, { lr: cfg.lr, weightDecay: cfg.weightDecay });
       const seqs = sequences(s);
       const inp = { model: m, labelIds: [0, 1, 2] as const, padId: 0, cfg, label: 'bench' };
@@ -114,11 +121,13 @@ function trainCase(s: TrainShape): BenchCase {
       let peak = 0;
       let saved = 0;
       let dispatches = 0;
+      let scale: LossScale | null = null;
       const run = async (): Promise<number> => {
         resetPeak();
         const d0 = dispatchCount();
         const loss = await scopeAsync(async () => {
-          const st = sftStep(inp, params, opt, seqs, step);
+          const st = await sftStep(inp, params, opt, seqs, step, scale);
+          scale = st.scale;
           if (step === 0) saved = activationBytes(st.loss, [...baseParams(m), ...loraParams(m)]);
           const v = await item(st.loss); // the readback ends the step, as runSft's logged steps do
           st.dispose();
@@ -166,9 +175,13 @@ export function trainShapes(o: BenchOpts): TrainShape[] {
   if (o.smoke) {
     // a one-layer model with odd sizes: B, T and V not multiples of any tile
     const over = { dim: 32, nHeads: 2, nKvHeads: 1, ffnDim: 48, nLayers: 1 };
-    return [false, true].map((lora) => ({ preset: 'tiny', lora, B: 3, T: 9, V: 61, over }));
+    return [...[false, true].map((lora) => ({ preset: 'tiny', lora, B: 3, T: 9, V: 61, over })), { preset: 'tiny', lora: false, B: 3, T: 9, V: 61, over, precision: 'mixed-f16' as const }];
   }
-  const all = ['tiny', 'small'].flatMap((preset) => [false, true].map((lora) => ({ preset, lora, B: 16, T: 64, V: 3000 })));
+  // mixed-f16 beside f32 for full fine-tuning (the demo's and gpu config's adapter)
+  const all = ['tiny', 'small'].flatMap((preset) => [
+    ...[false, true].map((lora) => ({ preset, lora, B: 16, T: 64, V: 3000 })),
+    { preset, lora: false, B: 16, T: 64, V: 3000, precision: 'mixed-f16' as const },
+  ]);
   return o.size === undefined ? all : all.filter((s) => s.T === o.size || s.V === o.size);
 }
 

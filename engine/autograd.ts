@@ -3,10 +3,30 @@
 // the float64 reference). backward() walks the nodes in reverse topological order.
 import { keep, release } from './scope.ts';
 import { Tensor, type GradNode } from './tensor.ts';
-import { add, copy } from './ops/elementwise.ts';
+import { add as addF32, copy as copyF32 } from './ops/elementwise.ts';
+import { toF16, toF32 } from './ops/cast.ts';
 import { fill } from './create.ts';
 
 let gradEnabled = true;
+
+// Gradients are accumulated and copied in their own dtype; f16 ones through f32 (one rounding),
+// so the tape needs no f16 elementwise kernels.
+function add(a: Tensor, b: Tensor): Tensor {
+  if (a.dtype !== 'f16') return addF32(a, b);
+  const [wa, wb] = [toF32(a), toF32(b)];
+  const s = addF32(wa, wb);
+  const out = toF16(s);
+  for (const t of [wa, wb, s]) t.dispose();
+  return out;
+}
+
+function copy(a: Tensor): Tensor {
+  if (a.dtype !== 'f16') return copyF32(a);
+  const w = toF32(a);
+  const out = toF16(w);
+  w.dispose();
+  return out;
+}
 
 export function isGradEnabled(): boolean {
   return gradEnabled;
@@ -86,10 +106,11 @@ function topo(root: Tensor): Tensor[] {
 export function backward(root: Tensor, grad?: Tensor): void {
   if (!root.requiresGrad) throw new Error(`backward: ${root} does not require grad (no parameter reached it)`);
   if (!grad && root.size !== 1) throw new Error(`backward: ${root} is not a scalar; pass the output gradient`);
+  if (grad && grad.dtype !== root.dtype) throw new Error(`backward: gradient ${grad} has another dtype than ${root}`);
   noGrad(() => {
     const order = topo(root);
     const grads = new Map<number, Tensor>();
-    grads.set(root.id, grad ?? fill(root.shape, 1, root.backend));
+    grads.set(root.id, grad ?? fill(root.shape, 1, root.backend, root.dtype));
     const external = grad;
     for (let k = order.length - 1; k >= 0; k--) {
       const t = order[k]!;
@@ -114,6 +135,7 @@ export function backward(root: Tensor, grad?: Tensor): void {
         if (gi.shape.join(',') !== inp.shape.join(',')) {
           throw new Error(`backward of ${t.node!.op}: gradient shape [${gi.shape}] != input shape [${inp.shape}]`);
         }
+        if (gi.dtype !== inp.dtype) throw new Error(`backward of ${t.node!.op}: gradient dtype ${gi.dtype} != input dtype ${inp.dtype}`);
         if (!inp.node) {
           if (inp.grad) {
             const s = add(inp.grad, gi);

@@ -15,6 +15,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { endianness } from 'node:os';
 import { pack, unpack } from 'msgpackr';
 import { flush, read, upload } from './runtime.ts';
+import { packF16 } from './half.ts';
 import { tensor } from './create.ts';
 import { Tensor, type Backend, type DType } from './tensor.ts';
 import { writeFileAtomic } from './atomic-file.ts';
@@ -122,7 +123,8 @@ function fromBytes(file: Buffer, base: number, d: Desc, path: string, name: stri
   }
   // copy: the file buffer's offsets need not be 4-byte aligned
   const bytes = new Uint8Array(file.buffer, file.byteOffset + base + d.offset, d.byteLength).slice();
-  const data = d.dtype === 'f32' ? new Float32Array(bytes.buffer) : d.dtype === 'i32' ? new Int32Array(bytes.buffer) : new Uint32Array(bytes.buffer);
+  // f16 tensors are stored widened to f32 (read() returns them so; the values are exact)
+  const data = d.dtype === 'f32' || d.dtype === 'f16' ? new Float32Array(bytes.buffer) : d.dtype === 'i32' ? new Int32Array(bytes.buffer) : new Uint32Array(bytes.buffer);
   return { shape: d.shape, dtype: d.dtype, data };
 }
 
@@ -235,6 +237,6 @@ export function loadTensorsInto(targets: Record<string, Tensor>, loaded: Record<
   for (const [name, t] of Object.entries(targets)) {
     const h = loaded[name]!;
     if (t.backend === 'cpu') (t.cpu as Float64Array | Int32Array | Uint32Array).set(h.data);
-    else if (t.size > 0) upload(t, h.data);
+    else if (t.size > 0) upload(t, t.dtype === 'f16' ? packF16(h.data) : h.data); // f16 is held widened on the host
   }
 }

@@ -1,6 +1,8 @@
 // Creating tensors: from host arrays, constants, and seeded random values.
 import { flush, launch, grid1d } from './runtime.ts';
-import { empty, numel, setGpuAllocHook, Tensor, type Backend, type DType } from './tensor.ts';
+import { bytesOf, empty, numel, setGpuAllocHook, Tensor, type Backend, type DType } from './tensor.ts';
+import { f32ToF16, packF16, roundF16 } from './half.ts';
+import { toF16Ref } from './reference/cast.ts';
 import { upload } from './runtime.ts';
 import { rng, type Rng } from './random.ts';
 import { fillKernel } from '../kernels/elementwise/fill.ts';
@@ -15,9 +17,11 @@ export function tensor(data: HostData, shape: readonly number[], opts: { dtype?:
   if (data.length !== n) throw new Error(`tensor: ${data.length} values for shape [${shape.join(', ')}] (needs ${n})`);
   const t = empty(shape, dtype, backend);
   if (backend === 'cpu') {
-    (t.cpu as Float64Array).set(data as ArrayLike<number>);
+    const cpu = t.cpu as Float64Array;
+    cpu.set(dtype === 'f16' ? toF16Ref(data) : (data as ArrayLike<number>));
   } else if (n > 0) {
-    const host = dtype === 'f32' ? Float32Array.from(data) : dtype === 'i32' ? Int32Array.from(data) : Uint32Array.from(data);
+    const host =
+      dtype === 'f32' ? Float32Array.from(data) : dtype === 'f16' ? packF16(data) : dtype === 'i32' ? Int32Array.from(data) : Uint32Array.from(data);
     upload(t, host);
   }
   t.requiresGrad = opts.requiresGrad ?? false;
@@ -28,13 +32,15 @@ export function tensor(data: HostData, shape: readonly number[], opts: { dtype?:
 export function fill(shape: readonly number[], value: number, backend: Backend = 'gpu', dtype: DType = 'f32'): Tensor {
   const t = empty(shape, dtype, backend);
   if (backend === 'cpu') {
-    (t.cpu as Float64Array).fill(value);
+    (t.cpu as Float64Array).fill(dtype === 'f16' ? roundF16(value) : value);
     return t;
   }
-  const n4 = Math.ceil(t.size / 4);
+  // the fill kernel writes 4 words (16 bytes) per invocation; an f16 word holds the value twice
+  const n4 = Math.ceil(bytesOf(dtype, t.size) / 16);
   if (n4 === 0) return t;
   const bits = new DataView(new ArrayBuffer(4));
   if (dtype === 'f32') bits.setFloat32(0, value, true);
+  else if (dtype === 'f16') bits.setUint32(0, f32ToF16(value) * 0x10001, true);
   else if (dtype === 'i32') bits.setInt32(0, value, true);
   else bits.setUint32(0, value, true);
   launch(fillKernel, [t], grid1d(Math.ceil(n4 / 256)), [n4, bits.getUint32(0, true)], 'fill');
@@ -97,7 +103,8 @@ export function setPoison(on: boolean): void {
     on
       ? (t) => {
           const n4 = Math.ceil(t.gpu!.bytes / 16);
-          launch(fillKernel, [t], grid1d(Math.ceil(n4 / 256)), [n4, 0x7fc00000], 'poison');
+          const nan = t.dtype === 'f16' ? 0x7e007e00 : 0x7fc00000; // a NaN in each f16 half
+          launch(fillKernel, [t], grid1d(Math.ceil(n4 / 256)), [n4, nan], 'poison');
         }
       : null,
   );

@@ -52,8 +52,12 @@ function parseEnvOptions(): string[] {
   const opts: string[] = [];
   const backend = engineSwitch('CSRM_BACKEND');
   if (backend) opts.push(`backend=${backend}`);
-  const enable = engineSwitch('CSRM_DAWN_TOGGLES');
-  if (enable) opts.push(`enable-dawn-features=${enable}`);
+  // dawn.node's requestDevice takes no toggles in its descriptor: it chains the create() flags'
+  // toggles onto every adapter and device request (GPUAdapter::requestDevice, TogglesLoader). On
+  // NVIDIA/Vulkan, Dawn hides shader-f16 unless vulkan_enable_f16_on_nvidia is on; elsewhere the
+  // toggle does nothing.
+  const enable = ['vulkan_enable_f16_on_nvidia', ...(engineSwitch('CSRM_DAWN_TOGGLES')?.split(',').filter((t) => t.length > 0) ?? [])];
+  opts.push(`enable-dawn-features=${enable.join(',')}`);
   const disable = engineSwitch('CSRM_DAWN_DISABLE_TOGGLES');
   if (disable) opts.push(`disable-dawn-features=${disable}`);
   return opts;

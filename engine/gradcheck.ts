@@ -1,6 +1,7 @@
 // Two levels of checking, as torch.autograd.gradcheck does for level (a):
 //  (a) gradcheck: the backward rules, in float64 on the reference backend, against central finite
-//      differences (eps 1e-6, atol 1e-5, rtol 1e-3). Never finite differences in f32.
+//      differences (eps 1e-6, atol 1e-5, rtol 1e-3). Never finite differences in f32. f16 outputs
+//      are left unrounded here: a cast's gradient is defined as the identity (reference/cast.ts).
 //  (b) gpucheck: the GPU kernels, forward and backward, against that float64 reference by relative
 //      error ‖out − ref‖ / ‖ref‖.
 // Both project the output onto a fixed random vector v (checking vᵀJ), which covers every input
@@ -8,16 +9,17 @@
 import { backward, noGrad } from './autograd.ts';
 import { tensor } from './create.ts';
 import { rng } from './random.ts';
+import { withF16Relaxed } from './reference/cast.ts';
 import { read } from './runtime.ts';
 import { scope, scopeAsync, unkeep } from './scope.ts';
 import type { Tensor } from './tensor.ts';
-import type { DType } from './tensor.ts';
+import { isFloat, type DType } from './tensor.ts';
 
 export interface CheckInput {
   shape: number[];
   data: ArrayLike<number>;
   dtype?: DType; // integer inputs (indices) are passed through and never differentiated
-  requiresGrad?: boolean; // default: true for f32
+  requiresGrad?: boolean; // default: true for f32 and f16
 }
 
 export interface GradcheckOpts {
@@ -34,7 +36,7 @@ export interface GradcheckResult {
 }
 
 function differentiable(inp: CheckInput): boolean {
-  return (inp.dtype ?? 'f32') === 'f32' && inp.requiresGrad !== false;
+  return isFloat(inp.dtype ?? 'f32') && inp.requiresGrad !== false;
 }
 
 function cpuInputs(inputs: CheckInput[], override?: { i: number; j: number; delta: number }): Tensor[] {
@@ -45,7 +47,8 @@ function cpuInputs(inputs: CheckInput[], override?: { i: number; j: number; delt
   });
 }
 
-function projection(shape: readonly number[], seed: number): Float64Array {
+/** The fixed random vector v a check projects an output on (checking vᵀJ). */
+export function projection(shape: readonly number[], seed: number): Float64Array {
   const r = rng(seed);
   const n = shape.reduce((a, b) => a * b, 1);
   const v = new Float64Array(n);
@@ -64,7 +67,7 @@ export function gradcheck(fn: (...xs: Tensor[]) => Tensor, inputs: CheckInput[],
   const eps = opts.eps ?? 1e-6;
   const atol = opts.atol ?? 1e-5;
   const rtol = opts.rtol ?? 1e-3;
-  return scope(() => {
+  return withF16Relaxed(() => scope(() => {
     const xs = cpuInputs(inputs);
     const y = fn(...xs);
     const v = projection(y.shape, opts.seed ?? 7);
@@ -90,7 +93,7 @@ export function gradcheck(fn: (...xs: Tensor[]) => Tensor, inputs: CheckInput[],
     for (const x of xs) if (x.grad) unkeep(x.grad);
     if (!ok) throw new Error(`gradcheck failed: ${worst} (max abs err ${maxAbsErr.toExponential(3)})`);
     return { ok, maxAbsErr, worst };
-  });
+  }));
 }
 
 export function relErr(out: ArrayLike<number>, ref: ArrayLike<number>): number {

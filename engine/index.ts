@@ -2,6 +2,7 @@
 // debugging, tuning) are listed in switches.ts.
 export { getGpu, shutdownGpu, type DeviceInfo } from './device.ts';
 export { Tensor, empty, numel, view, type DType, type Backend } from './tensor.ts';
+export { roundF16, packF16, unpackF16 } from './half.ts';
 export { scope, scopeAsync, exclusive, keep, unkeep, release, isKept } from './scope.ts';
 export { liveBytes, peakBytes, resetPeak, reservedBytes, trimPool } from './pool.ts';
 export { flush, sync, read, toArray, item, launch, precompile, kernelTimes, dispatchCount, beginGpuSpan, endGpuSpan, gpuSpanSupported } from './runtime.ts';
@@ -31,6 +32,10 @@ export * from './ops/swiglu.ts';
 export * from './ops/lora.ts';
 export { adamw, type Adamw, type AdamwOpts, type AdamwState, type AdamwStateIn } from './optim/adamw.ts';
 export { clipGradNorm } from './optim/clip.ts';
+export {
+  LOSS_SCALE_DEFAULTS, checkLossScaleOpts, gradsOverflow, lossScaleFrom, lossScaleInit, lossScaleNext, scaledStep, unscaleGrads,
+  type LossScale, type LossScaleOpts,
+} from './optim/loss-scale.ts';
 export { saveCheckpoint, loadCheckpoint, checkpointDigest, readCheckpointMeta, hostToTensor, loadTensorsInto, type Checkpoint, type CheckpointIn, type HostTensor } from './checkpoint.ts';
 export { saveLoraAdapter, loadLoraAdapter, type LoraAdapterConfig } from './lora-adapter.ts';
 export { fileError, readFileNamed, readFileNamedSync } from './read-file.ts';
@@ -40,3 +45,4 @@ export * from './losses/index.ts';
 export * from './ops/attention.ts';
 export { setKernelFamily, subgroupKernelsUsable, type KernelFamily } from './kernel-family.ts';
 export * from './ops/topk.ts';
+export * from './ops/cast.ts';

@@ -3,7 +3,8 @@
 // Debug switches (switches.ts): CSRM_TIME_KERNELS=1 times every kernel with timestamp queries;
 // CSRM_CHECK_NAN=1 checks every kernel output for NaN/Inf and names the first op that made one.
 import { gpuSync, setCurrentKernel, takeAsyncError, type Gpu } from './device.ts';
-import { Tensor, type CpuData } from './tensor.ts';
+import { bytesOf, Tensor, type CpuData } from './tensor.ts';
+import { unpackF16 } from './half.ts';
 
 import { kernel, type Kernel } from '../kernels/kernel.ts';
 import { engineSwitch } from './switches.ts';
@@ -157,6 +158,12 @@ export function launch(k: Kernel, bindings: Binding[], grid: [number, number, nu
   if (bindings.length !== k.bindings.length) {
     throw new Error(`${op}: kernel ${k.name} takes ${k.bindings.length} bindings, got ${bindings.length}`);
   }
+  if (!k.f16) {
+    // a 32-bit kernel would read two f16 values as one f32 word: a wrong result, never an error
+    for (const x of bindings) {
+      if (x instanceof Tensor && x.dtype === 'f16') throw new Error(`${op}: no f16 kernel for this op (kernel ${k.name} got ${x}); cast with toF32 first`);
+    }
+  }
   const c = compile(g, k);
   setCurrentKernel(k.name);
   const entries: GPUBindGroupEntry[] = [];
@@ -256,11 +263,13 @@ export async function readBuffer(src: GPUBuffer, bytes: number, srcOffset = 0): 
   return out;
 }
 
-/** Reads a tensor to the host: Float32Array/Int32Array/Uint32Array from the GPU, its float64 data from the CPU. */
+/** Reads a tensor to the host: Float32Array/Int32Array/Uint32Array from the GPU (f16 widened to a
+ * Float32Array, exactly), its float64 data from the CPU. */
 export async function read(t: Tensor): Promise<Float32Array | Int32Array | Uint32Array | Float64Array> {
   if (t.disposed) throw new Error(`read: use of disposed tensor ${t}`);
   if (t.backend === 'cpu') return (t.cpu as CpuData).slice() as Float64Array | Int32Array | Uint32Array;
-  const buf = await readBuffer(t.gpu!.buffer, t.size * 4);
+  const buf = await readBuffer(t.gpu!.buffer, bytesOf(t.dtype, t.size));
+  if (t.dtype === 'f16') return unpackF16(new Uint16Array(buf), t.size);
   return t.dtype === 'f32' ? new Float32Array(buf) : t.dtype === 'i32' ? new Int32Array(buf) : new Uint32Array(buf);
 }
 

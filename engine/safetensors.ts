@@ -9,6 +9,9 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { writeFileAtomic } from './atomic-file.ts';
 import { fileError, readFileNamed } from './read-file.ts';
+import { f16ToF32, f32ToF16 } from './half.ts';
+
+export { f16ToF32, f32ToF16 };
 
 export type StDtype = 'F32' | 'F16' | 'BF16';
 
@@ -27,44 +30,9 @@ export interface StTensorIn {
 const WIDTH: Record<StDtype, number> = { F32: 4, F16: 2, BF16: 2 };
 const MAX_HEADER = 100_000_000; // the reference implementation's limit
 
-// ---- half-precision conversions ---------------------------------------------------------------
+// ---- bf16 conversions (f16 ones live in half.ts) -----------------------------------------------------------
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
-
-export function f16ToF32(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const m = h & 0x3ff;
-  if (e === 0) return s * m * 2 ** -24; // zero / subnormal
-  if (e === 0x1f) return m ? NaN : s * Infinity;
-  return s * (1 + m / 1024) * 2 ** (e - 15);
-}
-
-/** f32 → f16 bits, round to nearest even; overflow to ±Inf, NaN kept. */
-export function f32ToF16(x: number): number {
-  f32[0] = x;
-  const b = u32[0]!;
-  const sign = (b >>> 16) & 0x8000;
-  const e = (b >>> 23) & 0xff;
-  const m = b & 0x7fffff;
-  if (e === 0xff) return sign | 0x7c00 | (m ? 0x200 : 0);
-  const ue = e - 127 + 15;
-  if (ue >= 0x1f) return sign | 0x7c00;
-  if (ue <= 0) {
-    if (ue < -10) return sign; // rounds to zero
-    const mm = m | 0x800000; // implicit bit
-    const shift = 14 - ue;
-    let r = mm >>> shift;
-    const rem = mm & ((1 << shift) - 1);
-    const half = 1 << (shift - 1);
-    if (rem > half || (rem === half && r & 1)) r++;
-    return sign | r;
-  }
-  let r = (ue << 10) | (m >>> 13);
-  const rem = m & 0x1fff;
-  if (rem > 0x1000 || (rem === 0x1000 && r & 1)) r++; // may carry into the exponent: correct
-  return sign | r;
-}
 
 export function bf16ToF32(h: number): number {
   u32[0] = (h & 0xffff) << 16;

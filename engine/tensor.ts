@@ -1,9 +1,10 @@
-// Tensors: a shape, a dtype, and storage either on the GPU (f32/i32/u32 buffers from the pool) or on
-// the CPU in float64 (the reference backend that every kernel is checked against).
+// Tensors: a shape, a dtype, and storage either on the GPU (f32/f16/i32/u32 buffers from the pool) or
+// on the CPU in float64 (the reference backend that every kernel is checked against; f16 tensors
+// there hold float64 values already rounded to f16).
 import { allocBuffer, releaseBuffer, type PooledBuffer } from './pool.ts';
 import { trackTensor } from './scope.ts';
 
-export type DType = 'f32' | 'i32' | 'u32';
+export type DType = 'f32' | 'f16' | 'i32' | 'u32';
 export type Backend = 'gpu' | 'cpu';
 export type CpuData = Float64Array | Int32Array | Uint32Array;
 
@@ -63,9 +64,19 @@ export function numel(shape: readonly number[]): number {
   return n;
 }
 
+/** Bytes of one element on the GPU. */
+export function dtypeBytes(dtype: DType): number {
+  return dtype === 'f16' ? 2 : 4;
+}
+
+/** GPU bytes of n elements, rounded up to whole 4-byte words: buffers are copied and written in words. */
 export function bytesOf(dtype: DType, n: number): number {
-  void dtype; // every dtype is 4 bytes wide on the GPU
-  return n * 4;
+  return Math.ceil((n * dtypeBytes(dtype)) / 4) * 4;
+}
+
+/** Whether a dtype holds floating-point values (the ones gradients flow through). */
+export function isFloat(dtype: DType): boolean {
+  return dtype === 'f32' || dtype === 'f16';
 }
 
 export function checkShape(op: string, shape: readonly number[]): void {
@@ -95,8 +106,8 @@ export function empty(shape: readonly number[], dtype: DType = 'f32', backend: B
     if (onGpuAlloc) onGpuAlloc(t);
     return t;
   }
-  const data = dtype === 'f32' ? new Float64Array(n) : dtype === 'i32' ? new Int32Array(n) : new Uint32Array(n);
-  if (dtype === 'f32') data.fill(NaN); // unwritten reference outputs show up as NaN too
+  const data = isFloat(dtype) ? new Float64Array(n) : dtype === 'i32' ? new Int32Array(n) : new Uint32Array(n);
+  if (isFloat(dtype)) data.fill(NaN); // unwritten reference outputs show up as NaN too
   return new Tensor([...shape], dtype, 'cpu', null, data);
 }
 

@@ -9,10 +9,8 @@ import {
   isGradEnabled,
   keep,
   release,
-  linear,
   loraInit,
   loraLinear,
-  matmul,
   randn,
   fill,
   reshape,
@@ -27,6 +25,7 @@ import {
 } from '../engine/index.ts';
 import { rng } from '../engine/random.ts';
 import { headDim, paramCounts, validateConfig, type LlamaConfig, type LoraConfig } from './llama-config.ts';
+import { denseT, type Precision } from './mixed-precision.ts';
 
 export interface Lora {
   a: Tensor;
@@ -67,6 +66,7 @@ export interface ForwardOpts {
   training?: boolean; // LoRA dropout on
   seed?: number; // dropout seed for this step
   cache?: KvCache; // incremental decoding: keys/values of earlier tokens (batch of one sequence)
+  precision?: Precision; // 'mixed-f16': the projections' products in f16 (mixed-precision.ts); default f32
 }
 
 /** Keys and values of the tokens seen so far, per layer ([1, len, nKvHeads, headDim]). */
@@ -209,7 +209,7 @@ export function namedTensors(m: Llama, which: 'base' | 'lora' | 'all' = 'all'): 
 function proj(m: Llama, layer: LlamaLayer, l: number, t: LoraTarget, x: Tensor, o: ForwardOpts): Tensor {
   const w = layer[LORA_TARGET_WEIGHT[t]] as Tensor;
   const ad = layer.lora[t];
-  if (!ad || !m.config.lora) return linear(x, w);
+  if (!ad || !m.config.lora) return denseT(x, w, o.precision);
   const L = m.config.lora;
   return loraLinear(x, w, ad.a, ad.b, {
     scale: L.alpha / L.r,
@@ -274,8 +274,8 @@ export function forwardHidden(m: Llama, batch: Batch, o: ForwardOpts = {}): Tens
 }
 
 /** Logits for selected hidden rows: rows [N, dim] → [N, vocab]. */
-export function lmLogits(m: Llama, rows: Tensor): Tensor {
-  return matmul(rows, m.lmHead ?? m.embed, { transB: true });
+export function lmLogits(m: Llama, rows: Tensor, precision: Precision = 'f32'): Tensor {
+  return denseT(rows, m.lmHead ?? m.embed, precision);
 }
 
 /** Hidden rows at flat indices b·T + t (e.g. the answer positions), [N, dim]. */
@@ -313,9 +313,9 @@ export function disposeLlama(m: Llama): void {
  * to the label tokens' rows (equal to those three columns of the full-vocabulary logits, without
  * computing the other V − 3).
  */
-export function labelLogits(m: Llama, rows: Tensor, labelIds: readonly [number, number, number]): Tensor {
+export function labelLogits(m: Llama, rows: Tensor, labelIds: readonly [number, number, number], precision: Precision = 'f32'): Tensor {
   const head = m.lmHead ?? m.embed;
   const ids = tensor([...labelIds], [3], { dtype: 'i32', backend: head.backend });
   const w3 = gatherRows(head, ids); // [3, dim]
-  return matmul(rows, w3, { transB: true });
+  return denseT(rows, w3, precision);
 }

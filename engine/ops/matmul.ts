@@ -1,11 +1,13 @@
 // matmul: 2-D or batched, either operand transposed; a 2-D right operand is shared by every batch.
 //   C = op(A)·op(B),  dA = dC·op(B)ᵀ (transposed back if A was),  dB = op(A)ᵀ·dC (likewise).
+// Operands are both f32 or both f16; f16 products accumulate in f32 and give an f16 (default) or f32
+// output, and their gradients are f16 like the operands.
 import { record } from '../autograd.ts';
 import { autotune, autotuneEnabled, tunedChoice, type TuneOpts } from '../autotune.ts';
 import { rand } from '../create.ts';
 import { gpuSync, type DeviceInfo } from '../device.ts';
 import { launch, sync, type Kernel } from '../runtime.ts';
-import { assertDtype, assertLive, assertSameBackend, empty, numel, Tensor } from '../tensor.ts';
+import { assertDtype, assertLive, assertSameBackend, empty, numel, Tensor, type DType } from '../tensor.ts';
 import { view } from '../tensor.ts';
 import { broadcastCols, matmulBroadcast, type BroadcastSpec } from '../../kernels/matmul/broadcast.ts';
 import { matmulGeneric, GENERIC_TM, GENERIC_TN, GENERIC_WG } from '../../kernels/matmul/generic.ts';
@@ -13,10 +15,14 @@ import { matmulRegister, REG_TM, REG_TN, REG_WG } from '../../kernels/matmul/reg
 import { matmulTiled, TILE } from '../../kernels/matmul/tiled.ts';
 import { matmulRef } from '../reference/matmul.ts';
 import { sumTo } from './elementwise.ts';
+import { toF16, toF32 } from './cast.ts';
+import { toF16Ref } from '../reference/cast.ts';
 
 export interface MatmulOpts {
   transA?: boolean;
   transB?: boolean;
+  /** Output dtype of a product of f16 operands (default f16); f32 operands give f32. */
+  out?: 'f16' | 'f32';
 }
 
 interface Dims {
@@ -59,6 +65,11 @@ export const MATMUL_VARIANTS: readonly MatmulVariant[] = ['generic', 'register',
 
 /** Rows of C per subgroup of the subgroup-broadcast variants (kernels/matmul/broadcast.ts). */
 const BROADCAST_ROWS: Partial<Record<MatmulVariant, number>> = { broadcast: 16, broadcast32: 32 };
+/** Products of f16 operands: 'f16' reads them as f16 (shader-f16) in the register tile; 'widen'
+ * casts them to f32 and runs the f32 product's variant, then casts an f16 output back. Both
+ * accumulate in f32. */
+export type MatmulF16Variant = 'f16' | 'widen';
+export const MATMUL_F16_VARIANTS: readonly MatmulF16Variant[] = ['f16', 'widen'];
 
 /** The problem a variant is chosen for. */
 export interface MatmulDims {
@@ -85,13 +96,25 @@ export function chooseMatmulVariant(info: DeviceInfo, dims: MatmulDims): MatmulV
   return dims.M * dims.N < 512 * 512 ? 'tiled' : 'register';
 }
 
+/** The f16 product's variant before tuning: the f16 kernel wherever the adapter has shader-f16. */
+export function chooseMatmulF16Variant(info: DeviceInfo): MatmulF16Variant {
+  return info.features.includes('shader-f16') ? 'f16' : 'widen';
+}
+
 let override: MatmulVariant | null = null;
-/** Forces one variant for every GPU matmul (benchmarks, tests); null restores the tuned/fixed choice. */
-export function setMatmulVariant(name: MatmulVariant | null): void {
-  if (name !== null && !MATMUL_VARIANTS.includes(name)) {
-    throw new Error(`setMatmulVariant: unknown variant "${name}" (one of ${MATMUL_VARIANTS.join(', ')})`);
+let overrideF16: MatmulF16Variant | null = null;
+/**
+ * Forces one variant for every GPU matmul (benchmarks, tests); null restores the tuned/fixed choice.
+ * An f32 variant also runs widened f16 products; an f16 variant ('f16', 'widen') applies to f16
+ * products only.
+ */
+export function setMatmulVariant(name: MatmulVariant | MatmulF16Variant | null): void {
+  if (name !== null && !MATMUL_VARIANTS.includes(name as MatmulVariant) && !MATMUL_F16_VARIANTS.includes(name as MatmulF16Variant)) {
+    throw new Error(`setMatmulVariant: unknown variant "${name}" (one of ${[...MATMUL_VARIANTS, ...MATMUL_F16_VARIANTS].join(', ')})`);
   }
-  override = name;
+  const f16 = MATMUL_F16_VARIANTS.includes(name as MatmulF16Variant);
+  override = name === null || f16 ? null : (name as MatmulVariant);
+  overrideF16 = name === null ? null : f16 ? (name as MatmulF16Variant) : 'widen';
 }
 
 /**
@@ -119,6 +142,22 @@ export function matmulVariantFor(d: MatmulDims): MatmulVariant {
   // a cache written by another version may name a variant this one lacks: ignore it
   if (tuned !== undefined && MATMUL_VARIANTS.includes(tuned)) return tuned;
   return chooseMatmulVariant(gpuSync().info, d);
+}
+
+/** The autotune bucket of an f16 product (its own: the f16 variants compete there). */
+export function matmulF16Bucket(d: MatmulDims): string {
+  return `f16,${matmulBucket(d)}`;
+}
+
+/** The variant an f16 product runs: the override, else the tuned choice, else the fixed rule. */
+export function matmulF16VariantFor(d: MatmulDims): MatmulF16Variant {
+  const info = gpuSync().info;
+  const v = overrideF16 ?? (tunedChoice('matmul', matmulF16Bucket(d)) as MatmulF16Variant | undefined);
+  if (v === 'f16' && !info.features.includes('shader-f16')) {
+    if (overrideF16) throw new Error(`matmul: the f16 variant needs the adapter feature shader-f16, which ${info.adapter} lacks`);
+    return 'widen'; // a cache from another device setup
+  }
+  return v !== undefined && MATMUL_F16_VARIANTS.includes(v) ? v : chooseMatmulF16Variant(info);
 }
 
 /** The variant that really runs for these operands: the chosen one, or the register tile where the
@@ -191,6 +230,43 @@ export async function tuneMatmul(list: readonly MatmulDims[], opts: TuneOpts = {
   return out;
 }
 
+/**
+ * tuneMatmul for products of f16 operands (f16 output): measures the f16 kernel against widening
+ * to f32 per bucket, on this adapter, and caches the choice. Without shader-f16 only 'widen' runs.
+ */
+export async function tuneMatmulF16(list: readonly MatmulDims[], opts: TuneOpts = {}): Promise<Map<string, MatmulF16Variant>> {
+  const out = new Map<string, MatmulF16Variant>();
+  const info = gpuSync().info;
+  for (const d of list) {
+    const bucket = matmulF16Bucket(d);
+    if (out.has(bucket)) continue;
+    const fallback = chooseMatmulF16Variant(info);
+    if (!autotuneEnabled()) {
+      out.set(bucket, fallback);
+      continue;
+    }
+    const rep = matmulBucketShape(matmulBucket(d));
+    const a32 = rand([rep.M, rep.K], { seed: 11, lo: 0.1, hi: 1 });
+    const b32 = rand([rep.K, rep.N], { seed: 12, lo: 0.1, hi: 1 });
+    const [a, b] = [toF16(a32), toF16(b32)];
+    const full: Dims = { batchShape: [], batch: 1, M: rep.M, N: rep.N, K: rep.K, sA: 0, sB: 0 };
+    try {
+      const variants = MATMUL_F16_VARIANTS.filter((v) => v !== 'f16' || info.features.includes('shader-f16')).map((v) => ({
+        name: v,
+        async run() {
+          const c = matmulF16Gpu(v, a, b, full, false, false, 'f16', [rep.M, rep.N]);
+          await sync();
+          c.dispose();
+        },
+      }));
+      out.set(bucket, (await autotune({ op: 'matmul', bucket }, variants, { fallback, ...opts })) as MatmulF16Variant);
+    } finally {
+      for (const t of [a32, b32, a, b]) t.dispose();
+    }
+  }
+  return out;
+}
+
 // Generated kernel sources are large; build each specialisation once.
 const kernels = new Map<string, Kernel>();
 function cached(key: string, make: () => Kernel): Kernel {
@@ -228,6 +304,28 @@ function launchMatmul(v: MatmulVariant, a: Tensor, b: Tensor, out: Tensor, d: Di
   }
 }
 
+/** An f16 product (output f16 or f32, of `shape`) on the GPU with the chosen variant. */
+function matmulF16Gpu(v: MatmulF16Variant, a: Tensor, b: Tensor, d: Dims, tA: boolean, tB: boolean, o: 'f16' | 'f32', shape: number[]): Tensor {
+  if (v === 'widen') {
+    const [wa, wb] = [toF32(a), toF32(b)];
+    const c = empty(shape, 'f32');
+    launchMatmul(matmulVariantFor(d), wa, wb, c, d, tA, tB);
+    wa.dispose();
+    wb.dispose();
+    if (o === 'f32') return c;
+    const h = toF16(c);
+    c.dispose();
+    return h;
+  }
+  const out = empty(shape, o);
+  const vecA = (tA ? d.M : d.K) % 4 === 0;
+  const vecB = (tB ? d.K : d.N) % 4 === 0;
+  const grid: [number, number, number] = [Math.ceil(d.N / (REG_TN * REG_WG[0])), Math.ceil(d.M / (REG_TM * REG_WG[1])), d.batch];
+  const k = cached(`h${tA}${tB}${vecA}${vecB}${o}`, () => matmulRegister({ transA: tA, transB: tB, vecA, vecB, half: { out: o } }));
+  launch(k, [a, b, out], grid, [d.M, d.N, d.K, d.sA, d.sB, d.M * d.N], 'matmul');
+  return out;
+}
+
 /**
  * C = op(A)·op(B) + s2 · [keep ⊙] op(A2)·op(B2) in one subgroup-broadcast kernel (2-D operands; the
  * second product's inner size K2 % 4 = 0; keep = the dropout mask of output element m·N + n from
@@ -262,14 +360,22 @@ export function matmulPlusRaw(
   return out;
 }
 
-/** The raw kernel (no autograd). */
-export function matmulRaw(a: Tensor, b: Tensor, tA = false, tB = false): Tensor {
+/** The raw kernel (no autograd). `outDtype` matters for f16 operands only (default f16). */
+export function matmulRaw(a: Tensor, b: Tensor, tA = false, tB = false, outDtype?: DType): Tensor {
   const d = dims(a, b, tA, tB);
   const backend = assertSameBackend('matmul', a, b);
-  const out = empty([...d.batchShape, d.M, d.N], 'f32', backend);
+  const half = a.dtype === 'f16';
+  const shape = [...d.batchShape, d.M, d.N];
+  const dtype = half ? (outDtype ?? 'f16') : 'f32';
+  if (half && backend === 'gpu' && numel(shape) > 0) {
+    if (d.K === 0) throw new Error('matmul: K = 0 is not supported on the GPU');
+    return matmulF16Gpu(matmulF16VariantFor(d), a, b, d, tA, tB, dtype as 'f16' | 'f32', shape);
+  }
+  const out = empty(shape, dtype, backend);
   if (out.size === 0) return out;
   if (backend === 'cpu') {
-    (out.cpu as Float64Array).set(matmulRef(a.cpu!, b.cpu!, d.batch, d.M, d.N, d.K, tA, tB, d.sA, d.sB));
+    const c = matmulRef(a.cpu!, b.cpu!, d.batch, d.M, d.N, d.K, tA, tB, d.sA, d.sB);
+    (out.cpu as Float64Array).set(out.dtype === 'f16' ? toF16Ref(c) : c);
     return out;
   }
   if (d.K === 0) throw new Error('matmul: K = 0 is not supported on the GPU');
@@ -277,15 +383,29 @@ export function matmulRaw(a: Tensor, b: Tensor, tA = false, tB = false): Tensor 
   return out;
 }
 
+/** Operands must be both f32 or both f16 (a mixed product has no kernel and no single meaning). */
+function checkDtypes(a: Tensor, b: Tensor, out: MatmulOpts['out']): void {
+  assertDtype('matmul', a, 'f32', 'f16');
+  assertDtype('matmul', b, 'f32', 'f16');
+  if (a.dtype !== b.dtype) throw new Error(`matmul: operands ${a} and ${b} differ in dtype; cast one with toF16 or toF32`);
+  if (out !== undefined && out !== 'f16' && out !== 'f32') throw new Error(`matmul: out "${out}" is not f16 or f32`);
+  if (out === 'f16' && a.dtype === 'f32') throw new Error(`matmul: out f16 needs f16 operands (got ${a}); cast them with toF16`);
+}
+
+/** The output gradient in the operands' dtype (an f32-output f16 product's is rounded to f16). */
+function gradIn(g: Tensor, dtype: DType): Tensor {
+  return g.dtype === dtype ? g : toF16(g);
+}
+
 export function matmul(a: Tensor, b: Tensor, opts: MatmulOpts = {}): Tensor {
   const tA = opts.transA ?? false;
   const tB = opts.transB ?? false;
   assertLive('matmul', a, b);
-  assertDtype('matmul', a, 'f32');
-  assertDtype('matmul', b, 'f32');
-  if (b.rank === 2 && !tA && a.rank > 2) return matmulFlat(a, b, tB);
-  const y = matmulRaw(a, b, tA, tB);
-  return record(y, 'matmul', [a, b], (g) => {
+  checkDtypes(a, b, opts.out);
+  if (b.rank === 2 && !tA && a.rank > 2) return matmulFlat(a, b, tB, opts.out);
+  const y = matmulRaw(a, b, tA, tB, opts.out);
+  return record(y, 'matmul', [a, b], (g0) => {
+    const g = gradIn(g0, a.dtype);
     let ga: Tensor | null = null;
     let gb: Tensor | null = null;
     if (a.requiresGrad) {
@@ -298,6 +418,7 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOpts = {}): Tensor {
       gb = tB ? matmulRaw(g, a, true, tA) : matmulRaw(a, g, !tA, false);
       if (gb.rank > b.rank) gb = reduceBatch(gb, b.shape);
     }
+    if (g !== g0) g.dispose();
     return [ga, gb];
   });
 }
@@ -307,16 +428,17 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOpts = {}): Tensor {
  * a batch, and the weight gradient is a single product over all rows instead of per-batch products
  * summed afterwards.
  */
-function matmulFlat(a: Tensor, w: Tensor, tB: boolean): Tensor {
+function matmulFlat(a: Tensor, w: Tensor, tB: boolean, out: MatmulOpts['out']): Tensor {
   const K = a.shape[a.rank - 1]!;
   const rows = a.size / Math.max(1, K);
   const a2 = view(a, [rows, K]);
-  const y2 = matmulRaw(a2, w, false, tB);
+  const y2 = matmulRaw(a2, w, false, tB, out);
   a2.dispose();
   const N = y2.shape[1]!;
   const y = view(y2, [...a.shape.slice(0, -1), N]);
   y2.dispose();
-  return record(y, 'matmul', [a, w], (g) => {
+  return record(y, 'matmul', [a, w], (g0) => {
+    const g = gradIn(g0, a.dtype);
     const g2 = view(g, [rows, N]);
     let ga: Tensor | null = null;
     let gw: Tensor | null = null;
@@ -331,6 +453,7 @@ function matmulFlat(a: Tensor, w: Tensor, tB: boolean): Tensor {
       a2b.dispose();
     }
     g2.dispose();
+    if (g !== g0) g.dispose();
     return [ga, gw];
   });
 }

@@ -1,7 +1,8 @@
-import { kernel } from '../kernel.ts';
+import { f16Kernel, kernel } from '../kernel.ts';
 
-// Writes one 32-bit pattern (f32, i32 or u32 bits) into every element, four per invocation.
-export const fillKernel = kernel(
+// Writes one 32-bit pattern (f32, i32 or u32 bits, or an f16 value twice) into every word, four per
+// invocation.
+export const fillKernel = f16Kernel(kernel(
   'fill',
   /* wgsl */ `
 struct P { n4: u32, bits: u32 }
@@ -13,4 +14,4 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   if (i < p.n4) { y[i] = vec4<u32>(p.bits); }
 }`,
   ['rw'],
-);
+));

@@ -5,7 +5,11 @@
 // (A: K if row-major, M if transposed; B: N if row-major, K if transposed), scalar otherwise.
 // Edges: row/column indices are clamped for reads and writes are guarded; K % 4 runs a scalar tail.
 // Everything is unrolled in the generated source so the compiler keeps the tile in registers.
-import { kernel, type Kernel } from '../kernel.ts';
+// The f16 specialisation (shader-f16) reads f16 operands, widens them on load and accumulates in
+// f32; an f16 output is rounded once at the store, to nearest even by the same bit routine as the
+// casts (WGSL leaves a float conversion's rounding to the implementation).
+import { f16Kernel, kernel, type Kernel } from '../kernel.ts';
+import { F32_TO_F16_BITS } from '../cast/f16.ts';
 
 export const REG_TM = 4;
 export const REG_TN = 8;
@@ -16,26 +20,31 @@ export interface RegisterSpec {
   transB: boolean;
   vecA: boolean; // A's contiguous dimension is a multiple of 4
   vecB: boolean;
+  /** f16 operands (f32 accumulation) and the output's dtype; absent: f32 throughout. */
+  half?: { out: 'f16' | 'f32' };
 }
 
 const range = (n: number) => [...Array(n).keys()];
-const V4 = (xs: string[]) => `vec4<f32>(${xs.join(', ')})`;
 
 export function matmulRegister(s: RegisterSpec): Kernel {
-  const { transA, transB, vecA, vecB } = s;
-  // scalar element e of an operand bound as f32 or vec4 array
-  const elA = (idx: string) => (vecA ? `a[(${idx}) >> 2u][(${idx}) & 3u]` : `a[${idx}]`);
-  const elB = (idx: string) => (vecB ? `b[(${idx}) >> 2u][(${idx}) & 3u]` : `b[${idx}]`);
+  const { transA, transB, vecA, vecB, half } = s;
+  // operand loads are widened to f32 when the operands are f16
+  const w1 = (x: string) => (half ? `f32(${x})` : x);
+  const w4 = (x: string) => (half ? `vec4<f32>(${x})` : x);
+  const V4 = (xs: string[]) => `vec4<f32>(${xs.map(w1).join(', ')})`;
+  // scalar element e of an operand bound as a scalar or vec4 array
+  const elA = (idx: string) => w1(vecA ? `a[(${idx}) >> 2u][(${idx}) & 3u]` : `a[${idx}]`);
+  const elB = (idx: string) => w1(vecB ? `b[(${idx}) >> 2u][(${idx}) & 3u]` : `b[${idx}]`);
   const lines: string[] = [];
   // ---- A block: av[q] (q = 0..3) as vec4 ----
   // row-major A: av[i] = A[row i, k..k+3];   transposed A: av[kk] = A[rows r0..r0+3, k+kk]
   for (const q of range(4)) {
     if (!transA) {
       const base = `bA + ri${q} * p.K + k`;
-      lines.push(`let av${q} = ${vecA ? `a[(${base}) >> 2u]` : V4(range(4).map((t) => `a[${base} + ${t}u]`))};`);
+      lines.push(`let av${q} = ${vecA ? w4(`a[(${base}) >> 2u]`) : V4(range(4).map((t) => `a[${base} + ${t}u]`))};`);
     } else {
       const base = `bA + (k + ${q}u) * p.M`;
-      lines.push(`let av${q} = ${vecA ? `a[(${base} + r0) >> 2u]` : V4(range(4).map((t) => `a[${base} + ri${t}]`))};`);
+      lines.push(`let av${q} = ${vecA ? w4(`a[(${base} + r0) >> 2u]`) : V4(range(4).map((t) => `a[${base} + ri${t}]`))};`);
     }
   }
   // ---- B block ----
@@ -45,13 +54,13 @@ export function matmulRegister(s: RegisterSpec): Kernel {
       for (const h of range(2)) {
         const base = `bB + (k + ${kk}u) * p.N`;
         lines.push(
-          `let bv${kk}_${h} = ${vecB ? `b[(${base}) / 4u + min(c4 + ${h}u, n4 - 1u)]` : V4(range(4).map((t) => `b[${base} + cj${4 * h + t}]`))};`,
+          `let bv${kk}_${h} = ${vecB ? w4(`b[(${base}) / 4u + min(c4 + ${h}u, n4 - 1u)]`) : V4(range(4).map((t) => `b[${base} + cj${4 * h + t}]`))};`,
         );
       }
   } else {
     for (const j of range(8)) {
       const base = `bB + cj${j} * p.K + k`;
-      lines.push(`let bt${j} = ${vecB ? `b[(${base}) >> 2u]` : V4(range(4).map((t) => `b[${base} + ${t}u]`))};`);
+      lines.push(`let bt${j} = ${vecB ? w4(`b[(${base}) >> 2u]`) : V4(range(4).map((t) => `b[${base} + ${t}u]`))};`);
     }
   }
   const brow = (kk: number, h: number) =>
@@ -73,7 +82,7 @@ export function matmulRegister(s: RegisterSpec): Kernel {
   }
   for (const h of range(2)) {
     const el = (j: number) => elB(transB ? `bB + cj${j} * p.K + k` : `bB + k * p.N + cj${j}`);
-    tail.push(`let tb${h} = ${V4(range(4).map((t) => el(4 * h + t)))};`);
+    tail.push(`let tb${h} = vec4<f32>(${range(4).map((t) => el(4 * h + t)).join(', ')});`);
   }
   for (const i of range(4)) for (const h of range(2)) tail.push(`acc${i}_${h} = fma(ta${i}, tb${h}, acc${i}_${h});`);
   // ---- writes ----
@@ -82,17 +91,21 @@ export function matmulRegister(s: RegisterSpec): Kernel {
     for (const h of range(2))
       for (const t of range(4)) {
         const col = `c0 + ${4 * h + t}u`;
-        writes.push(`if (r0 + ${i}u < p.M && ${col} < p.N) { c[cb + (r0 + ${i}u) * p.N + ${col}] = acc${i}_${h}[${t}]; }`);
+        const v = `acc${i}_${h}[${t}]`;
+        const val = half?.out === 'f16' ? `bitcast<vec2<f16>>(f32ToF16Bits(bitcast<u32>(${v})))[0]` : v;
+        writes.push(`if (r0 + ${i}u < p.M && ${col} < p.N) { c[cb + (r0 + ${i}u) * p.N + ${col}] = ${val}; }`);
       }
-  const name = `matmul_register_${transA ? 't' : 'n'}${transB ? 't' : 'n'}_${vecA ? 'v' : 's'}${vecB ? 'v' : 's'}`;
-  return kernel(
+  const T = half ? 'f16' : 'f32';
+  const name = `matmul_register_${transA ? 't' : 'n'}${transB ? 't' : 'n'}_${vecA ? 'v' : 's'}${vecB ? 'v' : 's'}${half ? `_f16_${half.out}` : ''}`;
+  const k = kernel(
     name,
-    /* wgsl */ `
+    /* wgsl */ `${half ? 'enable f16;' : ''}
 struct P { M: u32, N: u32, K: u32, sA: u32, sB: u32, sC: u32 }
 @group(0) @binding(0) var<uniform> p: P;
-@group(0) @binding(1) var<storage, read> a: array<${vecA ? 'vec4<f32>' : 'f32'}>;
-@group(0) @binding(2) var<storage, read> b: array<${vecB ? 'vec4<f32>' : 'f32'}>;
-@group(0) @binding(3) var<storage, read_write> c: array<f32>;
+@group(0) @binding(1) var<storage, read> a: array<${vecA ? `vec4<${T}>` : T}>;
+@group(0) @binding(2) var<storage, read> b: array<${vecB ? `vec4<${T}>` : T}>;
+@group(0) @binding(3) var<storage, read_write> c: array<${half?.out ?? 'f32'}>;
+${half?.out === 'f16' ? F32_TO_F16_BITS : ''}
 @compute @workgroup_size(${REG_WG[0]}, ${REG_WG[1]})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let r0 = gid.y * ${REG_TM}u;
@@ -119,4 +132,5 @@ ${range(4).map((i) => `  var acc${i}_0 = vec4<f32>(0.0);\n  var acc${i}_1 = vec4
 }`,
     ['r', 'r', 'rw'],
   );
+  return half ? f16Kernel(k) : k;
 }

@@ -10,6 +10,7 @@ import { runServe } from './serve.ts';
 import { resolve } from 'node:path';
 import { checkFlag, loadConfig, type MethodConfig } from '../stages/config.ts';
 import { configFingerprint, runMethod } from '../stages/method.ts';
+import { committedTokenizerFor } from '../tokenizer/tokenizer-record.ts';
 import { generateMarket } from '../data/market/generate.ts';
 import { writeMarket } from '../data/market/write.ts';
 import { readStudy, runStudy, studySeedFolders } from '../stages/study.ts';
@@ -33,7 +34,7 @@ import type { ShardQueue } from '../stages/label-sharded.ts';
 const USAGE = `usage: csrm <command> [options]
   generate  --preset tiny|demo|paper --out DIR [--seed N] [--lexicon FILE] [--format jsonl|csv|parquet]
   tokenizer --data DIR | --lexicon FILE  --out DIR [--vocab-size N]   (a sentencepiece model for a market; needs spm_train)
-  pretrain  [--data DIR] --out FILE [--config tiny|demo|gpu|FILE.json] [--steps N] [--tokenizer FILE.model]
+  pretrain  [--data DIR] --out FILE [--config tiny|demo|gpu|FILE.json] [--lexicon FILE] [--steps N] [--tokenizer FILE.model]
   import-hf --from HF_DIR --out FILE [--allow-non-finite]   (a Llama-style config.json + safetensors as the base model)
   export-hf --base FILE --out HF_DIR
   stages    [--config PRESET]             (the method's fine-tuning stages: the names --name takes)
@@ -92,7 +93,11 @@ async function pretrainCmd(f: Flags, cmd: string): Promise<number> {
     }
     console.log(`market of config ${c.name}: ${data} (fingerprint ${configFingerprint(c).sha256.slice(0, 12)}…)`);
   }
-  await runPretrain({ data, out, preset: c.model.preset, steps: (f.steps as number) ?? p.steps, batchSize: p.batchSize, seqLen: p.seqLen, lr: p.lr, seed: p.seed, corpus: p.corpus, tokenizer: c.tokenizer });
+  // without --tokenizer: the committed tokenizer made for the config's lexicon (as the demo picks it)
+  const fp = configFingerprint(c);
+  const tokenizer = c.tokenizer ?? committedTokenizerFor(fp);
+  if (!tokenizer) throw new Error(`csrm ${cmd}: no committed tokenizer was made for lexicon ${fp.lexicon.name} (${fp.lexicon.file}); train one with \`csrm tokenizer --lexicon ${fp.lexicon.file} --out DIR\` and pass --tokenizer DIR/csrm-spm.model`);
+  await runPretrain({ data, out, preset: c.model.preset, steps: (f.steps as number) ?? p.steps, batchSize: p.batchSize, seqLen: p.seqLen, lr: p.lr, seed: p.seed, corpus: p.corpus, tokenizer });
   return 0;
 }
 
@@ -255,7 +260,7 @@ async function studyCmd(f: Flags, cmd: string): Promise<number> {
 
 const COMMANDS: Record<string, Command> = {
   tokenizer: { engine: false, flags: { data: 'string', lexicon: 'string', out: 'string', 'vocab-size': 'number' }, run: tokenizerCmd },
-  pretrain: { engine: true, flags: { data: 'string', out: 'string', config: 'string', steps: 'number', tokenizer: 'string' }, run: pretrainCmd },
+  pretrain: { engine: true, flags: { data: 'string', out: 'string', config: 'string', steps: 'number', tokenizer: 'string', lexicon: 'string' }, run: pretrainCmd },
   'import-hf': { engine: true, flags: { from: 'string', out: 'string', 'allow-non-finite': 'boolean' }, run: importHfCmd },
   'export-hf': { engine: true, flags: { base: 'string', out: 'string' }, run: exportHfCmd },
   stages: { engine: false, flags: { config: 'string' }, run: stagesCmd },

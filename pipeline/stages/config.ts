@@ -8,6 +8,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PRESETS as MODEL_PRESETS } from '../../models/llama-config.ts';
+import { PRECISIONS, type Precision } from '../../models/mixed-precision.ts';
 import { PRESET_SIZES, PRESETS as MARKET_PRESETS, type PresetName } from '../data/market/presets.ts';
 import { ONLINE_SECTION, type OnlineConfig } from '../online/config.ts';
 import { CORPUS_RECIPES } from './pretrain-corpus.ts';
@@ -23,7 +24,8 @@ import {
  * loaded: every knob present, defaults filled in. The training loop's own settings (SftConfig) are
  * derived from it per stage (sft-stage.ts: sftLoopConfig).
  */
-export interface SftSettings extends Omit<SftConfig, 'warmup' | 'alpha'> {
+export interface SftSettings extends Omit<SftConfig, 'warmup' | 'alpha' | 'precision'> {
+  precision: Precision;
   warmSteps: number;
   warmupMax: number;
   warmupShare: number;
@@ -51,7 +53,18 @@ export const SFT_KNOBS: Record<keyof SftSettings, Knob> = {
   loraR: { what: 'LoRA rank (null: the paper\'s rank-to-dim ratio, paperLora)', default: null, check: orNull(posInt) },
   targetShare: { what: 'Stage 2: share of target-market samples in the relevance stream, upsampled (null: natural share)', default: null, check: orNull(share('(', ')')) },
   groupBatches: { what: 'length-grouped batching: batches per length-sorted pool (1: drawn order)', default: 8, check: posInt },
+  precision: { what: '"f32", or "mixed-f16": f16 products with f32 master weights and dynamic loss scaling (models/mixed-precision.ts)', default: 'f32', check: oneOf(PRECISIONS) },
 };
+
+/**
+ * The sft section as a stage records it (provenance): without `precision` when it is the default
+ * f32, so the records and settings hashes of runs made before the knob existed stay valid.
+ */
+export function recordedSft(s: SftSettings): Omit<SftSettings, 'precision'> & { precision?: Precision } {
+  if (s.precision !== 'f32') return s;
+  const { precision: _, ...rest } = s;
+  return rest;
+}
 
 const file: Check = [(v) => typeof v === 'string' && existsSync(v) && statSync(v).isFile(), 'is not a file'];
 

@@ -8,7 +8,7 @@
 // are reused only when they were made for this market (its fingerprint) and, for the base, with the
 // config's pretraining settings; otherwise the run trains its own (`csrm tokenizer`, `csrm pretrain`).
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { checkpointDigest, getGpu, readCheckpointMeta } from '../../engine/index.ts';
 import { PRESETS as MODEL_PRESETS, type LlamaConfig } from '../../models/llama-config.ts';
@@ -21,7 +21,7 @@ import { canonicalJson } from '../io/content-hash.ts';
 import { readJsonIf, writeJson } from '../io/files.ts';
 import { writeReport } from '../report/report.ts';
 import { DEFAULT_MODEL } from '../tokenizer/tokenizer.ts';
-import { readTokenizerRecord, tokenizerFits, tokenizerHash } from '../tokenizer/tokenizer-record.ts';
+import { committedTokenizerFor, readTokenizerRecord, tokenizerFits, tokenizerHash } from '../tokenizer/tokenizer-record.ts';
 import type { MethodConfig } from './config.ts';
 import { measureTransferGap } from './gap.ts';
 import { labelModel, labelRecords } from './label.ts';
@@ -40,9 +40,21 @@ export interface StageTiming {
   seconds: number;
 }
 
-/** Where a committed base checkpoint for a config lives (reproduced by `csrm pretrain` from its seed). */
+/**
+ * Where a committed base checkpoint for a config lives (reproduced by `csrm pretrain` from its seed):
+ * base/<config>-<preset>.ckpt for the default lexicon, base/<config>-<preset>-<lexicon>.ckpt for
+ * another of the project's lexicons.
+ */
 export function committedBase(c: MethodConfig): string {
-  return fileURLToPath(new URL(`../base/${c.name}-${c.model.preset}.ckpt`, import.meta.url));
+  const lex = c.market.lexicon;
+  const other = lex && resolve(lex) !== resolve(DEFAULT_LEXICON) ? `-${basename(lex, '.json')}` : '';
+  return fileURLToPath(new URL(`../base/${c.name}-${c.model.preset}${other}.ckpt`, import.meta.url));
+}
+
+/** The `csrm pretrain` command that reproduces committedBase(c). */
+export function pretrainCommand(c: MethodConfig, out = relative(process.cwd(), committedBase(c))): string {
+  const lex = c.market.lexicon && resolve(c.market.lexicon) !== resolve(DEFAULT_LEXICON) ? ` --lexicon ${relative(process.cwd(), c.market.lexicon)}` : '';
+  return `csrm pretrain --config ${c.name}${lex} --out ${out}`;
 }
 
 /** The fingerprint of the config's market (what `generate` makes from market.lexicon, preset and seed). */
@@ -167,7 +179,11 @@ function tokenizerStep(run: Run): Promise<void> {
       run.tokenizer = c.tokenizer;
       return;
     }
-    if (fits(DEFAULT_MODEL)) return; // run.tokenizer is the committed one
+    const committed = committedTokenizerFor(fp);
+    if (committed) {
+      run.tokenizer = committed;
+      return;
+    }
     const own = join(run.shared, 'tokenizer', `${TOKENIZER_NAME}.model`);
     if (existsSync(own) && readTokenizerRecord(own)) {
       if (!fits(own)) throw otherRun(run, own, 'was trained for another lexicon');
@@ -192,7 +208,7 @@ function baseModelStep(run: Run): Promise<void> {
     const why = existsSync(committed) ? await baseMismatch(committed, c, run.fingerprint, run.tokenizer) : 'there is none';
     if (!why) {
       copyFileSync(committed, base);
-      run.log(`base model: ${committed} (reproduce with \`csrm pretrain --config ${c.name}\`)`);
+      run.log(`base model: ${committed} (reproduce with \`${pretrainCommand(c)}\`)`);
       return;
     }
     run.log(`base model: not reusing ${committed} (${why}); pretraining one`);

@@ -12,7 +12,7 @@ import { readJsonIf, writeJson } from '../io/files.ts';
 import type { Tokenizer } from '../tokenizer/tokenizer.ts';
 import type { RelevanceSeq, TranslationSeq } from '../train/batch.ts';
 import { runSft, type SftConfig, type SftResult } from '../train/sft.ts';
-import type { SftSettings } from './config.ts';
+import { recordedSft, type SftSettings } from './config.ts';
 import { encodeRelevance, encodeTranslation, type Soft } from './encode.ts';
 import { evaluateModel, type ModelEvaluation } from './evaluate.ts';
 import { loadMarketData, sampleKey, type MarketData } from './market-data.ts';
@@ -100,6 +100,8 @@ export function sftLoopConfig(s: SftSettings, o: { init: boolean; mt: boolean; a
     steps, batchSize: s.batchSize, lr: s.lr, warmup: Math.min(s.warmupMax, Math.floor(steps * s.warmupShare)),
     weightDecay: s.weightDecay, clip: s.clip, alpha: o.alpha, mtRatio: o.mt ? s.mtRatio : 0, lmWeight: s.lmWeight,
     evalEvery: s.evalEvery, maxLen: s.maxLen, seed: s.seed, groupBatches: s.groupBatches,
+    // f32 is left out: the loop's record (trainRecord) of an f32 run stays what it was
+    ...(s.precision !== 'f32' ? { precision: s.precision } : {}),
   };
 }
 
@@ -177,7 +179,7 @@ export async function stageProvenance(o: SftStageOpts, base: BaseInfo): Promise<
     rqa = checkRqaSource(o.rqa, { market, base: base.digest }, `remove ${o.rqa} and run \`csrm rqa --run ${dirname(o.rqa)}${basename(o.rqa) === 'rqa-star' ? ' --star' : ''}\``);
     paths.rqa = o.rqa;
   }
-  const settings = { stage: o.stage, mt: o.mt, alpha: o.softLabels ? o.alpha : 1, targetFraction: o.targetFraction, init: o.init ?? null, softLabelsFrom: o.softLabelsFrom ?? null, train: o.train };
+  const settings = { stage: o.stage, mt: o.mt, alpha: o.softLabels ? o.alpha : 1, targetFraction: o.targetFraction, init: o.init ?? null, softLabelsFrom: o.softLabelsFrom ?? null, train: recordedSft(o.train) };
   return provenance({ market, tokenizer: base.tokenizerHash, base: base.digest, parent, softLabels, rqa }, settings, paths);
 }
 

@@ -3,8 +3,8 @@
 // The demo reuses a tokenizer only for the lexicon it was trained on (method.ts), and every model
 // records the tokenizer's hash (provenance.ts). The committed tokenizer predates these records: it
 // was made by scripts/train-tokenizer.sh from the default lexicon, which legacyRecord says.
-import { existsSync } from 'node:fs';
-import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { existsSync, readdirSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { readFileNamedSync } from '../../engine/read-file.ts';
 import { sha256 } from '../io/content-hash.ts';
 import { readJson, writeJson } from '../io/files.ts';
@@ -61,6 +61,26 @@ export function tokenizerFits(r: TokenizerRecord | null, fp: MarketFingerprint):
   return r.lexicon !== null ? r.lexicon.sha256 === fp.lexicon.sha256 : r.market?.fingerprint === fp.sha256;
 }
 
+/**
+ * The committed tokenizers: the default lexicon's (DEFAULT_MODEL) and one per other lexicon of the
+ * project, each in its own folder beside it (pipeline/tokenizer/<lexicon>/csrm-spm.model with its
+ * record), made by `csrm tokenizer --lexicon FILE`.
+ */
+export function committedTokenizers(): string[] {
+  const root = dirname(DEFAULT_MODEL);
+  const others = readdirSync(root, { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .map((d) => join(root, d.name, basename(DEFAULT_MODEL)))
+    .filter((p) => existsSync(p))
+    .sort();
+  return [DEFAULT_MODEL, ...others];
+}
+
+/** The committed tokenizer made for this market's lexicon, or null. */
+export function committedTokenizerFor(fp: MarketFingerprint): string | null {
+  return committedTokenizers().find((p) => tokenizerFits(readTokenizerRecord(p), fp)) ?? null;
+}
+
 /** What a model file records of its tokenizer: the path from the model file's folder, and the tokenizer's hash. */
 export interface TokenizerRef {
   path: string;
@@ -73,8 +93,8 @@ export function tokenizerRef(owner: string, tokenizer: string): TokenizerRef {
 
 /**
  * The tokenizer a model file (`owner`, described as `what`) was made with: `override` when given,
- * else the path it records (from its folder), else the committed model when that has the recorded
- * hash; whichever, its hash must be the recorded one. A file without a record (made before records
+ * else the path it records (from its folder), else a committed tokenizer (committedTokenizers) with
+ * the recorded hash; whichever, its hash must be the recorded one. A file without a record (made before records
  * were kept, or imported) uses the committed tokenizer unless told otherwise.
  */
 export function recordedTokenizer(what: string, owner: string, rec: TokenizerRef | undefined, override?: string | null): { path: string; hash: string } {
@@ -83,7 +103,7 @@ export function recordedTokenizer(what: string, owner: string, rec: TokenizerRef
     return { path, hash: tokenizerHash(path) };
   }
   const recorded = isAbsolute(rec.path) ? rec.path : join(dirname(resolve(owner)), rec.path);
-  const candidates = override ? [override] : [recorded, DEFAULT_MODEL].filter((p) => existsSync(p));
+  const candidates = override ? [override] : [...new Set([recorded, ...committedTokenizers()])].filter((p) => existsSync(p));
   for (const path of candidates) {
     const hash = tokenizerHash(path);
     if (hash === rec.sha256) return { path, hash };

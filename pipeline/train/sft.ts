@@ -10,15 +10,20 @@ import {
   backward,
   clipGradNorm,
   item,
+  lossScaleFrom,
+  lossScaleInit,
+  scaledStep,
   mulScalar,
   scopeAsync,
   tensor,
   zeroGrad,
   type Adamw,
+  type LossScale,
   type Tensor,
 } from '../../engine/index.ts';
 import { lmCrossEntropy, threeTokenCE } from '../../engine/losses/index.ts';
 import { hiddenRows, forwardHidden, labelLogits, lmLogits, trainableParams, type Llama } from '../../models/llama.ts';
+import { PRECISIONS, type Precision } from '../../models/mixed-precision.ts';
 import { buildBatch, type LmSeq, type RelevanceSeq, type Seq, type TranslationSeq } from './batch.ts';
 import { interleave } from './interleave.ts';
 import { progress } from './progress.ts';
@@ -44,6 +49,12 @@ export interface SftConfig {
   seed: number;
   /** Length-grouped batching (length-groups.ts): pools of this many batches; 1 = drawn order. */
   groupBatches: number;
+  /**
+   * 'mixed-f16': f16 products with f32 master weights (models/mixed-precision.ts) and dynamic loss
+   * scaling (engine/optim/loss-scale.ts). Absent means f32, and f32 is left out, so the records of
+   * f32 runs (trainRecord) are what they were before the knob existed.
+   */
+  precision?: Precision;
 }
 
 export interface SftHistoryPoint {
@@ -53,6 +64,8 @@ export interface SftHistoryPoint {
 }
 
 export interface SftResult {
+  /** The loss scaler at the end of a mixed-precision run (its scale and the steps it skipped). */
+  lossScale?: LossScale;
   bestStep: number;
   bestDevF1: number;
   history: SftHistoryPoint[];
@@ -101,10 +114,11 @@ export type SftStepInputs = Pick<SftInputs, 'model' | 'labelIds' | 'padId' | 'cf
 function stepLoss(inp: SftStepInputs, seqs: Seq[], step: number): { loss: Tensor; tokens: number; dispose(): void } {
   const { model, cfg } = inp;
   const bb = buildBatch(seqs, inp.padId, cfg.maxLen);
-  const hidden = forwardHidden(model, bb.batch, { training: true, seed: stepDropoutSeed(cfg.seed, step) });
+  const precision = cfg.precision ?? 'f32';
+  const hidden = forwardHidden(model, bb.batch, { training: true, seed: stepDropoutSeed(cfg.seed, step), precision });
   let loss: Tensor | null = null;
   if (bb.answerIdx.length > 0) {
-    const logits = labelLogits(model, hiddenRows(hidden, bb.answerIdx), inp.labelIds);
+    const logits = labelLogits(model, hiddenRows(hidden, bb.answerIdx), inp.labelIds, precision);
     const hard = tensor(bb.hard, [bb.hard.length], { dtype: 'i32' });
     const useSoft = cfg.alpha < 1 && bb.soft.every((s) => s !== null);
     if (cfg.alpha < 1 && !useSoft) throw new Error(`${inp.label}: alpha ${cfg.alpha} < 1 needs soft labels for every sample`);
@@ -112,7 +126,7 @@ function stepLoss(inp: SftStepInputs, seqs: Seq[], step: number): { loss: Tensor
     loss = threeTokenCE(logits, [0, 1, 2], hard, soft, { alpha: useSoft ? cfg.alpha : 1 });
   }
   if (bb.lmIdx.length > 0) {
-    const logits = lmLogits(model, hiddenRows(hidden, bb.lmIdx));
+    const logits = lmLogits(model, hiddenRows(hidden, bb.lmIdx), precision);
     const targets = tensor(bb.lmTargets, [bb.lmTargets.length], { dtype: 'i32' });
     // nothing reads these logits after backward: their gradient may take their place (less peak memory)
     const lm = mulScalar(lmCrossEntropy(logits, targets, { overwriteLogits: true }), cfg.lmWeight);
@@ -121,18 +135,42 @@ function stepLoss(inp: SftStepInputs, seqs: Seq[], step: number): { loss: Tensor
   return { loss: loss!, tokens: bb.tokens, dispose: () => bb.dispose() };
 }
 
+/** What one step did: its (unscaled) loss, alive until dispose (or the scope's end), and the loss scaler after it. */
+export interface SftStepResult {
+  loss: Tensor;
+  tokens: number;
+  dispose(): void;
+  /** Mixed precision: the scaler's next state; null in f32. */
+  scale: LossScale | null;
+  /** Mixed precision: the scaled gradients overflowed and the optimizer step was skipped. */
+  overflow: boolean;
+}
+
 /**
  * One optimisation step exactly as runSft takes it: free the previous gradients, forward and loss,
- * backward, global-norm clipping, AdamW at the scheduled learning rate. Call it inside a scope; the
- * loss tensor stays alive until the caller disposes the returned handle (or the scope ends).
+ * backward, global-norm clipping, AdamW at the scheduled learning rate. In mixed precision backward
+ * runs on S·loss, the gradients are unscaled and checked for overflow (one flag read back), and
+ * clipping and AdamW run only when none overflowed; `scale` is the scaler's state before the step
+ * (null: a fresh one). Call it inside a scope.
  */
-export function sftStep(inp: SftStepInputs, params: Tensor[], opt: Adamw, seqs: Seq[], step: number): { loss: Tensor; tokens: number; dispose(): void } {
+export async function sftStep(inp: SftStepInputs, params: Tensor[], opt: Adamw, seqs: Seq[], step: number, scale: LossScale | null = null): Promise<SftStepResult> {
   zeroGrad(params);
   const s = stepLoss(inp, seqs, step);
-  backward(s.loss);
-  clipGradNorm(params, inp.cfg.clip);
-  opt.step(lrAt(inp.cfg, step));
-  return s;
+  const apply = () => {
+    clipGradNorm(params, inp.cfg.clip);
+    opt.step(lrAt(inp.cfg, step));
+  };
+  if ((inp.cfg.precision ?? 'f32') === 'f32') {
+    backward(s.loss);
+    apply();
+    return { ...s, scale: null, overflow: false };
+  }
+  const sc = scale ?? lossScaleInit();
+  const scaled = mulScalar(s.loss, sc.scale);
+  backward(scaled);
+  scaled.dispose();
+  const r = await scaledStep(params, sc, apply);
+  return { ...s, scale: r.scale, overflow: r.overflow };
 }
 
 export async function devF1(inp: SftInputs): Promise<number> {
@@ -145,6 +183,9 @@ export async function runSft(inp: SftInputs): Promise<SftResult> {
   const { model, cfg } = inp;
   // Zero or negative steps would "finish" at once and save an untrained model as the result.
   if (!Number.isInteger(cfg.steps) || cfg.steps < 1) throw new Error(`${inp.label}: steps must be a whole number ≥ 1, got ${cfg.steps}`);
+  const mixed = (cfg.precision ?? 'f32') !== 'f32';
+  if (!PRECISIONS.includes(cfg.precision ?? 'f32')) throw new Error(`${inp.label}: precision ${JSON.stringify(cfg.precision)} is not one of ${PRECISIONS.join(', ')}`);
+  let scale: LossScale | null = mixed ? lossScaleInit() : null;
   const params = trainableParams(model);
   const opt = adamw(params, { lr: cfg.lr, weightDecay: cfg.weightDecay });
   const tasks = inp.lm
@@ -169,6 +210,7 @@ export async function runSft(inp: SftInputs): Promise<SftResult> {
     best = st.best;
     history = st.history;
     stream = grouped(st.cursor as GroupedState<Seq>);
+    if (mixed) scale = lossScaleFrom(st.lossScale, last);
     if (!inp.quiet) console.error(`${inp.label}: resuming at step ${start} (best dev F1 ${best.f1.toFixed(4)} at ${best.step})`);
   }
   const bar = progress(inp.label, cfg.steps, { quiet: inp.quiet });
@@ -180,7 +222,8 @@ export async function runSft(inp: SftInputs): Promise<SftResult> {
     const seqs = stream.next().map((d) => d.item);
     const wantLoss = step % 10 === 0 || step === cfg.steps - 1;
     const lossVal = await scopeAsync(async () => {
-      const s = sftStep(inp, params, opt, seqs, step);
+      const s = await sftStep(inp, params, opt, seqs, step, scale);
+      scale = s.scale;
       tokens += s.tokens;
       stepTokens = s.tokens;
       const v = wantLoss ? await item(s.loss) : null;
@@ -199,14 +242,15 @@ export async function runSft(inp: SftInputs): Promise<SftResult> {
         }
       }
       if (lossVal !== null || point.devF1 !== undefined) history.push(point);
-      await saveTrainState(last, model, opt, { step: done, best, history, cursor: stream.state(), provenance: record });
+      await saveTrainState(last, model, opt, { step: done, best, history, cursor: stream.state(), provenance: record, ...(scale ? { lossScale: scale } : {}) });
     } else if (lossVal !== null) history.push(point);
-    bar.tick(done, { loss: lossVal ?? undefined, items: stepTokens, extra: best.f1 >= 0 ? `dev F1 ${best.f1.toFixed(3)}` : '' });
+    const scaleNote = scale ? `loss scale 2^${Math.log2(scale.scale)} (${scale.skipped} skipped)` : '';
+    bar.tick(done, { loss: lossVal ?? undefined, items: stepTokens, extra: [best.f1 >= 0 ? `dev F1 ${best.f1.toFixed(3)}` : '', scaleNote].filter(Boolean).join(', ') });
   }
   const seconds = (performance.now() - t0) / 1000;
   // pretraining has no dev set: nothing to say about one
   bar.done(best.f1 >= 0 ? `best dev F1 ${best.f1.toFixed(4)} at step ${best.step}` : undefined);
   opt.dispose();
   zeroGrad(params);
-  return { bestStep: best.step, bestDevF1: best.f1, history, tokensPerSec: tokens / seconds, seconds };
+  return { ...(scale ? { lossScale: scale } : {}), bestStep: best.step, bestDevF1: best.f1, history, tokensPerSec: tokens / seconds, seconds };
 }

@@ -1,7 +1,7 @@
 // Training state on disk: the trainable tensors (LoRA adapters, or the whole model when training
 // without LoRA), optimizer moments, step, the data cursor and the best-so-far record, written
 // atomically by engine/checkpoint.ts so a killed run resumes where it was.
-import { loadCheckpoint, loadTensorsInto, saveCheckpoint, type Adamw } from '../../engine/index.ts';
+import { loadCheckpoint, loadTensorsInto, saveCheckpoint, type Adamw, type LossScale } from '../../engine/index.ts';
 import { loraParams, namedTensors, type Llama } from '../../models/llama.ts';
 import type { ProvenanceRecord } from '../stages/provenance.ts';
 
@@ -12,6 +12,8 @@ export interface TrainMeta {
   cursor: unknown;
   /** What the run was made from and with (the loop's settings included): a resume must have the same. */
   provenance: ProvenanceRecord;
+  /** Mixed precision: the loss scaler, so a resumed run scales and skips as the uninterrupted one. */
+  lossScale?: LossScale;
 }
 
 function trainedTensors(m: Llama) {
@@ -26,7 +28,7 @@ export async function saveTrainState(path: string, m: Llama, opt: Adamw | null, 
     optimizer: st ? { step: st.step, m: st.m, v: st.v } : undefined,
     step: meta.step,
     cursor: meta.cursor,
-    meta: { best: meta.best, history: meta.history, provenance: meta.provenance },
+    meta: { best: meta.best, history: meta.history, provenance: meta.provenance, ...(meta.lossScale ? { lossScale: meta.lossScale } : {}) },
   });
 }
 
@@ -38,5 +40,5 @@ export async function loadTrainState(path: string, m: Llama, opt: Adamw | null):
     opt.load({ step: c.optimizer.step, m: c.optimizer.m.map((h) => h.data), v: c.optimizer.v.map((h) => h.data) });
   }
   const meta = (c.meta ?? {}) as Partial<TrainMeta>;
-  return { step: c.step, best: meta.best ?? { step: -1, f1: -1 }, history: meta.history ?? [], cursor: c.cursor, provenance: meta.provenance! };
+  return { step: c.step, best: meta.best ?? { step: -1, f1: -1 }, history: meta.history ?? [], cursor: c.cursor, provenance: meta.provenance!, lossScale: meta.lossScale };
 }

@@ -10,10 +10,10 @@ import { describe, expect, it } from 'vitest';
 import { generateMarket } from '../../pipeline/data/market/generate.ts';
 import { writeMarket } from '../../pipeline/data/market/write.ts';
 import { loadConfig, type MethodConfig } from '../../pipeline/stages/config.ts';
-import { baseMismatch, committedBase, configFingerprint, runMethod } from '../../pipeline/stages/method.ts';
+import { baseMismatch, committedBase, configFingerprint, pretrainCommand, runMethod } from '../../pipeline/stages/method.ts';
 import { readBase } from '../../pipeline/stages/model-io.ts';
 import { DEFAULT_MODEL } from '../../pipeline/tokenizer/tokenizer.ts';
-import { readTokenizerRecord, recordedTokenizer, tokenizerFits, tokenizerHash, tokenizerRef, writeTokenizerRecord } from '../../pipeline/tokenizer/tokenizer-record.ts';
+import { committedTokenizerFor, committedTokenizers, readTokenizerRecord, recordedTokenizer, tokenizerFits, tokenizerHash, tokenizerRef, writeTokenizerRecord } from '../../pipeline/tokenizer/tokenizer-record.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'csrm-markets-'));
 const HOME_HOBBY = join(import.meta.dirname, '../../pipeline/data/lexicon/home-hobby-kr-tw.json');
@@ -56,6 +56,32 @@ describe('the committed base model is reused only where it fits', () => {
     expect(await baseMismatch(committed, demo, fp, otherTokenizer())).toMatch(/its tokenizer is .*…, this run's .*csrm-spm\.model is/);
     expect(await baseMismatch(committed, { ...demo, pretrain: { ...demo.pretrain, steps: 60 } }, fp, DEFAULT_MODEL)).toContain(`steps ${demo.pretrain.steps} (config 60)`);
     expect(await baseMismatch(committed, { ...demo, model: { preset: 'small' } }, fp, DEFAULT_MODEL)).toContain('its model is not the "small" preset');
+  });
+});
+
+describe("each of the project's lexicons has a committed tokenizer and base model made for it", () => {
+  for (const [name, lexicon] of [['kr-tw (default)', null], ['home-hobby-kr-tw', HOME_HOBBY]] as const) {
+    it(`${name}: the demo finds and reuses them (nothing to train), and the base finds its tokenizer by hash`, async () => {
+      const c = withLexicon(demo, lexicon);
+      const fp = configFingerprint(c);
+      const tok = committedTokenizerFor(fp);
+      expect(tok).not.toBeNull();
+      expect(committedTokenizers()).toContain(tok);
+      expect(await baseMismatch(committedBase(c), c, fp, tok!)).toBeNull();
+      const info = await readBase(committedBase(c));
+      expect(info.tokenizerHash).toBe(tokenizerHash(tok!));
+    });
+  }
+
+  it('the two are told apart: each lexicon gets its own tokenizer and base file, and the base of one does not fit the other', async () => {
+    const hh = withLexicon(demo, HOME_HOBBY);
+    const [fpD, fpH] = [configFingerprint(demo), configFingerprint(hh)];
+    expect(committedTokenizerFor(fpD)).toBe(DEFAULT_MODEL);
+    expect(committedTokenizerFor(fpH)).not.toBe(DEFAULT_MODEL);
+    expect(committedBase(hh)).toMatch(/demo-tiny-home-hobby-kr-tw\.ckpt$/);
+    expect(committedBase(withLexicon(demo, null))).toBe(committedBase(demo));
+    expect(await baseMismatch(committedBase(hh), demo, fpD, DEFAULT_MODEL)).toMatch(/pretrained on market/);
+    expect(pretrainCommand(hh)).toMatch(/^csrm pretrain --config demo --lexicon \S*home-hobby-kr-tw\.json --out \S*demo-tiny-home-hobby-kr-tw\.ckpt$/);
   });
 });
 

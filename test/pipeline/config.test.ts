@@ -5,7 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PRESET_SIZES } from '../../pipeline/data/market/presets.ts';
-import { configPath, loadConfig, SFT_KNOBS } from '../../pipeline/stages/config.ts';
+import { configPath, loadConfig, recordedSft, SFT_KNOBS } from '../../pipeline/stages/config.ts';
+import { sftLoopConfig } from '../../pipeline/stages/sft-stage.ts';
+import { trainRecord } from '../../pipeline/train/sft.ts';
 
 const demo = JSON.parse(readFileSync(configPath('demo'), 'utf8'));
 
@@ -33,6 +35,7 @@ describe('loadConfig', () => {
     [{ loraR: 0 }, /sft.loraR 0 must be a positive integer/],
     [{ steps: undefined }, /missing "sft.steps"/],
     [{ learningRate: 0.1 }, /sft.learningRate is not a knob/],
+    [{ precision: 'f16' }, /sft.precision "f16" is not one of "f32", "mixed-f16"/],
   ])('refuses %j', (patch, why) => {
     const f = withSft(patch);
     expect(() => loadConfig(f)).toThrow(why);
@@ -45,6 +48,20 @@ describe('loadConfig', () => {
     expect(tiny.sft).toMatchObject({ warmSteps: tiny.sft.steps, groupBatches: 8, weightDecay: 0.01, clip: 1, lmWeight: 0.1, warmupMax: 50, warmupShare: 0.1, adapter: 'lora', loraR: null, targetShare: null });
     const d = loadConfig(withSft({ groupBatches: 3, lmWeight: 0.2, loraR: 4 }));
     expect(d.sft).toMatchObject({ groupBatches: 3, lmWeight: 0.2, loraR: 4, warmSteps: demo.sft.warmSteps });
+  });
+
+  it('sft.precision: "f32" by default and then absent from what runs record; "mixed-f16" reaches the loop and its record', () => {
+    const f32 = loadConfig('demo').sft;
+    expect(f32.precision).toBe('f32');
+    const { precision: _, ...before } = f32; // the settings as recorded before the knob existed
+    expect(recordedSft(f32)).toEqual(before);
+    const loop = sftLoopConfig(f32, { init: false, mt: false, alpha: 1 });
+    expect('precision' in loop).toBe(false);
+    const mixed = loadConfig(withSft({ precision: 'mixed-f16' })).sft;
+    expect(recordedSft(mixed).precision).toBe('mixed-f16');
+    const mloop = sftLoopConfig(mixed, { init: false, mt: false, alpha: 1 });
+    expect(mloop.precision).toBe('mixed-f16');
+    expect(trainRecord(undefined, mloop).hashes.settings).not.toBe(trainRecord(undefined, loop).hashes.settings);
   });
 
   it("takes the market's dev and test sizes from the file, else from the generator's preset", () => {

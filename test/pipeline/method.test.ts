@@ -1,7 +1,7 @@
 // The whole method end to end, as `csrm demo --config FILE --lexicon FILE` runs it on a market it was
 // not tuned on (the project's second lexicon, home-hobby-kr-tw) at the tiny size with a tiny model and
-// few steps: the demo trains the market's own tokenizer and base model (the committed ones were made
-// for the default lexicon), every stage runs on them, writes its files with what it was made from,
+// few steps, under another name, as a user's own lexicon: the demo trains the market's own tokenizer
+// and base model (the committed ones were made for the project's two lexicons), every stage runs on them, writes its files with what it was made from,
 // resumes, and the report carries every section. (Whether the model learns the task is
 // learns.test.ts's check; this one keeps the default LoRA adapters, so both paths run in CI.)
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -37,13 +37,17 @@ it('runs generate → tokenizer → pretrain → Stage 1 (±MT, +RQA) → Stage 
     online: { maxQueries: 6, steps: 8 },
   };
   const dir = mkdtempSync(join(tmpdir(), 'csrm-method-'));
+  // a user's own lexicon: the home-hobby one under another name, so no committed tokenizer fits it
+  const lexicon = join(dir, 'my-market.json');
+  const lex = JSON.parse(readFileSync(HOME_HOBBY, 'utf8'));
+  writeFileSync(lexicon, JSON.stringify({ ...lex, name: `${lex.name} (a user's copy)` }));
   const file = join(dir, 'tiny-test.json');
   writeFileSync(file, JSON.stringify({ ...small, market: { preset: small.market.preset, seed: small.market.seed }, tokenizer: undefined }));
-  expect(await csrm(['demo', '--config', file, '--lexicon', HOME_HOBBY, '--run', dir])).toBe(0);
-  const c: MethodConfig = { ...small, market: { ...small.market, lexicon: HOME_HOBBY } };
+  expect(await csrm(['demo', '--config', file, '--lexicon', lexicon, '--run', dir])).toBe(0);
+  const c: MethodConfig = { ...small, market: { ...small.market, lexicon } };
   // its own tokenizer and base model, made for this market
   const summary = JSON.parse(readFileSync(join(dir, 'data/summary.json'), 'utf8'));
-  expect(summary.fingerprint.lexicon.file).toBe(HOME_HOBBY);
+  expect(summary.fingerprint.lexicon.file).toBe(lexicon);
   const tok = join(dir, 'tokenizer/csrm-spm.model');
   expect(readTokenizerRecord(tok)?.lexicon?.sha256).toBe(summary.fingerprint.lexicon.sha256);
   expect(tokenizerHash(tok)).not.toBe(tokenizerHash(DEFAULT_MODEL));

@@ -1,0 +1,152 @@
+// Products of f16 operands (f32 accumulation, f16 or f32 output) against the float64 reference, on
+// both f16 variants, every transpose, vec4 and scalar loads, sizes off the 32×64 tile; gradients
+// through the casts; the autotuner's choice between the variants.
+//
+// Tolerance, per product C = op(A)·op(B) with inner size K, from the error analysis of a dot product
+// (Higham, Accuracy and Stability of Numerical Algorithms, §3.1): both sides use the same f16
+// operands, the GPU sums in f32 (|fl(C) − C| ≤ γ_K·|A||B| elementwise, γ_K = K·u32/(1 − K·u32),
+// u32 = 2^-24) and an f16 output is rounded once more (≤ u16 = 2^-11 relative). In the Frobenius
+// norm that gpucheck measures:  rel ≤ u16 + (1 + u16)·γ_K·‖|A||B|‖ / ‖A·B‖  (u16 term only for f16
+// outputs). The gradients are products too (dA: inner N, dB: inner M), bounded the same way.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import * as E from '../../engine/index.ts';
+import { gpucheck, gradcheck, precompile } from '../../engine/index.ts';
+import { reloadAutotune, setAutotune } from '../../engine/autotune.ts';
+import { gpuSync } from '../../engine/device.ts';
+import { projection } from '../../engine/gradcheck.ts';
+import { roundF16 } from '../../engine/half.ts';
+import { matmulRef } from '../../engine/reference/matmul.ts';
+import { matmulRegister } from '../../kernels/matmul/register.ts';
+import { input, rng } from '../util.ts';
+
+const U16 = 2 ** -11;
+const U32 = 2 ** -24;
+const r = rng(1617);
+afterAll(() => E.setMatmulVariant(null));
+
+const norm = (x: ArrayLike<number>) => Math.sqrt(Array.from(x).reduce((s, v) => s + v * v, 0));
+
+/** The bound above for P (m×k, row-major) · Q (k×n). */
+function bound(P: Float64Array, Q: Float64Array, m: number, n: number, k: number, f16Out: boolean): number {
+  const C = matmulRef(P, Q, 1, m, n, k, false, false, 0, 0);
+  const abs = matmulRef(P.map(Math.abs), Q.map(Math.abs), 1, m, n, k, false, false, 0, 0);
+  const gamma = (k * U32) / (1 - k * U32);
+  return (f16Out ? U16 : 0) + (1 + U16) * gamma * (norm(abs) / norm(C));
+}
+
+/** Row-major op(X) of a stored [r, c] matrix. */
+function op(x: ArrayLike<number>, rows: number, cols: number, t: boolean): Float64Array {
+  if (!t) return Float64Array.from(x);
+  const out = new Float64Array(rows * cols);
+  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) out[j * rows + i] = x[i * cols + j]!;
+  return out;
+}
+
+/** Forward and gradient bounds of toF32(matmul(toF16(a), toF16(b))) as gpucheck projects it (seed 11). */
+function bounds(a: ArrayLike<number>, b: ArrayLike<number>, sa: number[], sb: number[], tA: boolean, tB: boolean, f16Out: boolean) {
+  const [ar, ac] = [sa.reduce((x, y) => x * y, 1) / sa[sa.length - 1]!, sa[sa.length - 1]!];
+  const [br, bc] = sb;
+  const A = op(Array.from(a, roundF16), ar, ac, tA);
+  const B = op(Array.from(b, roundF16), br!, bc!, tB);
+  const [M, K] = tA ? [ac, ar] : [ar, ac];
+  const N = tB ? br! : bc!;
+  // the output gradient reaches the product rounded to f16 (the backward of toF32 is toF16)
+  const G = projection([M, N], 11).map(roundF16);
+  const fwd = bound(A, B, M, N, K, f16Out);
+  const dA = bound(G, op(B, K, N, true), M, K, N, true); // G·op(B)ᵀ, stored f16
+  const dB = bound(op(A, M, K, true), G, K, N, M, true); // op(A)ᵀ·G
+  return { fwd, bwd: Math.max(dA, dB) };
+}
+
+const cases: [number[], number[], boolean, boolean][] = [
+  [[7, 5], [5, 9], false, false], // nothing a multiple of 4: scalar f16 loads, K tail
+  [[33, 20], [20, 68], false, false], // vec4<f16> loads, edges past the 32×64 tile
+  [[12, 8], [12, 20], true, false], // Aᵀ vec4 along M
+  [[13, 7], [13, 9], true, false],
+  [[8, 12], [20, 12], false, true], // Bᵀ vec4 along K
+  [[5, 7], [9, 5], true, true],
+  [[70, 301], [301, 66], false, false], // a long K
+  [[2, 6, 8], [8, 12], false, false], // a shared right operand: one [12, 8]·[8, 12] product
+];
+
+for (const variant of E.MATMUL_F16_VARIANTS) {
+  describe(`f16 matmul, variant ${variant}`, () => {
+    for (const [sa, sb, tA, tB] of cases)
+      for (const out of ['f16', 'f32'] as const) {
+        it(`[${sa}]${tA ? 'ᵀ' : ''} · [${sb}]${tB ? 'ᵀ' : ''} → ${out}`, async () => {
+          E.setMatmulVariant(variant);
+          const ia = input(r, sa);
+          const ib = input(r, sb);
+          const f = (a: E.Tensor, b: E.Tensor) => {
+            const y = E.matmul(E.toF16(a), E.toF16(b), { transA: tA, transB: tB, out });
+            expect(y.dtype).toBe(out);
+            return out === 'f16' ? E.toF32(y) : y;
+          };
+          const tol = bounds(ia.data, ib.data, sa, sb, tA, tB, out === 'f16');
+          // (f16 outputs mostly agree exactly: both sides round the same sums to f16)
+          await gpucheck(f, [ia, ib], { fwdTol: tol.fwd, bwdTol: tol.bwd });
+        });
+      }
+  });
+}
+
+describe('f16 matmul gradients and errors', () => {
+  it('gradcheck through the casts (f16 and f32 outputs, transposes)', () => {
+    for (const out of ['f16', 'f32'] as const)
+      for (const [tA, tB] of [[false, false], [true, true]] as const) {
+        const f = (a: E.Tensor, b: E.Tensor) => {
+          const y = E.matmul(E.toF16(a), E.toF16(b), { transA: tA, transB: tB, out });
+          return out === 'f16' ? E.toF32(y) : y;
+        };
+        gradcheck(f, [input(r, tA ? [5, 3] : [3, 5]), input(r, tB ? [4, 5] : [5, 4])]);
+      }
+  });
+  it('f16 operands give f16 gradients', () => {
+    const a = E.tensor(input(r, [3, 5]).data, [3, 5], { dtype: 'f16', requiresGrad: true });
+    const b = E.tensor(input(r, [5, 2]).data, [5, 2], { dtype: 'f16', requiresGrad: true });
+    E.backward(E.sum(E.sum(E.matmul(a, b, { out: 'f32' }), 0), 0));
+    expect([a.grad!.dtype, b.grad!.dtype]).toEqual(['f16', 'f16']);
+  });
+  it('rejects mixed operands and f16 output from f32 operands, naming the op', () => {
+    const a = E.tensor([1, 2, 3, 4], [2, 2]);
+    const h = E.toF16(a);
+    expect(() => E.matmul(a, h)).toThrow(/matmul: operands Tensor#\d+\(f32\[2,2\].* and Tensor#\d+\(f16\[2,2\].* differ in dtype; cast one with toF16 or toF32/);
+    expect(() => E.matmul(a, a, { out: 'f16' })).toThrow(/matmul: out f16 needs f16 operands/);
+  });
+  it('every f16 specialisation compiles', async () => {
+    for (const transA of [false, true])
+      for (const transB of [false, true])
+        for (const vecA of [false, true])
+          for (const vecB of [false, true])
+            for (const out of ['f16', 'f32'] as const) await precompile(matmulRegister({ transA, transB, vecA, vecB, half: { out } }));
+  });
+});
+
+describe('f16 matmul variant choice', () => {
+  it('is the f16 kernel where the adapter has shader-f16, else widening', () => {
+    const info = { adapter: 'x', backend: 'x', limits: {}, isSoftware: true, subgroupSize: 8 };
+    expect(E.chooseMatmulF16Variant({ ...info, features: ['shader-f16'] })).toBe('f16');
+    expect(E.chooseMatmulF16Variant({ ...info, features: [] })).toBe('widen');
+  });
+  it('the autotuner measures both variants on this adapter and caches the faster', async () => {
+    process.env.CSRM_AUTOTUNE_CACHE = join(mkdtempSync(join(tmpdir(), 'autotune-f16-')), 'cache.json');
+    reloadAutotune();
+    setAutotune(true);
+    E.setMatmulVariant(null);
+    try {
+      const d = { batch: 1, M: 64, N: 64, K: 64 };
+      const choice = (await E.tuneMatmulF16([d], { reps: 1 })).get(E.matmulF16Bucket(d))!;
+      const entry = E.autotuneEntries().find((e) => e.bucket === E.matmulF16Bucket(d))!;
+      expect(Object.keys(entry.timings).sort()).toEqual(gpuSync().info.features.includes('shader-f16') ? ['f16', 'widen'] : ['widen']);
+      expect(entry.choice).toBe(choice);
+      expect(E.matmulF16VariantFor(d)).toBe(choice);
+    } finally {
+      setAutotune(false);
+      delete process.env.CSRM_AUTOTUNE_CACHE;
+      reloadAutotune();
+    }
+  });
+});
