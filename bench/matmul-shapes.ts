@@ -188,6 +188,7 @@ for (const r of rows) {
 const stepOf = (head: string) => rows.filter((r) => r.count > 0 && (!heads.some((h) => r.label.includes(h.name)) || r.label.includes(head)));
 const totals: Record<string, Record<string, { ms: number; cpu_ms: number; gflops: number; share: number; gflops_cpu: number; share_cpu: number | null }>> = {};
 for (const h of heads) {
+  if (!rows.some((r) => r.label.includes(h.name))) continue; // --only left this head out: no step to sum
   const step = stepOf(h.name);
   const fl = step.reduce((x, r) => x + r.count * 2 * r.M * r.N * r.K, 0);
   totals[h.name] = {};
