@@ -70,8 +70,8 @@ const BROADCAST_ROWS: Partial<Record<MatmulVariant, number>> = { broadcast: 16, 
  * casts them to f32 and runs the f32 product's variant, then casts an f16 output back; 'sgmat…'
  * multiply on the GPU's matrix units (kernels/matmul/subgroup-matrix.ts) with the named C tile
  * (sgmat128s8: 8 subgroups instead of 4). All accumulate in f32. */
-export type MatmulF16Variant = 'f16' | 'widen' | 'sgmat64' | 'sgmat128' | 'sgmat128s8' | 'sgmat128k64' | 'sgmat128d';
-export const MATMUL_F16_VARIANTS: readonly MatmulF16Variant[] = ['f16', 'widen', 'sgmat64', 'sgmat128', 'sgmat128s8', 'sgmat128k64', 'sgmat128d'];
+export type MatmulF16Variant = 'f16' | 'widen' | 'sgmat64' | 'sgmat128' | 'sgmat128s8' | 'sgmat128k64' | 'sgmat128p' | 'sgmat128d';
+export const MATMUL_F16_VARIANTS: readonly MatmulF16Variant[] = ['f16', 'widen', 'sgmat64', 'sgmat128', 'sgmat128s8', 'sgmat128k64', 'sgmat128p', 'sgmat128d'];
 
 interface SgmVariant {
   tile: Omit<SgmTile, 'bk'>;
@@ -79,28 +79,32 @@ interface SgmVariant {
   bk32?: number;
   /** loads straight from the operands (kernels/matmul/subgroup-matrix.ts `direct`) */
   direct?: boolean;
+  /** next step's tiles fetched into registers during this step's multiplies */
+  prefetch?: boolean;
 }
 /** Subgroups (sm × sn), result matrices per subgroup (fm × fn) and staging of each subgroup-matrix
- * variant: 'k64' stages 64 of K per barrier pair instead of 32; 'd' loads from the operands directly. */
+ * variant: 'k64' stages 64 of K per barrier pair instead of 32; 'p' prefetches the next tiles into
+ * registers; 'd' loads from the operands directly. */
 const SGM_VARIANTS: Partial<Record<MatmulF16Variant, SgmVariant>> = {
   sgmat64: { tile: { sm: 2, sn: 2, fm: 2, fn: 2 } },
   sgmat128: { tile: { sm: 2, sn: 2, fm: 4, fn: 4 } },
   sgmat128s8: { tile: { sm: 4, sn: 2, fm: 2, fn: 4 } },
   sgmat128k64: { tile: { sm: 2, sn: 2, fm: 4, fn: 4 }, bk32: 2 },
+  sgmat128p: { tile: { sm: 2, sn: 2, fm: 4, fn: 4 }, prefetch: true },
   sgmat128d: { tile: { sm: 2, sn: 2, fm: 4, fn: 4 }, direct: true },
 };
 
 /** The tile of a subgroup-matrix variant on this adapter, or null where it cannot run: no
  * subgroup-matrix feature, no f16 → f32 configuration or working syntax (engine/subgroup-matrix.ts),
  * no fixed subgroup size, or a workgroup that is not a multiple of the largest subgroup size. */
-function sgmTileFor(info: DeviceInfo, v: MatmulF16Variant): (SgmTile & { direct: boolean }) | null {
+function sgmTileFor(info: DeviceInfo, v: MatmulF16Variant): (SgmTile & { direct: boolean; prefetch: boolean }) | null {
   const sv = SGM_VARIANTS[v];
   const x = info.subgroupMatrix;
   if (!sv || !x || !x.syntax || !x.f16 || info.subgroupSize === null) return null;
   const t = sv.tile;
   if ((t.sm * t.sn * info.subgroupSize) % x.subgroupMaxSize !== 0) return null;
   const bk = sv.direct ? x.f16.K : Math.ceil((32 * (sv.bk32 ?? 1)) / x.f16.K) * x.f16.K;
-  return { ...t, bk, direct: sv.direct ?? false };
+  return { ...t, bk, direct: sv.direct ?? false, prefetch: sv.prefetch ?? false };
 }
 
 /** The f16 variants this adapter can run. */
@@ -372,9 +376,9 @@ function matmulF16Gpu(v: MatmulF16Variant, a: Tensor, b: Tensor, d: Dims, tA: bo
   }
   if (tile) {
     const x = info.subgroupMatrix!;
-    const spec = { transA: tA, transB: tB, vecA, vecB, out: o, cfg: x.f16!, sg: info.subgroupSize!, tile, syntax: x.syntax!, direct: tile.direct };
+    const spec = { transA: tA, transB: tB, vecA, vecB, out: o, cfg: x.f16!, sg: info.subgroupSize!, tile, syntax: x.syntax!, direct: tile.direct, prefetch: tile.prefetch };
     const { BM, BN } = sgmTileDims(spec);
-    const k = cached(`s${tile.sm}${tile.sn}${tile.fm}${tile.fn}${tile.bk}${tile.direct}${tA}${tB}${vecA}${vecB}${o}`, () => matmulSubgroupMatrix(spec));
+    const k = cached(`s${tile.sm}${tile.sn}${tile.fm}${tile.fn}${tile.bk}${tile.direct}${tile.prefetch}${tA}${tB}${vecA}${vecB}${o}`, () => matmulSubgroupMatrix(spec));
     launch(k, [a, b, out], [Math.ceil(d.N / BN), Math.ceil(d.M / BM), d.batch], [d.M, d.N, d.K, d.sA, d.sB, d.M * d.N], 'matmul');
     return out;
   }

@@ -38,6 +38,8 @@ export interface SgmSpec {
    * barriers in the K loop, the cache serves the reuse. Only for M % BM = N % BN = K % cfg.K = 0
    * (a load never crosses an edge; the caller checks). */
   direct?: boolean;
+  /** Staged: fetch the next step's tiles into registers while this step multiplies. */
+  prefetch?: boolean;
 }
 
 /** Extra f16 elements per staged row: rows stay 16-byte aligned and start in different banks. */
@@ -68,32 +70,33 @@ interface Stage {
   base: string;
 }
 
-function stageCode(st: Stage, threads: number): string {
+/** Per thread, the staging of one operand in parts: `fetch` reads its share of the tile at `kExpr`
+ * into registers r<name><j>, `store` writes the registers to workgroup memory. */
+function stageParts(st: Stage, threads: number, kExpr: string): { decl: string; fetch: string; store: string } {
   const vw = st.vec ? 4 : 1;
   const perRow = st.inner / vw;
   const count = st.outer * perRow;
-  const lines: string[] = [];
+  const T = st.vec ? 'vec4<f16>' : 'f16';
+  const decl: string[] = [];
+  const fetch: string[] = [];
+  const store: string[] = [];
+  const sub = (x: string) => x.replace(/\bk0\b/g, kExpr);
   for (const j of range(Math.ceil(count / threads))) {
-    const guard = (j + 1) * threads > count;
-    const body: string[] = [];
-    body.push(`let e = li + ${j * threads}u;`);
-    body.push(`let o = e / ${perRow}u;`);
-    body.push(`let i = (e % ${perRow}u) * ${vw}u;`);
-    body.push(`let go = ${st.outer0} + o;`);
-    body.push(`let gi = ${st.inner0} + i;`);
-    body.push(`let ok = go < ${st.outerLim} && gi < ${st.innerLim};`);
-    body.push(`let g = ${st.base} + min(go, ${st.outerLim} - 1u) * ${st.rowLen} + min(gi, ${st.innerLim} - 1u);`);
-    body.push(`let s = o * ${st.ld}u + i;`);
-    if (st.vec) {
-      // the limit is a multiple of 4 and gi is too, so a vec4 is either wholly inside or outside
-      body.push(`let v = select(vec4<f16>(0.0h), ${st.name}[g >> 2u], ok);`);
-      for (const t of range(4)) body.push(`${st.sh}[s + ${t}u] = v[${t}];`);
-    } else {
-      body.push(`${st.sh}[s] = select(0.0h, ${st.name}[g], ok);`);
-    }
-    lines.push(guard ? `if (li + ${j * threads}u < ${count}u) {\n      ${body.join('\n      ')}\n    }` : `{\n      ${body.join('\n      ')}\n    }`);
+    const guard = (j + 1) * threads > count ? `li + ${j * threads}u < ${count}u` : 'true';
+    const reg = `r${st.name}${j}`;
+    decl.push(`var ${reg} = ${T}(0.0h);`);
+    const idx = `let e = li + ${j * threads}u; let o = e / ${perRow}u; let i = (e % ${perRow}u) * ${vw}u;`;
+    fetch.push(
+      `{ ${idx} let go = ${sub(st.outer0)} + o; let gi = ${sub(st.inner0)} + i;` +
+        ` let ok = ${guard} && go < ${st.outerLim} && gi < ${st.innerLim};` +
+        ` let g = ${st.base} + min(go, ${st.outerLim} - 1u) * ${st.rowLen} + min(gi, ${st.innerLim} - 1u);` +
+        // the limit is a multiple of 4 when vectorised and gi is too: a vec4 is wholly inside or outside
+        ` ${reg} = select(${T}(0.0h), ${st.name}[${st.vec ? 'g >> 2u' : 'g'}], ok); }`,
+    );
+    const writes = st.vec ? range(4).map((t) => `${st.sh}[s + ${t}u] = ${reg}[${t}];`).join(' ') : `${st.sh}[s] = ${reg};`;
+    store.push(`if (${guard}) { ${idx} let s = o * ${st.ld}u + i; ${writes} }`);
   }
-  return lines.join('\n    ');
+  return { decl: decl.join('\n  '), fetch: fetch.join('\n    '), store: store.join('\n    ') };
 }
 
 export function matmulSubgroupMatrix(s: SgmSpec): Kernel {
@@ -159,16 +162,21 @@ export function matmulSubgroupMatrix(s: SgmSpec): Kernel {
   const ix = sgmIndex(syntax, sg);
   const VA = s.vecA && !s.direct ? 'vec4<f16>' : 'f16';
   const VB = s.vecB && !s.direct ? 'vec4<f16>' : 'f16';
+  // staged: this step's tile goes from registers to workgroup memory, then (prefetch) the next
+  // step's global loads are issued before the multiplies so their latency hides behind them
+  const pa = stageParts(sa, threads, s.prefetch ? 'kn' : 'k0');
+  const pb = stageParts(sb, threads, s.prefetch ? 'kn' : 'k0');
+  const pre = s.direct ? '' : s.prefetch ? `${pa.decl}\n  ${pb.decl}\n  var kn = 0u;\n  ${pa.fetch}\n  ${pb.fetch}` : `${pa.decl}\n  ${pb.decl}`;
   const loop = s.direct
     ? `${mma.join('\n    ')}`
-    : `${stageCode(sa, threads)}
-    ${stageCode(sb, threads)}
+    : `${s.prefetch ? '' : `${pa.fetch}\n    ${pb.fetch}\n    `}${pa.store}
+    ${pb.store}
     workgroupBarrier();
-    ${mma.join('\n    ')}
+    ${s.prefetch ? `kn = k0 + ${BK}u;\n    ${pa.fetch}\n    ${pb.fetch}\n    ` : ''}${mma.join('\n    ')}
     workgroupBarrier();`;
   const name =
     `matmul_sgmat_${transA ? 't' : 'n'}${transB ? 't' : 'n'}_${s.vecA ? 'v' : 's'}${s.vecB ? 'v' : 's'}_${s.out}` +
-    `${s.direct ? '_direct' : ''}_c${cfg.M}x${cfg.N}x${cfg.K}_t${tile.sm}x${tile.sn}x${tile.fm}x${tile.fn}x${tile.bk}_s${sg}${syntax.index === 'builtin' ? 'b' : ''}`;
+    `${s.direct ? '_direct' : ''}${s.prefetch ? '_pf' : ''}_c${cfg.M}x${cfg.N}x${cfg.K}_t${tile.sm}x${tile.sn}x${tile.fm}x${tile.fn}x${tile.bk}_s${sg}${syntax.index === 'builtin' ? 'b' : ''}`;
   const k = kernel(
     name,
     /* wgsl */ `${sgmHeader(syntax)}
@@ -194,6 +202,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 ${range(tile.fm)
   .flatMap((i) => range(tile.fn).map((j) => `  var acc${i}_${j} = ${C}();`))
   .join('\n')}
+  ${pre}
   for (var k0 = 0u; k0 < p.K; k0 += ${BK}u) {
     ${loop}
   }

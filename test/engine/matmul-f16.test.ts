@@ -174,7 +174,7 @@ describe('f16 matmul variant choice', () => {
       const entry = E.autotuneEntries().find((e) => e.bucket === E.matmulF16Bucket(d))!;
       const runs = gpuSync().info.features.includes('shader-f16') ? ['f16', 'widen'] : ['widen'];
       // plus the subgroup-matrix tiles where the adapter has matrix units (an H200: all three)
-      if (gpuSync().info.subgroupMatrix?.syntax) runs.push('sgmat64', 'sgmat128', 'sgmat128s8', 'sgmat128k64', 'sgmat128d');
+      if (gpuSync().info.subgroupMatrix?.syntax) runs.push('sgmat64', 'sgmat128', 'sgmat128s8', 'sgmat128k64', 'sgmat128p', 'sgmat128d');
       expect(Object.keys(entry.timings).sort()).toEqual(runs.sort());
       expect(entry.choice).toBe(choice);
       expect(E.matmulF16VariantFor(d)).toBe(choice);
