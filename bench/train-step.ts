@@ -105,7 +105,11 @@ function trainCase(s: TrainShape): BenchCase {
     flops: trainStepFlops(c, s.B, s.T),
     ceiling: 'compute',
     items: { count: s.B * s.T, unit: 'tokens' },
-    tune: { matmul: modelMatmulDims(c, s.B * s.T, s.B * (s.T - 1), s.V, true) },
+    tune: {
+      matmul: modelMatmulDims(c, s.B * s.T, s.B * (s.T - 1), s.V, true),
+      // mixed precision multiplies the projections and heads in f16: the same shapes, f16 buckets
+      ...(s.precision === 'mixed-f16' ? { matmulF16: modelMatmulDims(c, s.B * s.T, s.B * (s.T - 1), s.V, true) } : {}),
+    },
     tolerance: s.precision === 'mixed-f16' ? 1e-3 : 1e-4,
     async setup(): Promise<BenchInstance> {
       const live0 = liveBytes();
