@@ -1,6 +1,6 @@
 // End-to-end training step of the LM presets (B = 16 sequences × T = 64 tokens, vocabulary 3000):
-// exactly the step pipeline/train/sft.ts takes (sftStep: forwardHidden in training mode → lmLogits →
-// lmCrossEntropy → backward → clipGradNorm → AdamW), full fine-tuning and LoRA (paperLora on q/k/v).
+// exactly the step pipeline/train/sft.ts takes (sftStep: forwardHidden in training mode → lmLoss
+// (the fused LM head + cross-entropy) → backward → clipGradNorm → AdamW), full fine-tuning and LoRA (paperLora on q/k/v).
 //
 // GFLOP/s counts model FLOPs (so "% of ceiling" is the MFU against the FMA ceiling of the same run):
 //   full:  6·N·tokens            every weight: 2 forward, 2 activation gradient, 2 weight gradient
@@ -20,10 +20,9 @@
 // head, f32 master weights, dynamic loss scaling with one flag readback per step), whose float64
 // reference is the same f32 step: its tolerance is f16's (1e-3).
 import { adamw, backward, clipGradNorm, dispatchCount, item, liveBytes, peakBytes, resetPeak, scopeAsync, tensor, zeroGrad, type LossScale } from '../engine/index.ts';
-import { lmCrossEntropy } from '../engine/losses/index.ts';
 import { rng } from '../engine/random.ts';
 import { makeConfig, paperLora, paramCounts, type LlamaConfig } from '../models/llama-config.ts';
-import { addLora, baseParams, disposeLlama, forwardHidden, hiddenRows, initLlama, llamaOnBackend, lmLogits, loraParams, trainableParams, type Llama } from '../models/llama.ts';
+import { addLora, baseParams, disposeLlama, forwardHidden, hiddenRows, initLlama, llamaOnBackend, lmLoss, loraParams, trainableParams, type Llama } from '../models/llama.ts';
 import { gpuSync } from '../engine/device.ts';
 import type { Precision } from '../models/mixed-precision.ts';
 import type { LmSeq } from '../pipeline/train/batch.ts';
@@ -85,7 +84,7 @@ async function referenceLosses(ref: Llama, s: TrainShape, cfg: SftConfig, seqs: 
   for (let step = 0; step < n; step++) {
     zeroGrad(params);
     const h = forwardHidden(ref, cb.batch, { training: true, seed: cfg.seed * 100003 + step });
-    const loss = lmCrossEntropy(lmLogits(ref, hiddenRows(h, cb.lmIdx)), targets);
+    const loss = lmLoss(ref, hiddenRows(h, cb.lmIdx), targets);
     out.push((loss.cpu as Float64Array)[0]! * cfg.lmWeight);
     backward(loss);
     clipGradNorm(params, cfg.clip);

@@ -23,6 +23,7 @@ import {
   type Backend,
   type Tensor,
 } from '../engine/index.ts';
+import { lmCrossEntropy, lmHeadCrossEntropy, type LmHeadCrossEntropyOpts } from '../engine/losses/index.ts';
 import { rng } from '../engine/random.ts';
 import { headDim, paramCounts, validateConfig, type LlamaConfig, type LoraConfig } from './llama-config.ts';
 import { denseT, type Precision } from './mixed-precision.ts';
@@ -276,6 +277,17 @@ export function forwardHidden(m: Llama, batch: Batch, o: ForwardOpts = {}): Tens
 /** Logits for selected hidden rows: rows [N, dim] → [N, vocab]. */
 export function lmLogits(m: Llama, rows: Tensor, precision: Precision = 'f32'): Tensor {
   return denseT(rows, m.lmHead ?? m.embed, precision);
+}
+
+/**
+ * The LM loss of selected hidden rows [N, dim] against i32 targets [N]: lmCrossEntropy of their
+ * logits. In f32 the head and its loss are one op (lmHeadCrossEntropy: the log-sum-exp comes out of
+ * the head's product, no separate pass over the [N, vocab] logits); mixed precision multiplies in f16
+ * and runs the loss on the f32 logits, whose storage then holds their gradient.
+ */
+export function lmLoss(m: Llama, rows: Tensor, targets: Tensor, opts: LmHeadCrossEntropyOpts = {}, precision: Precision = 'f32'): Tensor {
+  if (precision === 'f32') return lmHeadCrossEntropy(rows, m.lmHead ?? m.embed, targets, opts);
+  return lmCrossEntropy(lmLogits(m, rows, precision), targets, { ...opts, overwriteLogits: true });
 }
 
 /** Hidden rows at flat indices b·T + t (e.g. the answer positions), [N, dim]. */

@@ -36,21 +36,45 @@ export interface LmCrossEntropyOpts {
 
 const OP = 'lmCrossEntropy';
 
+/** The validated settings of an LM cross-entropy over N rows (`like`: the tensor that fixes the backend). */
+export function lmCeSettings(op: string, like: Tensor, N: number, targets: Tensor, opts: LmCrossEntropyOpts) {
+  const ignore = opts.ignoreIndex ?? -100;
+  if (!Number.isInteger(ignore)) throw new Error(`${op}: ignoreIndex ${ignore} is not an integer`);
+  const reduction = opts.reduction ?? 'mean';
+  expectReduction(op, reduction, ['mean', 'sum']);
+  const w = opts.weights ?? null;
+  expectTensors(op, [[like, 'f32'], [targets, 'i32'], ...(w ? [[w, 'f32'] as [Tensor, 'f32']] : [])]);
+  expectShape(op, 'targets', targets, [N]);
+  if (w) expectShape(op, 'weights', w, [N]);
+  return { ignore, w, mean: reduction === 'mean' };
+}
+
+/** dlogits = g·w_r·(exp(z − lse_r) − onehot)/norm on the GPU, over the logits when `overwrite`. */
+export function lmCeBackwardGpu(op: string, logits: Tensor, targets: Tensor, w: Tensor | null, lse: Tensor, g: Tensor, norm: Tensor, ignore: number, overwrite: boolean): Tensor {
+  const [N, V] = logits.shape as [number, number];
+  const vec4 = V % 4 === 0;
+  const rowsPerZ = Math.min(N, 65535);
+  const cols = vec4 ? V / 4 : V;
+  const grid: [number, number, number] = [Math.ceil(cols / (LMCE_WG * LMCE_BWD_VPT)), rowsPerZ, Math.ceil(N / rowsPerZ)];
+  const params = [N, V, ignore, w ? 1 : 0, rowsPerZ, cols];
+  if (overwrite) {
+    // a view shares the logits' storage: the gradient lives there once the kernel has run
+    const dx = view(logits, [N, V]);
+    launch(lmCeBackward(vec4, true), [targets, w ?? targets, lse, g, norm, dx], grid, params, `${op} backward`);
+    return dx;
+  }
+  const dx = empty([N, V]);
+  launch(lmCeBackward(vec4), [logits, targets, w ?? logits, lse, g, norm, dx], grid, params, `${op} backward`);
+  return dx;
+}
+
 /** Fused LM cross-entropy of logits [N, V] against i32 targets [N]; returns a scalar []. */
 export function lmCrossEntropy(logits: Tensor, targets: Tensor, opts: LmCrossEntropyOpts = {}): Tensor {
   assertLive(OP, logits);
   assertDtype(OP, logits, 'f32');
   if (logits.rank !== 2 || logits.shape[0]! < 1 || logits.shape[1]! < 1) throw new Error(`${OP}: logits must be [N, V] with N, V ≥ 1 but got ${shapeOf(logits)}`);
   const [N, V] = logits.shape as [number, number];
-  const ignore = opts.ignoreIndex ?? -100;
-  if (!Number.isInteger(ignore)) throw new Error(`${OP}: ignoreIndex ${ignore} is not an integer`);
-  const reduction = opts.reduction ?? 'mean';
-  expectReduction(OP, reduction, ['mean', 'sum']);
-  const w = opts.weights ?? null;
-  expectTensors(OP, [[logits, 'f32'], [targets, 'i32'], ...(w ? [[w, 'f32'] as [Tensor, 'f32']] : [])]);
-  expectShape(OP, 'targets', targets, [N]);
-  if (w) expectShape(OP, 'weights', w, [N]);
-  const mean = reduction === 'mean';
+  const { ignore, w, mean } = lmCeSettings(OP, logits, N, targets, opts);
 
   if (logits.backend === 'cpu') {
     const a: LmCeArgs = { logits: logits.cpu!, N, V, targets: targets.cpu!, ignoreIndex: ignore, weights: w ? w.cpu! : null, mean };
@@ -72,21 +96,7 @@ export function lmCrossEntropy(logits: Tensor, targets: Tensor, opts: LmCrossEnt
   const norm = empty([1]);
   launch(lossFinalize, [stats, out, norm], [1, 1, 1], [N, mean ? 1 : 0], OP);
   stats.dispose();
-  const y = record(out, OP, [logits], (g) => {
-    const rowsPerZ = Math.min(N, 65535);
-    const cols = vec4 ? V / 4 : V;
-    const grid: [number, number, number] = [Math.ceil(cols / (LMCE_WG * LMCE_BWD_VPT)), rowsPerZ, Math.ceil(N / rowsPerZ)];
-    const params = [N, V, ignore, w ? 1 : 0, rowsPerZ, cols];
-    if (opts.overwriteLogits) {
-      // a view shares the logits' storage: the gradient lives there once the kernel has run
-      const dx = view(logits, [N, V]);
-      launch(lmCeBackward(vec4, true), [targets, w ?? targets, lse, g, norm, dx], grid, params, `${OP} backward`);
-      return [dx];
-    }
-    const dx = empty([N, V]);
-    launch(lmCeBackward(vec4), [logits, targets, w ?? logits, lse, g, norm, dx], grid, params, `${OP} backward`);
-    return [dx];
-  });
+  const y = record(out, OP, [logits], (g) => [lmCeBackwardGpu(OP, logits, targets, w, lse, g, norm, ignore, opts.overwriteLogits ?? false)]);
   if (!y.requiresGrad) {
     lse.dispose(); // no backward will need them
     norm.dispose();

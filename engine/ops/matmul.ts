@@ -445,6 +445,28 @@ export function matmulPlusRaw(
   return out;
 }
 
+/**
+ * The LM head's forward x·Wᵀ (x [M, K], W [N, K], f32) with the log-sum-exp epilogue of the
+ * subgroup-broadcast kernel: besides C [M, N] it returns part [M, tilesN] of per-row, per-column-tile
+ * (max, Σ exp(c − max)) pairs (kernels/matmul/broadcast.ts). Null where the broadcast kernel is not
+ * the one this product runs or its layout conditions fail; the caller then runs the plain product.
+ */
+export function matmulLseRaw(x: Tensor, w: Tensor): { c: Tensor; part: Tensor; tilesN: number } | null {
+  if (x.backend !== 'gpu' || x.dtype !== 'f32' || w.dtype !== 'f32' || x.rank !== 2 || w.rank !== 2) return null;
+  const d = dims(x, w, false, true);
+  const R = BROADCAST_ROWS[matmulVariantFor(d)];
+  if (d.M === 0 || d.N === 0 || d.K === 0 || R === undefined) return null;
+  const bs = broadcastSpec(d, false, true, R);
+  if (!bs) return null;
+  const spec: BroadcastSpec = { ...bs, lse: true };
+  const tilesN = Math.ceil(d.N / broadcastCols(spec));
+  const c = empty([d.M, d.N], 'f32', 'gpu');
+  const part = empty([d.M, tilesN, 2], 'f32', 'gpu');
+  const k = cached(`l${spec.R}x${spec.TN}${spec.vecC}s${spec.SG}`, () => matmulBroadcast(spec));
+  launch(k, [x, w, c, part], [Math.ceil(d.M / spec.R) * tilesN, 1, 1], [d.M, d.N, d.K, 0, 0, 0, tilesN], 'matmul');
+  return { c, part, tilesN };
+}
+
 /** The raw kernel (no autograd). `outDtype` matters for f16 operands only (default f16). */
 export function matmulRaw(a: Tensor, b: Tensor, tA = false, tB = false, outDtype?: DType): Tensor {
   const d = dims(a, b, tA, tB);

@@ -10,6 +10,23 @@ export const LMCE_WG = 64;
 
 const cache = new Map<string, Kernel>();
 
+/** WGSL: the end of a row's forward once its max `m` and log Σ exp(z − m) `ls` are known: stores
+ * (m, ls) in lse[row] and (w·(lse − z_target), 1) in stats[row], (0, 0) for an ignored token, NaN
+ * for a target outside [0, V). Needs p.V, p.ignore, p.hasW and the bindings logits, targets, w. */
+export const lmCeRowEnd = (m: string, ls: string) => /* wgsl */ `// kept as (max, log Σ): z − max is exact in f32, while max + log Σ would round at |z| ~ 1e4
+    let ls = ${ls};
+    lse[row] = vec2<f32>(${m}, ls);
+    let t = targets[row];
+    if (t == p.ignore) {
+      stats[row] = vec2<f32>(0.0, 0.0);
+    } else if (t < 0 || u32(t) >= p.V) {
+      var nanBits = 0x7fc00000u; // a target outside the vocabulary poisons the loss
+      stats[row] = vec2<f32>(bitcast<f32>(nanBits), 1.0);
+    } else {
+      let wr = select(1.0, w[row], p.hasW == 1u);
+      stats[row] = vec2<f32>(wr * ((${m} - logits[row * p.V + u32(t)]) + ls), 1.0);
+    }`;
+
 // vec4 loads when V % 4 == 0 (rows stay 16-byte aligned), scalar otherwise.
 export function lmCeForward(vec4: boolean): Kernel {
   const key = `fwd${vec4}`;
@@ -54,19 +71,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   ${body}
   ${lseMerge(LMCE_WG)}
   if (lid == 0u) {
-    // kept as (max, log Σ): z − max is exact in f32, while max + log Σ would round at |z| ~ 1e4
-    let ls = log(ps[0]);
-    lse[row] = vec2<f32>(pm[0], ls);
-    let t = targets[row];
-    if (t == p.ignore) {
-      stats[row] = vec2<f32>(0.0, 0.0);
-    } else if (t < 0 || u32(t) >= p.V) {
-      var nanBits = 0x7fc00000u; // a target outside the vocabulary poisons the loss
-      stats[row] = vec2<f32>(bitcast<f32>(nanBits), 1.0);
-    } else {
-      let wr = select(1.0, w[row], p.hasW == 1u);
-      stats[row] = vec2<f32>(wr * ((pm[0] - logits[row * p.V + u32(t)]) + ls), 1.0);
-    }
+    ${lmCeRowEnd('pm[0]', 'log(ps[0])')}
   }
 }`,
     ['r', 'r', 'r', 'r', 'rw', 'rw'],

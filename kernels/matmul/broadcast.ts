@@ -33,6 +33,10 @@ export interface BroadcastSpec {
    * A2's and B2's layouts as above (K2 % 4 = 0, no batch), keep the dropout mask of output element
    * m·N + n (kernels/dropout/hash.ts) when drop is set. */
   second?: { aRows: boolean; bRows: boolean; drop: boolean };
+  /** Epilogue of the LM head (kernels/losses/lm-head-ce.ts): besides C, each subgroup writes per row
+   * of its tile the partial log-sum-exp of its columns, part[m·tilesN + tile] = (M, Σ exp(c − M))
+   * with M the tile row's max (columns past N excluded). No batch, no second product. */
+  lse?: boolean;
 }
 
 const range = (n: number) => [...Array(n).keys()];
@@ -107,6 +111,26 @@ function colOf(s: BroadcastSpec, c: number): string {
   return adjacent(s) ? `n0 + ${4 * s.SG * (c >> 2)}u + 4u * l + ${c & 3}u` : `n0 + ${s.SG * c}u + l`;
 }
 
+/** WGSL: the log-sum-exp epilogue (see BroadcastSpec.lse). Per row: the lane's max over its valid
+ * columns, the subgroup's max M, Σ exp(c − M) over the lane, summed over the subgroup; lane r % SG
+ * stores row r's pair. -max f32 (not -inf) marks columns past N, so exp(x − M) is exactly 0. */
+function lsePartials(s: BroadcastSpec, col: (c: number) => string): string[] {
+  const CPL = 4 * s.TN;
+  const out = [`  let tileN = wid.x % p.tilesN;`];
+  for (const c of range(CPL)) out.push(`  let ok${c} = ${col(c)} < p.N;`);
+  for (const r of range(s.R)) {
+    out.push(
+      `  {`,
+      ...range(CPL).map((c) => `    let v${c} = select(-3.4028234663852886e38, acc${r}_${c}, ok${c});`),
+      `    let M = subgroupMax(${range(CPL - 1).reduce((e, c) => `max(${e}, v${c + 1})`, 'v0')});`,
+      `    let S = subgroupAdd(${range(CPL).map((c) => `exp(v${c} - M)`).join(' + ')});`,
+      `    if (l == ${r % s.SG}u && m0 + ${r}u < p.M) { part[(m0 + ${r}u) * p.tilesN + tileN] = vec2<f32>(M, S); }`,
+      `  }`,
+    );
+  }
+  return out;
+}
+
 export function matmulBroadcast(s: BroadcastSpec): Kernel {
   const { aRows, bRows, R, TN, SG } = s;
   const adj = adjacent(s);
@@ -131,8 +155,10 @@ export function matmulBroadcast(s: BroadcastSpec): Kernel {
         ),
       )
     : range(R).flatMap((r) => range(CPL).map((c) => `  if (m0 + ${r}u < p.M && ${col(c)} < p.N) { c[cb + (m0 + ${r}u) * p.N + ${col(c)}] = acc${r}_${c}; }`));
+  if (s.lse && (lora || !adj)) throw new Error('matmulBroadcast: the log-sum-exp epilogue needs adjacent columns and no second product');
+  const lse = s.lse ? lsePartials(s, col) : [];
   const lor = lora ? `_plus${lora.aRows ? 'r' : 'c'}${lora.bRows ? 'r' : 'c'}${lora.drop ? 'd' : ''}` : '';
-  const name = `matmul_broadcast_${aRows ? 'r' : 'c'}${bRows ? 'r' : 'c'}${lor}_${R}x${TN}${adj ? 'a' : ''}${vecC ? 'v' : ''}_sg${SG}`;
+  const name = `matmul_broadcast_${aRows ? 'r' : 'c'}${bRows ? 'r' : 'c'}${lor}${s.lse ? '_lse' : ''}_${R}x${TN}${adj ? 'a' : ''}${vecC ? 'v' : ''}_sg${SG}`;
   const bindings = lora
     ? `@group(0) @binding(1) var<storage, read> a: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> b: array<vec4<f32>>;
@@ -141,7 +167,7 @@ export function matmulBroadcast(s: BroadcastSpec): Kernel {
 @group(0) @binding(5) var<storage, read_write> c: array<${vecC ? 'vec4<f32>' : 'f32'}>;`
     : `@group(0) @binding(1) var<storage, read> a: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> b: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read_write> c: array<${vecC ? 'vec4<f32>' : 'f32'}>;`;
+@group(0) @binding(3) var<storage, read_write> c: array<${vecC ? 'vec4<f32>' : 'f32'}>;${s.lse ? '\n@group(0) @binding(4) var<storage, read_write> part: array<vec2<f32>>;' : ''}`;
   return kernel(
     name,
     /* wgsl */ `enable subgroups;
@@ -175,7 +201,8 @@ ${factors.join('\n')}
       : ''
   }
 ${writes.join('\n')}
+${lse.join('\n')}
 }`,
-    lora ? ['r', 'r', 'r', 'r', 'rw'] : ['r', 'r', 'rw'],
+    lora ? ['r', 'r', 'r', 'r', 'rw'] : s.lse ? ['r', 'r', 'rw', 'rw'] : ['r', 'r', 'rw'],
   );
 }

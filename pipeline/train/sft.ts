@@ -21,8 +21,8 @@ import {
   type LossScale,
   type Tensor,
 } from '../../engine/index.ts';
-import { lmCrossEntropy, threeTokenCE } from '../../engine/losses/index.ts';
-import { hiddenRows, forwardHidden, labelLogits, lmLogits, trainableParams, type Llama } from '../../models/llama.ts';
+import { threeTokenCE } from '../../engine/losses/index.ts';
+import { hiddenRows, forwardHidden, labelLogits, lmLoss, trainableParams, type Llama } from '../../models/llama.ts';
 import { PRECISIONS, type Precision } from '../../models/mixed-precision.ts';
 import { buildBatch, type LmSeq, type RelevanceSeq, type Seq, type TranslationSeq } from './batch.ts';
 import { interleave } from './interleave.ts';
@@ -126,10 +126,8 @@ function stepLoss(inp: SftStepInputs, seqs: Seq[], step: number): { loss: Tensor
     loss = threeTokenCE(logits, [0, 1, 2], hard, soft, { alpha: useSoft ? cfg.alpha : 1 });
   }
   if (bb.lmIdx.length > 0) {
-    const logits = lmLogits(model, hiddenRows(hidden, bb.lmIdx), precision);
     const targets = tensor(bb.lmTargets, [bb.lmTargets.length], { dtype: 'i32' });
-    // nothing reads these logits after backward: their gradient may take their place (less peak memory)
-    const lm = mulScalar(lmCrossEntropy(logits, targets, { overwriteLogits: true }), cfg.lmWeight);
+    const lm = mulScalar(lmLoss(model, hiddenRows(hidden, bb.lmIdx), targets, {}, precision), cfg.lmWeight);
     loss = loss ? add(loss, lm) : lm;
   }
   return { loss: loss!, tokens: bb.tokens, dispose: () => bb.dispose() };

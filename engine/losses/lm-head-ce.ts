@@ -1,0 +1,60 @@
+// The LM head and its cross-entropy as one op: lmHeadCrossEntropy(h, W, t) = lmCrossEntropy(h·Wᵀ, t)
+// for hidden rows h [N, D] and the head W [V, D] (PyTorch's Linear layout; the tied embedding is the
+// same matrix). Math (engine/losses/lm-ce.ts, with z = h·Wᵀ):
+//   ℓ_r = w_r · (logsumexp_c z_rc − z_r,t_r),   L = Σ_r ℓ_r / norm
+//   U = ∂L/∂z = g·w_r·(softmax(z_r) − onehot(t_r)) / norm,   ∂L/∂h = U·W,   ∂L/∂W = Uᵀ·h
+// Fused on the GPU where the head's product runs the subgroup-broadcast kernel (lavapipe): its
+// epilogue writes each row's partial log-sum-exp per column tile while the logits are still in
+// registers (kernels/matmul/broadcast.ts), a per-row merge (kernels/losses/lm-head-ce.ts) gives the
+// loss, and the separate pass of lmCrossEntropy's forward over the [N, V] logits is gone. The
+// backward writes U over the logits (nothing else sees them) and runs the two products on it.
+// Elsewhere (other matmul variants, D % 4 ≠ 0, the float64 backend) it is the composition itself.
+import { record } from '../autograd.ts';
+import { grid1d, launch } from '../runtime.ts';
+import { assertLive, empty, type Tensor } from '../tensor.ts';
+import { linear } from '../ops/linear.ts';
+import { matmulLseRaw, matmulRaw } from '../ops/matmul.ts';
+import { lossFinalize } from '../../kernels/losses/finalize.ts';
+import { LMHEAD_MERGE_WG, lmHeadMerge } from '../../kernels/losses/lm-head-ce.ts';
+import { lmCeBackwardGpu, lmCeSettings, lmCrossEntropy, type LmCrossEntropyOpts } from './lm-ce.ts';
+import { shapeOf } from './check.ts';
+
+export type LmHeadCrossEntropyOpts = Omit<LmCrossEntropyOpts, 'overwriteLogits'>;
+
+const OP = 'lmHeadCrossEntropy';
+
+/** Mean (or summed) token cross-entropy of the logits h·Wᵀ against i32 targets [N]; a scalar []. */
+export function lmHeadCrossEntropy(h: Tensor, W: Tensor, targets: Tensor, opts: LmHeadCrossEntropyOpts = {}): Tensor {
+  assertLive(OP, h, W);
+  if (h.rank !== 2 || W.rank !== 2 || h.shape[1] !== W.shape[1] || h.shape[0]! < 1 || W.shape[0]! < 1) {
+    throw new Error(`${OP}: h must be [N, D] and W [V, D] with N, V ≥ 1 but got h ${shapeOf(h)}, W ${shapeOf(W)}`);
+  }
+  const [N] = h.shape as [number, number];
+  const V = W.shape[0]!;
+  const { ignore, w, mean } = lmCeSettings(OP, h, N, targets, opts);
+  const fused = W.backend === h.backend && W.dtype === 'f32' ? matmulLseRaw(h, W) : null;
+  // the composition: the float64 reference, and the GPU wherever the fused product does not apply
+  if (!fused) return lmCrossEntropy(linear(h, W), targets, { ...opts, overwriteLogits: true });
+
+  const { c: logits, part, tilesN } = fused;
+  const stats = empty([N, 2]);
+  const lse = empty([N, 2]); // (max, log Σ exp(z − max)) per row
+  launch(lmHeadMerge, [part, logits, targets, w ?? logits, stats, lse], grid1d(Math.ceil(N / LMHEAD_MERGE_WG)), [N, V, tilesN, ignore, w ? 1 : 0], OP);
+  part.dispose();
+  const out = empty([]);
+  const norm = empty([1]);
+  launch(lossFinalize, [stats, out, norm], [1, 1, 1], [N, mean ? 1 : 0], OP);
+  stats.dispose();
+  let spent = false;
+  const y = record(out, OP, [h, W], (g) => {
+    if (spent) throw new Error(`${OP}: backward ran twice through one loss; its logits' storage already holds their gradient`);
+    spent = true;
+    const u = lmCeBackwardGpu(OP, logits, targets, w, lse, g, norm, ignore, true); // U over the logits
+    const dh = h.requiresGrad ? matmulRaw(u, W) : null; // [N, V]·[V, D]
+    const dW = W.requiresGrad ? matmulRaw(u, h, true, false) : null; // [N, V]ᵀ·[N, D]
+    for (const t of [u, logits, lse, norm]) t.dispose();
+    return [dh, dW];
+  });
+  if (!y.requiresGrad) for (const t of [logits, lse, norm]) t.dispose(); // no backward will need them
+  return y;
+}
