@@ -13,8 +13,8 @@ import { assertDtype, assertLive, assertSameBackend, empty, Tensor } from '../te
 import { attentionForwardRows } from '../../kernels/attention/forward-rows.ts';
 import { attentionForwardSubgroup } from '../../kernels/attention/forward-subgroup.ts';
 import { forcedKernelFamily, subgroupKernelSize, subgroupKernelsUsable } from '../kernel-family.ts';
-import { attentionForwardFlash, FLASH_ROWS } from '../../kernels/attention/forward-flash.ts';
-import { attentionBackwardDkvFlash, attentionBackwardDqFlash } from '../../kernels/attention/backward-flash.ts';
+import { attentionForwardFlash, flashQueryShape } from '../../kernels/attention/forward-flash.ts';
+import { attentionBackwardDkvFlash, attentionBackwardDqFlash, flashKeyShape } from '../../kernels/attention/backward-flash.ts';
 import { autotune, autotuneEnabled, tunedChoice, type TuneOpts } from '../autotune.ts';
 import { gpuSync } from '../device.ts';
 import { engineSwitch } from '../switches.ts';
@@ -180,13 +180,9 @@ function attentionForwardWith(variant: AttentionVariant, q: Tensor, k: Tensor, v
   // without key lengths the mask reads no lengths; q stands in for the unused binding
   const SG = gpuSync().info.subgroupSize!;
   const kern = variant === 'flash' ? attentionForwardFlash(d.Dh) : variant === 'subgroup' ? attentionForwardSubgroup(d.Dh, SG) : attentionForwardRows(d.Dh);
-  launch(kern, [q, k, v, lens ?? q, o, lse], [Math.ceil(d.T / rowsPerGroup(variant)), d.H, d.B], params(d, !!lens), 'attention');
+  const rows = variant === 'flash' ? flashQueryShape(d.Dh).rows : ATTN_WG;
+  launch(kern, [q, k, v, lens ?? q, o, lse], [Math.ceil(d.T / rows), d.H, d.B], params(d, !!lens), 'attention');
   return [o, lse];
-}
-
-/** Rows (queries, or keys in dK/dV) per workgroup of a variant's kernels. */
-function rowsPerGroup(variant: AttentionVariant): number {
-  return variant === 'flash' ? FLASH_ROWS : ATTN_WG;
 }
 
 type BackwardArgs = [q: Tensor, k: Tensor, v: Tensor, lens: Tensor | undefined, o: Tensor, lse: Tensor, dout: Tensor, d: AttnDims];
@@ -212,15 +208,15 @@ function attentionBackwardWith(variant: AttentionVariant, ...[q, k, v, lens, o, 
   const op = 'attention backward';
   const ld = empty([d.B, d.H, d.T, 2], 'f32', 'gpu');
   const SG = gpuSync().info.subgroupSize!;
-  const R = rowsPerGroup(variant);
+  const flash = variant === 'flash';
   if (q.size > 0) {
     launch(attentionBackwardPrep(d.Dh), [o, dout, lse, ld], [Math.ceil(d.T / ATTN_WG), d.H, d.B], P, op);
     const dqK = variant === 'flash' ? attentionBackwardDqFlash(d.Dh) : variant === 'subgroup' ? attentionBackwardDqSubgroup(d.Dh, SG) : attentionBackwardDq(d.Dh);
-    launch(dqK, [q, k, v, dout, ld, L, dq], [Math.ceil(d.T / R), d.H, d.B], P, op);
+    launch(dqK, [q, k, v, dout, ld, L, dq], [Math.ceil(d.T / (flash ? flashQueryShape(d.Dh).rows : ATTN_WG)), d.H, d.B], P, op);
   }
   // with T = 0 this writes zeros: no query sees any key
   const dkvK = variant === 'flash' ? attentionBackwardDkvFlash(d.Dh) : variant === 'subgroup' ? attentionBackwardDkvSubgroup(d.Dh, SG) : attentionBackwardDkv(d.Dh);
-  if (k.size > 0) launch(dkvK, [q, k, v, dout, ld, L, dk, dv], [Math.ceil(d.S / R), d.Hkv, d.B], P, op);
+  if (k.size > 0) launch(dkvK, [q, k, v, dout, ld, L, dk, dv], [Math.ceil(d.S / (flash ? flashKeyShape(d.Dh).rows : ATTN_WG)), d.Hkv, d.B], P, op);
   ld.dispose();
   return [dq, dk, dv];
 }

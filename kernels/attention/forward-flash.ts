@@ -1,78 +1,121 @@
-// Tiled (flash) attention forward for hardware GPUs: one workgroup per (block of FLASH_ROWS query
-// rows, head, batch), one query row per invocation with its scaled query and output accumulator in
-// registers. The workgroup streams the keys in tiles of BK rows: all invocations copy a K tile and a
-// V tile into workgroup memory (rows ≥ S zero-filled), then each invocation runs the online softmax
-// of forward-rows.ts over the tile's keys it sees:
-//   s_j = scale·q·k_j;  m' = max(m, s_j);  l = l·e^(m−m') + e^(s_j−m');  acc = acc·e^(m−m') + e^(s_j−m')·v_j
-//   o = acc / l,  lse = m + log l   (rows with no visible key: o = 0, lse = 0)
-// so every key and value is read from memory once per workgroup instead of once per row. Tiles past
-// the block's last visible key (the causal limit of its last query, the key length) are skipped.
-// The outputs (O, LSE) are the row kernels' bit layout, so any backward runs on them.
-// Workgroup memory is sized for WebGPU's guaranteed 16 KiB (flashTile). Invocations past the last
-// query shadow it (they must reach every barrier) and do not write.
-// Grid: (ceil(T / FLASH_ROWS), H, B).
+// Tiled (flash) attention forward for hardware GPUs. One workgroup of FLASH_WG invocations per
+// (block of `rows` query rows, head, batch); each query row is shared by R invocations ("lanes"),
+// lane c owning head-dim slice c (SL = Dh/4/R vec4) of the row's output accumulator, so a block of
+// rows keeps R times the invocations of one-row-per-invocation kernels busy. Keys stream in tiles of
+// BK rows through workgroup memory, per tile:
+//   1. every invocation copies part of the K and V tiles (rows ≥ S zero-filled);
+//   2. scores: lane c of row r computes s_rj = scale·q_r·k_j for the tile's keys j ≡ c (mod R) (full
+//      query row in registers) into a score tile;
+//   3. online softmax, each lane of the row alike: m' = max(m, max_j s_rj), l = l·e^(m−m') + Σ_j e^(s_rj−m'),
+//      acc = acc·e^(m−m') + Σ_j e^(s_rj−m')·v_j (its slice of v_j), over the keys the row sees;
+//   o = acc / l,  lse = m + log l  (rows with no visible key: o = 0, lse = 0), the row kernels' layout,
+//   so any backward runs on them.
+// Tiles past the block's last visible key (causal limit of its last row, key length) are skipped.
+// Workgroup memory fits WebGPU's guaranteed 16 KiB; tile rows read by different lanes at once are
+// padded by one vec4 / one float against bank conflicts. Invocation lid = c·rows + r: the lanes of
+// a hardware subgroup are consecutive rows of one slice (score and V reads broadcast). Invocations
+// past the last row shadow it (they reach every barrier) and do not write. No subgroup operations.
+// Grid: (ceil(T / rows), H, B).
 import { kernel, type Kernel } from '../kernel.ts';
-import { ATTN_FWD_BINDINGS, ATTN_HELPERS, ATTN_PARAMS, FWD_ROW_STATE, FWD_ROW_WRITE, ONLINE_SOFTMAX_STEP } from './common.ts';
+import { ATTN_FWD_BINDINGS, ATTN_HELPERS, ATTN_PARAMS, unroll } from './common.ts';
 
-/** Query rows (forward, dQ) or key rows (dK/dV) per workgroup of the flash kernels: one per invocation. */
-export const FLASH_ROWS = 64;
+/** Invocations per workgroup of the flash kernels. */
+export const FLASH_WG = 128;
+const WG_MEMORY = 16384; // bytes: WebGPU's guaranteed maxComputeWorkgroupStorageSize
 
-/** Rows of a tile of `arrays` head-dim rows (+ `extra` bytes per row) that fit 16 KiB, at most 64. */
-export function flashTile(Dh: number, arrays: number, extra = 0): number {
-  return Math.max(1, Math.min(64, Math.floor(16384 / (arrays * Dh * 4 + extra))));
+export interface FlashShape {
+  /** Lanes per row; SL vec4 of the head dim per lane. */
+  R: number;
+  SL: number;
+  /** Rows (queries, or keys in dK/dV) per workgroup. */
+  rows: number;
+  /** Rows per tile streamed through workgroup memory (keys, or queries in dK/dV). */
+  tile: number;
 }
 
 /**
- * WGSL that copies rows [r0, r0 + n) of each (array, base) pair into the workgroup tiles `tile`
- * (row r of the tile at r·DH4): `base(row)` is the WGSL offset of a row; rows ≥ `limit` read as zero.
- * `extra` is more WGSL that writes workgroup memory. Preceded and followed by a barrier so the tiles are
- * never read and written at once.
+ * Lanes per row: 4 where the head dim allows (Dh/4 divisible by 4), else 2, else 1. The tile: the
+ * most rows (≤ 64) whose `arrays` head-dim rows (padded by a vec4), `extra` bytes per tile row and
+ * `scoreTiles` float tiles [rows × (tile + 1)] fit 16 KiB.
  */
-export function stageTiles(copies: { src: string; tile: string }[], n: number, DH4: number, r0: string, limit: string, base: (row: string) => string, extra = ''): string {
+export function flashShape(Dh: number, arrays: number, extra: number, scoreTiles: number): FlashShape {
+  const DH4 = Dh / 4;
+  const R = [4, 2, 1].find((r) => DH4 % r === 0)!;
+  const rows = FLASH_WG / R;
+  const bytes = (t: number) => t * (arrays * (DH4 + 1) * 16 + extra) + scoreTiles * rows * (t + 1) * 4;
+  let tile = 64;
+  while (tile > 1 && bytes(tile) > WG_MEMORY) tile--;
+  return { R, SL: DH4 / R, rows, tile };
+}
+
+/** The forward's and dQ's shape: K and V tiles, one score tile. */
+export const flashQueryShape = (Dh: number) => flashShape(Dh, 2, 0, 1);
+
+/**
+ * WGSL that copies tile rows [r0, r0 + n) of each source into its workgroup tile (row r at r·stride,
+ * stride = Dh/4 + 1): `base(row)` is the WGSL offset of a source row; rows ≥ `limit` read as zero.
+ * `extra` is more WGSL that writes workgroup memory. Preceded and followed by a barrier so no tile
+ * is read and written at once.
+ */
+export function stageTiles(sources: { src: string; tile: string }[], n: number, DH4: number, r0: string, limit: string, base: (row: string) => string, extra = ''): string {
   return `workgroupBarrier();
-    for (var t = lid; t < ${n * DH4}u; t += ${FLASH_ROWS}u) {
+    for (var t = lid; t < ${n * DH4}u; t += ${FLASH_WG}u) {
       let r = ${r0} + t / ${DH4}u;
       let at = ${base(`min(r, ${limit} - 1u)`)} + t % ${DH4}u;
-      ${copies.map((c) => `${c.tile}[t] = select(vec4<f32>(0.0), ${c.src}[at], r < ${limit});`).join('\n      ')}
+      let to = (t / ${DH4}u) * ${DH4 + 1}u + t % ${DH4}u;
+      ${sources.map((c) => `${c.tile}[to] = select(vec4<f32>(0.0), ${c.src}[at], r < ${limit});`).join('\n      ')}
     }
     ${extra}
     workgroupBarrier();`;
 }
 
 /**
- * A flash kernel with one query row per invocation that streams K and V tiles of BK keys (forward,
- * dQ): `state` declares the row's registers (i, h, b given), `step` handles key j of the tile (vec4 d
- * of its rows: kt[ko + d], vt[ko + d]), `write` stores the row. Grid: (ceil(T / FLASH_ROWS), H, B).
+ * A flash kernel over query blocks that streams K and V tiles (forward, dQ). Given i (row, clamped),
+ * r, c, h, b: `state` declares the row's registers and `end`; `score` computes the WGSL value of
+ * (row, tile key jj) that goes into sc[r·(BK+1) + jj] (key vec4 d: kt[ko + d], value: vt[ko + d]);
+ * `accumulate` runs per lane over the row's visible keys of the tile (n = their count, score tile
+ * row at so); `write` stores the lane's slice (row offset qo, slice offset c·SL).
  */
-export function flashQueryKernel(name: string, Dh: number, bindings: string, access: Kernel['bindings'], state: string, step: string, write: string): Kernel {
+export function flashQueryKernel(name: string, Dh: number, bindings: string, access: Kernel['bindings'], state: string, score: string, accumulate: string, write: string): Kernel {
   const DH4 = Dh / 4;
-  const BK = flashTile(Dh, 2);
+  const { R, rows, tile: BK } = flashQueryShape(Dh);
   return kernel(
     `${name}_d${Dh}`,
     /* wgsl */ `
 ${ATTN_PARAMS}
 ${bindings}
 ${ATTN_HELPERS(DH4)}
-var<workgroup> kt: array<vec4<f32>, ${BK * DH4}>;
-var<workgroup> vt: array<vec4<f32>, ${BK * DH4}>;
-@compute @workgroup_size(${FLASH_ROWS})
+var<workgroup> kt: array<vec4<f32>, ${BK * (DH4 + 1)}>;
+var<workgroup> vt: array<vec4<f32>, ${BK * (DH4 + 1)}>;
+var<workgroup> sc: array<f32, ${rows * (BK + 1)}>;
+@compute @workgroup_size(${FLASH_WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let i0 = wid.x * ${FLASH_ROWS}u;
-  let i = min(i0 + lid, p.T - 1u);
+  let r = lid % ${rows}u;
+  let c = lid / ${rows}u;
+  let i0 = wid.x * ${rows}u;
+  let i = min(i0 + r, p.T - 1u);
   let h = wid.y;
   let b = wid.z;
+  let hk = h / p.group;
+  let qo = qBase(b, i, h);
+  let so = r * ${BK + 1}u;
+  let end = keyEnd(b, i);
   ${state}
   // the block's last query sees the most keys: the tile loop's bound, the same for every invocation
-  let endAll = keyEnd(b, min(i0 + ${FLASH_ROWS - 1}u, p.T - 1u));
+  let endAll = keyEnd(b, min(i0 + ${rows - 1}u, p.T - 1u));
   for (var j0 = 0u; j0 < endAll; j0 += ${BK}u) {
-    ${stageTiles([{ src: 'k', tile: 'kt' }, { src: 'v', tile: 'vt' }], BK, DH4, 'j0', 'p.S', (r) => `kBase(b, ${r}, hk)`)}
-    let n = min(end, j0 + ${BK}u);
-    for (var j = j0; j < n; j++) {
-      let ko = (j - j0) * DH4;
-      ${step}
+    ${stageTiles([{ src: 'k', tile: 'kt' }, { src: 'v', tile: 'vt' }], BK, DH4, 'j0', 'p.S', (row) => `kBase(b, ${row}, hk)`)}
+    for (var jj = c; jj < ${BK}u; jj += ${R}u) {
+      let ko = jj * ${DH4 + 1}u;
+      sc[so + jj] = ${score};
+    }
+    workgroupBarrier();
+    if (end > j0) {
+      let n = min(end - j0, ${BK}u);
+      ${accumulate}
     }
   }
-  if (i0 + lid < p.T) {
+  if (i0 + r < p.T) {
     ${write}
   }
 }`,
@@ -80,8 +123,35 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   );
 }
 
+/** Dot products of a register row with a tile row (vec4 d at `tile`[ko + d]), summed. */
+export const dotRow = (reg: string, tile: string, DH4: number) => {
+  const terms = Array.from({ length: DH4 }, (_, d) => `${reg}[${d}] * ${tile}[ko + ${d}u]`);
+  return `hsum(${terms.join(' + ')})`;
+};
+
 export function attentionForwardFlash(Dh: number): Kernel {
   const DH4 = Dh / 4;
-  const step = ONLINE_SOFTMAX_STEP(DH4, (d) => `kt[ko + ${d}u]`, (d) => `vt[ko + ${d}u]`);
-  return flashQueryKernel('attention_fwd_flash', Dh, ATTN_FWD_BINDINGS, ['r', 'r', 'r', 'r', 'rw', 'rw'], FWD_ROW_STATE(DH4), step, FWD_ROW_WRITE(DH4));
+  const { SL } = flashQueryShape(Dh);
+  const state = `var qr: array<vec4<f32>, ${DH4}>;
+  ${unroll(DH4, (d) => `qr[${d}] = q[qo + ${d}u] * p.scale;`)}
+  var acc: array<vec4<f32>, ${SL}>;
+  ${unroll(SL, (e) => `acc[${e}] = vec4<f32>(0.0);`)}
+  var m = -3.0e38;
+  var l = 0.0;`;
+  const accumulate = `var mt = m;
+      for (var jj = 0u; jj < n; jj++) { mt = max(mt, sc[so + jj]); }
+      let cr = exp(m - mt);
+      m = mt;
+      l = l * cr;
+      ${unroll(SL, (e) => `acc[${e}] = acc[${e}] * cr;`)}
+      for (var jj = 0u; jj < n; jj++) {
+        let w = exp(sc[so + jj] - m);
+        l = l + w;
+        let vo = jj * ${DH4 + 1}u + c * ${SL}u;
+        ${unroll(SL, (e) => `acc[${e}] = fma(vec4<f32>(w), vt[vo + ${e}u], acc[${e}]);`)}
+      }`;
+  const write = `let inv = select(0.0, 1.0 / l, l > 0.0);
+    ${unroll(SL, (e) => `o[qo + c * ${SL}u + ${e}u] = acc[${e}] * inv;`)}
+    if (c == 0u) { lse[(b * p.H + h) * p.T + i] = select(0.0, m + log(l), l > 0.0); }`;
+  return flashQueryKernel('attention_fwd_flash', Dh, ATTN_FWD_BINDINGS, ['r', 'r', 'r', 'r', 'rw', 'rw'], state, dotRow('qr', 'kt', DH4), accumulate, write);
 }

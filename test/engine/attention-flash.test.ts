@@ -7,15 +7,17 @@ import { afterAll, describe, expect, it } from 'vitest';
 import * as E from '../../engine/index.ts';
 import type { CheckInput } from '../../engine/index.ts';
 import { gpuSync } from '../../engine/device.ts';
-import { flashTile } from '../../kernels/attention/forward-flash.ts';
+import { flashQueryShape, type FlashShape } from '../../kernels/attention/forward-flash.ts';
+import { flashKeyShape } from '../../kernels/attention/backward-flash.ts';
 import { checkOnGpu, fn, inputs, label, type Case } from './attention-cases.ts';
 
 afterAll(() => E.setAttentionVariant(null));
 
 describe('attention (flash kernels): tile edges against the float64 reference (rel err ≤ 1e-4)', () => {
-  it('tiles: 16 KiB of workgroup memory, at most 64 rows', () => {
-    expect([4, 36, 64, 256].map((Dh) => flashTile(Dh, 2))).toEqual([64, 56, 32, 8]);
-    expect(flashTile(64, 2, 8)).toBe(31);
+  it('shapes: lanes per row, rows per workgroup, tile rows in 16 KiB', () => {
+    const of = (s: FlashShape) => [s.R, s.rows, s.tile];
+    expect([4, 36, 64, 256].map((Dh) => of(flashQueryShape(Dh)))).toEqual([[1, 128, 27], [1, 128, 19], [4, 32, 24], [4, 32, 7]]);
+    expect([4, 36, 64, 256].map((Dh) => of(flashKeyShape(Dh)))).toEqual([[1, 128, 14], [1, 128, 11], [4, 32, 19], [4, 32, 6]]);
   });
   const cases: Case[] = [
     { B: 1, T: 37, S: 70, H: 2, Hkv: 1, Dh: 64, causal: true, lens: null }, // T, S off the tiles; S − T = 33
