@@ -85,12 +85,14 @@ export function e2eTable(rows: BenchRecord[]): string | null {
 async function tuneFor(cases: BenchCase[]): Promise<void> {
   const mm = cases.flatMap((c) => c.tune?.matmul ?? []);
   const sm = cases.flatMap((c) => c.tune?.softmax ?? []);
-  if (mm.length === 0 && sm.length === 0) return;
-  const { tuneMatmul, tuneSoftmax } = await import('../engine/index.ts');
+  const at = cases.flatMap((c) => c.tune?.attention ?? []);
+  if (mm.length === 0 && sm.length === 0 && at.length === 0) return;
+  const { tuneAttention, tuneMatmul, tuneSoftmax } = await import('../engine/index.ts');
   const t0 = performance.now();
   const a = await tuneMatmul(mm);
   const b = await tuneSoftmax(sm);
-  console.error(`autotune: ${a.size} matmul and ${b.size} softmax buckets ready in ${((performance.now() - t0) / 1000).toFixed(1)} s (cache ${autotuneCachePath()})`);
+  const c = await tuneAttention(at);
+  console.error(`autotune: ${a.size} matmul, ${b.size} softmax and ${c.size} attention buckets ready in ${((performance.now() - t0) / 1000).toFixed(1)} s (cache ${autotuneCachePath()})`);
 }
 
 async function main(): Promise<void> {
