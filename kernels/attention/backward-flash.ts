@@ -56,8 +56,8 @@ ${ATTN_HELPERS(DH4)}
 var<workgroup> qt: array<vec4<f32>, ${BQ * (DH4 + 1)}>;
 var<workgroup> gt: array<vec4<f32>, ${BQ * (DH4 + 1)}>;
 var<workgroup> lt: array<vec2<f32>, ${BQ}>;
-var<workgroup> pt: array<f32, ${rows * (BQ + 1)}>;
-var<workgroup> dt: array<f32, ${rows * (BQ + 1)}>;
+var<workgroup> pt: array<f32, ${rows * (BQ | 1)}>;
+var<workgroup> dt: array<f32, ${rows * (BQ | 1)}>;
 @compute @workgroup_size(${FLASH_WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let r = lid % ${rows}u;
@@ -67,7 +67,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let hk = wid.y;
   let b = wid.z;
   let kv = kBase(b, j, hk);
-  let so = r * ${BQ + 1}u;
+  let so = r * ${BQ | 1}u;
   ${rowRegs('kr', 'k', 'kv', DH4, ' * p.scale')}
   ${rowRegs('vr', 'v', 'kv', DH4)}
   ${zeros('ak', SL)}

@@ -11,8 +11,8 @@
 //   o = acc / l,  lse = m + log l  (rows with no visible key: o = 0, lse = 0), the row kernels' layout,
 //   so any backward runs on them.
 // Tiles past the block's last visible key (causal limit of its last row, key length) are skipped.
-// Workgroup memory fits WebGPU's guaranteed 16 KiB; tile rows read by different lanes at once are
-// padded by one vec4 / one float against bank conflicts. Invocation lid = c·rows + r: the lanes of
+// Workgroup memory fits WebGPU's guaranteed 16 KiB; K/V rows are padded by one vec4 and score rows
+// have an odd stride, so the rows that lanes read or write at once fall in different banks. Invocation lid = c·rows + r: the lanes of
 // a hardware subgroup are consecutive rows of one slice (score and V reads broadcast). Invocations
 // past the last row shadow it (they reach every barrier) and do not write. No subgroup operations.
 // Grid: (ceil(T / rows), H, B).
@@ -72,7 +72,7 @@ export function stageTiles(sources: { src: string; tile: string }[], n: number, 
 /**
  * A flash kernel over query blocks that streams K and V tiles (forward, dQ). Given i (row, clamped),
  * r, c, h, b: `state` declares the row's registers and `end`; `score` computes the WGSL value of
- * (row, tile key jj) that goes into sc[r·(BK+1) + jj] (key vec4 d: kt[ko + d], value: vt[ko + d]);
+ * (row, tile key jj) that goes into sc[so + jj] (so = r·stride) (key vec4 d: kt[ko + d], value: vt[ko + d]);
  * `accumulate` runs per lane over the row's visible keys of the tile (n = their count, score tile
  * row at so); `write` stores the lane's slice (row offset qo, slice offset c·SL).
  */
@@ -87,7 +87,7 @@ ${bindings}
 ${ATTN_HELPERS(DH4)}
 var<workgroup> kt: array<vec4<f32>, ${BK * (DH4 + 1)}>;
 var<workgroup> vt: array<vec4<f32>, ${BK * (DH4 + 1)}>;
-var<workgroup> sc: array<f32, ${rows * (BK + 1)}>;
+var<workgroup> sc: array<f32, ${rows * (BK | 1)}>;
 @compute @workgroup_size(${FLASH_WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let r = lid % ${rows}u;
@@ -98,7 +98,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let b = wid.z;
   let hk = h / p.group;
   let qo = qBase(b, i, h);
-  let so = r * ${BK + 1}u;
+  let so = r * ${BK | 1}u;
   let end = keyEnd(b, i);
   ${state}
   // the block's last query sees the most keys: the tile loop's bound, the same for every invocation
