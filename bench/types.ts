@@ -40,6 +40,8 @@ export interface BenchCase {
   /** Problems whose kernel choice the runner autotunes before measuring (engine tuneMatmul/tuneSoftmax/tuneAttention). */
   tune?: {
     matmul?: { batch: number; M: number; N: number; K: number }[];
+    /** products of f16 operands (mixed precision): their own buckets and variants */
+    matmulF16?: { batch: number; M: number; N: number; K: number }[];
     softmax?: { rows: number; len: number }[];
     attention?: { B: number; T: number; S: number; H: number; Hkv: number; Dh: number; causal: boolean }[];
   };
