@@ -91,8 +91,10 @@ export function attentionVariants(): AttentionVariant[] {
  * The fixed rule: on CPU adapters the kernel family (subgroup where the adapter has fixed subgroups;
  * measured on lavapipe, B1 H12 T512 D64 causal, adapter-thread CPU: forward 221 → 30 ms, backward
  * 521 → 122 ms against the row kernels), whose lanes are SIMD lanes of one CPU thread and for which
- * workgroup memory and barriers are pure overhead; on hardware GPUs the flash kernels, which read
- * each key/value (query/dO in dK/dV) once per workgroup of 64 rows instead of once per row.
+ * workgroup memory and barriers are pure overhead (flash there, same shape, loaded machine: forward
+ * 225 ms and backward 747 ms of adapter CPU against subgroup's 31 and 93); on hardware GPUs the flash
+ * kernels, which read each key/value (query/dO in dK/dV) once per workgroup of 32 rows instead of
+ * once per row and keep 4 invocations per row busy — not yet measured on one.
  */
 export function chooseAttentionVariant(): AttentionVariant {
   if (gpuSync().info.isSoftware) return subgroupKernelSize(ATTN_WG) === null ? 'rows' : 'subgroup';
