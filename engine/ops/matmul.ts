@@ -70,8 +70,29 @@ const BROADCAST_ROWS: Partial<Record<MatmulVariant, number>> = { broadcast: 16, 
  * casts them to f32 and runs the f32 product's variant, then casts an f16 output back; 'sgmat…'
  * multiply on the GPU's matrix units (kernels/matmul/subgroup-matrix.ts) with the named C tile
  * (sgmat128s8: 8 subgroups instead of 4). All accumulate in f32. */
-export type MatmulF16Variant = 'f16' | 'widen' | 'sgmat64' | 'sgmat128' | 'sgmat128s8' | 'sgmat128k64' | 'sgmat128p' | 'sgmat128d';
-export const MATMUL_F16_VARIANTS: readonly MatmulF16Variant[] = ['f16', 'widen', 'sgmat64', 'sgmat128', 'sgmat128s8', 'sgmat128k64', 'sgmat128p', 'sgmat128d'];
+export type MatmulF16Variant =
+  | 'f16'
+  | 'widen'
+  | 'sgmat64'
+  | 'sgmat64p'
+  | 'sgmat64d'
+  | 'sgmat128'
+  | 'sgmat128s8'
+  | 'sgmat128k64'
+  | 'sgmat128p'
+  | 'sgmat128d';
+export const MATMUL_F16_VARIANTS: readonly MatmulF16Variant[] = [
+  'f16',
+  'widen',
+  'sgmat64',
+  'sgmat64p',
+  'sgmat64d',
+  'sgmat128',
+  'sgmat128s8',
+  'sgmat128k64',
+  'sgmat128p',
+  'sgmat128d',
+];
 
 interface SgmVariant {
   tile: Omit<SgmTile, 'bk'>;
@@ -87,6 +108,8 @@ interface SgmVariant {
  * registers; 'd' loads from the operands directly. */
 const SGM_VARIANTS: Partial<Record<MatmulF16Variant, SgmVariant>> = {
   sgmat64: { tile: { sm: 2, sn: 2, fm: 2, fn: 2 } },
+  sgmat64p: { tile: { sm: 2, sn: 2, fm: 2, fn: 2 }, prefetch: true },
+  sgmat64d: { tile: { sm: 2, sn: 2, fm: 2, fn: 2 }, direct: true },
   sgmat128: { tile: { sm: 2, sn: 2, fm: 4, fn: 4 } },
   sgmat128s8: { tile: { sm: 4, sn: 2, fm: 2, fn: 4 } },
   sgmat128k64: { tile: { sm: 2, sn: 2, fm: 4, fn: 4 }, bk32: 2 },
@@ -372,7 +395,7 @@ function matmulF16Gpu(v: MatmulF16Variant, a: Tensor, b: Tensor, d: Dims, tA: bo
   if (tile?.direct) {
     // direct loads never cross an edge: other shapes stage their tiles
     const { BM, BN } = sgmTileDims({ cfg: info.subgroupMatrix!.f16!, tile });
-    if (d.M % BM !== 0 || d.N % BN !== 0 || d.K % tile.bk !== 0) tile = sgmTileFor(info, 'sgmat128');
+    if (d.M % BM !== 0 || d.N % BN !== 0 || d.K % tile.bk !== 0) tile = sgmTileFor(info, BM === 64 ? 'sgmat64' : 'sgmat128');
   }
   if (tile) {
     const x = info.subgroupMatrix!;

@@ -74,6 +74,7 @@ const cases: [number[], number[], boolean, boolean][] = [
   [[36, 150], [300, 36], true, true],
   [[128, 48], [48, 256], false, false], // whole 128×128 tiles: the direct-load variant runs
   [[64, 128], [256, 64], true, true],
+  [[64, 32], [32, 192], false, false], // whole 64×64 tiles but not 128×128: sgmat64d loads directly, sgmat128d stages
 ];
 
 for (const variant of E.MATMUL_F16_VARIANTS) {
@@ -174,7 +175,7 @@ describe('f16 matmul variant choice', () => {
       const entry = E.autotuneEntries().find((e) => e.bucket === E.matmulF16Bucket(d))!;
       const runs = gpuSync().info.features.includes('shader-f16') ? ['f16', 'widen'] : ['widen'];
       // plus the subgroup-matrix tiles where the adapter has matrix units (an H200: all three)
-      if (gpuSync().info.subgroupMatrix?.syntax) runs.push('sgmat64', 'sgmat128', 'sgmat128s8', 'sgmat128k64', 'sgmat128p', 'sgmat128d');
+      if (gpuSync().info.subgroupMatrix?.syntax) runs.push(...E.MATMUL_F16_VARIANTS.filter((v) => v.startsWith('sgmat')));
       expect(Object.keys(entry.timings).sort()).toEqual(runs.sort());
       expect(entry.choice).toBe(choice);
       expect(E.matmulF16VariantFor(d)).toBe(choice);
