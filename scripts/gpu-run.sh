@@ -8,7 +8,7 @@
 #   CSRM_GPU_TESTS="test/…"   test files to run first (default: f16 matmul and attention); "" skips
 #   CSRM_GPU_DEMO=0           skips the demo;  CSRM_GPU_PRESET=gpu  the demo preset
 # A bare machine without npm works when the carry bundle is in the checkout (scripts/gpu-carry.sh
-# makes it here: .gpu/node.xz, .gpu/nm.tar.xz, .gl/*.deb Vulkan/GL loaders); they are unpacked first.
+# makes it here: .gpu/node.xz, .gpu/nm.tar.xz, .gpu/ort.tar.xz, .gl/*.deb Vulkan/GL loaders); they are unpacked first.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out="${OUT:-runs/gpu-$(date +%Y%m%d-%H%M%S)}"
@@ -26,6 +26,7 @@ if ! command -v node >/dev/null && [ -f .gpu/node.xz ]; then
   export PATH="/tmp/gpu-node:$PATH"
 fi
 [ ! -d node_modules ] && [ -f .gpu/nm.tar.xz ] && tar -xJf .gpu/nm.tar.xz
+[ ! -d node_modules/onnxruntime-web ] && [ -f .gpu/ort.tar.xz ] && tar -xJf .gpu/ort.tar.xz
 tsx() { node node_modules/tsx/dist/cli.mjs "$@"; }
 
 if ! ldconfig -p 2>/dev/null | grep -q libvulkan; then
