@@ -7,13 +7,15 @@
 // epilogue writes each row's partial log-sum-exp per column tile while the logits are still in
 // registers (kernels/matmul/broadcast.ts), a per-row merge (kernels/losses/lm-head-ce.ts) gives the
 // loss, and the separate pass of lmCrossEntropy's forward over the [N, V] logits is gone. The
-// backward writes U over the logits (nothing else sees them) and runs the two products on it.
+// backward products compute U from z as they load it (kernels/matmul/broadcast.ts lmGrad), so U is
+// never written; where one of them cannot (V or N % 4 ≠ 0, another matmul variant), U is written
+// over the logits (nothing else sees them) and that product runs on it.
 // Elsewhere (other matmul variants, D % 4 ≠ 0, the float64 backend) it is the composition itself.
 import { record } from '../autograd.ts';
 import { grid1d, launch } from '../runtime.ts';
 import { assertLive, empty, type Tensor } from '../tensor.ts';
 import { linear } from '../ops/linear.ts';
-import { matmulLseRaw, matmulRaw } from '../ops/matmul.ts';
+import { matmulLmGradRaw, matmulLseRaw, matmulRaw } from '../ops/matmul.ts';
 import { lossFinalize } from '../../kernels/losses/finalize.ts';
 import { LMHEAD_MERGE_WG, lmHeadMerge } from '../../kernels/losses/lm-head-ce.ts';
 import { lmCeBackwardGpu, lmCeSettings, lmCrossEntropy, type LmCrossEntropyOpts } from './lm-ce.ts';
@@ -39,22 +41,28 @@ export function lmHeadCrossEntropy(h: Tensor, W: Tensor, targets: Tensor, opts: 
   const { c: logits, part, tilesN } = fused;
   const stats = empty([N, 2]);
   const lse = empty([N, 2]); // (max, log Σ exp(z − max)) per row
-  launch(lmHeadMerge, [part, logits, targets, w ?? logits, stats, lse], grid1d(Math.ceil(N / LMHEAD_MERGE_WG)), [N, V, tilesN, ignore, w ? 1 : 0], OP);
+  const info = empty([N, 4]); // (max, log Σ, w or 0 if ignored, target) per row
+  launch(lmHeadMerge, [part, logits, targets, w ?? logits, stats, lse, info], grid1d(Math.ceil(N / LMHEAD_MERGE_WG)), [N, V, tilesN, ignore, w ? 1 : 0], OP);
   part.dispose();
   const out = empty([]);
   const norm = empty([1]);
   launch(lossFinalize, [stats, out, norm], [1, 1, 1], [N, mean ? 1 : 0], OP);
   stats.dispose();
+  const saved = [logits, lse, info, norm];
   let spent = false;
   const y = record(out, OP, [h, W], (g) => {
-    if (spent) throw new Error(`${OP}: backward ran twice through one loss; its logits' storage already holds their gradient`);
+    if (spent) throw new Error(`${OP}: backward ran twice through one loss; its logits' storage may hold their gradient`);
     spent = true;
-    const u = lmCeBackwardGpu(OP, logits, targets, w, lse, g, norm, ignore, true); // U over the logits
-    const dh = h.requiresGrad ? matmulRaw(u, W) : null; // [N, V]·[V, D]
-    const dW = W.requiresGrad ? matmulRaw(u, h, true, false) : null; // [N, V]ᵀ·[N, D]
-    for (const t of [u, logits, lse, norm]) t.dispose();
-    return [dh, dW];
+    // the products that can compute U as they load z run first; U is written (over z) only for the others
+    const dh = h.requiresGrad ? matmulLmGradRaw(logits, W, false, false, info, g, norm) : null; // [N, V]·[V, D]
+    const dW = W.requiresGrad ? matmulLmGradRaw(logits, h, true, false, info, g, norm) : null; // [N, V]ᵀ·[N, D]
+    const rest = (h.requiresGrad && !dh) || (W.requiresGrad && !dW);
+    const u = rest ? lmCeBackwardGpu(OP, logits, targets, w, lse, g, norm, ignore, true) : null;
+    const grads = [h.requiresGrad ? (dh ?? matmulRaw(u!, W)) : null, W.requiresGrad ? (dW ?? matmulRaw(u!, h, true, false)) : null];
+    u?.dispose();
+    for (const t of saved) t.dispose();
+    return grads;
   });
-  if (!y.requiresGrad) for (const t of [logits, lse, norm]) t.dispose(); // no backward will need them
+  if (!y.requiresGrad) for (const t of saved) t.dispose(); // no backward will need them
   return y;
 }

@@ -467,6 +467,27 @@ export function matmulLseRaw(x: Tensor, w: Tensor): { c: Tensor; part: Tensor; t
   return { c, part, tilesN };
 }
 
+/**
+ * op(U)·op(B) where U is the softmax gradient of the logits z that A holds (kernels/matmul/broadcast.ts
+ * `lmGrad`: U is computed as A is loaded from z, the row info [rows, 4] and the scalars g, norm), so U
+ * is never written. Null where the subgroup-broadcast kernel is not the one this product runs or its
+ * layout conditions fail; the caller then materialises U and runs the plain product.
+ */
+export function matmulLmGradRaw(z: Tensor, b: Tensor, tA: boolean, tB: boolean, info: Tensor, g: Tensor, norm: Tensor): Tensor | null {
+  if (z.backend !== 'gpu' || z.dtype !== 'f32' || b.dtype !== 'f32' || z.rank !== 2 || b.rank !== 2) return null;
+  const d = dims(z, b, tA, tB);
+  const R = BROADCAST_ROWS[matmulVariantFor(d)];
+  if (d.M === 0 || d.N === 0 || d.K === 0 || R === undefined) return null;
+  const bs = broadcastSpec(d, tA, tB, R);
+  if (!bs) return null;
+  const spec: BroadcastSpec = { ...bs, lmGrad: true };
+  const tilesN = Math.ceil(d.N / broadcastCols(spec));
+  const out = empty([d.M, d.N], 'f32', 'gpu');
+  const k = cached(`g${spec.aRows}${spec.bRows}${spec.R}x${spec.TN}${spec.vecC}s${spec.SG}`, () => matmulBroadcast(spec));
+  launch(k, [z, b, out, info, g, norm], [Math.ceil(d.M / spec.R) * tilesN, 1, 1], [d.M, d.N, d.K, 0, 0, 0, tilesN], 'matmul');
+  return out;
+}
+
 /** The raw kernel (no autograd). `outDtype` matters for f16 operands only (default f16). */
 export function matmulRaw(a: Tensor, b: Tensor, tA = false, tB = false, outDtype?: DType): Tensor {
   const d = dims(a, b, tA, tB);

@@ -37,6 +37,11 @@ export interface BroadcastSpec {
    * of its tile the partial log-sum-exp of its columns, part[m·tilesN + tile] = (M, Σ exp(c − M))
    * with M the tile row's max (columns past N excluded). No batch, no second product. */
   lse?: boolean;
+  /** Backward of the LM head (engine/losses/lm-head-ce.ts): A holds the logits z (row r of z is
+   * A's row r when aRows, its k-row otherwise) and the kernel multiplies by the softmax gradient
+   * U = gs·c_r·(exp((z − m_r) − ls_r) − [column = t_r]) instead, computed as A is loaded, with
+   * info[r] = (m_r, ls_r, c_r, bitcast t_r) and gs = lg[0] / ln[0]. No batch, no second product. */
+  lmGrad?: boolean;
 }
 
 const range = (n: number) => [...Array(n).keys()];
@@ -57,7 +62,13 @@ interface Operands {
   k4: string; // WGSL: K / 4
   aBase: string; // WGSL: vec4 offset of this batch's A
   bBase: string;
+  /** A holds logits: load U = softmax gradient instead (BroadcastSpec.lmGrad). */
+  lmGrad?: boolean;
 }
+
+/** WGSL: U of a vec4 of logits `z` with row info `li` and the columns' indices `cols` (vec4<i32>). */
+const lmGradOf = (z: string, li: string, cols: string) =>
+  `(gs * ${li}.z) * (exp((${z} - vec4<f32>(${li}.x)) - vec4<f32>(${li}.y)) - select(vec4<f32>(0.0), vec4<f32>(1.0), ${cols} == vec4<i32>(bitcast<i32>(${li}.w))))`;
 
 /** Index set-up and one k-block (4 k) of acc += op(A)·op(B) for a subgroup tile (see the header). */
 function product(s: BroadcastSpec, o: Operands, tag: string, scale: (r: number, c: number) => string | null): { setup: string[]; block: string[] } {
@@ -70,10 +81,24 @@ function product(s: BroadcastSpec, o: Operands, tag: string, scale: (r: number, 
   // ---- op(A) block: R rows × 4 k, spread over the lanes ----
   // aRows: vec4 q = row q's k..k+3          → value (r, kk) in vec4 r, component kk
   // else : vec4 q = k-row q / (R/4), m-run 4·(q % (R/4)) → value (r, kk) in vec4 kk·R/4 + r/4, component r % 4
+  // lmGrad: aRows → the lane's logits row is fixed (its info loaded once, columns 4kb…4kb+3);
+  // else → its k-row is 4kb + q / (R/4), one of the block's four rows (loaded as uniform values)
+  if (o.lmGrad && !o.aRows) block.push(...range(4).map((i) => `let ri${i} = info[4u * kb + ${i}u];`));
   for (const g of range(loadsA)) {
     if (o.aRows) setup.push(`let ia${tag}${g} = ${o.aBase} + min(m0 + ${SG * g}u + l, p.M - 1u) * ${o.k4};`);
     else setup.push(`let q${tag}${g} = min(${SG * g}u + l, ${R - 1}u);`, `let ia${tag}${g} = ${o.aBase} + (q${tag}${g} / ${R / 4}u) * m4 + min(m0 / 4u + q${tag}${g} % ${R / 4}u, m4 - 1u);`);
-    block.push(`let av${g} = ${o.a}[ia${tag}${g}${o.aRows ? ' + kb' : ' + kb * p.M'}];`);
+    const load = `${o.a}[ia${tag}${g}${o.aRows ? ' + kb' : ' + kb * p.M'}]`;
+    if (!o.lmGrad) block.push(`let av${g} = ${load};`);
+    else if (o.aRows) {
+      setup.push(`let li${g} = info[min(m0 + ${SG * g}u + l, p.M - 1u)];`);
+      block.push(`let av${g} = ${lmGradOf(load, `li${g}`, 'vec4<i32>(i32(4u * kb)) + vec4<i32>(0, 1, 2, 3)')};`);
+    } else {
+      setup.push(`let kr${g} = q${g} / ${R / 4}u;`, `let mc${g} = vec4<i32>(i32(4u * min(m0 / 4u + q${g} % ${R / 4}u, m4 - 1u))) + vec4<i32>(0, 1, 2, 3);`);
+      block.push(
+        `let li${g} = select(select(ri0, ri1, kr${g} == 1u), select(ri2, ri3, kr${g} == 3u), kr${g} >= 2u);`,
+        `let av${g} = ${lmGradOf(load, `li${g}`, `mc${g}`)};`,
+      );
+    }
   }
   const aval = (r: number, kk: number) => {
     const q = o.aRows ? r : kk * (R / 4) + (r >> 2);
@@ -139,7 +164,7 @@ export function matmulBroadcast(s: BroadcastSpec): Kernel {
   if ((!aRows || (lora && !lora.aRows)) && R % 4 !== 0) throw new Error(`matmulBroadcast: R = ${R} must be a multiple of 4 when A is stored [K, M]`);
   const CPL = adj ? 4 * TN : TN; // columns per lane
   const col = (c: number) => colOf(s, c);
-  const main = product(s, { a: 'a', b: 'b', aRows, bRows, k4: 'k4', aBase: 'bA', bBase: 'bB' }, '', () => null);
+  const main = product(s, { a: 'a', b: 'b', aRows, bRows, k4: 'k4', aBase: 'bA', bBase: 'bB', lmGrad: s.lmGrad }, '', () => null);
   // the second product: acc += f·(A2·B2) with f = s2 (· the dropout keep of the output element)
   const second = lora
     ? product(s, { a: 'a2', b: 'b2', aRows: lora.aRows, bRows: lora.bRows, k4: 'k24', aBase: '0u', bBase: '0u' }, '2', (r, c) => (lora.drop ? `f${r}_${c}` : 'p.s2'))
@@ -155,10 +180,11 @@ export function matmulBroadcast(s: BroadcastSpec): Kernel {
         ),
       )
     : range(R).flatMap((r) => range(CPL).map((c) => `  if (m0 + ${r}u < p.M && ${col(c)} < p.N) { c[cb + (m0 + ${r}u) * p.N + ${col(c)}] = acc${r}_${c}; }`));
+  if (s.lmGrad && (lora || s.lse)) throw new Error('matmulBroadcast: the softmax-gradient loads take no second product and no epilogue');
   if (s.lse && (lora || !adj)) throw new Error('matmulBroadcast: the log-sum-exp epilogue needs adjacent columns and no second product');
   const lse = s.lse ? lsePartials(s, col) : [];
   const lor = lora ? `_plus${lora.aRows ? 'r' : 'c'}${lora.bRows ? 'r' : 'c'}${lora.drop ? 'd' : ''}` : '';
-  const name = `matmul_broadcast_${aRows ? 'r' : 'c'}${bRows ? 'r' : 'c'}${lor}${s.lse ? '_lse' : ''}_${R}x${TN}${adj ? 'a' : ''}${vecC ? 'v' : ''}_sg${SG}`;
+  const name = `matmul_broadcast_${aRows ? 'r' : 'c'}${bRows ? 'r' : 'c'}${lor}${s.lse ? '_lse' : ''}${s.lmGrad ? '_lmgrad' : ''}_${R}x${TN}${adj ? 'a' : ''}${vecC ? 'v' : ''}_sg${SG}`;
   const bindings = lora
     ? `@group(0) @binding(1) var<storage, read> a: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> b: array<vec4<f32>>;
@@ -167,7 +193,14 @@ export function matmulBroadcast(s: BroadcastSpec): Kernel {
 @group(0) @binding(5) var<storage, read_write> c: array<${vecC ? 'vec4<f32>' : 'f32'}>;`
     : `@group(0) @binding(1) var<storage, read> a: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> b: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read_write> c: array<${vecC ? 'vec4<f32>' : 'f32'}>;${s.lse ? '\n@group(0) @binding(4) var<storage, read_write> part: array<vec2<f32>>;' : ''}`;
+@group(0) @binding(3) var<storage, read_write> c: array<${vecC ? 'vec4<f32>' : 'f32'}>;${s.lse ? '\n@group(0) @binding(4) var<storage, read_write> part: array<vec2<f32>>;' : ''}${
+        s.lmGrad
+          ? `
+@group(0) @binding(4) var<storage, read> info: array<vec4<f32>>;
+@group(0) @binding(5) var<storage, read> lg: array<f32>;
+@group(0) @binding(6) var<storage, read> ln: array<f32>;`
+          : ''
+      }`;
   return kernel(
     name,
     /* wgsl */ `enable subgroups;
@@ -185,6 +218,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) 
   let bA = wid.z * (p.sA / 4u);
   let bB = wid.z * (p.sB / 4u);
   let cb = wid.z * p.sC;
+  ${s.lmGrad ? 'let gs = lg[0] / ln[0];' : ''}
   ${main.setup.join('\n  ')}
 ${range(R).flatMap((r) => range(CPL).map((c) => `  var acc${r}_${c} = 0.0;`)).join('\n')}
   for (var kb = 0u; kb < k4; kb++) {
@@ -203,6 +237,6 @@ ${factors.join('\n')}
 ${writes.join('\n')}
 ${lse.join('\n')}
 }`,
-    lora ? ['r', 'r', 'r', 'r', 'rw'] : s.lse ? ['r', 'r', 'rw', 'rw'] : ['r', 'r', 'rw'],
+    lora ? ['r', 'r', 'r', 'r', 'rw'] : s.lse ? ['r', 'r', 'rw', 'rw'] : s.lmGrad ? ['r', 'r', 'rw', 'r', 'r', 'r'] : ['r', 'r', 'rw'],
   );
 }
