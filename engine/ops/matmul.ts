@@ -445,6 +445,13 @@ export function matmulPlusRaw(
   return out;
 }
 
+/** The subgroup-broadcast kernel's configuration where it is the one this product runs, else null. */
+function broadcastRun(d: Dims, tA: boolean, tB: boolean): BroadcastSpec | null {
+  const R = BROADCAST_ROWS[matmulVariantFor(d)];
+  if (d.M === 0 || d.N === 0 || d.K === 0 || R === undefined) return null;
+  return broadcastSpec(d, tA, tB, R);
+}
+
 /**
  * The LM head's forward x·Wᵀ (x [M, K], W [N, K], f32) with the log-sum-exp epilogue of the
  * subgroup-broadcast kernel: besides C [M, N] it returns part [M, tilesN] of per-row, per-column-tile
@@ -454,9 +461,7 @@ export function matmulPlusRaw(
 export function matmulLseRaw(x: Tensor, w: Tensor): { c: Tensor; part: Tensor; tilesN: number } | null {
   if (x.backend !== 'gpu' || x.dtype !== 'f32' || w.dtype !== 'f32' || x.rank !== 2 || w.rank !== 2) return null;
   const d = dims(x, w, false, true);
-  const R = BROADCAST_ROWS[matmulVariantFor(d)];
-  if (d.M === 0 || d.N === 0 || d.K === 0 || R === undefined) return null;
-  const bs = broadcastSpec(d, false, true, R);
+  const bs = broadcastRun(d, false, true);
   if (!bs) return null;
   const spec: BroadcastSpec = { ...bs, lse: true };
   const tilesN = Math.ceil(d.N / broadcastCols(spec));
@@ -476,9 +481,7 @@ export function matmulLseRaw(x: Tensor, w: Tensor): { c: Tensor; part: Tensor; t
 export function matmulLmGradRaw(z: Tensor, b: Tensor, tA: boolean, tB: boolean, info: Tensor, g: Tensor, norm: Tensor): Tensor | null {
   if (z.backend !== 'gpu' || z.dtype !== 'f32' || b.dtype !== 'f32' || z.rank !== 2 || b.rank !== 2) return null;
   const d = dims(z, b, tA, tB);
-  const R = BROADCAST_ROWS[matmulVariantFor(d)];
-  if (d.M === 0 || d.N === 0 || d.K === 0 || R === undefined) return null;
-  const bs = broadcastSpec(d, tA, tB, R);
+  const bs = broadcastRun(d, tA, tB);
   if (!bs) return null;
   const spec: BroadcastSpec = { ...bs, lmGrad: true };
   const tilesN = Math.ceil(d.N / broadcastCols(spec));
