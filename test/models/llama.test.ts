@@ -2,10 +2,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { liveBytes, noGrad, read, scopeAsync, sync } from '../../engine/index.ts';
+import { backward, liveBytes, noGrad, randn, read, relErr, scopeAsync, sync, tensor, zeroGrad } from '../../engine/index.ts';
+import { lmCrossEntropy } from '../../engine/losses/index.ts';
 import { makeConfig, paperLora, paramCounts } from '../../models/llama-config.ts';
 import { generateGreedy } from '../../models/generate.ts';
-import { addLora, baseParams, disposeLlama, forwardHidden, initLlama, loraParams, namedTensors, trainableReport, type Llama } from '../../models/llama.ts';
+import { addLora, baseParams, disposeLlama, forwardHidden, initLlama, lmLogits, lmLoss, loraParams, namedTensors, trainableReport, type Llama } from '../../models/llama.ts';
 import { buildBatch, type LmSeq } from '../../pipeline/train/batch.ts';
 import { runSft, type SftConfig } from '../../pipeline/train/sft.ts';
 
@@ -105,6 +106,28 @@ describe('Llama decoder', () => {
     expect(liveBytes()).toBe(live);
     disposeLlama(m);
     rmSync(dir, { recursive: true });
+  });
+
+  it('lmLoss (the fused LM head) equals lmCrossEntropy of lmLogits: loss and gradients, tied and untied heads, f32 and mixed precision', async () => {
+    for (const tie of [true, false]) {
+      const m = initLlama(makeConfig('tiny', V, { dim: 32, nHeads: 2, nKvHeads: 1, ffnDim: 64, nLayers: 1, tieEmbeddings: tie }), 5);
+      const head = m.lmHead ?? m.embed;
+      for (const precision of ['f32', 'mixed-f16'] as const) {
+        const run = (fused: boolean) =>
+          scopeAsync(async () => {
+            const rows = randn([13, 32], { seed: 9, requiresGrad: true });
+            const targets = tensor([3, -100, 39, 0, 7, 7, 12, -100, 30, 1, 2, 38, 21], [13], { dtype: 'i32' });
+            const l = fused ? lmLoss(m, rows, targets, {}, precision) : lmCrossEntropy(lmLogits(m, rows, precision), targets);
+            backward(l);
+            const out = [Float64Array.of((await read(l))[0]!), Float64Array.from(await read(rows.grad!)), Float64Array.from(await read(head.grad!))];
+            zeroGrad([rows, head]);
+            return out;
+          });
+        const [a, b] = [await run(true), await run(false)];
+        a.forEach((x, i) => expect(relErr(x, b[i]!), `tied ${tie} ${precision} output ${i}`).toBeLessThan(precision === 'f32' ? 1e-5 : 1e-3));
+      }
+      disposeLlama(m);
+    }
   });
 
   it('reports trainable parameters and their share like the paper', () => {
