@@ -5,7 +5,7 @@
 // machine). "full": h and the head get gradients; "lora": the head is frozen (only h).
 // --kernels: also each dispatch of one full step of either path replayed alone, interleaved, best of
 // the rounds by adapter-thread CPU (which kernel the difference comes from).
-//   npx tsx bench/lm-head.ts [--rounds 15] [--N 1008] [--V 3000] [--D 64] [--kernels]
+//   npx tsx bench/lm-head.ts [--rounds 15] [--N 1008] [--V 3000] [--D 64] [--kernels] [--matmul VARIANT]
 import * as E from '../engine/index.ts';
 import { lmCrossEntropy, lmHeadCrossEntropy } from '../engine/losses/index.ts';
 import { threadCpu, threadCpuSince } from '../engine/thread-cpu.ts';
@@ -20,6 +20,8 @@ const rounds = flag('rounds', 15);
 const [N, V, D] = [flag('N', 1008), flag('V', 3000), flag('D', 64)];
 
 await E.initEngine();
+const mi = args.indexOf('--matmul');
+if (mi >= 0) E.setMatmulVariant(args[mi + 1] as E.MatmulVariant); // every product on one variant
 const h = E.keep(E.randn([N, D], { std: 1, seed: 1 }));
 const W = E.keep(E.randn([V, D], { std: 0.5, seed: 2 }));
 const t = E.keep(E.tensor(Array.from({ length: N }, (_, i) => (i * 131 + 7) % V), [N], { dtype: 'i32' }));

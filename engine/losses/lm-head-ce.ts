@@ -6,10 +6,10 @@
 // Fused on the GPU where the head's product runs the subgroup-broadcast kernel (lavapipe): its
 // epilogue writes each row's partial log-sum-exp per column tile while the logits are still in
 // registers (kernels/matmul/broadcast.ts), a per-row merge (kernels/losses/lm-head-ce.ts) gives the
-// loss, and the separate pass of lmCrossEntropy's forward over the [N, V] logits is gone. The
-// backward products compute U from z as they load it (kernels/matmul/broadcast.ts lmGrad), so U is
-// never written; where one of them cannot (V or N % 4 ≠ 0, another matmul variant), U is written
-// over the logits (nothing else sees them) and that product runs on it.
+// loss, and the separate pass of lmCrossEntropy's forward over the [N, V] logits is gone. With a
+// frozen head (LoRA) the input-gradient product computes U from z as it loads it
+// (kernels/matmul/broadcast.ts lmGrad; needs V % 4 = 0), so U is never written; otherwise U is
+// written over the logits (nothing else sees them) and the products run on it.
 // Elsewhere (other matmul variants, D % 4 ≠ 0, the float64 backend) it is the composition itself.
 import { record } from '../autograd.ts';
 import { grid1d, launch } from '../runtime.ts';
@@ -53,12 +53,12 @@ export function lmHeadCrossEntropy(h: Tensor, W: Tensor, targets: Tensor, opts: 
   const y = record(out, OP, [h, W], (g) => {
     if (spent) throw new Error(`${OP}: backward ran twice through one loss; its logits' storage may hold their gradient`);
     spent = true;
-    // the products that can compute U as they load z run first; U is written (over z) only for the others
-    const dh = h.requiresGrad ? matmulLmGradRaw(logits, W, false, false, info, g, norm) : null; // [N, V]·[V, D]
-    const dW = W.requiresGrad ? matmulLmGradRaw(logits, h, true, false, info, g, norm) : null; // [N, V]ᵀ·[N, D]
-    const rest = (h.requiresGrad && !dh) || (W.requiresGrad && !dW);
-    const u = rest ? lmCeBackwardGpu(OP, logits, targets, w, lse, g, norm, ignore, true) : null;
-    const grads = [h.requiresGrad ? (dh ?? matmulRaw(u!, W)) : null, W.requiresGrad ? (dW ?? matmulRaw(u!, h, true, false)) : null];
+    // A frozen head (LoRA) needs only ∂L/∂h, whose product computes U as it loads z: U is never
+    // written. The head's own gradient needs U twice, so U is written once (over z) and both
+    // products read it: measured cheaper on lavapipe than computing U in both products' loads.
+    const dh = h.requiresGrad && !W.requiresGrad ? matmulLmGradRaw(logits, W, false, info, g, norm) : null; // [N, V]·[V, D]
+    const u = dh || !(h.requiresGrad || W.requiresGrad) ? null : lmCeBackwardGpu(OP, logits, targets, w, lse, g, norm, ignore, true);
+    const grads = [h.requiresGrad ? (dh ?? matmulRaw(u!, W)) : null, W.requiresGrad ? matmulRaw(u!, h, true, false) : null];
     u?.dispose();
     for (const t of saved) t.dispose();
     return grads;

@@ -473,20 +473,20 @@ export function matmulLseRaw(x: Tensor, w: Tensor): { c: Tensor; part: Tensor; t
 }
 
 /**
- * op(U)·op(B) where U is the softmax gradient of the logits z that A holds (kernels/matmul/broadcast.ts
- * `lmGrad`: U is computed as A is loaded from z, the row info [rows, 4] and the scalars g, norm), so U
- * is never written. Null where the subgroup-broadcast kernel is not the one this product runs or its
+ * U·op(B) where U is the softmax gradient of the logits z [M, K] (kernels/matmul/broadcast.ts
+ * `lmGrad`: U is computed as z is loaded, from the row info [M, 4] and the scalars g, norm), so U is
+ * never written. Null where the subgroup-broadcast kernel is not the one this product runs or its
  * layout conditions fail; the caller then materialises U and runs the plain product.
  */
-export function matmulLmGradRaw(z: Tensor, b: Tensor, tA: boolean, tB: boolean, info: Tensor, g: Tensor, norm: Tensor): Tensor | null {
+export function matmulLmGradRaw(z: Tensor, b: Tensor, tB: boolean, info: Tensor, g: Tensor, norm: Tensor): Tensor | null {
   if (z.backend !== 'gpu' || z.dtype !== 'f32' || b.dtype !== 'f32' || z.rank !== 2 || b.rank !== 2) return null;
-  const d = dims(z, b, tA, tB);
-  const bs = broadcastRun(d, tA, tB);
+  const d = dims(z, b, false, tB);
+  const bs = broadcastRun(d, false, tB);
   if (!bs) return null;
   const spec: BroadcastSpec = { ...bs, lmGrad: true };
   const tilesN = Math.ceil(d.N / broadcastCols(spec));
   const out = empty([d.M, d.N], 'f32', 'gpu');
-  const k = cached(`g${spec.aRows}${spec.bRows}${spec.R}x${spec.TN}${spec.vecC}s${spec.SG}`, () => matmulBroadcast(spec));
+  const k = cached(`g${spec.bRows}${spec.R}x${spec.TN}${spec.vecC}s${spec.SG}`, () => matmulBroadcast(spec));
   launch(k, [z, b, out, info, g, norm], [Math.ceil(d.M / spec.R) * tilesN, 1, 1], [d.M, d.N, d.K, 0, 0, 0, tilesN], 'matmul');
   return out;
 }

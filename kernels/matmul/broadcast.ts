@@ -37,10 +37,10 @@ export interface BroadcastSpec {
    * of its tile the partial log-sum-exp of its columns, part[m·tilesN + tile] = (M, Σ exp(c − M))
    * with M the tile row's max (columns past N excluded). No batch, no second product. */
   lse?: boolean;
-  /** Backward of the LM head (engine/losses/lm-head-ce.ts): A holds the logits z (row r of z is
-   * A's row r when aRows, its k-row otherwise) and the kernel multiplies by the softmax gradient
-   * U = gs·c_r·(exp((z − m_r) − ls_r) − [column = t_r]) instead, computed as A is loaded, with
-   * info[r] = (m_r, ls_r, c_r, bitcast t_r) and gs = lg[0] / ln[0]. No batch, no second product. */
+  /** Backward of the LM head (engine/losses/lm-head-ce.ts): A holds the logits z, stored [M, K]
+   * (aRows), and the kernel multiplies by the softmax gradient U = gs·c_r·(exp((z − m_r) − ls_r) −
+   * [column = t_r]) instead, computed as A is loaded, with info[r] = (m_r, ls_r, c_r, bitcast t_r)
+   * and gs = lg[0] / ln[0]. No batch, no second product. */
   lmGrad?: boolean;
 }
 
@@ -81,23 +81,15 @@ function product(s: BroadcastSpec, o: Operands, tag: string, scale: (r: number, 
   // ---- op(A) block: R rows × 4 k, spread over the lanes ----
   // aRows: vec4 q = row q's k..k+3          → value (r, kk) in vec4 r, component kk
   // else : vec4 q = k-row q / (R/4), m-run 4·(q % (R/4)) → value (r, kk) in vec4 kk·R/4 + r/4, component r % 4
-  // lmGrad: aRows → the lane's logits row is fixed (its info loaded once, columns 4kb…4kb+3);
-  // else → its k-row is 4kb + q / (R/4) (its info loaded per k-block: measured 4.1 ms more than the
-  // plain product at 3000×64×1008 on lavapipe, against 6.6 ms for four uniform loads and a select)
+  // lmGrad (A stored [M, K]): the lane's logits row is fixed (its info loaded once, columns 4kb…4kb+3)
   for (const g of range(loadsA)) {
     if (o.aRows) setup.push(`let ia${tag}${g} = ${o.aBase} + min(m0 + ${SG * g}u + l, p.M - 1u) * ${o.k4};`);
     else setup.push(`let q${tag}${g} = min(${SG * g}u + l, ${R - 1}u);`, `let ia${tag}${g} = ${o.aBase} + (q${tag}${g} / ${R / 4}u) * m4 + min(m0 / 4u + q${tag}${g} % ${R / 4}u, m4 - 1u);`);
     const load = `${o.a}[ia${tag}${g}${o.aRows ? ' + kb' : ' + kb * p.M'}]`;
     if (!o.lmGrad) block.push(`let av${g} = ${load};`);
-    else if (o.aRows) {
+    else {
       setup.push(`let li${g} = info[min(m0 + ${SG * g}u + l, p.M - 1u)];`);
       block.push(`let av${g} = ${lmGradOf(load, `li${g}`, 'vec4<i32>(i32(4u * kb)) + vec4<i32>(0, 1, 2, 3)')};`);
-    } else {
-      setup.push(`let kr${g} = q${g} / ${R / 4}u;`, `let mc${g} = vec4<i32>(i32(4u * min(m0 / 4u + q${g} % ${R / 4}u, m4 - 1u))) + vec4<i32>(0, 1, 2, 3);`);
-      block.push(
-        `let li${g} = info[4u * kb + kr${g}];`,
-        `let av${g} = ${lmGradOf(load, `li${g}`, `mc${g}`)};`,
-      );
     }
   }
   const aval = (r: number, kk: number) => {
@@ -180,7 +172,7 @@ export function matmulBroadcast(s: BroadcastSpec): Kernel {
         ),
       )
     : range(R).flatMap((r) => range(CPL).map((c) => `  if (m0 + ${r}u < p.M && ${col(c)} < p.N) { c[cb + (m0 + ${r}u) * p.N + ${col(c)}] = acc${r}_${c}; }`));
-  if (s.lmGrad && (lora || s.lse)) throw new Error('matmulBroadcast: the softmax-gradient loads take no second product and no epilogue');
+  if (s.lmGrad && (lora || s.lse || !aRows)) throw new Error('matmulBroadcast: the softmax-gradient loads need A stored [M, K], no second product and no epilogue');
   if (s.lse && (lora || !adj)) throw new Error('matmulBroadcast: the log-sum-exp epilogue needs adjacent columns and no second product');
   const lse = s.lse ? lsePartials(s, col) : [];
   const lor = lora ? `_plus${lora.aRows ? 'r' : 'c'}${lora.bRows ? 'r' : 'c'}${lora.drop ? 'd' : ''}` : '';
