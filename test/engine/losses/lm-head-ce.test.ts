@@ -81,6 +81,25 @@ describe('lmHeadCrossEntropy on the GPU matches the float64 composition', () => 
     }
   });
 
+  it('rows whose maxima fall inside and outside the epilogue\'s unshifted range [−40, 60]: the tiles\' partial sums merge exactly', async () => {
+    const r = rng(31);
+    const [N, V, D] = [45, 203, 8];
+    // z_rc ≈ s_r·u_c with u_c ∈ [0.5, 1]: the row maxima follow s_r; rows 0–15 all inside the range (a tile
+    // without shifts), the rest a mix of rows inside and outside it (tiles with shifts)
+    const sRow = Array.from({ length: N }, (_, i) => (i < 16 ? 20 + 25 * r.uniform() : [-100, -60, 20, 45, 75, 130][i % 6]!));
+    const h = { shape: [N, D], data: Array.from({ length: N * D }, (_, k) => (k % D === 0 ? sRow[Math.floor(k / D)]! : 0.3 * (2 * r.uniform() - 1))) };
+    const W = { shape: [V, D], data: Array.from({ length: V * D }, (_, k) => (k % D === 0 ? 0.5 + 0.5 * r.uniform() : 0.3 * (2 * r.uniform() - 1))) };
+    const t = { shape: [N], data: Array.from({ length: N }, (_, i) => (i % 7 === 3 ? IGN : r.int(V))), dtype: 'i32' as const };
+    for (const variant of ['broadcast', 'broadcast32'] as const) {
+      E.setMatmulVariant(variant);
+      try {
+        await E.gpucheck((a, b, c) => lmHeadCrossEntropy(a, b, c), [h, W, t], { fwdTol: 1e-5, bwdTol: 1e-5 });
+      } finally {
+        E.setMatmulVariant(null);
+      }
+    }
+  });
+
   it('a frozen head (LoRA, tied embedding): only h gets a gradient', async () => {
     const p = problem(9, 33, 250, 24);
     await E.gpucheck((h, W, t) => lmHeadCrossEntropy(h, W, t), [p.h, { ...p.W, requiresGrad: false }, p.t], { fwdTol: 1e-5, bwdTol: 1e-5 });
