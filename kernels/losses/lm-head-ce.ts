@@ -1,10 +1,11 @@
 // The merge step of the fused LM head (engine/losses/lm-head-ce.ts). The head's forward product
 // (kernels/matmul/broadcast.ts with the log-sum-exp epilogue) leaves per row r and column tile j
-// the pair (M_rj, S_rj = Σ_{c ∈ tile j} exp(z_rc − M_rj)); one invocation per row merges them:
+// the pair (M_rj, S_rj = Σ_{c ∈ tile j} exp(z_rc − M_rj)) for a shift M_rj (the tile row's max, or
+// 0); one invocation per row merges them:
 //   m_r = max_j M_rj,   Σ_r = Σ_j S_rj · exp(M_rj − m_r),   lse_r = m_r + log Σ_r
 // and writes what kernels/losses/lm-ce.ts's forward writes: (m_r, log Σ_r) for the backward and
 // (w_r·(lse_r − z_r,t_r), 1) per row ((0, 0) for an ignored token, NaN for a target outside [0, V));
-// and for the backward products that compute the softmax gradient as they load the logits
+// and for the input-gradient product that computes the softmax gradient as it loads the logits
 // (kernels/matmul/broadcast.ts lmGrad) info_r = (m_r, log Σ_r, c_r, bitcast t_r), c_r = w_r (0 if ignored).
 import { kernel } from '../kernel.ts';
 import { lmCeRowEnd } from './lm-ce.ts';

@@ -35,7 +35,8 @@ export interface BroadcastSpec {
   second?: { aRows: boolean; bRows: boolean; drop: boolean };
   /** Epilogue of the LM head (kernels/losses/lm-head-ce.ts): besides C, each subgroup writes per row
    * of its tile the partial log-sum-exp of its columns, part[m·tilesN + tile] = (M, Σ exp(c − M))
-   * with M the tile row's max (columns past N excluded). No batch, no second product. */
+   * with M the tile row's max, or 0 where every row max of the tile lies in [−40, 60] (columns past
+   * N excluded). No batch, no second product. */
   lse?: boolean;
   /** Backward of the LM head (engine/losses/lm-head-ce.ts): A holds the logits z, stored [M, K]
    * (aRows), and the kernel multiplies by the softmax gradient U = gs·c_r·(exp((z − m_r) − ls_r) −
@@ -128,9 +129,9 @@ function colOf(s: BroadcastSpec, c: number): string {
   return adjacent(s) ? `n0 + ${4 * s.SG * (c >> 2)}u + 4u * l + ${c & 3}u` : `n0 + ${s.SG * c}u + l`;
 }
 
-/** WGSL: the log-sum-exp epilogue (see BroadcastSpec.lse). Per row: the lane's max over its valid
- * columns, the subgroup's max M, Σ exp(c − M) over the lane, summed over the subgroup; lane r % SG
- * stores row r's pair. -max f32 (not -inf) marks columns past N, so exp(x − M) is exactly 0. */
+/** WGSL: the log-sum-exp epilogue (see BroadcastSpec.lse). Per row: the shift M (0, or the subgroup's
+ * max of the row), Σ exp(c − M) over the lane, summed over the subgroup; lane r % SG stores row r's
+ * pair. -max f32 (not -inf) marks columns past N, so exp(x − M) is exactly 0. */
 function lsePartials(s: BroadcastSpec, col: (c: number) => string): string[] {
   const CPL = 4 * s.TN;
   const out = [`  let tileN = wid.x % p.tilesN;`];
