@@ -1,10 +1,11 @@
-// Fused attention forward and backward (engine ops: 'ours' is the adapter's kernel family, 'ours:rows'
-// the row kernels forced, on the headline shape). FLOPs are the algorithmic counts:
+// Fused attention forward and backward (engine ops: 'ours' is the adapter's choice, labelled by the
+// variant that ran; on the headline shape each variant the adapter has — rows, subgroup, flash — is
+// also timed as its own row 'ours:<variant>'). FLOPs are the algorithmic counts:
 // forward 2 matmuls = 4·B·H·T·S·Dh, backward 5 matmuls = 10·B·H·T·S·Dh, both halved when causal
 // (T = S). Only the fused kernels are measured; softmax alone is bench/softmax.ts.
 import type { BenchCase, BenchInstance, BenchOpts, BenchSuite } from './types.ts';
 import * as E from '../engine/index.ts';
-import { attentionBackward, attentionForwardRaw } from '../engine/ops/attention.ts';
+import { attentionBackward, attentionForwardRaw, attentionVariantFor, attentionVariants, setAttentionVariant, type AttentionVariant } from '../engine/ops/attention.ts';
 import { attentionBackwardRef, attentionRef, type AttnDims } from '../engine/reference/attention.ts';
 import { rng } from '../engine/random.ts';
 
@@ -47,10 +48,10 @@ function relErrOf(outs: ArrayLike<number>[], refs: ArrayLike<number>[]): number 
   return E.relErr(cat(outs), cat(refs));
 }
 
-function setupFor(s: Shape, withBackward: boolean, kernels: E.KernelFamily | null = null): () => Promise<BenchInstance> {
+function setupFor(s: Shape, withBackward: boolean, variant: AttentionVariant | null = null): () => Promise<BenchInstance> {
   return async () => {
-    E.setKernelFamily(kernels);
     await E.initEngine();
+    setAttentionVariant(variant);
     const before = E.liveBytes();
     const qd = data(s.B * s.T * s.H * s.Dh, 1);
     const kd = data(s.B * s.S * s.Hkv * s.Dh, 2);
@@ -63,20 +64,23 @@ function setupFor(s: Shape, withBackward: boolean, kernels: E.KernelFamily | nul
     const d = dims(s);
     // backward cases keep one forward (O, LSE) and run the backward kernels on it
     const saved = withBackward ? E.keep(attentionForwardRaw(q, k, v, undefined, d)) : [];
+    const ran = attentionVariantFor(d);
+    setAttentionVariant(null);
     let outs: E.Tensor[] = [];
     const run = async () => {
       for (const t of outs) t.dispose();
-      E.setKernelFamily(kernels);
+      setAttentionVariant(variant);
       try {
         outs = E.keep(withBackward ? attentionBackward(q, k, v, undefined, saved[0]!, saved[1]!, dO, d) : [E.noGrad(() => E.attention(q, k, v, { causal: s.causal }))]);
       } finally {
-        E.setKernelFamily(null); // the choice is global: restore it at once
+        setAttentionVariant(null); // the choice is global: restore it at once
       }
       await E.sync();
     };
     await run();
     return {
       run,
+      ...(variant === null ? { variant: ran } : {}),
       peakBytes: E.liveBytes() - before,
       async relErr() {
         if (withBackward) {
@@ -96,19 +100,12 @@ export const suite: BenchSuite = {
   name: 'attention',
   cases(opts: BenchOpts): BenchCase[] {
     const shapes = (opts.smoke ? SMOKE : FULL).filter((s) => opts.size === undefined || s.T === opts.size);
-    return shapes.flatMap((s, i): BenchCase[] => [
-      { kernel: 'attention_fwd', shape: name(s), system: 'ours', flops: 4 * work(s), ceiling: 'compute', setup: setupFor(s, false) },
-      { kernel: 'attention_bwd', shape: name(s), system: 'ours', flops: 10 * work(s), ceiling: 'compute', setup: setupFor(s, true) },
-      ...(i === 0
-        ? ([false, true] as const).map((bwd): BenchCase => ({
-            kernel: bwd ? 'attention_bwd' : 'attention_fwd',
-            shape: name(s),
-            system: 'ours:rows',
-            flops: (bwd ? 10 : 4) * work(s),
-            ceiling: 'compute',
-            setup: setupFor(s, bwd, 'rows'),
-          }))
-        : []),
-    ]);
+    return shapes.flatMap((s, i): BenchCase[] =>
+      ([false, true] as const).flatMap((bwd): BenchCase[] => {
+        const c = { kernel: bwd ? 'attention_bwd' : 'attention_fwd', shape: name(s), flops: (bwd ? 10 : 4) * work(s), ceiling: 'compute' as const };
+        const each = i === 0 ? attentionVariants().map((v): BenchCase => ({ ...c, system: `ours:${v}`, setup: setupFor(s, bwd, v) })) : [];
+        return [{ ...c, system: 'ours', tune: { attention: [s] }, setup: setupFor(s, bwd) }, ...each];
+      }),
+    );
   },
 };

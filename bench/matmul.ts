@@ -3,6 +3,7 @@
 // ~256 randomly sampled output entries with float64 dot products of the same inputs (for f16, the
 // inputs as rounded to f16; a full float64 reference at 2048³ would take minutes on the host).
 import * as E from '../engine/index.ts';
+import { gpuSync } from '../engine/device.ts';
 import type { BenchCase, BenchInstance, BenchOpts, BenchSuite } from './types.ts';
 import { matmulMeta } from './matmul-default.ts';
 
@@ -93,7 +94,8 @@ export const suite: BenchSuite = {
       for (const v of E.MATMUL_VARIANTS) {
         out.push({ ...matmulMeta({ M, N, K }, `ours:${v}`), tolerance: 1e-5, setup: () => setupCase(v, M, N, K) });
       }
-      for (const v of E.MATMUL_F16_VARIANTS) {
+      // the variants this adapter runs (the subgroup-matrix ones need matrix units)
+      for (const v of E.matmulF16Variants(gpuSync().info)) {
         const meta = matmulMeta({ M, N, K }, `ours:f16-${v}`);
         // 2-byte operands and output; tolerance: the output's f16 rounding (u16 = 2^-11) and f32 sums
         out.push({ ...meta, bytes: meta.bytes! / 2, tolerance: 1e-3, setup: () => setupCase(v, M, N, K, true) });

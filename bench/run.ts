@@ -84,13 +84,17 @@ export function e2eTable(rows: BenchRecord[]): string | null {
 /** Tunes the kernel choices the cases declare (engine/autotune.ts caches them per adapter and bucket). */
 async function tuneFor(cases: BenchCase[]): Promise<void> {
   const mm = cases.flatMap((c) => c.tune?.matmul ?? []);
+  const mh = cases.flatMap((c) => c.tune?.matmulF16 ?? []);
   const sm = cases.flatMap((c) => c.tune?.softmax ?? []);
-  if (mm.length === 0 && sm.length === 0) return;
-  const { tuneMatmul, tuneSoftmax } = await import('../engine/index.ts');
+  const at = cases.flatMap((c) => c.tune?.attention ?? []);
+  if (mm.length === 0 && mh.length === 0 && sm.length === 0 && at.length === 0) return;
+  const { tuneAttention, tuneMatmul, tuneMatmulF16, tuneSoftmax } = await import('../engine/index.ts');
   const t0 = performance.now();
   const a = await tuneMatmul(mm);
+  const h = await tuneMatmulF16(mh);
   const b = await tuneSoftmax(sm);
-  console.error(`autotune: ${a.size} matmul and ${b.size} softmax buckets ready in ${((performance.now() - t0) / 1000).toFixed(1)} s (cache ${autotuneCachePath()})`);
+  const c = await tuneAttention(at);
+  console.error(`autotune: ${a.size} matmul, ${h.size} f16 matmul, ${b.size} softmax and ${c.size} attention buckets ready in ${((performance.now() - t0) / 1000).toFixed(1)} s (cache ${autotuneCachePath()})`);
 }
 
 async function main(): Promise<void> {

@@ -24,6 +24,7 @@ import { lmCrossEntropy } from '../engine/losses/index.ts';
 import { rng } from '../engine/random.ts';
 import { makeConfig, paperLora, paramCounts, type LlamaConfig } from '../models/llama-config.ts';
 import { addLora, baseParams, disposeLlama, forwardHidden, hiddenRows, initLlama, llamaOnBackend, lmLogits, loraParams, trainableParams, type Llama } from '../models/llama.ts';
+import { gpuSync } from '../engine/device.ts';
 import type { Precision } from '../models/mixed-precision.ts';
 import type { LmSeq } from '../pipeline/train/batch.ts';
 import { lrAt, sftStep, type SftConfig } from '../pipeline/train/sft.ts';
@@ -104,7 +105,11 @@ function trainCase(s: TrainShape): BenchCase {
     flops: trainStepFlops(c, s.B, s.T),
     ceiling: 'compute',
     items: { count: s.B * s.T, unit: 'tokens' },
-    tune: { matmul: modelMatmulDims(c, s.B * s.T, s.B * (s.T - 1), s.V, true) },
+    tune: {
+      matmul: modelMatmulDims(c, s.B * s.T, s.B * (s.T - 1), s.V, true),
+      // mixed precision multiplies the projections and heads in f16: the same shapes, f16 buckets
+      ...(s.precision === 'mixed-f16' ? { matmulF16: modelMatmulDims(c, s.B * s.T, s.B * (s.T - 1), s.V, true) } : {}),
+    },
     tolerance: s.precision === 'mixed-f16' ? 1e-3 : 1e-4,
     async setup(): Promise<BenchInstance> {
       const live0 = liveBytes();
@@ -178,10 +183,15 @@ export function trainShapes(o: BenchOpts): TrainShape[] {
     return [...[false, true].map((lora) => ({ preset: 'tiny', lora, B: 3, T: 9, V: 61, over })), { preset: 'tiny', lora: false, B: 3, T: 9, V: 61, over, precision: 'mixed-f16' as const }];
   }
   // mixed-f16 beside f32 for full fine-tuning (the demo's and gpu config's adapter)
-  const all = ['tiny', 'small'].flatMap((preset) => [
+  const all: TrainShape[] = ['tiny', 'small'].flatMap((preset): TrainShape[] => [
     ...[false, true].map((lora) => ({ preset, lora, B: 16, T: 64, V: 3000 })),
     { preset, lora: false, B: 16, T: 64, V: 3000, precision: 'mixed-f16' as const },
   ]);
+  // the gpu config's model (dim 512, 8 layers) in both precisions, on hardware GPUs only (minutes per
+  // step on lavapipe): 4,096 tokens per step, enough work for the matrix units to matter
+  if (!gpuSync().info.isSoftware) {
+    for (const precision of ['f32', 'mixed-f16'] as const) all.push({ preset: 'base', lora: false, B: 16, T: 256, V: 3000, precision });
+  }
   return o.size === undefined ? all : all.filter((s) => s.T === o.size || s.V === o.size);
 }
 

@@ -37,8 +37,14 @@ export interface BenchCase {
   onCpu?: boolean;
   /** End-to-end cases: the work items one repetition processes (e.g. 1024 tokens, 256 samples), for items/s. */
   items?: { count: number; unit: string };
-  /** Problems whose kernel choice the runner autotunes before measuring (engine tuneMatmul/tuneSoftmax). */
-  tune?: { matmul?: { batch: number; M: number; N: number; K: number }[]; softmax?: { rows: number; len: number }[] };
+  /** Problems whose kernel choice the runner autotunes before measuring (engine tuneMatmul/tuneSoftmax/tuneAttention). */
+  tune?: {
+    matmul?: { batch: number; M: number; N: number; K: number }[];
+    /** products of f16 operands (mixed precision): their own buckets and variants */
+    matmulF16?: { batch: number; M: number; N: number; K: number }[];
+    softmax?: { rows: number; len: number }[];
+    attention?: { B: number; T: number; S: number; H: number; Hkv: number; Dh: number; causal: boolean }[];
+  };
   setup(): Promise<BenchInstance>;
 }
 

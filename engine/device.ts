@@ -3,6 +3,7 @@
 import { create, globals } from 'webgpu';
 import { installPollSleep, uninstallPollSleep } from './dawn-poll.ts';
 import { engineSwitch } from './switches.ts';
+import { probeSubgroupMatrix, SUBGROUP_MATRIX_FEATURE, type SubgroupMatrixInfo } from './subgroup-matrix.ts';
 
 export interface DeviceInfo {
   adapter: string; // human-readable adapter description (vendor, architecture, device, backend)
@@ -13,6 +14,9 @@ export interface DeviceInfo {
   /** The subgroup size every compute subgroup has, with lanes in local-index order (probed); null when
    * the adapter has no subgroups or their size varies. Kernels built for a fixed size check this. */
   subgroupSize: number | null;
+  /** Subgroup-matrix (tensor-core) support: the adapter's configurations and the WGSL builtin syntax
+   * this Dawn compiles (engine/subgroup-matrix.ts); null without the experimental feature. */
+  subgroupMatrix: SubgroupMatrixInfo | null;
 }
 
 export interface Gpu {
@@ -114,7 +118,9 @@ async function init(): Promise<Gpu> {
     }
     adapter = hit;
   }
-  const optional = ['shader-f16', 'timestamp-query', 'subgroups'] as GPUFeatureName[];
+  // subgroup matrices are experimental in Dawn: listed only with the allow_unsafe_apis toggle
+  // (CSRM_DAWN_TOGGLES=allow_unsafe_apis; scripts/gpu-run.sh sets it)
+  const optional = ['shader-f16', 'timestamp-query', 'subgroups', SUBGROUP_MATRIX_FEATURE] as GPUFeatureName[];
   const requiredFeatures = optional.filter((f) => adapter.features.has(f));
   // Dawn's default limits cap a storage binding at 128 MiB; ask for everything the adapter has.
   const requiredLimits: Record<string, number> = {};
@@ -153,6 +159,7 @@ async function init(): Promise<Gpu> {
     limits,
     isSoftware,
     subgroupSize: device.features.has('subgroups') ? await probeSubgroupSize(device) : null,
+    subgroupMatrix: device.features.has(SUBGROUP_MATRIX_FEATURE) ? await probeSubgroupMatrix(device, adapter.info) : null,
   };
   current = { device, queue: device.queue, info, has: (f) => device.features.has(f) };
   return current;

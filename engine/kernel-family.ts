@@ -18,6 +18,13 @@ export function setKernelFamily(f: KernelFamily | null): void {
   forced = f;
 }
 
+/** The family forced by setKernelFamily or CSRM_KERNELS, or null when the adapter chooses. */
+export function forcedKernelFamily(): KernelFamily | null {
+  const force = forced ?? engineSwitch('CSRM_KERNELS');
+  if (force !== undefined && force !== 'rows' && force !== 'subgroup') throw new Error(`CSRM_KERNELS="${force}": expected "rows" or "subgroup"`);
+  return force ?? null;
+}
+
 /** Whether subgroup kernels with workgroups of `wg` invocations can run on this adapter. */
 export function subgroupKernelsUsable(wg: number): boolean {
   const SG = gpuSync().info.subgroupSize;
@@ -27,9 +34,8 @@ export function subgroupKernelsUsable(wg: number): boolean {
 /** The subgroup size a subgroup kernel with workgroups of `wg` runs with, or null for the row kernel. */
 export function subgroupKernelSize(wg: number): number | null {
   const info = gpuSync().info;
-  const force = forced ?? engineSwitch('CSRM_KERNELS');
-  if (force !== undefined && force !== 'rows' && force !== 'subgroup') throw new Error(`CSRM_KERNELS="${force}": expected "rows" or "subgroup"`);
+  const force = forcedKernelFamily();
   const usable = subgroupKernelsUsable(wg);
   if (force === 'subgroup' && !usable) throw new Error(`CSRM_KERNELS=subgroup: the adapter has no fixed subgroup size dividing ${wg}`);
-  return usable && (force === 'subgroup' || (force === undefined && info.isSoftware)) ? info.subgroupSize : null;
+  return usable && (force === 'subgroup' || (force === null && info.isSoftware)) ? info.subgroupSize : null;
 }

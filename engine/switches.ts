@@ -12,6 +12,7 @@ export const ENGINE_SWITCHES = {
   CSRM_AUTOTUNE: '0: no kernel-variant tuning; the fixed choice of each op is used',
   CSRM_AUTOTUNE_CACHE: 'where tuned choices are cached (default .bench-cache/autotune.json)',
   CSRM_KERNELS: 'rows | subgroup: the kernel family of ops that have both (default: subgroup on CPU adapters with fixed subgroups, kernel-family.ts)',
+  CSRM_ATTENTION: "rows | subgroup | flash: the attention kernels (default: the tuned choice, else today's family on CPU adapters and flash on hardware GPUs, ops/attention.ts)",
 } as const;
 
 export type EngineSwitch = keyof typeof ENGINE_SWITCHES;

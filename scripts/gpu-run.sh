@@ -1,31 +1,73 @@
 #!/usr/bin/env bash
-# The one command for a machine with an NVIDIA GPU: checks the Vulkan loader, prints the adapter,
-# runs the full benchmark (JSON + table), then the demo's larger preset, and writes every figure to
-# $OUT (if set) or runs/gpu-<date>. Works where node and node_modules were carried in (no npm):
-# tsx is started through node directly. Extra arguments go to bench/run.ts (e.g. --kernel matmul).
+# The one command for a machine with an NVIDIA GPU. Prints the adapter (features, subgroup size,
+# subgroup-matrix configurations and the builtin syntax the probe found), runs the GPU-relevant
+# float64 tests there, then benchmark runs, then the demo's larger preset; every figure goes to $OUT
+# (if set) or runs/gpu-<date>.
+#   scripts/gpu-run.sh ["--kernel matmul --size 4096" "--kernel attention" …]   (one bench run per argument;
+#                                                                                  default: the whole bench)
+#   CSRM_GPU_TESTS="test/…"   test files to run first (default: f16 matmul and attention); "" skips
+#   CSRM_GPU_DEMO=0           skips the demo;  CSRM_GPU_PRESET=gpu  the demo preset
+# A bare machine without npm works when the carry bundle is in the checkout (scripts/gpu-carry.sh
+# makes it here: .gpu/node.xz, .gpu/nm.tar.xz, .gpu/ort.tar.xz, .gl/*.deb Vulkan/GL loaders); they are unpacked first.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out="${OUT:-runs/gpu-$(date +%Y%m%d-%H%M%S)}"
 mkdir -p "$out"
+log() { echo "[gpu-run $(date +%H:%M:%S)] $*" >&2; }
+
+if ls .gl/*.deb >/dev/null 2>&1 && ! ldconfig -p 2>/dev/null | grep -q libvulkan; then
+  for f in .gl/*.deb; do dpkg -x "$f" /; done
+  ldconfig
+fi
+icd=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
+[ -z "${VK_DRIVER_FILES:-}" ] && [ -f "$icd" ] && export VK_DRIVER_FILES="$icd"
+if ! command -v node >/dev/null && [ -f .gpu/node.xz ]; then
+  mkdir -p /tmp/gpu-node && xz -dc .gpu/node.xz >/tmp/gpu-node/node && chmod +x /tmp/gpu-node/node
+  export PATH="/tmp/gpu-node:$PATH"
+fi
+[ ! -d node_modules ] && [ -f .gpu/nm.tar.xz ] && tar -xJf .gpu/nm.tar.xz
+[ ! -d node_modules/onnxruntime-web ] && [ -f .gpu/ort.tar.xz ] && tar -xJf .gpu/ort.tar.xz
 tsx() { node node_modules/tsx/dist/cli.mjs "$@"; }
-log() { echo "[gpu-run] $*" >&2; }
 
 if ! ldconfig -p 2>/dev/null | grep -q libvulkan; then
-  log "no libvulkan in ldconfig: install libvulkan1 (or carry it) and the NVIDIA Vulkan ICD"; exit 1
+  log "no libvulkan in ldconfig: install libvulkan1 + libglvnd (or carry them: scripts/gpu-carry.sh) and the NVIDIA Vulkan ICD"; exit 1
 fi
 export CSRM_ADAPTER="${CSRM_ADAPTER:-nvidia}" # never fall back to a CPU rasteriser silently
+export CSRM_DAWN_TOGGLES="${CSRM_DAWN_TOGGLES:-allow_unsafe_apis}" # lists Dawn's experimental subgroup matrices
 export CSRM_AUTOTUNE_CACHE="$out/autotune.json"
 
-tsx bench/adapter.ts | tee "$out/adapter.txt" || { log "no NVIDIA adapter (CSRM_ADAPTER=$CSRM_ADAPTER)"; exit 1; }
+tsx bench/adapter.ts 2>&1 | grep -v '^Warning' | tee "$out/adapter.txt"
+[ "${PIPESTATUS[0]}" = 0 ] || { log "no NVIDIA adapter (CSRM_ADAPTER=$CSRM_ADAPTER)"; exit 1; }
 
-log "bench → $out/bench.md, $out/bench.jsonl"
-tsx bench/run.ts --json "$out/bench.jsonl" "$@" 2>"$out/bench.log" | tee "$out/bench.md"
-bench_rc=${PIPESTATUS[0]}
+tests_rc=0
+tests="${CSRM_GPU_TESTS-test/engine/matmul-f16.test.ts test/engine/attention.test.ts test/engine/attention-flash.test.ts}"
+if [ -n "$tests" ]; then
+  present=$(for t in $tests; do [ -f "$t" ] && echo "$t"; done)
+  log "float64 tests on the GPU: $present → $out/tests.log"
+  # shellcheck disable=SC2086
+  node node_modules/vitest/vitest.mjs run $present >"$out/tests.log" 2>&1
+  tests_rc=$?
+  grep -E 'Test Files|Tests  |FAIL' "$out/tests.log" | sed 's/\x1b\[[0-9;]*m//g' | head -20
+fi
 
-log "demo --preset gpu → $out/demo.log"
-tsx pipeline/cli/demo.ts --preset "${CSRM_GPU_PRESET:-gpu}" --run "$out/demo" >"$out/demo.log" 2>&1
-demo_rc=$?
-tail -n 20 "$out/demo.log"
+bench_rc=0
+[ "$#" = 0 ] && set -- ""
+i=0
+for b in "$@"; do
+  i=$((i + 1))
+  log "bench $i: ${b:-(all)} → $out/bench-$i.md"
+  # shellcheck disable=SC2086
+  tsx bench/run.ts --json "$out/bench.jsonl" $b 2>>"$out/bench.log" | tee "$out/bench-$i.md" | grep -E '^\| [a-z_0-9]+ \|' | cut -c1-160
+  [ "${PIPESTATUS[0]}" = 0 ] || bench_rc=1
+done
 
-log "done: bench rc=$bench_rc, demo rc=$demo_rc; figures in $out"
-[ "$bench_rc" = 0 ] && [ "$demo_rc" = 0 ]
+demo_rc=0
+if [ "${CSRM_GPU_DEMO:-1}" != 0 ]; then
+  log "demo --preset ${CSRM_GPU_PRESET:-gpu} → $out/demo.log"
+  tsx pipeline/cli/demo.ts --preset "${CSRM_GPU_PRESET:-gpu}" --run "$out/demo" >"$out/demo.log" 2>&1
+  demo_rc=$?
+  tail -n 20 "$out/demo.log"
+fi
+
+log "done: tests rc=$tests_rc, bench rc=$bench_rc, demo rc=$demo_rc; figures in $out"
+[ "$tests_rc" = 0 ] && [ "$bench_rc" = 0 ] && [ "$demo_rc" = 0 ]

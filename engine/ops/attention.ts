@@ -1,14 +1,24 @@
 // Fused causal/padded multi-head (and grouped-query) attention. The forward never materialises the
 // T×S score matrix: kernels/attention/forward-rows.ts streams keys with an online softmax and saves
 // the log-sum-exp; the backward recomputes P from Q, K and the LSE (kernels/attention/backward-rows.ts).
+// Three kernel variants compute the same thing: 'rows' (one query or key row per invocation, every
+// invocation loading what it reads), 'subgroup' (rows a subgroup shares loaded once per subgroup:
+// CPU adapters) and 'flash' (tiles of keys or queries staged in workgroup memory once per workgroup:
+// hardware GPUs); see attentionVariantFor for the choice.
 // On the cpu backend both directions are the float64 naive reference (engine/reference/attention.ts),
 // which is what gradcheck and gpucheck compare against.
 import { record } from '../autograd.ts';
-import { launch } from '../runtime.ts';
+import { launch, sync } from '../runtime.ts';
 import { assertDtype, assertLive, assertSameBackend, empty, Tensor } from '../tensor.ts';
 import { attentionForwardRows } from '../../kernels/attention/forward-rows.ts';
 import { attentionForwardSubgroup } from '../../kernels/attention/forward-subgroup.ts';
-import { subgroupKernelSize } from '../kernel-family.ts';
+import { forcedKernelFamily, subgroupKernelSize, subgroupKernelsUsable } from '../kernel-family.ts';
+import { attentionForwardFlash, flashQueryShape } from '../../kernels/attention/forward-flash.ts';
+import { attentionBackwardDkvFlash, attentionBackwardDqFlash, flashKeyShape } from '../../kernels/attention/backward-flash.ts';
+import { autotune, autotuneEnabled, tunedChoice, type TuneOpts } from '../autotune.ts';
+import { gpuSync } from '../device.ts';
+import { engineSwitch } from '../switches.ts';
+import { randn } from '../create.ts';
 import { attentionBackwardDkv, attentionBackwardDq, attentionBackwardPrep } from '../../kernels/attention/backward-rows.ts';
 import { attentionBackwardDkvSubgroup, attentionBackwardDqSubgroup } from '../../kernels/attention/backward-subgroup.ts';
 import { ATTN_WG } from '../../kernels/attention/common.ts';
@@ -56,13 +66,98 @@ function checkAttention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOpts): A
   return { B, T, S, H, Hkv, Dh, causal: opts.causal ?? true, scale, offset };
 }
 
+export type AttentionVariant = 'rows' | 'subgroup' | 'flash';
+export const ATTENTION_VARIANTS: readonly AttentionVariant[] = ['rows', 'subgroup', 'flash'];
+
+let override: AttentionVariant | null = null;
+
+function checkVariant(v: string, where: string): AttentionVariant {
+  if (!ATTENTION_VARIANTS.includes(v as AttentionVariant)) throw new Error(`${where}: unknown attention variant "${v}" (one of ${ATTENTION_VARIANTS.join(', ')})`);
+  if (v === 'subgroup' && !subgroupKernelsUsable(ATTN_WG)) throw new Error(`${where}: the subgroup attention kernels need a fixed subgroup size dividing ${ATTN_WG}, which ${gpuSync().info.adapter} lacks`);
+  return v as AttentionVariant;
+}
+
+/** Forces one variant for every GPU attention (tests, benchmarks); null restores the tuned/fixed choice. */
+export function setAttentionVariant(v: AttentionVariant | null): void {
+  override = v === null ? null : checkVariant(v, 'setAttentionVariant');
+}
+
+/** The variants this adapter can run. */
+export function attentionVariants(): AttentionVariant[] {
+  return ATTENTION_VARIANTS.filter((v) => v !== 'subgroup' || subgroupKernelsUsable(ATTN_WG));
+}
+
 /**
- * The subgroup size the attention kernels run with, or null for the row kernels (engine/kernel-family.ts).
- * Measured on lavapipe, B1 H12 T512 D64 causal, adapter-thread CPU: forward 221 → 30 ms, backward
- * 521 → 122 ms.
+ * The fixed rule: on CPU adapters the kernel family (subgroup where the adapter has fixed subgroups;
+ * measured on lavapipe, B1 H12 T512 D64 causal, adapter-thread CPU: forward 221 → 30 ms, backward
+ * 521 → 122 ms against the row kernels), whose lanes are SIMD lanes of one CPU thread and for which
+ * workgroup memory and barriers are pure overhead (flash there, same shape, loaded machine: forward
+ * 225 ms and backward 747 ms of adapter CPU against subgroup's 31 and 93); on hardware GPUs the flash
+ * kernels, which read each key/value (query/dO in dK/dV) once per workgroup of 32 rows instead of
+ * once per row and keep 4 invocations per row busy — not yet measured on one.
  */
-function attentionSubgroupSize(): number | null {
-  return subgroupKernelSize(ATTN_WG);
+export function chooseAttentionVariant(): AttentionVariant {
+  if (gpuSync().info.isSoftware) return subgroupKernelSize(ATTN_WG) === null ? 'rows' : 'subgroup';
+  return 'flash';
+}
+
+/** Autotune bucket: ⌊log2⌋ classes of the query rows (B·H·T) and of the keys, the head dim, the mask. */
+export function attentionBucket(d: AttnDims): string {
+  const lg = (x: number) => Math.floor(Math.log2(Math.max(1, x)));
+  return `bht2^${lg(d.B * d.H * d.T)},s2^${lg(d.S)},d${d.Dh},${d.causal ? 'causal' : 'full'}`;
+}
+
+/**
+ * The variant a GPU attention runs: setAttentionVariant, else CSRM_ATTENTION, else a family forced by
+ * setKernelFamily / CSRM_KERNELS, else the tuned choice for the bucket (tuneAttention), else the fixed rule.
+ */
+export function attentionVariantFor(d: AttnDims): AttentionVariant {
+  if (override) return override;
+  const env = engineSwitch('CSRM_ATTENTION');
+  if (env !== undefined) return checkVariant(env, 'CSRM_ATTENTION');
+  const family = forcedKernelFamily();
+  if (family !== null) return subgroupKernelSize(ATTN_WG) === null ? 'rows' : 'subgroup';
+  const tuned = tunedChoice('attention', attentionBucket(d)) as AttentionVariant | undefined;
+  // a cache written by another version or device setup may name a variant this one cannot run
+  if (tuned !== undefined && attentionVariants().includes(tuned)) return tuned;
+  return chooseAttentionVariant();
+}
+
+/**
+ * Measures forward + backward of every variant at each shape's bucket (once per bucket and adapter;
+ * engine/autotune.ts caches the choice) so later attention calls in those buckets run the fastest.
+ * Returns the choice per bucket; with autotuning off, the fixed rule's choice, running nothing.
+ */
+export async function tuneAttention(list: readonly Omit<AttnDims, 'scale' | 'offset'>[], opts: TuneOpts = {}): Promise<Map<string, AttentionVariant>> {
+  const out = new Map<string, AttentionVariant>();
+  for (const s of list) {
+    const d: AttnDims = { ...s, scale: 1 / Math.sqrt(s.Dh), offset: s.S - s.T };
+    const bucket = attentionBucket(d);
+    if (out.has(bucket)) continue;
+    const fallback = chooseAttentionVariant();
+    if (!autotuneEnabled()) {
+      out.set(bucket, fallback);
+      continue;
+    }
+    const q = randn([d.B, d.T, d.H, d.Dh], { seed: 21 });
+    const k = randn([d.B, d.S, d.Hkv, d.Dh], { seed: 22 });
+    const v = randn([d.B, d.S, d.Hkv, d.Dh], { seed: 23 });
+    try {
+      const variants = attentionVariants().map((name) => ({
+        name,
+        async run() {
+          const [o, lse] = attentionForwardWith(name, q, k, v, undefined, d);
+          const grads = attentionBackwardWith(name, q, k, v, undefined, o, lse, o, d);
+          await sync();
+          for (const t of [o, lse, ...grads]) t.dispose();
+        },
+      }));
+      out.set(bucket, (await autotune({ op: 'attention', bucket }, variants, { fallback, ...opts })) as AttentionVariant);
+    } finally {
+      for (const t of [q, k, v]) t.dispose();
+    }
+  }
+  return out;
 }
 
 function params(d: AttnDims, hasLen: boolean): Param[] {
@@ -71,6 +166,10 @@ function params(d: AttnDims, hasLen: boolean): Param[] {
 
 /** Raw forward (no autograd; the caller owns both outputs): O [B, T, H, Dh] and LSE [B, H, T]. */
 export function attentionForwardRaw(q: Tensor, k: Tensor, v: Tensor, lens: Tensor | undefined, d: AttnDims): [Tensor, Tensor] {
+  return attentionForwardWith(q.backend === 'cpu' ? 'rows' : attentionVariantFor(d), q, k, v, lens, d);
+}
+
+function attentionForwardWith(variant: AttentionVariant, q: Tensor, k: Tensor, v: Tensor, lens: Tensor | undefined, d: AttnDims): [Tensor, Tensor] {
   const o = empty(q.shape, 'f32', q.backend);
   const lse = empty([d.B, d.H, d.T], 'f32', q.backend);
   if (o.size === 0) return [o, lse];
@@ -81,23 +180,21 @@ export function attentionForwardRaw(q: Tensor, k: Tensor, v: Tensor, lens: Tenso
     return [o, lse];
   }
   // without key lengths the mask reads no lengths; q stands in for the unused binding
-  const SG = attentionSubgroupSize();
-  const kern = SG === null ? attentionForwardRows(d.Dh) : attentionForwardSubgroup(d.Dh, SG);
-  launch(kern, [q, k, v, lens ?? q, o, lse], [Math.ceil(d.T / ATTN_WG), d.H, d.B], params(d, !!lens), 'attention');
+  const SG = gpuSync().info.subgroupSize!;
+  const kern = variant === 'flash' ? attentionForwardFlash(d.Dh) : variant === 'subgroup' ? attentionForwardSubgroup(d.Dh, SG) : attentionForwardRows(d.Dh);
+  const rows = variant === 'flash' ? flashQueryShape(d.Dh).rows : ATTN_WG;
+  launch(kern, [q, k, v, lens ?? q, o, lse], [Math.ceil(d.T / rows), d.H, d.B], params(d, !!lens), 'attention');
   return [o, lse];
 }
 
+type BackwardArgs = [q: Tensor, k: Tensor, v: Tensor, lens: Tensor | undefined, o: Tensor, lse: Tensor, dout: Tensor, d: AttnDims];
+
 /** Raw backward: [dQ, dK, dV] from the saved O and LSE and the output gradient dO. */
-export function attentionBackward(
-  q: Tensor,
-  k: Tensor,
-  v: Tensor,
-  lens: Tensor | undefined,
-  o: Tensor,
-  lse: Tensor,
-  dout: Tensor,
-  d: AttnDims,
-): [Tensor, Tensor, Tensor] {
+export function attentionBackward(...a: BackwardArgs): [Tensor, Tensor, Tensor] {
+  return attentionBackwardWith(a[0].backend === 'cpu' ? 'rows' : attentionVariantFor(a[7]), ...a);
+}
+
+function attentionBackwardWith(variant: AttentionVariant, ...[q, k, v, lens, o, lse, dout, d]: BackwardArgs): [Tensor, Tensor, Tensor] {
   const dq = empty(q.shape, 'f32', q.backend);
   const dk = empty(k.shape, 'f32', k.backend);
   const dv = empty(v.shape, 'f32', v.backend);
@@ -112,15 +209,16 @@ export function attentionBackward(
   const L = lens ?? q;
   const op = 'attention backward';
   const ld = empty([d.B, d.H, d.T, 2], 'f32', 'gpu');
-  const SG = attentionSubgroupSize();
+  const SG = gpuSync().info.subgroupSize!;
+  const flash = variant === 'flash';
   if (q.size > 0) {
     launch(attentionBackwardPrep(d.Dh), [o, dout, lse, ld], [Math.ceil(d.T / ATTN_WG), d.H, d.B], P, op);
-    const dqK = SG === null ? attentionBackwardDq(d.Dh) : attentionBackwardDqSubgroup(d.Dh, SG);
-    launch(dqK, [q, k, v, dout, ld, L, dq], [Math.ceil(d.T / ATTN_WG), d.H, d.B], P, op);
+    const dqK = variant === 'flash' ? attentionBackwardDqFlash(d.Dh) : variant === 'subgroup' ? attentionBackwardDqSubgroup(d.Dh, SG) : attentionBackwardDq(d.Dh);
+    launch(dqK, [q, k, v, dout, ld, L, dq], [Math.ceil(d.T / (flash ? flashQueryShape(d.Dh).rows : ATTN_WG)), d.H, d.B], P, op);
   }
   // with T = 0 this writes zeros: no query sees any key
-  const dkvK = SG === null ? attentionBackwardDkv(d.Dh) : attentionBackwardDkvSubgroup(d.Dh, SG);
-  if (k.size > 0) launch(dkvK, [q, k, v, dout, ld, L, dk, dv], [Math.ceil(d.S / ATTN_WG), d.Hkv, d.B], P, op);
+  const dkvK = variant === 'flash' ? attentionBackwardDkvFlash(d.Dh) : variant === 'subgroup' ? attentionBackwardDkvSubgroup(d.Dh, SG) : attentionBackwardDkv(d.Dh);
+  if (k.size > 0) launch(dkvK, [q, k, v, dout, ld, L, dk, dv], [Math.ceil(d.S / (flash ? flashKeyShape(d.Dh).rows : ATTN_WG)), d.Hkv, d.B], P, op);
   ld.dispose();
   return [dq, dk, dv];
 }

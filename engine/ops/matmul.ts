@@ -13,6 +13,7 @@ import { broadcastCols, matmulBroadcast, type BroadcastSpec } from '../../kernel
 import { matmulGeneric, GENERIC_TM, GENERIC_TN, GENERIC_WG } from '../../kernels/matmul/generic.ts';
 import { matmulRegister, REG_TM, REG_TN, REG_WG } from '../../kernels/matmul/register.ts';
 import { matmulTiled, TILE } from '../../kernels/matmul/tiled.ts';
+import { matmulSubgroupMatrix, sgmTileDims, type SgmTile } from '../../kernels/matmul/subgroup-matrix.ts';
 import { matmulRef } from '../reference/matmul.ts';
 import { sumTo } from './elementwise.ts';
 import { toF16, toF32 } from './cast.ts';
@@ -66,10 +67,73 @@ export const MATMUL_VARIANTS: readonly MatmulVariant[] = ['generic', 'register',
 /** Rows of C per subgroup of the subgroup-broadcast variants (kernels/matmul/broadcast.ts). */
 const BROADCAST_ROWS: Partial<Record<MatmulVariant, number>> = { broadcast: 16, broadcast32: 32 };
 /** Products of f16 operands: 'f16' reads them as f16 (shader-f16) in the register tile; 'widen'
- * casts them to f32 and runs the f32 product's variant, then casts an f16 output back. Both
- * accumulate in f32. */
-export type MatmulF16Variant = 'f16' | 'widen';
-export const MATMUL_F16_VARIANTS: readonly MatmulF16Variant[] = ['f16', 'widen'];
+ * casts them to f32 and runs the f32 product's variant, then casts an f16 output back; 'sgmat…'
+ * multiply on the GPU's matrix units (kernels/matmul/subgroup-matrix.ts) with the named C tile
+ * (sgmat128s8: 8 subgroups instead of 4). All accumulate in f32. */
+export type MatmulF16Variant =
+  | 'f16'
+  | 'widen'
+  | 'sgmat64'
+  | 'sgmat64p'
+  | 'sgmat64d'
+  | 'sgmat128'
+  | 'sgmat128s8'
+  | 'sgmat128k64'
+  | 'sgmat128p'
+  | 'sgmat128d';
+export const MATMUL_F16_VARIANTS: readonly MatmulF16Variant[] = [
+  'f16',
+  'widen',
+  'sgmat64',
+  'sgmat64p',
+  'sgmat64d',
+  'sgmat128',
+  'sgmat128s8',
+  'sgmat128k64',
+  'sgmat128p',
+  'sgmat128d',
+];
+
+interface SgmVariant {
+  tile: Omit<SgmTile, 'bk'>;
+  /** K per staged step in units of 32 (default 1) */
+  bk32?: number;
+  /** loads straight from the operands (kernels/matmul/subgroup-matrix.ts `direct`) */
+  direct?: boolean;
+  /** next step's tiles fetched into registers during this step's multiplies */
+  prefetch?: boolean;
+}
+/** Subgroups (sm × sn), result matrices per subgroup (fm × fn) and staging of each subgroup-matrix
+ * variant: 'k64' stages 64 of K per barrier pair instead of 32; 'p' prefetches the next tiles into
+ * registers; 'd' loads from the operands directly. */
+const SGM_VARIANTS: Partial<Record<MatmulF16Variant, SgmVariant>> = {
+  sgmat64: { tile: { sm: 2, sn: 2, fm: 2, fn: 2 } },
+  sgmat64p: { tile: { sm: 2, sn: 2, fm: 2, fn: 2 }, prefetch: true },
+  sgmat64d: { tile: { sm: 2, sn: 2, fm: 2, fn: 2 }, direct: true },
+  sgmat128: { tile: { sm: 2, sn: 2, fm: 4, fn: 4 } },
+  sgmat128s8: { tile: { sm: 4, sn: 2, fm: 2, fn: 4 } },
+  sgmat128k64: { tile: { sm: 2, sn: 2, fm: 4, fn: 4 }, bk32: 2 },
+  sgmat128p: { tile: { sm: 2, sn: 2, fm: 4, fn: 4 }, prefetch: true },
+  sgmat128d: { tile: { sm: 2, sn: 2, fm: 4, fn: 4 }, direct: true },
+};
+
+/** The tile of a subgroup-matrix variant on this adapter, or null where it cannot run: no
+ * subgroup-matrix feature, no f16 → f32 configuration or working syntax (engine/subgroup-matrix.ts),
+ * no fixed subgroup size, or a workgroup that is not a multiple of the largest subgroup size. */
+function sgmTileFor(info: DeviceInfo, v: MatmulF16Variant): (SgmTile & { direct: boolean; prefetch: boolean }) | null {
+  const sv = SGM_VARIANTS[v];
+  const x = info.subgroupMatrix;
+  if (!sv || !x || !x.syntax || !x.f16 || info.subgroupSize === null) return null;
+  const t = sv.tile;
+  if ((t.sm * t.sn * info.subgroupSize) % x.subgroupMaxSize !== 0) return null;
+  const bk = sv.direct ? x.f16.K : Math.ceil((32 * (sv.bk32 ?? 1)) / x.f16.K) * x.f16.K;
+  return { ...t, bk, direct: sv.direct ?? false, prefetch: sv.prefetch ?? false };
+}
+
+/** The f16 variants this adapter can run. */
+export function matmulF16Variants(info: DeviceInfo): MatmulF16Variant[] {
+  return MATMUL_F16_VARIANTS.filter((v) => (v === 'f16' ? info.features.includes('shader-f16') : v === 'widen' || sgmTileFor(info, v) !== null));
+}
 
 /** The problem a variant is chosen for. */
 export interface MatmulDims {
@@ -96,8 +160,11 @@ export function chooseMatmulVariant(info: DeviceInfo, dims: MatmulDims): MatmulV
   return dims.M * dims.N < 512 * 512 ? 'tiled' : 'register';
 }
 
-/** The f16 product's variant before tuning: the f16 kernel wherever the adapter has shader-f16. */
-export function chooseMatmulF16Variant(info: DeviceInfo): MatmulF16Variant {
+/** The f16 product's variant before tuning: the matrix units where the adapter has them (the larger
+ * tile for large outputs), else the f16 register kernel wherever the adapter has shader-f16. */
+export function chooseMatmulF16Variant(info: DeviceInfo, d?: MatmulDims): MatmulF16Variant {
+  const big = d === undefined || d.batch * d.M * d.N >= 1024 * 1024;
+  if (sgmTileFor(info, big ? 'sgmat128' : 'sgmat64')) return big ? 'sgmat128' : 'sgmat64';
   return info.features.includes('shader-f16') ? 'f16' : 'widen';
 }
 
@@ -153,11 +220,14 @@ export function matmulF16Bucket(d: MatmulDims): string {
 export function matmulF16VariantFor(d: MatmulDims): MatmulF16Variant {
   const info = gpuSync().info;
   const v = overrideF16 ?? (tunedChoice('matmul', matmulF16Bucket(d)) as MatmulF16Variant | undefined);
-  if (v === 'f16' && !info.features.includes('shader-f16')) {
-    if (overrideF16) throw new Error(`matmul: the f16 variant needs the adapter feature shader-f16, which ${info.adapter} lacks`);
-    return 'widen'; // a cache from another device setup
+  if (v !== undefined && MATMUL_F16_VARIANTS.includes(v) && !matmulF16Variants(info).includes(v)) {
+    if (overrideF16) {
+      const why = v === 'f16' ? 'the adapter feature shader-f16' : `subgroup matrices (${info.subgroupMatrix?.problem ?? 'feature chromium-experimental-subgroup-matrix absent'})`;
+      throw new Error(`matmul: the ${v} variant needs ${why}, which ${info.adapter} lacks`);
+    }
+    return chooseMatmulF16Variant(info, d); // a cache from another device setup
   }
-  return v !== undefined && MATMUL_F16_VARIANTS.includes(v) ? v : chooseMatmulF16Variant(info);
+  return v !== undefined && MATMUL_F16_VARIANTS.includes(v) ? v : chooseMatmulF16Variant(info, d);
 }
 
 /** The variant that really runs for these operands: the chosen one, or the register tile where the
@@ -240,7 +310,7 @@ export async function tuneMatmulF16(list: readonly MatmulDims[], opts: TuneOpts 
   for (const d of list) {
     const bucket = matmulF16Bucket(d);
     if (out.has(bucket)) continue;
-    const fallback = chooseMatmulF16Variant(info);
+    const fallback = chooseMatmulF16Variant(info, d);
     if (!autotuneEnabled()) {
       out.set(bucket, fallback);
       continue;
@@ -251,7 +321,7 @@ export async function tuneMatmulF16(list: readonly MatmulDims[], opts: TuneOpts 
     const [a, b] = [toF16(a32), toF16(b32)];
     const full: Dims = { batchShape: [], batch: 1, M: rep.M, N: rep.N, K: rep.K, sA: 0, sB: 0 };
     try {
-      const variants = MATMUL_F16_VARIANTS.filter((v) => v !== 'f16' || info.features.includes('shader-f16')).map((v) => ({
+      const variants = matmulF16Variants(info).map((v) => ({
         name: v,
         async run() {
           const c = matmulF16Gpu(v, a, b, full, false, false, 'f16', [rep.M, rep.N]);
@@ -320,6 +390,21 @@ function matmulF16Gpu(v: MatmulF16Variant, a: Tensor, b: Tensor, d: Dims, tA: bo
   const out = empty(shape, o);
   const vecA = (tA ? d.M : d.K) % 4 === 0;
   const vecB = (tB ? d.K : d.N) % 4 === 0;
+  const info = gpuSync().info;
+  let tile = sgmTileFor(info, v);
+  if (tile?.direct) {
+    // direct loads never cross an edge: other shapes stage their tiles
+    const { BM, BN } = sgmTileDims({ cfg: info.subgroupMatrix!.f16!, tile });
+    if (d.M % BM !== 0 || d.N % BN !== 0 || d.K % tile.bk !== 0) tile = sgmTileFor(info, BM === 64 ? 'sgmat64' : 'sgmat128');
+  }
+  if (tile) {
+    const x = info.subgroupMatrix!;
+    const spec = { transA: tA, transB: tB, vecA, vecB, out: o, cfg: x.f16!, sg: info.subgroupSize!, tile, syntax: x.syntax!, direct: tile.direct, prefetch: tile.prefetch };
+    const { BM, BN } = sgmTileDims(spec);
+    const k = cached(`s${tile.sm}${tile.sn}${tile.fm}${tile.fn}${tile.bk}${tile.direct}${tile.prefetch}${tA}${tB}${vecA}${vecB}${o}`, () => matmulSubgroupMatrix(spec));
+    launch(k, [a, b, out], [Math.ceil(d.N / BN), Math.ceil(d.M / BM), d.batch], [d.M, d.N, d.K, d.sA, d.sB, d.M * d.N], 'matmul');
+    return out;
+  }
   const grid: [number, number, number] = [Math.ceil(d.N / (REG_TN * REG_WG[0])), Math.ceil(d.M / (REG_TM * REG_WG[1])), d.batch];
   const k = cached(`h${tA}${tB}${vecA}${vecB}${o}`, () => matmulRegister({ transA: tA, transB: tB, vecA, vecB, half: { out: o } }));
   launch(k, [a, b, out], grid, [d.M, d.N, d.K, d.sA, d.sB, d.M * d.N], 'matmul');

@@ -45,6 +45,26 @@ export const DQ_ROW_STATE = (DH4: number) => `let hk = h / p.group;
   ${unroll(DH4, (d) => `qr[${d}] = q[qo + ${d}u] * p.scale; gr[${d}] = dout[qo + ${d}u]; acc[${d}] = vec4<f32>(0.0);`)}
   let end = keyEnd(b, i);`;
 
+/** One key of the forward's online softmax (see forward-rows.ts): `key(d)` / `val(d)` give vec4 d of
+ * the key's K and V rows. */
+export const ONLINE_SOFTMAX_STEP = (DH4: number, key: (d: number) => string, val: (d: number) => string) => `var s4 = vec4<f32>(0.0);
+    ${unroll(DH4, (d) => `s4 = fma(qr[${d}], ${key(d)}, s4);`)}
+    let s = hsum(s4);
+    if (s > m) {
+      let c = exp(m - s);
+      l = l * c;
+      ${unroll(DH4, (d) => `acc[${d}] = acc[${d}] * c;`)}
+      m = s;
+    }
+    let e = exp(s - m);
+    l = l + e;
+    ${unroll(DH4, (d) => `acc[${d}] = fma(vec4<f32>(e), ${val(d)}, acc[${d}]);`)}`;
+
+/** The forward's outputs of query row i: o = acc / l, lse = m + log l (no visible key: 0, 0). */
+export const FWD_ROW_WRITE = (DH4: number) => `let inv = select(0.0, 1.0 / l, l > 0.0);
+    ${unroll(DH4, (d) => `o[qo + ${d}u] = acc[${d}] * inv;`)}
+    lse[(b * p.H + h) * p.T + i] = select(0.0, m + log(l), l > 0.0);`;
+
 /** Key-row state of dK/dV (scaled k, v and both accumulators), given `j`, `hk`, `b`. */
 export const DKV_ROW_STATE = (DH4: number) => `let ko = kBase(b, j, hk);
   var kr: array<vec4<f32>, ${DH4}>;

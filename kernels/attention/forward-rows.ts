@@ -8,7 +8,7 @@
 // Invocations of a workgroup are consecutive queries of one (batch, head): they read the same keys
 // at the same time. Grid: (ceil(T / WG), H, B).
 import { kernel, type Kernel } from '../kernel.ts';
-import { ATTN_FWD_BINDINGS, ATTN_HELPERS, ATTN_PARAMS, ATTN_WG, FWD_ROW_STATE, unroll } from './common.ts';
+import { ATTN_FWD_BINDINGS, ATTN_HELPERS, ATTN_PARAMS, ATTN_WG, FWD_ROW_STATE, FWD_ROW_WRITE, ONLINE_SOFTMAX_STEP } from './common.ts';
 
 export function attentionForwardRows(Dh: number): Kernel {
   const DH4 = Dh / 4;
@@ -27,22 +27,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   ${FWD_ROW_STATE(DH4)}
   for (var j = 0u; j < end; j++) {
     let ko = kBase(b, j, hk);
-    var s4 = vec4<f32>(0.0);
-    ${unroll(DH4, (d) => `s4 = fma(qr[${d}], k[ko + ${d}u], s4);`)}
-    let s = hsum(s4);
-    if (s > m) {
-      let c = exp(m - s);
-      l = l * c;
-      ${unroll(DH4, (d) => `acc[${d}] = acc[${d}] * c;`)}
-      m = s;
-    }
-    let e = exp(s - m);
-    l = l + e;
-    ${unroll(DH4, (d) => `acc[${d}] = fma(vec4<f32>(e), v[ko + ${d}u], acc[${d}]);`)}
+    ${ONLINE_SOFTMAX_STEP(DH4, (d) => `k[ko + ${d}u]`, (d) => `v[ko + ${d}u]`)}
   }
-  let inv = select(0.0, 1.0 / l, l > 0.0);
-  ${unroll(DH4, (d) => `o[qo + ${d}u] = acc[${d}] * inv;`)}
-  lse[(b * p.H + h) * p.T + i] = select(0.0, m + log(l), l > 0.0);
+  ${FWD_ROW_WRITE(DH4)}
 }`,
     ['r', 'r', 'r', 'r', 'rw', 'rw'],
   );

@@ -12,7 +12,7 @@
 // subgroup's largest visible end. Grid: (ceil(T / WG), H, B); WG is a multiple of SG and SG is the
 // adapter's fixed subgroup size with lanes in local-index order (engine/device.ts probes both).
 import { kernel, type Kernel } from '../kernel.ts';
-import { attentionKeyBlock, ATTN_FWD_BINDINGS, ATTN_HELPERS, ATTN_PARAMS, ATTN_WG, blockLayout, FWD_ROW_STATE, unroll } from './common.ts';
+import { attentionKeyBlock, ATTN_FWD_BINDINGS, ATTN_HELPERS, ATTN_PARAMS, ATTN_WG, blockLayout, FWD_ROW_STATE, FWD_ROW_WRITE, unroll } from './common.ts';
 
 export function attentionForwardSubgroup(Dh: number, SG: number): Kernel {
   const DH4 = Dh / 4;
@@ -58,9 +58,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(subgroup_invocat
     ${body.join('\n    ')}
   }
   if (gid.x < p.T) {
-    let inv = select(0.0, 1.0 / l, l > 0.0);
-    ${unroll(DH4, (d) => `o[qo + ${d}u] = acc[${d}] * inv;`)}
-    lse[(b * p.H + h) * p.T + i] = select(0.0, m + log(l), l > 0.0);
+    ${FWD_ROW_WRITE(DH4)}
   }
 }`,
     ['r', 'r', 'r', 'r', 'rw', 'rw'],

@@ -6,17 +6,19 @@ import { attentionBackwardDkv, attentionBackwardDq, attentionBackwardPrep } from
 import { attentionBackwardDkvSubgroup, attentionBackwardDqSubgroup } from '../../kernels/attention/backward-subgroup.ts';
 import { ATTN_WG } from '../../kernels/attention/common.ts';
 import { attentionForwardSubgroup } from '../../kernels/attention/forward-subgroup.ts';
+import { attentionForwardFlash } from '../../kernels/attention/forward-flash.ts';
+import { attentionBackwardDkvFlash, attentionBackwardDqFlash } from '../../kernels/attention/backward-flash.ts';
 import { gpuSync } from '../../engine/device.ts';
 import { expectSteadyMemory } from '../util.ts';
 import { checkOnGpu, fn, inputs, label, randomCase, type Case } from './attention-cases.ts';
 
-// both kernel families where the adapter has them (the subgroup ones need a fixed subgroup size)
+// every kernel variant the adapter has (subgroup needs a fixed subgroup size; flash: attention-flash.test.ts adds tile edge cases)
 await E.initEngine();
-const families: E.KernelFamily[] = E.subgroupKernelsUsable(ATTN_WG) ? ['rows', 'subgroup'] : ['rows'];
-afterAll(() => E.setKernelFamily(null));
+const variants = E.attentionVariants();
+afterAll(() => E.setAttentionVariant(null));
 
-for (const family of families)
-describe(`attention (${family} kernels): GPU against the float64 naive reference (rel err ≤ 1e-4; head dim 128: attention-wide-heads.test.ts)`, () => {
+for (const variant of variants)
+describe(`attention (${variant} kernels): GPU against the float64 naive reference (rel err ≤ 1e-4; head dim 128: attention-wide-heads.test.ts)`, () => {
   const cases: Case[] = [
     { B: 1, T: 1, S: 1, H: 1, Hkv: 1, Dh: 32, causal: true, lens: null },
     { B: 2, T: 33, S: 33, H: 4, Hkv: 2, Dh: 64, causal: true, lens: [33, 17] }, // right-padded batch
@@ -29,7 +31,7 @@ describe(`attention (${family} kernels): GPU against the float64 naive reference
   for (const Dh of [16, 32, 64, 16, 32, 64]) cases.push(randomCase(Dh));
   for (const c of cases) {
     it(label(c), async () => {
-      E.setKernelFamily(family);
+      E.setAttentionVariant(variant);
       await checkOnGpu(c);
     });
   }
@@ -99,6 +101,7 @@ describe('attention: kernels, errors, memory', () => {
     const SG = gpuSync().info.subgroupSize;
     for (const Dh of [16, 32, 64, 128]) {
       for (const k of [attentionForwardRows(Dh), attentionBackwardPrep(Dh), attentionBackwardDq(Dh), attentionBackwardDkv(Dh)]) await E.precompile(k);
+      for (const k of [attentionForwardFlash(Dh), attentionBackwardDqFlash(Dh), attentionBackwardDkvFlash(Dh)]) await E.precompile(k);
       if (SG !== null && E.subgroupKernelsUsable(ATTN_WG)) {
         for (const k of [attentionForwardSubgroup(Dh, SG), attentionBackwardDqSubgroup(Dh, SG), attentionBackwardDkvSubgroup(Dh, SG)]) await E.precompile(k);
       }

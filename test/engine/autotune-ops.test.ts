@@ -99,3 +99,37 @@ describe('softmax autotuning', () => {
     });
   }
 });
+
+describe('attention autotuning', () => {
+  const s = { B: 1, T: 20, S: 20, H: 2, Hkv: 1, Dh: 16, causal: true };
+  const d = { ...s, scale: 0.25, offset: 0 };
+
+  it('tuneAttention measures every variant of the bucket once (forward + backward), caches the fastest, and attention then uses it', async () => {
+    const before = E.liveBytes();
+    const got = await E.tuneAttention([s, { ...s, T: 21, S: 21 }], { warmup: 1, reps: 1 }); // same bucket: tuned once
+    expect([...got.keys()]).toEqual([E.attentionBucket(d)]);
+    const e = JSON.parse(readFileSync(path, 'utf8')).entries[0];
+    expect(e).toMatchObject({ op: 'attention', bucket: E.attentionBucket(d), choice: got.get(E.attentionBucket(d)) });
+    expect(Object.keys(e.timings).sort()).toEqual(E.attentionVariants().sort());
+    expect(E.attentionVariantFor(d)).toBe(e.choice);
+    expect(E.liveBytes()).toBe(before);
+  });
+
+  it('precedence: setAttentionVariant, then CSRM_ATTENTION, then the cached choice, then the fixed rule', () => {
+    writeCache('attention', E.attentionBucket(d), 'flash');
+    expect(E.attentionVariantFor(d)).toBe('flash');
+    E.setAttentionVariant('rows');
+    expect(E.attentionVariantFor(d)).toBe('rows');
+    E.setAttentionVariant(null);
+    process.env.CSRM_ATTENTION = 'rows';
+    try {
+      expect(E.attentionVariantFor(d)).toBe('rows');
+      process.env.CSRM_ATTENTION = 'tiled';
+      expect(() => E.attentionVariantFor(d)).toThrow(/CSRM_ATTENTION: unknown attention variant "tiled"/);
+    } finally {
+      delete process.env.CSRM_ATTENTION;
+    }
+    writeCache('attention', E.attentionBucket(d), 'warp-specialised');
+    expect(E.attentionVariantFor(d)).toBe(E.chooseAttentionVariant());
+  });
+});

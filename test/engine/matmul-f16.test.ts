@@ -70,16 +70,28 @@ const cases: [number[], number[], boolean, boolean][] = [
   [[5, 7], [9, 5], true, true],
   [[70, 301], [301, 66], false, false], // a long K
   [[2, 6, 8], [8, 12], false, false], // a shared right operand: one [12, 8]·[8, 12] product
+  [[130, 48], [48, 260], false, false], // several 128×128 subgroup-matrix tiles and their edges
+  [[36, 150], [300, 36], true, true],
+  [[128, 48], [48, 256], false, false], // whole 128×128 tiles: the direct-load variant runs
+  [[64, 128], [256, 64], true, true],
+  [[64, 32], [32, 192], false, false], // whole 64×64 tiles but not 128×128: sgmat64d loads directly, sgmat128d stages
 ];
 
 for (const variant of E.MATMUL_F16_VARIANTS) {
   describe(`f16 matmul, variant ${variant}`, () => {
-    for (const [sa, sb, tA, tB] of cases)
+    for (const [ci, [sa, sb, tA, tB]] of cases.entries())
       for (const out of ['f16', 'f32'] as const) {
-        it(`[${sa}]${tA ? 'ᵀ' : ''} · [${sb}]${tB ? 'ᵀ' : ''} → ${out}`, async () => {
+        it(`[${sa}]${tA ? 'ᵀ' : ''} · [${sb}]${tB ? 'ᵀ' : ''} → ${out}`, async (ctx) => {
+          // the subgroup-matrix variants run where the adapter has matrix units (not lavapipe)
+          if (!E.matmulF16Variants(gpuSync().info).includes(variant)) ctx.skip();
           E.setMatmulVariant(variant);
-          const ia = input(r, sa);
-          const ib = input(r, sb);
+          // every variant multiplies the same inputs per case (and adding a case changes no other);
+          // inputs are f32 values so that both sides round them to f16 once (the GPU tensor is f32
+          // before toF16: float64 → f32 → f16 differs from float64 → f16 near f16 midpoints)
+          const rc = rng(1617 + 2 * ci + (out === 'f16' ? 1 : 0));
+          const f32 = (x: ReturnType<typeof input>) => ({ ...x, data: Float64Array.from(x.data, Math.fround) });
+          const ia = f32(input(rc, sa));
+          const ib = f32(input(rc, sb));
           const f = (a: E.Tensor, b: E.Tensor) => {
             const y = E.matmul(E.toF16(a), E.toF16(b), { transA: tA, transB: tB, out });
             expect(y.dtype).toBe(out);
@@ -127,11 +139,32 @@ describe('f16 matmul gradients and errors', () => {
 
 describe('f16 matmul variant choice', () => {
   it('is the f16 kernel where the adapter has shader-f16, else widening', () => {
-    const info = { adapter: 'x', backend: 'x', limits: {}, isSoftware: true, subgroupSize: 8 };
+    const info = { adapter: 'x', backend: 'x', limits: {}, isSoftware: true, subgroupSize: 8, subgroupMatrix: null };
     expect(E.chooseMatmulF16Variant({ ...info, features: ['shader-f16'] })).toBe('f16');
     expect(E.chooseMatmulF16Variant({ ...info, features: [] })).toBe('widen');
   });
-  it('the autotuner measures both variants on this adapter and caches the faster', async () => {
+  it('is the matrix units where the probe found a working f16 → f32 configuration', () => {
+    const cfg = { component: 'f16', result: 'f32', M: 16, N: 16, K: 16 };
+    const sgm = { configs: [cfg], syntax: { load: 'template', store: 'template', index: 'local' } as const, f16: cfg, subgroupMaxSize: 32, problem: null };
+    const gpu = { adapter: 'x', backend: 'x', limits: {}, isSoftware: false, subgroupSize: 32, features: ['shader-f16'], subgroupMatrix: sgm };
+    expect(E.chooseMatmulF16Variant(gpu, { batch: 1, M: 4096, N: 4096, K: 64 })).toBe('sgmat128');
+    expect(E.chooseMatmulF16Variant(gpu, { batch: 1, M: 64, N: 64, K: 64 })).toBe('sgmat64');
+    expect(E.matmulF16Variants(gpu)).toEqual(E.MATMUL_F16_VARIANTS);
+    // no working syntax, or a subgroup size the workgroups are not a multiple of: the f16 kernel
+    expect(E.chooseMatmulF16Variant({ ...gpu, subgroupMatrix: { ...sgm, syntax: null, problem: 'x' } })).toBe('f16');
+    expect(E.matmulF16Variants({ ...gpu, subgroupSize: 16, subgroupMatrix: { ...sgm, subgroupMaxSize: 128 } })).toEqual(['f16', 'widen', 'sgmat128s8']);
+  });
+  it('refuses a forced subgroup-matrix variant on an adapter without matrix units, saying why', (ctx) => {
+    if (gpuSync().info.subgroupMatrix?.syntax) ctx.skip();
+    E.setMatmulVariant('sgmat64');
+    try {
+      const a = E.toF16(E.tensor([1, 2, 3, 4], [2, 2]));
+      expect(() => E.matmul(a, a)).toThrow(/matmul: the sgmat64 variant needs subgroup matrices/);
+    } finally {
+      E.setMatmulVariant(null);
+    }
+  });
+  it('the autotuner measures every variant this adapter runs and caches the fastest', async () => {
     process.env.CSRM_AUTOTUNE_CACHE = join(mkdtempSync(join(tmpdir(), 'autotune-f16-')), 'cache.json');
     reloadAutotune();
     setAutotune(true);
@@ -140,7 +173,10 @@ describe('f16 matmul variant choice', () => {
       const d = { batch: 1, M: 64, N: 64, K: 64 };
       const choice = (await E.tuneMatmulF16([d], { reps: 1 })).get(E.matmulF16Bucket(d))!;
       const entry = E.autotuneEntries().find((e) => e.bucket === E.matmulF16Bucket(d))!;
-      expect(Object.keys(entry.timings).sort()).toEqual(gpuSync().info.features.includes('shader-f16') ? ['f16', 'widen'] : ['widen']);
+      const runs = gpuSync().info.features.includes('shader-f16') ? ['f16', 'widen'] : ['widen'];
+      // plus the subgroup-matrix tiles where the adapter has matrix units (an H200: all three)
+      if (gpuSync().info.subgroupMatrix?.syntax) runs.push(...E.MATMUL_F16_VARIANTS.filter((v) => v.startsWith('sgmat')));
+      expect(Object.keys(entry.timings).sort()).toEqual(runs.sort());
       expect(entry.choice).toBe(choice);
       expect(E.matmulF16VariantFor(d)).toBe(choice);
     } finally {

@@ -61,7 +61,7 @@ describe('matmul variant choice', () => {
   it('picks register tiling except for small products on hardware adapters (as measured)', () => {
     const small = { batch: 1, M: 64, N: 64, K: 64 };
     const big = { batch: 1, M: 1024, N: 1024, K: 1024 };
-    const info = { adapter: 'x', backend: 'x', features: [], limits: {}, subgroupSize: null };
+    const info = { adapter: 'x', backend: 'x', features: [], limits: {}, subgroupSize: null, subgroupMatrix: null };
     expect(E.chooseMatmulVariant({ ...info, isSoftware: true }, small)).toBe('register');
     expect(E.chooseMatmulVariant({ ...info, isSoftware: true }, big)).toBe('register');
     // lavapipe with its fixed subgroups of 8: the subgroup-broadcast tile, except for products under 256 outputs
