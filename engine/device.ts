@@ -3,6 +3,7 @@
 import { create, globals } from 'webgpu';
 import { installPollSleep, uninstallPollSleep } from './dawn-poll.ts';
 import { engineSwitch } from './switches.ts';
+import { runOneWorkgroup } from './probe-run.ts';
 import { probeSubgroupMatrix, SUBGROUP_MATRIX_FEATURE, type SubgroupMatrixInfo } from './subgroup-matrix.ts';
 
 export interface DeviceInfo {
@@ -180,21 +181,9 @@ fn main(@builtin(local_invocation_index) li: u32, @builtin(subgroup_size) sz: u3
   out[2u * li + 1u] = sid;
 }`;
   const buf = device.createBuffer({ size: 8 * n, usage: 0x0080 | 0x0004 /* STORAGE|COPY_SRC */ });
-  const rd = device.createBuffer({ size: 8 * n, usage: 0x0001 | 0x0008 /* MAP_READ|COPY_DST */ });
   try {
     const pipeline = device.createComputePipeline({ layout: 'auto', compute: { module: device.createShaderModule({ code }), entryPoint: 'main' } });
-    const bind = device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: buf } }] });
-    const enc = device.createCommandEncoder();
-    const pass = enc.beginComputePass();
-    pass.setPipeline(pipeline);
-    pass.setBindGroup(0, bind);
-    pass.dispatchWorkgroups(1);
-    pass.end();
-    enc.copyBufferToBuffer(buf, 0, rd, 0, 8 * n);
-    device.queue.submit([enc.finish()]);
-    await rd.mapAsync(1 /* READ */);
-    const v = new Uint32Array(rd.getMappedRange().slice(0));
-    rd.unmap();
+    const v = new Uint32Array(await runOneWorkgroup(device, pipeline, [buf], buf, 8 * n));
     const size = v[0]!;
     if (size === 0) return null;
     for (let i = 0; i < n; i++) if (v[2 * i] !== size || v[2 * i + 1] !== i % size) return null;
@@ -203,7 +192,6 @@ fn main(@builtin(local_invocation_index) li: u32, @builtin(subgroup_size) sz: u3
     return null;
   } finally {
     buf.destroy();
-    rd.destroy();
   }
 }
 

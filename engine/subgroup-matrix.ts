@@ -9,6 +9,7 @@ import {
   subgroupMatrixProbeSource,
   type SubgroupMatrixSyntax,
 } from '../kernels/matmul/subgroup-matrix-syntax.ts';
+import { runOneWorkgroup } from './probe-run.ts';
 
 export const SUBGROUP_MATRIX_FEATURE = 'chromium-experimental-subgroup-matrix';
 
@@ -96,7 +97,6 @@ async function tryProduct(device: GPUDevice, s: SubgroupMatrixSyntax, c: Subgrou
   for (let i = 0; i < n; i++) halves[i] = f16Bits(probeValue(i));
   const aBuf = device.createBuffer({ size: Math.max(16, halves.byteLength), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
   const cBuf = device.createBuffer({ size: 4 * c.M * c.N, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
-  const rd = device.createBuffer({ size: 4 * c.M * c.N, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
   try {
     device.queue.writeBuffer(aBuf, 0, halves);
     device.pushErrorScope('validation');
@@ -107,24 +107,7 @@ async function tryProduct(device: GPUDevice, s: SubgroupMatrixSyntax, c: Subgrou
     const validation = await device.popErrorScope();
     const err = validation ?? internal;
     if (err) return err.message.split('\n').slice(0, 3).join(' ').slice(0, 300);
-    const bind = device.createBindGroup({
-      layout: pipeline.getBindGroupLayout(0),
-      entries: [
-        { binding: 0, resource: { buffer: aBuf } },
-        { binding: 1, resource: { buffer: cBuf } },
-      ],
-    });
-    const enc = device.createCommandEncoder();
-    const pass = enc.beginComputePass();
-    pass.setPipeline(pipeline);
-    pass.setBindGroup(0, bind);
-    pass.dispatchWorkgroups(1);
-    pass.end();
-    enc.copyBufferToBuffer(cBuf, 0, rd, 0, 4 * c.M * c.N);
-    device.queue.submit([enc.finish()]);
-    await rd.mapAsync(GPUMapMode.READ);
-    const got = new Float32Array(rd.getMappedRange().slice(0));
-    rd.unmap();
+    const got = new Float32Array(await runOneWorkgroup(device, pipeline, [aBuf, cBuf], cBuf, 4 * c.M * c.N));
     // left (m, k) = a[m·K + k] row-major; right (k, n) = t[n·K + k] col-major
     for (let m = 0; m < c.M; m++) {
       for (let j = 0; j < c.N; j++) {
@@ -139,6 +122,5 @@ async function tryProduct(device: GPUDevice, s: SubgroupMatrixSyntax, c: Subgrou
   } finally {
     aBuf.destroy();
     cBuf.destroy();
-    rd.destroy();
   }
 }
