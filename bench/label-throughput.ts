@@ -2,8 +2,11 @@
 // tokens' probabilities (pipeline/train/score.ts scoreSeqs: batches of 64, sorted by length, no
 // gradients) — samples/s over 256 synthetic prompts of 50–70 token ids, vocabulary 3000.
 //
-// GFLOP/s counts model FLOPs: 2·N·tokens (N = the decoder's matmul weights) + the causal attention's
-// forward per prompt (full-square convention, bench/e2e-model.ts) + the 3-row label head.
+// GFLOP/s counts the FLOPs the three label probabilities need (scoreSeqs runs forwardRows): every
+// layer but the last over all tokens, 2·N·tokens (N = a layer's matmul weights) + its causal
+// attention (full-square convention, bench/e2e-model.ts); the last layer's keys and values over all
+// tokens, the rest of it (q, o, MLP and one query row's attention) at the answer slot only; the
+// 3-row label head.
 // Memory: peak device bytes of a repetition beside what inference must hold: the parameters plus
 // the widest working set one layer needs at once for the largest batch, B·T·max(2·dim + 3·ffn,
 // dim + 2·q + 2·kv)·4 bytes (the residual, its norm and SwiGLU's gate, up and output; or the
@@ -43,9 +46,16 @@ function prompts(s: LabelShape): RelevanceSeq[] {
 
 /** Model FLOPs of scoring these prompts (see the header). */
 export function labelFlops(c: LlamaConfig, seqs: RelevanceSeq[]): number {
-  const body = c.nLayers * layerMatmulParams(c);
+  const layer = layerMatmulParams(c);
+  const kv = 2 * c.dim * c.nKvHeads * headDim(c);
+  const perLayerAttn = attentionFwdFlops(c, 1, 1) / c.nLayers; // 4·dim per query-key pair
   let f = 0;
-  for (const q of seqs) f += 2 * body * q.ids.length + attentionFwdFlops(c, 1, q.ids.length) + 2 * 3 * c.dim;
+  for (const q of seqs) {
+    const T = q.ids.length;
+    f += 2 * (c.nLayers - 1) * layer * T + (c.nLayers - 1) * perLayerAttn * T * T; // the full layers
+    f += 2 * kv * T + 2 * (layer - kv) + perLayerAttn * T; // the last layer: k/v everywhere, the rest at one row
+    f += 2 * 3 * c.dim; // the label head
+  }
   return f;
 }
 

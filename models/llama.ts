@@ -220,58 +220,105 @@ function proj(m: Llama, layer: LlamaLayer, l: number, t: LoraTarget, x: Tensor, 
   });
 }
 
-/** Runs the decoder; returns the final-norm hidden states [B, T, dim]. */
-export function forwardHidden(m: Llama, batch: Batch, o: ForwardOpts = {}): Tensor {
+/** The attention block of layer l (pre-norm, RoPE, residual) over every position of x [B, T, dim]. */
+function attnBlock(m: Llama, batch: Batch, layer: LlamaLayer, l: number, x: Tensor, o: ForwardOpts): Tensor {
   const c = m.config;
   const hd = headDim(c);
   const { B, T } = batch;
-  let x = gatherRows(m.embed, batch.ids); // [B, T, D]
-  const attn = (layer: LlamaLayer, l: number, x: Tensor): Tensor => {
-    const h = rmsNorm(x, layer.attnNorm, c.normEps);
-    const q = rope(reshape(proj(m, layer, l, 'q', h, o), [B, T, c.nHeads, hd]), batch.positions, c.ropeTheta);
-    const k = rope(reshape(proj(m, layer, l, 'k', h, o), [B, T, c.nKvHeads, hd]), batch.positions, c.ropeTheta);
-    let k2 = k;
-    let v = reshape(proj(m, layer, l, 'v', h, o), [B, T, c.nKvHeads, hd]);
-    let att: Tensor;
-    if (o.cache) {
-      const ck = o.cache.k[l];
-      const cv = o.cache.v[l];
-      if (ck && cv) {
-        k2 = concat([ck, k2], 1);
-        v = concat([cv, v], 1);
-      }
-      o.cache.k[l] = k2;
-      o.cache.v[l] = v;
-      att = attention(q, k2, v, { causal: true, queryOffset: o.cache.len });
-    } else {
-      att = attention(q, k2, v, { causal: true, keyLengths: batch.lengths });
+  const h = rmsNorm(x, layer.attnNorm, c.normEps);
+  const q = rope(reshape(proj(m, layer, l, 'q', h, o), [B, T, c.nHeads, hd]), batch.positions, c.ropeTheta);
+  const k = rope(reshape(proj(m, layer, l, 'k', h, o), [B, T, c.nKvHeads, hd]), batch.positions, c.ropeTheta);
+  let k2 = k;
+  let v = reshape(proj(m, layer, l, 'v', h, o), [B, T, c.nKvHeads, hd]);
+  let att: Tensor;
+  if (o.cache) {
+    const ck = o.cache.k[l];
+    const cv = o.cache.v[l];
+    if (ck && cv) {
+      k2 = concat([ck, k2], 1);
+      v = concat([cv, v], 1);
     }
-    return add(x, proj(m, layer, l, 'o', reshape(att, [B, T, c.nHeads * hd]), o));
-  };
-  const mlp = (layer: LlamaLayer, l: number, x: Tensor): Tensor => {
-    const h2 = rmsNorm(x, layer.mlpNorm, c.normEps);
-    const act = swiglu(proj(m, layer, l, 'gate', h2, o), proj(m, layer, l, 'up', h2, o));
-    return add(x, proj(m, layer, l, 'down', act, o));
-  };
+    o.cache.k[l] = k2;
+    o.cache.v[l] = v;
+    att = attention(q, k2, v, { causal: true, queryOffset: o.cache.len });
+  } else {
+    att = attention(q, k2, v, { causal: true, keyLengths: batch.lengths });
+  }
+  return add(x, proj(m, layer, l, 'o', reshape(att, [B, T, c.nHeads * hd]), o));
+}
+
+/** The SwiGLU MLP block of layer l (pre-norm, residual) on rows of any leading shape. */
+function mlpBlock(m: Llama, layer: LlamaLayer, l: number, x: Tensor, o: ForwardOpts): Tensor {
+  const h2 = rmsNorm(x, layer.mlpNorm, m.config.normEps);
+  const act = swiglu(proj(m, layer, l, 'gate', h2, o), proj(m, layer, l, 'up', h2, o));
+  return add(x, proj(m, layer, l, 'down', act, o));
+}
+
+/** Layers [0, upTo) over every position; without a tape each block's intermediates are freed at once. */
+function runLayers(m: Llama, batch: Batch, x: Tensor, upTo: number, o: ForwardOpts): Tensor {
   // Without a tape nothing of a block is needed once its output exists: free each attention and MLP
   // block's intermediates and input as soon as it is done, so inference holds one block's working set
   // instead of every layer's (scoring: ~4–7× less device memory). With a tape the backward needs them.
   const eager = !isGradEnabled();
-  m.layers.forEach((layer, l) => {
+  m.layers.slice(0, upTo).forEach((layer, l) => {
     if (!eager) {
-      x = mlp(layer, l, attn(layer, l, x));
+      x = mlpBlock(m, layer, l, attnBlock(m, batch, layer, l, x, o), o);
       return;
     }
-    for (const blk of [attn, mlp]) {
+    for (const blk of [(y: Tensor) => attnBlock(m, batch, layer, l, y, o), (y: Tensor) => mlpBlock(m, layer, l, y, o)]) {
       const prev = x;
       // new KV-cache entries outlive the block: returning them keeps them from the scope
-      x = scope(() => ({ y: blk(layer, l, prev), k: o.cache?.k[l], v: o.cache?.v[l] })).y;
+      x = scope(() => ({ y: blk(prev), k: o.cache?.k[l], v: o.cache?.v[l] })).y;
       prev.dispose();
     }
   });
-  const y = rmsNorm(x, m.finalNorm, c.normEps);
-  if (eager) x.dispose();
+  return x;
+}
+
+/** Runs the decoder; returns the final-norm hidden states [B, T, dim]. */
+export function forwardHidden(m: Llama, batch: Batch, o: ForwardOpts = {}): Tensor {
+  const x = runLayers(m, batch, gatherRows(m.embed, batch.ids), m.layers.length, o);
+  const y = rmsNorm(x, m.finalNorm, m.config.normEps);
+  if (!isGradEnabled()) x.dispose();
   return y;
+}
+
+/**
+ * The final-norm hidden state at one position per sequence, rows[b] = b·T + t_b → [B, dim]: equal to
+ * hiddenRows(forwardHidden(m, batch), rows), computed with less work. Nothing after the last layer's
+ * keys and values looks at the other positions, so the last layer computes keys and values for every
+ * position and the query, attention output, o-projection and MLP only at the chosen ones (its query
+ * sees keys 0…t_b, as the causal mask would). For a relevance prompt, whose loss reads only the
+ * answer slot, this drops nearly all of the last layer (a 2-layer model: ≈ 45% of the step's
+ * products). Not for incremental decoding (no cache).
+ */
+export function forwardRows(m: Llama, batch: Batch, rows: readonly number[], o: ForwardOpts = {}): Tensor {
+  const c = m.config;
+  const hd = headDim(c);
+  const { B, T } = batch;
+  if (o.cache) throw new Error('forwardRows: incremental decoding (cache) is not supported; use forwardHidden');
+  if (rows.length !== B) throw new Error(`forwardRows: ${rows.length} rows for a batch of ${B} sequences (one per sequence)`);
+  const pos = rows.map((r, b) => {
+    const t = r - b * T;
+    if (!Number.isInteger(r) || t < 0 || t >= T) throw new Error(`forwardRows: row ${r} of sequence ${b} is outside its positions [${b * T}, ${(b + 1) * T})`);
+    return t;
+  });
+  const lastL = m.layers.length - 1;
+  const x = runLayers(m, batch, gatherRows(m.embed, batch.ids), lastL, o);
+  const layer = m.layers[lastL]!;
+  const idx = tensor([...rows], [B], { dtype: 'i32', backend: x.backend });
+  const qPos = tensor(pos, [B, 1], { dtype: 'i32', backend: x.backend });
+  const keyLengths = tensor(pos.map((t) => t + 1), [B], { dtype: 'i32', backend: x.backend });
+  const flat = (t: Tensor) => reshape(t, [B * T, c.dim]);
+  const h = rmsNorm(x, layer.attnNorm, c.normEps);
+  const k = rope(reshape(proj(m, layer, lastL, 'k', h, o), [B, T, c.nKvHeads, hd]), batch.positions, c.ropeTheta);
+  const v = reshape(proj(m, layer, lastL, 'v', h, o), [B, T, c.nKvHeads, hd]);
+  const hRows = gatherRows(flat(h), idx); // [B, dim]
+  const q = rope(reshape(proj(m, layer, lastL, 'q', hRows, o), [B, 1, c.nHeads, hd]), qPos, c.ropeTheta);
+  // keys past t_b are masked by the lengths, so the one query row sees exactly what causality allows it
+  const att = attention(q, k, v, { causal: false, keyLengths });
+  const xRows = add(gatherRows(flat(x), idx), proj(m, layer, lastL, 'o', reshape(att, [B, c.nHeads * hd]), o));
+  return rmsNorm(mlpBlock(m, layer, lastL, xRows, o), m.finalNorm, c.normEps);
 }
 
 /** Logits for selected hidden rows: rows [N, dim] → [N, vocab]. */

@@ -1,7 +1,7 @@
 // Batched inference: the three label-token probabilities of relevance samples (the scoring API used by
 // dev evaluation, testing and self-distillation labelling), and last-hidden representations (eq. 6).
 import { noGrad, read, scopeAsync, softmax } from '../../engine/index.ts';
-import { forwardHidden, hiddenRows, labelLogits, type Llama } from '../../models/llama.ts';
+import { forwardRows, labelLogits, type Llama } from '../../models/llama.ts';
 import { buildBatch, type RelevanceSeq } from './batch.ts';
 
 export interface ScoreOpts {
@@ -29,8 +29,7 @@ export async function scoreSeqs(
       read(
         noGrad(() => {
           const bb = buildBatch(idx.map((i) => seqs[i]!), padId, maxLen);
-          const h = forwardHidden(m, bb.batch, { training: false });
-          return softmax(labelLogits(m, hiddenRows(h, bb.answerIdx), labelIds));
+          return softmax(labelLogits(m, forwardRows(m, bb.batch, bb.answerIdx, { training: false }), labelIds));
         }),
       ),
     );
@@ -51,7 +50,7 @@ export async function lastHidden(m: Llama, seqs: RelevanceSeq[], padId: number, 
       read(
         noGrad(() => {
           const bb = buildBatch(chunk, padId, maxLen);
-          return hiddenRows(forwardHidden(m, bb.batch, { training: false }), bb.answerIdx);
+          return forwardRows(m, bb.batch, bb.answerIdx, { training: false });
         }),
       ),
     );

@@ -22,7 +22,7 @@ import {
   type Tensor,
 } from '../../engine/index.ts';
 import { threeTokenCE } from '../../engine/losses/index.ts';
-import { hiddenRows, forwardHidden, labelLogits, lmLoss, trainableParams, type Llama } from '../../models/llama.ts';
+import { hiddenRows, forwardHidden, forwardRows, labelLogits, lmLoss, trainableParams, type Llama } from '../../models/llama.ts';
 import { PRECISIONS, type Precision } from '../../models/mixed-precision.ts';
 import { buildBatch, type LmSeq, type RelevanceSeq, type Seq, type TranslationSeq } from './batch.ts';
 import { interleave } from './interleave.ts';
@@ -110,28 +110,51 @@ export const stepDropoutSeed = (seed: number, step: number) => seed * 100003 + s
 /** What one step needs of the run's inputs (the benchmarks take steps without a run). */
 export type SftStepInputs = Pick<SftInputs, 'model' | 'labelIds' | 'padId' | 'cfg' | 'label'>;
 
-/** One optimisation step's loss: mean three-token CE over relevance rows + mtWeight × mean token CE. */
-function stepLoss(inp: SftStepInputs, seqs: Seq[], step: number): { loss: Tensor; tokens: number; dispose(): void } {
+/**
+ * One optimisation step's loss: mean three-token CE over relevance rows + lmWeight × mean token CE.
+ * Relevance samples and LM/translation samples run as two sub-batches: a relevance loss reads only
+ * the answer slot, so its forward is forwardRows (the last layer at that one position); LM rows need
+ * every position. Each sub-batch is padded to its own longest sample.
+ */
+export function stepLoss(inp: SftStepInputs, seqs: Seq[], step: number): { loss: Tensor; tokens: number; dispose(): void } {
   const { model, cfg } = inp;
-  const bb = buildBatch(seqs, inp.padId, cfg.maxLen);
   const precision = cfg.precision ?? 'f32';
-  const hidden = forwardHidden(model, bb.batch, { training: true, seed: stepDropoutSeed(cfg.seed, step), precision });
+  const dropoutSeed = stepDropoutSeed(cfg.seed, step);
+  const rel = seqs.filter((s) => s.kind === 'relevance');
+  const rest = seqs.filter((s) => s.kind !== 'relevance');
+  const built: ReturnType<typeof buildBatch>[] = [];
   let loss: Tensor | null = null;
-  if (bb.answerIdx.length > 0) {
-    const logits = labelLogits(model, hiddenRows(hidden, bb.answerIdx), inp.labelIds, precision);
+  let tokens = 0;
+  if (rel.length > 0) {
+    const bb = buildBatch(rel, inp.padId, cfg.maxLen);
+    built.push(bb);
+    tokens += bb.tokens;
+    const rows = forwardRows(model, bb.batch, bb.answerIdx, { training: true, seed: dropoutSeed, precision });
+    const logits = labelLogits(model, rows, inp.labelIds, precision);
     const hard = tensor(bb.hard, [bb.hard.length], { dtype: 'i32' });
     const useSoft = cfg.alpha < 1 && bb.soft.every((s) => s !== null);
     if (cfg.alpha < 1 && !useSoft) throw new Error(`${inp.label}: alpha ${cfg.alpha} < 1 needs soft labels for every sample`);
     const soft = useSoft ? tensor(bb.soft.flatMap((s) => s!), [bb.soft.length, 3]) : null;
     loss = threeTokenCE(logits, [0, 1, 2], hard, soft, { alpha: useSoft ? cfg.alpha : 1 });
   }
-  if (bb.lmIdx.length > 0) {
-    const targets = tensor(bb.lmTargets, [bb.lmTargets.length], { dtype: 'i32' });
-    const lm = mulScalar(lmLoss(model, hiddenRows(hidden, bb.lmIdx), targets, {}, precision), cfg.lmWeight);
-    loss = loss ? add(loss, lm) : lm;
+  if (rest.length > 0) {
+    const bb = buildBatch(rest, inp.padId, cfg.maxLen);
+    built.push(bb);
+    tokens += bb.tokens;
+    // its own dropout stream: the relevance sub-batch's seed would repeat its masks here
+    const hidden = forwardHidden(model, bb.batch, { training: true, seed: rel.length > 0 ? lmDropoutSeed(dropoutSeed) : dropoutSeed, precision });
+    if (bb.lmIdx.length > 0) {
+      const targets = tensor(bb.lmTargets, [bb.lmTargets.length], { dtype: 'i32' });
+      const lm = mulScalar(lmLoss(model, hiddenRows(hidden, bb.lmIdx), targets, {}, precision), cfg.lmWeight);
+      loss = loss ? add(loss, lm) : lm;
+    }
   }
-  return { loss: loss!, tokens: bb.tokens, dispose: () => bb.dispose() };
+  if (!loss) throw new Error(`${inp.label}: step ${step} has no sample that carries a loss`);
+  return { loss, tokens, dispose: () => built.forEach((b) => b.dispose()) };
 }
+
+/** The LM sub-batch's dropout stream in a step that also has relevance samples. */
+const lmDropoutSeed = (stepSeed: number) => (stepSeed ^ 0x5bd1e995) >>> 0;
 
 /** What one step did: its (unscaled) loss, alive until dispose (or the scope's end), and the loss scaler after it. */
 export interface SftStepResult {
