@@ -4,7 +4,8 @@
 // scored on the target dev set. Prints one JSON line. Never touches a test set.
 //
 //   npx tsx scripts/lever-run.ts --data runs/demo/data --base pipeline/base/demo-tiny.ckpt \
-//     [--steps 2400] [--lr 0.0015] [--batch 16] [--seed 11] [--stage2 333] [--target-share 0.5] [--tag NAME]
+//     [--steps 2400] [--lr 0.0015] [--warmup 50] [--hold 0] [--batch 16] [--seed 11] [--stage2 333] [--target-share 0.5] [--tag NAME]
+// The warm-up is min(--warmup, 10% of a stage's steps), as the config's warmupMax/warmupShare make it.
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,7 +22,7 @@ const { values: a } = parseArgs({
   options: {
     data: { type: 'string' }, base: { type: 'string' }, steps: { type: 'string', default: '2400' }, lr: { type: 'string', default: '0.0015' },
     batch: { type: 'string', default: '16' }, seed: { type: 'string', default: '11' }, stage2: { type: 'string', default: '0' },
-    'target-share': { type: 'string', default: '0.5' }, 'max-len': { type: 'string', default: '112' }, tag: { type: 'string', default: '' },
+    'target-share': { type: 'string', default: '0.5' }, warmup: { type: 'string', default: '50' }, hold: { type: 'string', default: '0' }, 'max-len': { type: 'string', default: '112' }, tag: { type: 'string', default: '' },
   },
 });
 if (!a.data || !a.base) throw new Error('usage: scripts/lever-run.ts --data MARKET_DIR --base BASE.ckpt [--steps N] [--lr X] [--stage2 N] …');
@@ -43,7 +44,7 @@ const enc = (recs: Parameters<typeof encodeAll>[1]) => encodeAll(tok, recs, maxL
 const train = enc(data.relevance[src]!.train), dev = enc(data.relevance[src]!.dev), tgtDev = enc(data.relevance[tgt]!.dev);
 const { model } = await loadBase(a.base);
 const steps = num('steps');
-const cfg: SftConfig = { steps, batchSize: num('batch'), lr: num('lr'), warmup: Math.min(50, Math.floor(steps / 10)), weightDecay: 0.01, clip: 1, alpha: 1, mtRatio: 0, lmWeight: 0.1, evalEvery: 200, maxLen, seed, groupBatches: 8 };
+const cfg: SftConfig = { steps, batchSize: num('batch'), lr: num('lr'), warmup: Math.min(num('warmup'), Math.floor(steps / 10)), ...(num('hold') > 0 ? { lrHold: num('hold') } : {}), weightDecay: 0.01, clip: 1, alpha: 1, mtRatio: 0, lmWeight: 0.1, evalEvery: 200, maxLen, seed, groupBatches: 8 };
 const dir = mkdtempSync(join(tmpdir(), 'csrm-lever-'));
 for (const d of ['s1', 's2']) mkdirSync(join(dir, d));
 const f1 = async (set: typeof dev) => {
@@ -59,7 +60,7 @@ try {
   if (s2steps > 0) {
     // continues the last Stage-1 weights, as the lever runs did (the method continues the best checkpoint)
     const mixed = enc(upsampleTarget([...data.relevance[src]!.train, ...data.relevance[tgt]!.train], tgt, num('target-share')));
-    const r = await runSft({ model, labelIds: tok.labelTokenIds, padId: tok.pad, relevance: mixed, translation: [], dev: tgtDev, cfg: { ...cfg, steps: s2steps, warmup: Math.min(50, Math.floor(s2steps / 10)), evalEvery: 50 }, dir: join(dir, 's2'), label: 'stage 2', quiet: true });
+    const r = await runSft({ model, labelIds: tok.labelTokenIds, padId: tok.pad, relevance: mixed, translation: [], dev: tgtDev, cfg: { ...cfg, steps: s2steps, warmup: Math.min(num('warmup'), Math.floor(s2steps / 10)), evalEvery: 50 }, dir: join(dir, 's2'), label: 'stage 2', quiet: true });
     stage2 = { best: r.bestDevF1, curve: r.history.filter((h) => h.devF1 !== undefined).map((h) => [h.step, +h.devF1!.toFixed(3)]) };
   }
   const curve = s1.history.filter((h) => h.devF1 !== undefined).map((h) => [h.step, +h.devF1!.toFixed(3)]);

@@ -24,8 +24,9 @@ import {
  * loaded: every knob present, defaults filled in. The training loop's own settings (SftConfig) are
  * derived from it per stage (sft-stage.ts: sftLoopConfig).
  */
-export interface SftSettings extends Omit<SftConfig, 'warmup' | 'alpha' | 'precision'> {
+export interface SftSettings extends Omit<SftConfig, 'warmup' | 'alpha' | 'precision' | 'lrHold'> {
   precision: Precision;
+  lrHold: number;
   warmSteps: number;
   warmupMax: number;
   warmupShare: number;
@@ -39,7 +40,8 @@ export const SFT_KNOBS: Record<keyof SftSettings, Knob> = {
   steps: { what: 'relevance batches of a stage trained from the base model (Stage 1)', check: posInt },
   warmSteps: { what: 'relevance batches of a stage that continues an earlier one (Stage 2, self-distillation rounds)', default: (s: Record<string, unknown>) => s.steps, check: posInt },
   batchSize: { what: 'sequences per batch', check: posInt },
-  lr: { what: 'peak learning rate (linear warm-up, then cosine decay to 10%)', check: posNum },
+  lr: { what: 'peak learning rate (linear warm-up, the peak held for lrHold, then cosine decay to 10%)', check: posNum },
+  lrHold: { what: 'share of the steps after the warm-up at the peak learning rate before the decay', default: 0, check: share('[', ')') },
   warmupMax: { what: 'warm-up steps at most …', default: 50, check: nonNegInt },
   warmupShare: { what: '… and at most this share of the stage\'s steps', default: 0.1, check: share('[', ']') },
   weightDecay: { what: 'AdamW weight decay (paper: 0.01)', default: 0.01, check: nonNeg },
@@ -58,12 +60,12 @@ export const SFT_KNOBS: Record<keyof SftSettings, Knob> = {
 
 /**
  * The sft section as a stage records it (provenance): without `precision` when it is the default
- * f32, so the records and settings hashes of runs made before the knob existed stay valid.
+ * f32 and without `lrHold` when it is 0, so the records and settings hashes of runs made before
+ * those knobs existed stay valid.
  */
-export function recordedSft(s: SftSettings): Omit<SftSettings, 'precision'> & { precision?: Precision } {
-  if (s.precision !== 'f32') return s;
-  const { precision: _, ...rest } = s;
-  return rest;
+export function recordedSft(s: SftSettings): Omit<SftSettings, 'precision' | 'lrHold'> & { precision?: Precision; lrHold?: number } {
+  const { precision, lrHold, ...rest } = s;
+  return { ...rest, ...(precision !== 'f32' ? { precision } : {}), ...(lrHold > 0 ? { lrHold } : {}) };
 }
 
 const file: Check = [(v) => typeof v === 'string' && existsSync(v) && statSync(v).isFile(), 'is not a file'];

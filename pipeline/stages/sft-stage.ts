@@ -102,6 +102,8 @@ export function sftLoopConfig(s: SftSettings, o: { init: boolean; mt: boolean; a
     evalEvery: s.evalEvery, maxLen: s.maxLen, seed: s.seed, groupBatches: s.groupBatches,
     // f32 is left out: the loop's record (trainRecord) of an f32 run stays what it was
     ...(s.precision !== 'f32' ? { precision: s.precision } : {}),
+    // likewise a hold of 0 (the schedule before the knob existed)
+    ...(s.lrHold > 0 ? { lrHold: s.lrHold } : {}),
   };
 }
 

@@ -55,6 +55,11 @@ export interface SftConfig {
    * f32 runs (trainRecord) are what they were before the knob existed.
    */
   precision?: Precision;
+  /**
+   * Share of the steps after the warm-up spent at the peak rate before the cosine decay (lrAt).
+   * Absent means 0, and 0 is left out, so the records of runs without a hold stay what they were.
+   */
+  lrHold?: number;
 }
 
 export interface SftHistoryPoint {
@@ -97,10 +102,15 @@ export function trainRecord(p: ProvenanceRecord | undefined, cfg: SftConfig): Pr
   return provenance(hashes, { ...(p?.settings ?? {}), loop: cfg }, p?.paths);
 }
 
-/** The learning rate at a step: linear warm-up, then cosine decay to 10% of cfg.lr. */
+/**
+ * The learning rate at a step: linear warm-up, the peak held for a share `hold` of the steps after
+ * it, then cosine decay to 10% of cfg.lr.
+ */
 export function lrAt(cfg: SftConfig, step: number): number {
   if (step < cfg.warmup) return (cfg.lr * (step + 1)) / cfg.warmup;
-  const t = (step - cfg.warmup) / Math.max(1, cfg.steps - cfg.warmup);
+  const hold = cfg.lrHold ?? 0;
+  const after = (step - cfg.warmup) / Math.max(1, cfg.steps - cfg.warmup);
+  const t = Math.max(0, (after - hold) / (1 - hold));
   return cfg.lr * (0.1 + 0.9 * 0.5 * (1 + Math.cos(Math.PI * Math.min(1, t))));
 }
 

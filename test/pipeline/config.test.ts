@@ -64,6 +64,20 @@ describe('loadConfig', () => {
     expect(trainRecord(undefined, mloop).hashes.settings).not.toBe(trainRecord(undefined, loop).hashes.settings);
   });
 
+  it('sft.lrHold: 0 by default and then absent from what runs record and from the loop; a hold reaches both', () => {
+    const none = loadConfig(withSft({ lrHold: 0 })).sft;
+    expect(none.lrHold).toBe(0);
+    expect('lrHold' in recordedSft(none)).toBe(false);
+    const loop = sftLoopConfig(none, { init: false, mt: false, alpha: 1 });
+    expect('lrHold' in loop).toBe(false);
+    const held = loadConfig(withSft({ lrHold: 0.5 })).sft;
+    expect(recordedSft(held).lrHold).toBe(0.5);
+    const hloop = sftLoopConfig(held, { init: false, mt: false, alpha: 1 });
+    expect(hloop.lrHold).toBe(0.5);
+    expect(trainRecord(undefined, hloop).hashes.settings).not.toBe(trainRecord(undefined, loop).hashes.settings);
+    expect(() => loadConfig(withSft({ lrHold: 1 }))).toThrow(/lrHold/);
+  });
+
   it("takes the market's dev and test sizes from the file, else from the generator's preset", () => {
     expect(loadConfig('demo').market).toEqual({ preset: 'demo', seed: 1, dev: 600, test: 2000, lexicon: null });
     expect(loadConfig('gpu').market).toMatchObject({ dev: PRESET_SIZES[loadConfig('gpu').market.preset].dev });
