@@ -220,18 +220,34 @@ function proj(m: Llama, layer: LlamaLayer, l: number, t: LoraTarget, x: Tensor, 
   });
 }
 
-/** The attention block of layer l (pre-norm, RoPE, residual) over every position of x [B, T, dim]. */
-function attnBlock(m: Llama, batch: Batch, layer: LlamaLayer, l: number, x: Tensor, o: ForwardOpts): Tensor {
+/** One query row per sequence (forwardRows): flat indices b·T + t_b, positions t_b [B, 1], key lengths t_b + 1 [B]. */
+interface QueryRows {
+  idx: Tensor;
+  pos: Tensor;
+  keyLengths: Tensor;
+}
+
+/**
+ * The attention block of layer l (pre-norm, RoPE, residual) on x [B, T, dim]: at every position, or,
+ * with `rows`, keys and values at every position and the query, attention and residual at one row per
+ * sequence → [B, dim] (keys past t_b masked by the lengths: what the causal mask lets that row see).
+ */
+function attnBlock(m: Llama, batch: Batch, layer: LlamaLayer, l: number, x: Tensor, o: ForwardOpts, rows?: QueryRows): Tensor {
   const c = m.config;
   const hd = headDim(c);
   const { B, T } = batch;
+  const flat = (t: Tensor) => reshape(t, [B * T, c.dim]);
   const h = rmsNorm(x, layer.attnNorm, c.normEps);
-  const q = rope(reshape(proj(m, layer, l, 'q', h, o), [B, T, c.nHeads, hd]), batch.positions, c.ropeTheta);
+  const q = rows
+    ? rope(reshape(proj(m, layer, l, 'q', gatherRows(flat(h), rows.idx), o), [B, 1, c.nHeads, hd]), rows.pos, c.ropeTheta)
+    : rope(reshape(proj(m, layer, l, 'q', h, o), [B, T, c.nHeads, hd]), batch.positions, c.ropeTheta);
   const k = rope(reshape(proj(m, layer, l, 'k', h, o), [B, T, c.nKvHeads, hd]), batch.positions, c.ropeTheta);
   let k2 = k;
   let v = reshape(proj(m, layer, l, 'v', h, o), [B, T, c.nKvHeads, hd]);
   let att: Tensor;
-  if (o.cache) {
+  if (rows) {
+    att = attention(q, k2, v, { causal: false, keyLengths: rows.keyLengths });
+  } else if (o.cache) {
     const ck = o.cache.k[l];
     const cv = o.cache.v[l];
     if (ck && cv) {
@@ -244,7 +260,8 @@ function attnBlock(m: Llama, batch: Batch, layer: LlamaLayer, l: number, x: Tens
   } else {
     att = attention(q, k2, v, { causal: true, keyLengths: batch.lengths });
   }
-  return add(x, proj(m, layer, l, 'o', reshape(att, [B, T, c.nHeads * hd]), o));
+  const resid = rows ? gatherRows(flat(x), rows.idx) : x;
+  return add(resid, proj(m, layer, l, 'o', reshape(att, rows ? [B, c.nHeads * hd] : [B, T, c.nHeads * hd]), o));
 }
 
 /** The SwiGLU MLP block of layer l (pre-norm, residual) on rows of any leading shape. */
@@ -293,8 +310,6 @@ export function forwardHidden(m: Llama, batch: Batch, o: ForwardOpts = {}): Tens
  * products). Not for incremental decoding (no cache).
  */
 export function forwardRows(m: Llama, batch: Batch, rows: readonly number[], o: ForwardOpts = {}): Tensor {
-  const c = m.config;
-  const hd = headDim(c);
   const { B, T } = batch;
   if (o.cache) throw new Error('forwardRows: incremental decoding (cache) is not supported; use forwardHidden');
   if (rows.length !== B) throw new Error(`forwardRows: ${rows.length} rows for a batch of ${B} sequences (one per sequence)`);
@@ -305,20 +320,14 @@ export function forwardRows(m: Llama, batch: Batch, rows: readonly number[], o: 
   });
   const lastL = m.layers.length - 1;
   const x = runLayers(m, batch, gatherRows(m.embed, batch.ids), lastL, o);
+  const backend = x.backend;
+  const q: QueryRows = {
+    idx: tensor([...rows], [B], { dtype: 'i32', backend }),
+    pos: tensor(pos, [B, 1], { dtype: 'i32', backend }),
+    keyLengths: tensor(pos.map((t) => t + 1), [B], { dtype: 'i32', backend }),
+  };
   const layer = m.layers[lastL]!;
-  const idx = tensor([...rows], [B], { dtype: 'i32', backend: x.backend });
-  const qPos = tensor(pos, [B, 1], { dtype: 'i32', backend: x.backend });
-  const keyLengths = tensor(pos.map((t) => t + 1), [B], { dtype: 'i32', backend: x.backend });
-  const flat = (t: Tensor) => reshape(t, [B * T, c.dim]);
-  const h = rmsNorm(x, layer.attnNorm, c.normEps);
-  const k = rope(reshape(proj(m, layer, lastL, 'k', h, o), [B, T, c.nKvHeads, hd]), batch.positions, c.ropeTheta);
-  const v = reshape(proj(m, layer, lastL, 'v', h, o), [B, T, c.nKvHeads, hd]);
-  const hRows = gatherRows(flat(h), idx); // [B, dim]
-  const q = rope(reshape(proj(m, layer, lastL, 'q', hRows, o), [B, 1, c.nHeads, hd]), qPos, c.ropeTheta);
-  // keys past t_b are masked by the lengths, so the one query row sees exactly what causality allows it
-  const att = attention(q, k, v, { causal: false, keyLengths });
-  const xRows = add(gatherRows(flat(x), idx), proj(m, layer, lastL, 'o', reshape(att, [B, c.nHeads * hd]), o));
-  return rmsNorm(mlpBlock(m, layer, lastL, xRows, o), m.finalNorm, c.normEps);
+  return rmsNorm(mlpBlock(m, layer, lastL, attnBlock(m, batch, layer, lastL, x, o, q), o), m.finalNorm, m.config.normEps);
 }
 
 /** Logits for selected hidden rows: rows [N, dim] → [N, vocab]. */
