@@ -161,7 +161,15 @@ export async function runSharded(p: ShardedPass): Promise<PassResult> {
           redisDown = null;
         }
         if (state === 'completed') {
-          const job = (await Job.fromId<ShardJob, ShardResult>(queue, id))!;
+          const job = await Job.fromId<ShardJob, ShardResult>(queue, id);
+          if (!job?.returnvalue) {
+            // Redis lost the job between reporting it completed and handing it over (a restart without
+            // persistence in between): its rows are gone with it, so it runs again
+            log(`${p.label}: shard ${i}'s finished job is gone from Redis before its rows were read; enqueueing it again`);
+            inflight.delete(i);
+            await enqueue(i);
+            continue;
+          }
           const r = job.returnvalue;
           const rows = decodeRows(r.rows, p.items(i), p.width, `${p.label} shard ${i} from worker ${r.worker}`);
           await writeFileAtomic(files[i]!, [new Uint8Array(rows.buffer)]);
