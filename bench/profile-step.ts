@@ -115,7 +115,7 @@ async function replayProfile(): Promise<void> {
   }
   console.log('  slowest dispatches:');
   const order = cost.map((c, i) => i).sort((a, b) => cost[b]! - cost[a]!);
-  for (const i of order.slice(0, 15)) {
+  for (const i of order.slice(0, Number(process.env.PROFILE_TOP ?? 15))) {
     const r = recs[i]!;
     console.log(`    ${cost[i]!.toFixed(2).padStart(7)} ms  ${r.op} ${r.kernel.name} grid ${r.grid.join('x')} params ${r.params.map((p) => (typeof p === 'number' ? p : p.f)).join(',')}`);
   }

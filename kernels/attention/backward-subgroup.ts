@@ -40,6 +40,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(subgroup_invocat
   let i = min(gid.x, p.T - 1u);
   let h = gid.y;
   let b = gid.z;
+  if (subgroupAll(gid.x >= p.T)) { return; } // a subgroup wholly past the last query row does nothing
   ${DQ_ROW_STATE(DH4)}
   let endAll = subgroupMax(end);
   for (var j0 = 0u; j0 < endAll; j0 += ${KB}u) {
@@ -64,7 +65,8 @@ export function attentionBackwardDkvSubgroup(Dh: number, SG: number): Kernel {
   for (const u of range(blk.slots)) body.push(blk.load('qb', u, qrow('q')), blk.load('gb', u, qrow('dout')));
   for (const u of range(st.slots)) body.push(st.load('lb', u, (r) => `ld[(b * p.H + h) * p.T + min(i0 + ${r}, p.T - 1u)]`));
   for (const i of range(QB)) {
-    body.push(`{ var s4 = vec4<f32>(0.0); var dp4 = vec4<f32>(0.0);`);
+    // the same on every lane: a block past the last query (the one-row launch's 1 of QB) is skipped
+    body.push(`if (i0 + ${i}u < p.T) { var s4 = vec4<f32>(0.0); var dp4 = vec4<f32>(0.0);`);
     body.push(unroll(DH4, (d) => `s4 = fma(kr[${d}], ${blk.get('qb', i, d)}, s4); dp4 = fma(vr[${d}], ${blk.get('gb', i, d)}, dp4);`));
     body.push(`  let st = ${st.get('lb', i, 0)};`);
     body.push(`  let seen = i0 + ${i}u >= start && i0 + ${i}u < p.T;`);
@@ -82,6 +84,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(subgroup_invocat
   let j = min(gid.x, p.S - 1u);
   let hk = gid.y;
   let b = gid.z;
+  if (subgroupAll(gid.x >= p.S)) { return; } // a subgroup wholly past the last key row does nothing
   ${DKV_ROW_STATE(DH4)}
   let startAll = subgroupMin(start);
   for (var g = 0u; g < p.group; g++) {

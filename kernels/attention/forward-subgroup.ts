@@ -52,6 +52,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(subgroup_invocat
   let i = min(gid.x, p.T - 1u); // lanes past the last query shadow it and do not write
   let h = gid.y;
   let b = gid.z;
+  if (subgroupAll(gid.x >= p.T)) { return; } // a subgroup wholly past the last query (a one-row launch) does nothing
   ${FWD_ROW_STATE(DH4)}
   let endAll = subgroupMax(end);
   for (var j0 = 0u; j0 < endAll; j0 += ${KB}u) {
