@@ -57,6 +57,7 @@ export interface Llama {
 /** Inputs of one forward pass: right-padded token ids, their positions and the valid lengths. */
 export interface Batch {
   ids: Tensor; // i32 [B, T]
+  hostIds?: Int32Array; // the same ids on the host, where the batch was built there (the embedding's faster backward)
   positions: Tensor; // i32 [B, T]
   lengths: Tensor; // i32 [B]
   B: number;
@@ -294,7 +295,7 @@ function runLayers(m: Llama, batch: Batch, x: Tensor, upTo: number, o: ForwardOp
 
 /** Runs the decoder; returns the final-norm hidden states [B, T, dim]. */
 export function forwardHidden(m: Llama, batch: Batch, o: ForwardOpts = {}): Tensor {
-  const x = runLayers(m, batch, gatherRows(m.embed, batch.ids), m.layers.length, o);
+  const x = runLayers(m, batch, gatherRows(m.embed, batch.ids, batch.hostIds), m.layers.length, o);
   const y = rmsNorm(x, m.finalNorm, m.config.normEps);
   if (!isGradEnabled()) x.dispose();
   return y;
@@ -319,7 +320,7 @@ export function forwardRows(m: Llama, batch: Batch, rows: readonly number[], o: 
     return t;
   });
   const lastL = m.layers.length - 1;
-  const x = runLayers(m, batch, gatherRows(m.embed, batch.ids), lastL, o);
+  const x = runLayers(m, batch, gatherRows(m.embed, batch.ids, batch.hostIds), lastL, o);
   const backend = x.backend;
   const q: QueryRows = {
     idx: tensor([...rows], [B], { dtype: 'i32', backend }),
@@ -384,6 +385,6 @@ export function disposeLlama(m: Llama): void {
 export function labelLogits(m: Llama, rows: Tensor, labelIds: readonly [number, number, number], precision: Precision = 'f32'): Tensor {
   const head = m.lmHead ?? m.embed;
   const ids = tensor([...labelIds], [3], { dtype: 'i32', backend: head.backend });
-  const w3 = gatherRows(head, ids); // [3, dim]
+  const w3 = gatherRows(head, ids, labelIds); // [3, dim]
   return denseT(rows, w3, precision);
 }

@@ -76,6 +76,7 @@ export type TowerSide = 'query' | 'item';
 /** Right-padded token ids of one tower's batch, with the pooling weights 1/len on valid tokens. */
 export interface TokenBatch {
   ids: Tensor; // i32 [B, T]
+  hostIds?: Int32Array; // the same ids on the host (the embedding's faster backward)
   positions: Tensor; // i32 [B, T]
   lengths: Tensor; // i32 [B]
   pool: Tensor; // f32 [B, T, 1]
@@ -172,6 +173,7 @@ export function buildTokenBatch(seqs: readonly (readonly number[])[], padId: num
   });
   return {
     ids: tensor(ids, [B, T], { dtype: 'i32' }),
+    hostIds: ids,
     positions: tensor(pos, [B, T], { dtype: 'i32' }),
     lengths: tensor(seqs.map((s) => s.length), [B], { dtype: 'i32' }),
     pool: tensor(pool, [B, T, 1]),
@@ -186,7 +188,7 @@ export function encodeTower(m: TwinTower, side: TowerSide, batch: TokenBatch): T
   const t = m[side];
   const { B, T } = batch;
   const hd = c.dim / c.nHeads;
-  let x = gatherRows(m.embed, batch.ids); // [B, T, D], the shared table
+  let x = gatherRows(m.embed, batch.ids, batch.hostIds); // [B, T, D], the shared table
   for (const l of t.layers) {
     const h = layerNorm(x, l.ln1w, l.ln1b, c.normEps);
     const q = rope(reshape(linear(h, l.wq), [B, T, c.nHeads, hd]), batch.positions, c.ropeTheta);

@@ -1,11 +1,13 @@
 // gatherRows(table [V, D], ids i32 [...]) → [..., D]: embedding lookup.
 //   dTable = scatter-add of g's rows into [V, D] (deterministic, no atomics; see kernels/gather/rows.ts).
 // Ids are GPU data, so range is not checked on the host: out-of-range ids are clamped to [0, V − 1]
-// on both backends (and their gradient lands on the clamped row).
+// on both backends (and their gradient lands on the clamped row). A caller that also holds the ids on
+// the host (a training batch's tokens) passes them: the backward then sums from a host-built index.
 import { record } from '../autograd.ts';
 import { launch, grid1d } from '../runtime.ts';
 import { assertDtype, assertLive, assertSameBackend, empty, Tensor } from '../tensor.ts';
-import { gatherKernel, GATHER_WG, scatterKernel, scatterKernelSubgroup, SCATTER_CHUNK, SCATTER_WG } from '../../kernels/gather/rows.ts';
+import { tensor } from '../create.ts';
+import { gatherKernel, GATHER_WG, scatterCsrKernel, scatterKernel, scatterKernelSubgroup, SCATTER_CHUNK, SCATTER_WG } from '../../kernels/gather/rows.ts';
 import { subgroupKernelSize } from '../kernel-family.ts';
 import { gatherRowsRef, scatterRowsRef } from '../reference/gather.ts';
 
@@ -23,8 +25,26 @@ function gatherRaw(table: Tensor, ids: Tensor): Tensor {
   return out;
 }
 
-/** The gather's backward: g [..., D] summed into a [V, D] gradient by id. */
-export function scatterRows(g: Tensor, ids: Tensor, V: number): Tensor {
+/**
+ * The positions of each vocab row's ids, [offsets (V + 1), positions (n)]: a stable counting sort of
+ * the ids clamped to [0, V − 1] as the kernels clamp them.
+ */
+export function scatterIndex(ids: ArrayLike<number>, V: number): Int32Array {
+  const n = ids.length;
+  const out = new Int32Array(V + 1 + n);
+  const row = (j: number) => Math.min(Math.max(ids[j]!, 0), V - 1);
+  for (let j = 0; j < n; j++) out[row(j) + 1]++;
+  for (let v = 0; v < V; v++) out[v + 1] += out[v]!;
+  const next = out.slice(0, V);
+  for (let j = 0; j < n; j++) out[V + 1 + next[row(j)]!++] = j;
+  return out;
+}
+
+/**
+ * The gather's backward: g [..., D] summed into a [V, D] gradient by id. With `hostIds` (the same ids
+ * as host numbers) the sum runs from scatterIndex's index: O(V·D + n·D) instead of O(V·n) compares.
+ */
+export function scatterRows(g: Tensor, ids: Tensor, V: number, hostIds?: ArrayLike<number>): Tensor {
   const D = g.shape[g.rank - 1]!;
   const out = empty([V, D], 'f32', g.backend);
   if (out.size === 0) return out;
@@ -34,6 +54,13 @@ export function scatterRows(g: Tensor, ids: Tensor, V: number): Tensor {
   }
   const vec = D % 4 === 0;
   const cols = vec ? D / 4 : D;
+  if (hostIds) {
+    // measured on lavapipe, table [3000, 64] from 1696 ids: adapter-thread CPU ≈ 3 → 0.2 ms
+    const csr = tensor(scatterIndex(hostIds, V), [V + 1 + hostIds.length], { dtype: 'i32' });
+    launch(scatterCsrKernel(vec), [g, csr, out], grid1d(Math.ceil((V * cols) / SCATTER_WG)), [V, cols], 'gatherRows_backward');
+    csr.dispose();
+    return out;
+  }
   const chunk = Math.min(cols, SCATTER_CHUNK);
   const nChunks = Math.ceil(cols / chunk);
   // subgroup family: the ids are loaded once per subgroup (kernels/gather/rows.ts); measured on
@@ -44,8 +71,11 @@ export function scatterRows(g: Tensor, ids: Tensor, V: number): Tensor {
   return out;
 }
 
-/** Rows of `table` [V, D] picked by integer `ids` of any shape; result [...ids.shape, D]. */
-export function gatherRows(table: Tensor, ids: Tensor): Tensor {
+/**
+ * Rows of `table` [V, D] picked by integer `ids` of any shape; result [...ids.shape, D]. `hostIds`:
+ * the same ids as host numbers, where the caller has them (the backward's faster scatter).
+ */
+export function gatherRows(table: Tensor, ids: Tensor, hostIds?: ArrayLike<number>): Tensor {
   assertLive('gatherRows', table, ids);
   assertDtype('gatherRows', table, 'f32');
   assertDtype('gatherRows', ids, 'i32');
@@ -53,6 +83,7 @@ export function gatherRows(table: Tensor, ids: Tensor): Tensor {
   if (table.rank !== 2 || table.shape[0] === 0) {
     throw new Error(`gatherRows: table must be [V, D] with V ≥ 1, got [${table.shape.join(', ')}] (ids [${ids.shape.join(', ')}])`);
   }
+  if (hostIds && hostIds.length !== ids.size) throw new Error(`gatherRows: ${hostIds.length} host ids for ids [${ids.shape.join(', ')}] (${ids.size})`);
   const y = gatherRaw(table, ids);
-  return record(y, 'gatherRows', [table, ids], (g) => [scatterRows(g, ids, table.shape[0]!), null]);
+  return record(y, 'gatherRows', [table, ids], (g) => [scatterRows(g, ids, table.shape[0]!, hostIds), null]);
 }

@@ -5,8 +5,8 @@
 // kernel (never an out-of-bounds read) and its gradient goes to the clamped row, matching the forward.
 // The scatter uses no atomics: one invocation owns a (vocab row, chunk of up to 32 columns or vec4
 // columns) and loops over all ids once in order, so sums are deterministic. Cost O(V · n) compares
-// (times D/128 chunks for wide rows) plus O(n · D) adds; a sort-based segmented sum would be the next
-// step for very large V·n.
+// (times D/128 chunks for wide rows) plus O(n · D) adds. Where the ids are also host data, the host
+// sorts them (scatterIndex in engine/ops/gather.ts) and scatterCsrKernel sums in O(V·D + n·D).
 import { kernel, type Kernel } from '../kernel.ts';
 
 export const GATHER_WG = 256;
@@ -114,6 +114,39 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   for (var j0 = 0u; j0 < p.n; j0 += ${SG}u) {
     let id = u32(clamp(ids[min(j0 + lane, p.n - 1u)], 0, last));${Array.from({ length: SG }, (_, t) => step(t)).join('')}
   }
+}`,
+    ['r', 'r', 'rw'],
+  );
+}
+
+/**
+ * The scatter from a compressed index built on the host where the ids are host data (a training
+ * batch's tokens): csr = [offsets (V + 1), positions (n)], the positions of each vocab row's ids in
+ * ascending order (a stable counting sort of the clamped ids). One invocation per (vocab row, column
+ * or vec4 column) sums its row's gradient rows in id order — the order of scatterKernel, so the result
+ * is bit-identical — in O(V·D + n·D) instead of O(V·n) compares. Consecutive lanes share a vocab row:
+ * the same trip count and contiguous loads across a subgroup.
+ */
+export function scatterCsrKernel(vec4: boolean): Kernel {
+  const T = vec4 ? 'vec4<f32>' : 'f32';
+  return kernel(
+    `gather_rows_backward_csr${vec4 ? '_vec4' : ''}`,
+    /* wgsl */ `
+struct P { V: u32, cols: u32 }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read> g: array<${T}>;
+@group(0) @binding(2) var<storage, read> csr: array<i32>;
+@group(0) @binding(3) var<storage, read_write> dt: array<${T}>;
+@compute @workgroup_size(${SCATTER_WG})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>) {
+  let i = gid.x + gid.y * nw.x * ${SCATTER_WG}u;
+  if (i >= p.V * p.cols) { return; }
+  let v = i / p.cols;
+  let c = i % p.cols;
+  var acc = ${T}(0.0);
+  let e = u32(csr[v + 1u]);
+  for (var k = u32(csr[v]); k < e; k++) { acc += g[u32(csr[p.V + 1u + k]) * p.cols + c]; }
+  dt[i] = acc;
 }`,
     ['r', 'r', 'rw'],
   );

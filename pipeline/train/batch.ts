@@ -73,6 +73,7 @@ export function buildBatch(seqs: Seq[], padId: number, maxLen: number): BuiltBat
   });
   const batch: Batch = {
     ids: tensor(ids, [B, T], { dtype: 'i32' }),
+    hostIds: ids,
     positions: tensor(pos, [B, T], { dtype: 'i32' }),
     lengths: tensor(lens, [B], { dtype: 'i32' }),
     B,

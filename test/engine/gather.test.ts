@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import * as E from '../../engine/index.ts';
 import { gpucheck, gradcheck, type CheckInput } from '../../engine/index.ts';
 import { expectSteadyMemory, input, rng } from '../util.ts';
@@ -106,5 +107,59 @@ describe(`gatherRows (${family} scatter)`, () => {
     await expectSteadyMemory(step);
     t.dispose();
     i.dispose();
+  });
+});
+
+describe('gatherRows with host ids (the host-indexed scatter)', () => {
+  it('scatterIndex: every id\'s position once, grouped by clamped row, ascending within a row', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 12 }), fc.array(fc.integer({ min: -4, max: 16 }), { maxLength: 60 }), (V, ids) => {
+        const csr = E.scatterIndex(ids, V);
+        expect(csr.length).toBe(V + 1 + ids.length);
+        expect(csr[0]).toBe(0);
+        expect(csr[V]).toBe(ids.length);
+        const seen: number[] = [];
+        for (let v = 0; v < V; v++) {
+          const pos = Array.from(csr.slice(V + 1 + csr[v]!, V + 1 + csr[v + 1]!));
+          expect(pos).toEqual([...pos].sort((a, b) => a - b));
+          for (const j of pos) expect(Math.min(Math.max(ids[j]!, 0), V - 1)).toBe(v);
+          seen.push(...pos);
+        }
+        expect(seen.sort((a, b) => a - b)).toEqual(ids.map((_, j) => j));
+      }),
+    );
+  });
+  it('adds in the row scatter\'s order: bit-identical to the compare-all kernels', async () => {
+    for (const D of [20, 7]) {
+      const g = E.randn([301, D], { seed: 8 });
+      const host = Array.from({ length: 301 }, () => r.int(45) - 4); // some out of range: clamped alike
+      const i = E.tensor(host, [301], { dtype: 'i32' });
+      E.setKernelFamily('rows');
+      const a = E.scatterRows(g, i, 37);
+      E.setKernelFamily(null);
+      const b = E.scatterRows(g, i, 37, host);
+      expect(await E.toArray(b)).toEqual(await E.toArray(a));
+      for (const x of [g, i, a, b]) x.dispose();
+    }
+  });
+  const cases: [number, number, number[]][] = [
+    [7, 5, [9]], // D not a multiple of 4: scalar kernel
+    [7, 8, [3, 4]], // vec4 kernel, ids of rank 2
+    [1, 1, [1]],
+    [70, 12, [300]], // repeated ids, rows without ids, more than one workgroup
+  ];
+  for (const [V, D, ishape] of cases) {
+    it(`table [${V}, ${D}], ids [${ishape}]: gradcheck and float64 agreement`, async () => {
+      const idIn = ids(r, ishape, V, -2, V + 2);
+      const f = (t: E.Tensor, i: E.Tensor) => E.gatherRows(t, i, idIn.data);
+      expect(gradcheck(f, [input(r, [V, D]), idIn]).ok).toBe(true);
+      await gpucheck(f, [input(r, [V, D]), idIn]);
+    });
+  }
+  it('rejects host ids of another length, naming the op and shapes', () => {
+    const t = E.tensor([1, 2, 3, 4], [2, 2]);
+    const i = E.tensor([0, 1], [2], { dtype: 'i32' });
+    expect(() => E.gatherRows(t, i, [0])).toThrow(/gatherRows: 1 host ids for ids \[2\] \(2\)/);
+    for (const x of [t, i]) x.dispose();
   });
 });
