@@ -99,6 +99,8 @@ export async function runSharded(p: ShardedPass): Promise<PassResult> {
   const resumed = p.shards - todo.length;
   const resumedItems = files.reduce((s, f, i) => s + (existsSync(f) ? p.items(i) : 0), 0);
   const t0 = performance.now();
+  // said before the early return too: a run stopped just after its last shard landed resumes with nothing to do
+  if (resumed > 0) log(`${p.label}: ${resumed} of ${p.shards} shards already done in ${p.dir}`);
   if (todo.length === 0) return { files, stats: [], resumed, seconds: 0, itemsPerSec: 0, workers: [] };
 
   const conn = redisOptions(p.queue);
@@ -138,7 +140,6 @@ export async function runSharded(p: ShardedPass): Promise<PassResult> {
   try {
     // the replaced run's jobs would only keep the workers busy (a job a worker holds is left to finish)
     if (replaced) for (let i = 0; i < replaced.shards; i++) await queue.remove(jobId(replaced.runId, i)).catch(() => 0);
-    if (resumed > 0) log(`${p.label}: ${resumed} of ${p.shards} shards already done in ${p.dir}`);
     const enqueue = async (i: number) => {
       const id = jobId(p.runId, i);
       const old = await Job.fromId<ShardJob, ShardResult>(queue, id);
