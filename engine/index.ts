@@ -32,6 +32,7 @@ export * from './ops/swiglu.ts';
 export * from './ops/lora.ts';
 export { adamw, type Adamw, type AdamwOpts, type AdamwState, type AdamwStateIn } from './optim/adamw.ts';
 export { clipGradNorm } from './optim/clip.ts';
+export { weightAverage, type WeightAverage } from './optim/weight-average.ts';
 export {
   LOSS_SCALE_DEFAULTS, checkLossScaleOpts, gradsOverflow, lossScaleFrom, lossScaleInit, lossScaleNext, scaledStep, unscaleGrads,
   type LossScale, type LossScaleOpts,

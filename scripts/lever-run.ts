@@ -10,7 +10,7 @@
 // first 1,500 training samples against their clean labels and on the source dev set: under- or
 // overfitting?) [--random-init '{"nHeads":2,…}'] (the tiny preset with these overrides from random
 // weights instead of the base; the base still supplies the tokenizer) [--rope-theta X] (the base's
-// RoPE base replaced for fine-tuning).
+// RoPE base replaced for fine-tuning) [--ema DECAY] (weight averaging: evaluations score the average).
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,7 +30,7 @@ const { values: a } = parseArgs({
     data: { type: 'string' }, base: { type: 'string' }, steps: { type: 'string', default: '2400' }, lr: { type: 'string', default: '0.0015' },
     batch: { type: 'string', default: '16' }, seed: { type: 'string', default: '11' }, stage2: { type: 'string', default: '0' },
     'target-share': { type: 'string', default: '0.5' }, warmup: { type: 'string', default: '50' }, hold: { type: 'string', default: '0' },
-    'eval-every': { type: 'string', default: '200' }, intents: { type: 'boolean', default: false }, 'random-init': { type: 'string' }, 'rope-theta': { type: 'string' }, 'max-len': { type: 'string', default: '112' }, tag: { type: 'string', default: '' },
+    'eval-every': { type: 'string', default: '200' }, intents: { type: 'boolean', default: false }, 'random-init': { type: 'string' }, 'rope-theta': { type: 'string' }, 'max-len': { type: 'string', default: '112' }, ema: { type: 'string' }, tag: { type: 'string', default: '' },
   },
 });
 if (!a.data || !a.base) throw new Error('usage: scripts/lever-run.ts --data MARKET_DIR --base BASE.ckpt [--steps N] [--lr X] [--stage2 N] …');
@@ -53,7 +53,7 @@ const train = enc(data.relevance[src]!.train), dev = enc(data.relevance[src]!.de
 const model = a['random-init'] !== undefined ? initLlama(makeConfig('tiny', tok.vocabSize, JSON.parse(a['random-init']) as Partial<LlamaConfig>), seed) : (await loadBase(a.base)).model;
 if (a['rope-theta'] !== undefined) model.config = validateConfig({ ...model.config, ropeTheta: num('rope-theta') });
 const steps = num('steps');
-const cfg: SftConfig = { steps, batchSize: num('batch'), lr: num('lr'), warmup: Math.min(num('warmup'), Math.floor(steps / 10)), ...(num('hold') > 0 ? { lrHold: num('hold') } : {}), weightDecay: 0.01, clip: 1, alpha: 1, mtRatio: 0, lmWeight: 0.1, evalEvery: num('eval-every'), maxLen, seed, groupBatches: 8 };
+const cfg: SftConfig = { steps, batchSize: num('batch'), lr: num('lr'), warmup: Math.min(num('warmup'), Math.floor(steps / 10)), ...(num('hold') > 0 ? { lrHold: num('hold') } : {}), ...(a.ema !== undefined ? { ema: num('ema') } : {}), weightDecay: 0.01, clip: 1, alpha: 1, mtRatio: 0, lmWeight: 0.1, evalEvery: num('eval-every'), maxLen, seed, groupBatches: 8 };
 const dir = mkdtempSync(join(tmpdir(), 'csrm-lever-'));
 for (const d of ['s1', 's2']) mkdirSync(join(dir, d));
 const f1 = async (set: typeof dev) => {

@@ -34,4 +34,5 @@ export const BINARY_REF: Record<string, (a: number, b: number, s: number) => num
     return g * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x * x));
   },
   pow_bwd: (g, x, s) => g * s * Math.pow(x, s - 1),
+  lerp: (a, b, s) => a + s * (b - a),
 };

@@ -51,4 +51,5 @@ export const BINARY: Record<string, string> = {
     // d/dx 0.5x(1+tanh u) = 0.5(1+tanh u) + 0.5x(1-tanh²u)·u',  u' = √(2/π)(1 + 3·0.044715x²)
     `a * (0.5 * (1.0 + tanh_s(gelu_inner(b))) + 0.5 * b * (1.0 - tanh_s(gelu_inner(b)) * tanh_s(gelu_inner(b))) * ${SQRT_2_OVER_PI} * (1.0 + 0.134145 * b * b))`,
   pow_bwd: 'a * p.s * powi(b, p.s - 1.0)', // b = x
+  lerp: 'a + p.s * (b - a)', // a moved a share s of the way to b (weight averaging)
 };

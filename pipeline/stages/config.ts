@@ -24,10 +24,12 @@ import {
  * loaded: every knob present, defaults filled in. The training loop's own settings (SftConfig) are
  * derived from it per stage (sft-stage.ts: sftLoopConfig).
  */
-export interface SftSettings extends Omit<SftConfig, 'warmup' | 'alpha' | 'precision' | 'lrHold'> {
+export interface SftSettings extends Omit<SftConfig, 'warmup' | 'alpha' | 'precision' | 'lrHold' | 'ema'> {
   precision: Precision;
   lrHold: number;
+  emaHorizon: number | null;
   warmSteps: number;
+  warmLr: number | null;
   warmupMax: number;
   warmupShare: number;
   adapter: 'lora' | 'full';
@@ -41,7 +43,9 @@ export const SFT_KNOBS: Record<keyof SftSettings, Knob> = {
   warmSteps: { what: 'relevance batches of a stage that continues an earlier one (Stage 2, self-distillation rounds)', default: (s: Record<string, unknown>) => s.steps, check: posInt },
   batchSize: { what: 'sequences per batch', check: posInt },
   lr: { what: 'peak learning rate (linear warm-up, the peak held for lrHold, then cosine decay to 10%)', check: posNum },
+  warmLr: { what: 'peak learning rate of a stage that continues an earlier one (null: lr)', default: null, check: orNull(posNum) },
   lrHold: { what: 'share of the steps after the warm-up at the peak learning rate before the decay', default: 0, check: share('[', ')') },
+  emaHorizon: { what: 'weight averaging: dev evaluations score, and each stage keeps, a moving average of the weights whose horizon is this share of the stage\'s steps (decay 1 − 1/(share·steps); null: the weights themselves)', default: null, check: orNull(share('(', ']')) },
   warmupMax: { what: 'warm-up steps at most …', default: 50, check: nonNegInt },
   warmupShare: { what: '… and at most this share of the stage\'s steps', default: 0.1, check: share('[', ']') },
   weightDecay: { what: 'AdamW weight decay (paper: 0.01)', default: 0.01, check: nonNeg },
@@ -60,12 +64,12 @@ export const SFT_KNOBS: Record<keyof SftSettings, Knob> = {
 
 /**
  * The sft section as a stage records it (provenance): without `precision` when it is the default
- * f32 and without `lrHold` when it is 0, so the records and settings hashes of runs made before
- * those knobs existed stay valid.
+ * f32, without `lrHold` when it is 0 and without `warmLr` and `emaHorizon` when they are null, so the
+ * records and settings hashes of runs made before those knobs existed stay valid.
  */
-export function recordedSft(s: SftSettings): Omit<SftSettings, 'precision' | 'lrHold'> & { precision?: Precision; lrHold?: number } {
-  const { precision, lrHold, ...rest } = s;
-  return { ...rest, ...(precision !== 'f32' ? { precision } : {}), ...(lrHold > 0 ? { lrHold } : {}) };
+export function recordedSft(s: SftSettings): Omit<SftSettings, 'precision' | 'lrHold' | 'warmLr' | 'emaHorizon'> & { precision?: Precision; lrHold?: number; warmLr?: number; emaHorizon?: number } {
+  const { precision, lrHold, warmLr, emaHorizon, ...rest } = s;
+  return { ...rest, ...(precision !== 'f32' ? { precision } : {}), ...(lrHold > 0 ? { lrHold } : {}), ...(warmLr !== null ? { warmLr } : {}), ...(emaHorizon !== null ? { emaHorizon } : {}) };
 }
 
 const file: Check = [(v) => typeof v === 'string' && existsSync(v) && statSync(v).isFile(), 'is not a file'];

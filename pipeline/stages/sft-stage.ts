@@ -97,13 +97,15 @@ export function stageSteps(steps: number, mt: boolean, mtRatio: number): number 
 export function sftLoopConfig(s: SftSettings, o: { init: boolean; mt: boolean; alpha: number }): SftConfig {
   const steps = stageSteps(o.init ? s.warmSteps : s.steps, o.mt, s.mtRatio);
   return {
-    steps, batchSize: s.batchSize, lr: s.lr, warmup: Math.min(s.warmupMax, Math.floor(steps * s.warmupShare)),
+    steps, batchSize: s.batchSize, lr: o.init ? (s.warmLr ?? s.lr) : s.lr, warmup: Math.min(s.warmupMax, Math.floor(steps * s.warmupShare)),
     weightDecay: s.weightDecay, clip: s.clip, alpha: o.alpha, mtRatio: o.mt ? s.mtRatio : 0, lmWeight: s.lmWeight,
     evalEvery: s.evalEvery, maxLen: s.maxLen, seed: s.seed, groupBatches: s.groupBatches,
     // f32 is left out: the loop's record (trainRecord) of an f32 run stays what it was
     ...(s.precision !== 'f32' ? { precision: s.precision } : {}),
     // likewise a hold of 0 (the schedule before the knob existed)
     ...(s.lrHold > 0 ? { lrHold: s.lrHold } : {}),
+    // and no weight average; a horizon of h·steps is the decay 1 − 1/(h·steps)
+    ...(s.emaHorizon !== null ? { ema: 1 - 1 / Math.max(2, s.emaHorizon * steps) } : {}),
   };
 }
 

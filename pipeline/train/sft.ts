@@ -29,9 +29,9 @@ import { interleave } from './interleave.ts';
 import { progress } from './progress.ts';
 import { scoreSeqs } from './score.ts';
 import { evaluate } from '../eval/metrics.ts';
-import { loadTrainState, saveTrainState } from './state.ts';
+import { loadTrainState, saveTrainState, trainedTensors } from './state.ts';
 import { lengthGrouped, type GroupedState } from './length-groups.ts';
-import { readCheckpointMeta } from '../../engine/index.ts';
+import { readCheckpointMeta, weightAverage } from '../../engine/index.ts';
 import { checkProvenance, provenance, type ProvenanceRecord } from '../stages/provenance.ts';
 
 export interface SftConfig {
@@ -60,6 +60,12 @@ export interface SftConfig {
    * Absent means 0, and 0 is left out, so the records of runs without a hold stay what they were.
    */
   lrHold?: number;
+  /**
+   * Weight averaging (engine/optim/weight-average.ts): the decay of an exponential moving average of
+   * the trained weights, updated after every step; dev evaluations score the average and best.ckpt
+   * holds it. Absent means none, and is left out, so the records of runs without it stay what they were.
+   */
+  ema?: number;
 }
 
 export interface SftHistoryPoint {
@@ -219,6 +225,7 @@ export async function runSft(inp: SftInputs): Promise<SftResult> {
   let scale: LossScale | null = mixed ? lossScaleInit() : null;
   const params = trainableParams(model);
   const opt = adamw(params, { lr: cfg.lr, weightDecay: cfg.weightDecay });
+  const avg = cfg.ema !== undefined ? weightAverage(trainedTensors(model), cfg.ema) : null;
   const tasks = inp.lm
     ? [{ name: 'lm', ratio: 1, items: inp.lm as Seq[] }]
     : [
@@ -236,7 +243,7 @@ export async function runSft(inp: SftInputs): Promise<SftResult> {
   if (existsSync(last)) {
     const was = ((await readCheckpointMeta(last)).meta as { provenance?: ProvenanceRecord } | undefined)?.provenance;
     checkProvenance(`${last} (an unfinished run of ${inp.label})`, was, record, `remove ${inp.dir} to train it afresh with these settings`);
-    const st = await loadTrainState(last, model, opt);
+    const st = await loadTrainState(last, model, opt, avg);
     start = st.step;
     best = st.best;
     history = st.history;
@@ -255,6 +262,7 @@ export async function runSft(inp: SftInputs): Promise<SftResult> {
     const lossVal = await scopeAsync(async () => {
       const s = await sftStep(inp, params, opt, seqs, step, scale);
       scale = s.scale;
+      if (avg && !s.overflow) avg.update();
       tokens += s.tokens;
       stepTokens = s.tokens;
       const v = wantLoss ? await item(s.loss) : null;
@@ -266,14 +274,19 @@ export async function runSft(inp: SftInputs): Promise<SftResult> {
     const point: SftHistoryPoint = { step: done, loss: lossVal ?? NaN };
     if (done % cfg.evalEvery === 0 || done === cfg.steps) {
       if (inp.dev.length > 0) {
-        point.devF1 = await devF1(inp);
-        if (point.devF1 > best.f1) {
-          best = { step: done, f1: point.devF1 };
-          await saveTrainState(join(inp.dir, 'best.ckpt'), model, null, { step: done, best, history, cursor: null, provenance: record });
+        avg?.swap(); // the average is what is scored and kept as the best
+        try {
+          point.devF1 = await devF1(inp);
+          if (point.devF1 > best.f1) {
+            best = { step: done, f1: point.devF1 };
+            await saveTrainState(join(inp.dir, 'best.ckpt'), model, null, { step: done, best, history, cursor: null, provenance: record });
+          }
+        } finally {
+          avg?.swap();
         }
       }
       if (lossVal !== null || point.devF1 !== undefined) history.push(point);
-      await saveTrainState(last, model, opt, { step: done, best, history, cursor: stream.state(), provenance: record, ...(scale ? { lossScale: scale } : {}) });
+      await saveTrainState(last, model, opt, { step: done, best, history, cursor: stream.state(), provenance: record, ...(scale ? { lossScale: scale } : {}) }, avg);
     } else if (lossVal !== null) history.push(point);
     const scaleNote = scale ? `loss scale 2^${Math.log2(scale.scale)} (${scale.skipped} skipped)` : '';
     bar.tick(done, { loss: lossVal ?? undefined, items: stepTokens, extra: [best.f1 >= 0 ? `dev F1 ${best.f1.toFixed(3)}` : '', scaleNote].filter(Boolean).join(', ') });
@@ -282,6 +295,11 @@ export async function runSft(inp: SftInputs): Promise<SftResult> {
   // pretraining has no dev set: nothing to say about one
   bar.done(best.f1 >= 0 ? `best dev F1 ${best.f1.toFixed(4)} at step ${best.step}` : undefined);
   opt.dispose();
+  if (avg) {
+    // the model leaves as what was scored: the average (a run without a dev set ends on it too)
+    avg.swap();
+    avg.dispose();
+  }
   zeroGrad(params);
   return { ...(scale ? { lossScale: scale } : {}), bestStep: best.step, bestDevF1: best.f1, history, tokensPerSec: tokens / seconds, seconds };
 }

@@ -73,18 +73,19 @@ describe('Llama decoder', () => {
     rmSync(dir, { recursive: true });
   });
 
-  it('a run killed after a checkpoint and resumed reaches the same weights as an uninterrupted run', async () => {
+  for (const ema of [undefined, 0.7]) it(`a run killed after a checkpoint and resumed reaches the same weights as an uninterrupted run${ema ? ' (with a weight average, which the run ends on)' : ''}`, async () => {
+    const cfgE = (steps: number, over: Partial<SftConfig> = {}) => cfg(steps, { ...over, ...(ema ? { ema } : {}) });
     const full = tinyModel(6);
     const d1 = tmp();
-    await runSft({ model: full, labelIds: [0, 1, 2], padId: 0, relevance: [], translation: [], lm: corpus, dev: [], cfg: cfg(12, { evalEvery: 4 }), dir: d1, label: 'full', quiet: true });
+    await runSft({ model: full, labelIds: [0, 1, 2], padId: 0, relevance: [], translation: [], lm: corpus, dev: [], cfg: cfgE(12, { evalEvery: 4 }), dir: d1, label: 'full', quiet: true });
     const want = await snapshot(namedTensors(full, 'base'));
     // killed at step 10 (its last checkpoint is step 8), then a fresh process resumes from the folder
     const part = tinyModel(6);
     const d2 = tmp();
-    await runSft({ model: part, labelIds: [0, 1, 2], padId: 0, relevance: [], translation: [], lm: corpus, dev: [], cfg: cfg(12, { evalEvery: 4 }), dir: d2, label: 'part', quiet: true, stopAfter: 10 });
+    await runSft({ model: part, labelIds: [0, 1, 2], padId: 0, relevance: [], translation: [], lm: corpus, dev: [], cfg: cfgE(12, { evalEvery: 4 }), dir: d2, label: 'part', quiet: true, stopAfter: 10 });
     disposeLlama(part);
     const resumed = tinyModel(6);
-    await runSft({ model: resumed, labelIds: [0, 1, 2], padId: 0, relevance: [], translation: [], lm: corpus, dev: [], cfg: cfg(12, { evalEvery: 4 }), dir: d2, label: 'resumed', quiet: true });
+    await runSft({ model: resumed, labelIds: [0, 1, 2], padId: 0, relevance: [], translation: [], lm: corpus, dev: [], cfg: cfgE(12, { evalEvery: 4 }), dir: d2, label: 'resumed', quiet: true });
     const got = await snapshot(namedTensors(resumed, 'base'));
     for (const k of Object.keys(want)) expect(Array.from(got[k]!)).toEqual(Array.from(want[k]!));
     disposeLlama(full);

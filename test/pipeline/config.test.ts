@@ -53,7 +53,7 @@ describe('loadConfig', () => {
   it('sft.precision: "f32" by default and then absent from what runs record; "mixed-f16" reaches the loop and its record', () => {
     const f32 = loadConfig('demo').sft;
     expect(f32.precision).toBe('f32');
-    const { precision: _, ...before } = f32; // the settings as recorded before the knob existed
+    const { precision: _, warmLr: _w, emaHorizon: _e, ...before } = f32; // the settings as recorded before the knob existed
     expect(recordedSft(f32)).toEqual(before);
     const loop = sftLoopConfig(f32, { init: false, mt: false, alpha: 1 });
     expect('precision' in loop).toBe(false);
@@ -76,6 +76,31 @@ describe('loadConfig', () => {
     expect(hloop.lrHold).toBe(0.5);
     expect(trainRecord(undefined, hloop).hashes.settings).not.toBe(trainRecord(undefined, loop).hashes.settings);
     expect(() => loadConfig(withSft({ lrHold: 1 }))).toThrow(/lrHold/);
+  });
+
+  it('sft.warmLr: null by default (continuing stages at lr) and then absent from records; a value reaches continuing stages only', () => {
+    const none = loadConfig(withSft({})).sft;
+    expect(none.warmLr).toBeNull();
+    expect('warmLr' in recordedSft(none)).toBe(false);
+    expect(sftLoopConfig(none, { init: true, mt: false, alpha: 1 }).lr).toBe(none.lr);
+    const set = loadConfig(withSft({ warmLr: 3e-4 })).sft;
+    expect(recordedSft(set).warmLr).toBe(3e-4);
+    expect(sftLoopConfig(set, { init: true, mt: true, alpha: 1 }).lr).toBe(3e-4);
+    expect(sftLoopConfig(set, { init: false, mt: true, alpha: 1 }).lr).toBe(set.lr);
+    expect(() => loadConfig(withSft({ warmLr: 0 }))).toThrow(/warmLr/);
+  });
+
+  it('sft.emaHorizon: null by default (no weight average, absent from records and loop); a share h gives each stage the decay 1 − 1/(h·its steps)', () => {
+    const none = loadConfig(withSft({})).sft;
+    expect(none.emaHorizon).toBeNull();
+    expect('emaHorizon' in recordedSft(none)).toBe(false);
+    expect('ema' in sftLoopConfig(none, { init: false, mt: false, alpha: 1 })).toBe(false);
+    const set = loadConfig(withSft({ emaHorizon: 0.2, steps: 5000, warmSteps: 400, mtRatio: 0.25 })).sft;
+    expect(recordedSft(set).emaHorizon).toBe(0.2);
+    expect(sftLoopConfig(set, { init: false, mt: false, alpha: 1 }).ema).toBeCloseTo(1 - 1 / 1000, 12);
+    expect(sftLoopConfig(set, { init: true, mt: true, alpha: 1 }).ema).toBeCloseTo(1 - 1 / (0.2 * 533), 12); // 400 / 0.75 steps
+    expect(() => loadConfig(withSft({ emaHorizon: 0 }))).toThrow(/emaHorizon/);
+    expect(() => loadConfig(withSft({ emaHorizon: 1.5 }))).toThrow(/emaHorizon/);
   });
 
   it("takes the market's dev and test sizes from the file, else from the generator's preset", () => {
