@@ -8,6 +8,8 @@ import { launch, grid1d, type Param } from '../runtime.ts';
 import { assertLive, assertSameBackend, empty, numel, Tensor } from '../tensor.ts';
 import { permuteKernel, PERMUTE_MAX_RANK, PERMUTE_WG } from '../../kernels/shape/permute.ts';
 import { padKernel, placeKernel, sliceKernel, WINDOW_WG } from '../../kernels/shape/window.ts';
+import { rowsCopyKernel, rowsGrid, rowsPadKernel } from '../../kernels/shape/rows.ts';
+import { ROWS_MIN_W } from './coalesce.ts';
 import { padRef, permuteRef, placeRef, sliceRef } from '../reference/shape.ts';
 import { normAxis } from './reduce.ts';
 
@@ -71,7 +73,9 @@ function sliceRaw(x: Tensor, axis: number, start: number, end: number): Tensor {
     sliceRef(x.cpu!, outer, len, inner, start, olen, out.cpu!);
     return out;
   }
-  launch(sliceKernel, [x, out], grid1d(Math.ceil(out.size / WINDOW_WG)), [out.size, inner, len, olen, start], 'slice');
+  // `outer` runs of olen·inner words: the row kernel where a run fills its workgroup
+  if (olen * inner >= ROWS_MIN_W) launch(rowsCopyKernel, [x, out], rowsGrid(outer, olen * inner), [outer, olen * inner, len * inner, start * inner, olen * inner, 0], 'slice');
+  else launch(sliceKernel, [x, out], grid1d(Math.ceil(out.size / WINDOW_WG)), [out.size, inner, len, olen, start], 'slice');
   return out;
 }
 
@@ -85,7 +89,8 @@ function padRaw(g: Tensor, shape: readonly number[], axis: number, start: number
     padRef(g.cpu!, outer, len, inner, start, glen, out.cpu!);
     return out;
   }
-  launch(padKernel, [g, out], grid1d(Math.ceil(out.size / WINDOW_WG)), [out.size, inner, len, glen, start], 'slice_backward');
+  if (len * inner >= ROWS_MIN_W) launch(rowsPadKernel, [g, out], rowsGrid(outer, len * inner), [outer, len * inner, glen * inner, start * inner, (start + glen) * inner], 'slice_backward');
+  else launch(padKernel, [g, out], grid1d(Math.ceil(out.size / WINDOW_WG)), [out.size, inner, len, glen, start], 'slice_backward');
   return out;
 }
 
@@ -124,6 +129,7 @@ export function concat(xs: readonly Tensor[], axis: number): Tensor {
     const [outer, len, inner] = around(t.shape, a);
     if (t.size > 0) {
       if (backend === 'cpu') placeRef(t.cpu!, outer, len, inner, tlen, off, out.cpu!);
+      else if (len * inner >= ROWS_MIN_W) launch(rowsCopyKernel, [t, out], rowsGrid(outer, len * inner), [outer, len * inner, len * inner, 0, tlen * inner, off * inner], 'concat');
       else launch(placeKernel, [t, out], grid1d(Math.ceil(t.size / WINDOW_WG)), [t.size, inner, len, tlen, off], 'concat');
     }
     off += len;

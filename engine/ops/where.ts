@@ -4,7 +4,9 @@ import { record } from '../autograd.ts';
 import { fill } from '../create.ts';
 import { launch, grid1d, type Param } from '../runtime.ts';
 import { assertDtype, assertLive, assertSameBackend, empty, Tensor } from '../tensor.ts';
-import { whereKernel, WHERE_MAX_RANK, WHERE_WG } from '../../kernels/where/select.ts';
+import { whereKernel, whereRowsKernel, WHERE_MAX_RANK, WHERE_WG } from '../../kernels/where/select.ts';
+import { rowsGrid } from '../../kernels/shape/rows.ts';
+import { asRows, ROWS_MIN_W } from './coalesce.ts';
 import { whereRef } from '../reference/where.ts';
 import { broadcastShape, sumTo } from './elementwise.ts';
 
@@ -31,6 +33,12 @@ function whereRaw(cond: Tensor, a: Tensor, b: Tensor, op: string): Tensor {
   const sb = bstrides(b.shape, shape);
   if (backend === 'cpu') {
     whereRef(cond.cpu!, a.cpu!, b.cpu!, shape, sc, sa, sb, out.cpu!);
+    return out;
+  }
+  const rows = asRows(shape, [sc, sa, sb]);
+  if (rows && rows.W >= ROWS_MIN_W) {
+    const [[cr, cc], [ar, ac], [br, bc]] = rows.st as [[number, number], [number, number], [number, number]];
+    launch(whereRowsKernel(cond.dtype === 'f32'), [cond, a, b, out], rowsGrid(rows.R, rows.W), [rows.R, rows.W, cr, cc, ar, ac, br, bc], op);
     return out;
   }
   const r = shape.length;

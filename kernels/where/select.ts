@@ -2,6 +2,7 @@
 // The condition is read as 32-bit words: any non-zero i32/u32 is true; for an f32 mask the sign bit
 // is ignored so that −0.0 counts as false, as it does in the float64 reference.
 import { kernel, type Kernel } from '../kernel.ts';
+import { rowsMain } from '../shape/rows.ts';
 
 export const WHERE_WG = 256;
 export const WHERE_MAX_RANK = 8;
@@ -36,6 +37,29 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let cb = cond[ic];
   y[i] = select(b[ib], a[ia], ${truth});
 }`,
+    ['r', 'r', 'r', 'rw'],
+  );
+}
+
+/**
+ * The same select over R rows of W outputs, each operand addressed as r·(row stride) + c·(column
+ * stride): any broadcast whose axes coalesce into at most two (engine/ops/where.ts) runs without the
+ * per-element ÷/% walk over the shape above. Grid as kernels/shape/rows.ts (`rowsGrid`).
+ */
+export function whereRowsKernel(condIsFloat: boolean): Kernel {
+  const truth = condIsFloat ? '(cb & 0x7fffffffu) != 0u' : 'cb != 0u';
+  return kernel(
+    `where_rows_${condIsFloat ? 'fmask' : 'imask'}`,
+    /* wgsl */ `
+struct P { R: u32, W: u32, cr: u32, cc: u32, ar: u32, ac: u32, br: u32, bc: u32 }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read> cond: array<u32>;
+@group(0) @binding(2) var<storage, read> a: array<f32>;
+@group(0) @binding(3) var<storage, read> b: array<f32>;
+@group(0) @binding(4) var<storage, read_write> y: array<f32>;
+${rowsMain(`
+        let cb = cond[r * p.cr + c * p.cc];
+        y[r * p.W + c] = select(b[r * p.br + c * p.bc], a[r * p.ar + c * p.ac], ${truth});`)}`,
     ['r', 'r', 'r', 'rw'],
   );
 }

@@ -64,6 +64,11 @@ describe('slice', () => {
     [[1, 1], 0, 0, 1],
     [[3, 300], 1, 17, 290], // crosses workgroups
     [[4, 5], 0, 2, 2], // empty slice
+    // runs of ≥ 32 words take the row kernels (kernels/shape/rows.ts): offsets, strides, odd lengths
+    [[5, 3, 40], 1, 1, 3],
+    [[3, 37], 1, 2, 35],
+    [[4, 33], 1, 0, 33],
+    [[2, 700], 1, 5, 643], // a row wider than one workgroup's span
   ];
   for (const [shape, axis, s, e] of cases) {
     it(`slice [${shape}] axis ${axis} [${s}, ${e})`, async () => {
@@ -72,6 +77,9 @@ describe('slice', () => {
       if (e > s) await gpucheck(f, [input(r, shape)]);
     });
   }
+  it('row kernels past 65,535 rows (the grid folds rows into z): forward and backward against float64', async () => {
+    await gpucheck((x: E.Tensor) => E.slice(x, 1, 3, 37), [input(r, [70001, 41])]);
+  });
   it('rejects a bad range or axis', () => {
     const x = E.tensor([1, 2, 3, 4, 5, 6], [2, 3]);
     expect(() => E.slice(x, 1, 2, 4)).toThrow(/slice: range \[2, 4\) is invalid for axis 1 of \[2, 3\]/);
@@ -89,6 +97,8 @@ describe('concat', () => {
     [[[3, 2, 5], [3, 7, 5]], -2],
     [[[1], [1]], 0],
     [[[2, 130], [2, 131]], 1],
+    [[[2, 40], [3, 40]], 0], // one row of 80 and one of 120 words, the second at an offset
+    [[[3, 2, 17], [3, 5, 17]], 1], // rows of 34 and 85 words into rows of 119
   ];
   for (const [shapes, axis] of cases) {
     it(`concat ${shapes.map((s) => `[${s}]`).join(' ')} axis ${axis}`, async () => {

@@ -21,6 +21,11 @@ describe('where', () => {
     [[3, 1, 6], [1, 4, 1], [3, 4, 6]],
     [[1], [5, 3], []],
     [[300], [300], [1]],
+    // axes that coalesce into ≤ 2 with rows of ≥ 32 take the row kernel (whereRowsKernel)
+    [[7, 1], [7, 40], [40]],
+    [[4, 1, 1], [4, 3, 40], [1]], // axes 1 and 2 merge: rows of 120
+    [[2, 3, 40], [2, 3, 40], [2, 3, 40]], // one row of 240
+    [[1], [50], []],
   ];
   for (const dtype of ['f32', 'i32', 'u32'] as const) {
     for (const [sc, sa, sb] of cases) {
@@ -31,6 +36,9 @@ describe('where', () => {
       });
     }
   }
+  it('the row kernel past 65,535 rows (rows fold into the grid\'s z): forward and backward against float64', async () => {
+    await gpucheck((c: E.Tensor, a: E.Tensor, b: E.Tensor) => E.where(c, a, b), [mask(r, [70001, 1], 'u32'), input(r, [70001, 33]), input(r, [33])]);
+  });
   it('treats −0.0 in an f32 mask as false and NaN as true, like the reference', async () => {
     const c = E.tensor([-0, 0, NaN, 2], [4]);
     const a = E.tensor([1, 1, 1, 1], [4]);
@@ -58,6 +66,8 @@ describe('maskedFill', () => {
     [[5, 9], [9]],
     [[2, 3, 70], [2, 1, 70]],
     [[1], [1]],
+    [[5, 40], [40]], // row kernel: the mask's row stride is 0
+    [[3, 50], [3, 50]],
   ];
   for (const dtype of ['u32', 'f32'] as const) {
     for (const [sx, sm] of cases) {
