@@ -64,6 +64,12 @@ export function transpose(x: Tensor, dim0: number, dim1: number): Tensor {
   return permute(x, dims);
 }
 
+/** y[B + r·T + c] = x[A + r·S + c] for r < R, c < W: in vec4 words where every figure allows. */
+function rowsCopy(x: Tensor, y: Tensor, R: number, W: number, S: number, A: number, T: number, B: number, op: string): void {
+  const q = [W, S, A, T, B].every((v) => v % 4 === 0) ? 4 : 1;
+  launch(rowsCopyKernel(q === 4), [x, y], rowsGrid(R, W / q), [R, W / q, S / q, A / q, T / q, B / q], op);
+}
+
 function sliceRaw(x: Tensor, axis: number, start: number, end: number): Tensor {
   const [outer, len, inner] = around(x.shape, axis);
   const olen = end - start;
@@ -74,7 +80,7 @@ function sliceRaw(x: Tensor, axis: number, start: number, end: number): Tensor {
     return out;
   }
   // `outer` runs of olen·inner words: the row kernel where a run fills its workgroup
-  if (olen * inner >= ROWS_MIN_W) launch(rowsCopyKernel, [x, out], rowsGrid(outer, olen * inner), [outer, olen * inner, len * inner, start * inner, olen * inner, 0], 'slice');
+  if (olen * inner >= ROWS_MIN_W) rowsCopy(x, out, outer, olen * inner, len * inner, start * inner, olen * inner, 0, 'slice');
   else launch(sliceKernel, [x, out], grid1d(Math.ceil(out.size / WINDOW_WG)), [out.size, inner, len, olen, start], 'slice');
   return out;
 }
@@ -89,7 +95,11 @@ function padRaw(g: Tensor, shape: readonly number[], axis: number, start: number
     padRef(g.cpu!, outer, len, inner, start, glen, out.cpu!);
     return out;
   }
-  if (len * inner >= ROWS_MIN_W) launch(rowsPadKernel, [g, out], rowsGrid(outer, len * inner), [outer, len * inner, glen * inner, start * inner, (start + glen) * inner], 'slice_backward');
+  if (len * inner >= ROWS_MIN_W) {
+    const [W, S, lo, hi] = [len * inner, glen * inner, start * inner, (start + glen) * inner];
+    const q = [W, S, lo, hi].every((v) => v % 4 === 0) ? 4 : 1;
+    launch(rowsPadKernel(q === 4), [g, out], rowsGrid(outer, W / q), [outer, W / q, S / q, lo / q, hi / q], 'slice_backward');
+  }
   else launch(padKernel, [g, out], grid1d(Math.ceil(out.size / WINDOW_WG)), [out.size, inner, len, glen, start], 'slice_backward');
   return out;
 }
@@ -129,7 +139,7 @@ export function concat(xs: readonly Tensor[], axis: number): Tensor {
     const [outer, len, inner] = around(t.shape, a);
     if (t.size > 0) {
       if (backend === 'cpu') placeRef(t.cpu!, outer, len, inner, tlen, off, out.cpu!);
-      else if (len * inner >= ROWS_MIN_W) launch(rowsCopyKernel, [t, out], rowsGrid(outer, len * inner), [outer, len * inner, len * inner, 0, tlen * inner, off * inner], 'concat');
+      else if (len * inner >= ROWS_MIN_W) rowsCopy(t, out, outer, len * inner, len * inner, 0, tlen * inner, off * inner, 'concat');
       else launch(placeKernel, [t, out], grid1d(Math.ceil(t.size / WINDOW_WG)), [t.size, inner, len, tlen, off], 'concat');
     }
     off += len;

@@ -37,8 +37,13 @@ function whereRaw(cond: Tensor, a: Tensor, b: Tensor, op: string): Tensor {
   }
   const rows = asRows(shape, [sc, sa, sb]);
   if (rows && rows.W >= ROWS_MIN_W) {
-    const [[cr, cc], [ar, ac], [br, bc]] = rows.st as [[number, number], [number, number], [number, number]];
-    launch(whereRowsKernel(cond.dtype === 'f32'), [cond, a, b, out], rowsGrid(rows.R, rows.W), [rows.R, rows.W, cr, cc, ar, ac, br, bc], op);
+    const st = rows.st as [[number, number], [number, number], [number, number]];
+    // vec4 lanes: every operand along the row (column stride 1, row start on a vec4) or per row
+    const vec = rows.W % 4 === 0 && st.every(([rs, cs]) => cs === 0 || (cs === 1 && rs % 4 === 0));
+    const q = vec ? 4 : 1;
+    const rs = ([r0, c0]: [number, number]) => (c0 === 1 ? r0 / q : r0);
+    const [[, cc], [, ac], [, bc]] = st;
+    launch(whereRowsKernel(cond.dtype === 'f32', vec ? [cc === 1, ac === 1, bc === 1] : null), [cond, a, b, out], rowsGrid(rows.R, rows.W / q), [rows.R, rows.W / q, rs(st[0]), cc, rs(st[1]), ac, rs(st[2]), bc], op);
     return out;
   }
   const r = shape.length;

@@ -29,27 +29,49 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   }
 }`;
 
-export const rowsCopyKernel: Kernel = kernel(
-  'rows_copy',
-  /* wgsl */ `
+const made = new Map<string, Kernel>();
+/** One Kernel object per variant (its WGSL is built once). */
+export function memo(key: string, make: () => Kernel): Kernel {
+  let k = made.get(key);
+  if (!k) made.set(key, (k = make()));
+  return k;
+}
+
+/** Row copy of words, or with `vec` of vec4 words (every length and offset in vec4 units). */
+export function rowsCopyKernel(vec: boolean): Kernel {
+  return memo(`copy${vec}`, () => rowsCopyKernelOf(vec));
+}
+function rowsCopyKernelOf(vec: boolean): Kernel {
+  const t = vec ? 'vec4<u32>' : 'u32';
+  return kernel(
+    vec ? 'rows_copy_v4' : 'rows_copy',
+    /* wgsl */ `
 struct P { R: u32, W: u32, S: u32, A: u32, T: u32, B: u32 }
 @group(0) @binding(0) var<uniform> p: P;
-@group(0) @binding(1) var<storage, read> x: array<u32>;
-@group(0) @binding(2) var<storage, read_write> y: array<u32>;
+@group(0) @binding(1) var<storage, read> x: array<${t}>;
+@group(0) @binding(2) var<storage, read_write> y: array<${t}>;
 ${rowsMain('y[p.B + r * p.T + c] = x[p.A + r * p.S + c];')}`,
-  ['r', 'rw'],
-);
+    ['r', 'rw'],
+  );
+}
 
-export const rowsPadKernel: Kernel = kernel(
-  'rows_pad',
-  /* wgsl */ `
+/** Row pad of words, or with `vec` of vec4 words (every length and bound in vec4 units). */
+export function rowsPadKernel(vec: boolean): Kernel {
+  return memo(`pad${vec}`, () => rowsPadKernelOf(vec));
+}
+function rowsPadKernelOf(vec: boolean): Kernel {
+  const t = vec ? 'vec4<u32>' : 'u32';
+  return kernel(
+    vec ? 'rows_pad_v4' : 'rows_pad',
+    /* wgsl */ `
 struct P { R: u32, W: u32, S: u32, lo: u32, hi: u32 }
 @group(0) @binding(0) var<uniform> p: P;
-@group(0) @binding(1) var<storage, read> g: array<u32>;
-@group(0) @binding(2) var<storage, read_write> y: array<u32>;
-${rowsMain('var v = 0u; if (c >= p.lo && c < p.hi) { v = g[r * p.S + c - p.lo]; } y[r * p.W + c] = v;')}`,
-  ['r', 'rw'],
-);
+@group(0) @binding(1) var<storage, read> g: array<${t}>;
+@group(0) @binding(2) var<storage, read_write> y: array<${t}>;
+${rowsMain(`var v = ${t}(0u); if (c >= p.lo && c < p.hi) { v = g[r * p.S + c - p.lo]; } y[r * p.W + c] = v;`)}`,
+    ['r', 'rw'],
+  );
+}
 
 /** Grid of R rows of W words: column blocks on x, rows on y (folded into z past 65,535). */
 export function rowsGrid(R: number, W: number): [number, number, number] {

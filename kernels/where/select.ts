@@ -2,7 +2,7 @@
 // The condition is read as 32-bit words: any non-zero i32/u32 is true; for an f32 mask the sign bit
 // is ignored so that −0.0 counts as false, as it does in the float64 reference.
 import { kernel, type Kernel } from '../kernel.ts';
-import { rowsMain } from '../shape/rows.ts';
+import { memo, rowsMain } from '../shape/rows.ts';
 
 export const WHERE_WG = 256;
 export const WHERE_MAX_RANK = 8;
@@ -45,21 +45,32 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
  * The same select over R rows of W outputs, each operand addressed as r·(row stride) + c·(column
  * stride): any broadcast whose axes coalesce into at most two (engine/ops/where.ts) runs without the
  * per-element ÷/% walk over the shape above. Grid as kernels/shape/rows.ts (`rowsGrid`).
+ * With `vec` (column strides 0 or 1, W % 4 = 0, the row strides of stride-1 operands % 4 = 0) a lane
+ * moves vec4s: vec[k] says operand k (cond, a, b) runs along the row (vec4 loads, row stride and W in
+ * vec4 units) rather than repeating one value per row (a scalar splat).
  */
-export function whereRowsKernel(condIsFloat: boolean): Kernel {
-  const truth = condIsFloat ? '(cb & 0x7fffffffu) != 0u' : 'cb != 0u';
+export function whereRowsKernel(condIsFloat: boolean, vec: readonly [boolean, boolean, boolean] | null): Kernel {
+  return memo(`where${condIsFloat}${vec}`, () => whereRowsKernelOf(condIsFloat, vec));
+}
+function whereRowsKernelOf(condIsFloat: boolean, vec: readonly [boolean, boolean, boolean] | null): Kernel {
+  const v = vec !== null;
+  const [cv, av, bv] = vec ?? [false, false, false];
+  const truth = condIsFloat ? (v ? '(cb & vec4<u32>(0x7fffffffu)) != vec4<u32>(0u)' : '(cb & 0x7fffffffu) != 0u') : v ? 'cb != vec4<u32>(0u)' : 'cb != 0u';
+  // an operand along the row: vec4 at r·rs + c; a per-row value: the scalar at r·rs, splatted
+  const at = (name: string, along: boolean, rs: string, cs: string, splat: string) =>
+    !v ? `${name}[r * p.${rs} + c * p.${cs}]` : along ? `${name}[r * p.${rs} + c]` : `${splat}(${name}[r * p.${rs}])`;
   return kernel(
-    `where_rows_${condIsFloat ? 'fmask' : 'imask'}`,
+    `where_rows_${condIsFloat ? 'fmask' : 'imask'}${v ? `_v${+cv}${+av}${+bv}` : ''}`,
     /* wgsl */ `
 struct P { R: u32, W: u32, cr: u32, cc: u32, ar: u32, ac: u32, br: u32, bc: u32 }
 @group(0) @binding(0) var<uniform> p: P;
-@group(0) @binding(1) var<storage, read> cond: array<u32>;
-@group(0) @binding(2) var<storage, read> a: array<f32>;
-@group(0) @binding(3) var<storage, read> b: array<f32>;
-@group(0) @binding(4) var<storage, read_write> y: array<f32>;
+@group(0) @binding(1) var<storage, read> cond: array<${cv ? 'vec4<u32>' : 'u32'}>;
+@group(0) @binding(2) var<storage, read> a: array<${av ? 'vec4<f32>' : 'f32'}>;
+@group(0) @binding(3) var<storage, read> b: array<${bv ? 'vec4<f32>' : 'f32'}>;
+@group(0) @binding(4) var<storage, read_write> y: array<${v ? 'vec4<f32>' : 'f32'}>;
 ${rowsMain(`
-        let cb = cond[r * p.cr + c * p.cc];
-        y[r * p.W + c] = select(b[r * p.br + c * p.bc], a[r * p.ar + c * p.ac], ${truth});`)}`,
+        let cb = ${at('cond', cv, 'cr', 'cc', 'vec4<u32>')};
+        y[r * p.W + c] = select(${at('b', bv, 'br', 'bc', 'vec4<f32>')}, ${at('a', av, 'ar', 'ac', 'vec4<f32>')}, ${truth});`)}`,
     ['r', 'r', 'r', 'rw'],
   );
 }

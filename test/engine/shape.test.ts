@@ -79,6 +79,7 @@ describe('slice', () => {
   }
   it('row kernels past 65,535 rows (the grid folds rows into z): forward and backward against float64', async () => {
     await gpucheck((x: E.Tensor) => E.slice(x, 1, 3, 37), [input(r, [70001, 41])]);
+    await gpucheck((x: E.Tensor) => E.slice(x, 1, 4, 36), [input(r, [70001, 40])]); // in vec4 words
   });
   it('rejects a bad range or axis', () => {
     const x = E.tensor([1, 2, 3, 4, 5, 6], [2, 3]);

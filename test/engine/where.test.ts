@@ -36,8 +36,15 @@ describe('where', () => {
       });
     }
   }
+  it('vec4 lanes with the condition along the row and b one value per row (own random stream)', async () => {
+    const rr = rng(203);
+    const f = (c: E.Tensor, a: E.Tensor, b: E.Tensor) => E.where(c, a, b);
+    expect(gradcheck(f, [mask(rr, [36], 'u32'), input(rr, [5, 36]), input(rr, [5, 1])]).ok).toBe(true);
+    await gpucheck(f, [mask(rr, [36], 'f32'), input(rr, [5, 36]), input(rr, [5, 1])]);
+  });
   it('the row kernel past 65,535 rows (rows fold into the grid\'s z): forward and backward against float64', async () => {
     await gpucheck((c: E.Tensor, a: E.Tensor, b: E.Tensor) => E.where(c, a, b), [mask(r, [70001, 1], 'u32'), input(r, [70001, 33]), input(r, [33])]);
+    await gpucheck((c: E.Tensor, a: E.Tensor, b: E.Tensor) => E.where(c, a, b), [mask(r, [70001, 1], 'f32'), input(r, [70001, 32]), input(r, [32])]); // vec4 lanes
   });
   it('treats −0.0 in an f32 mask as false and NaN as true, like the reference', async () => {
     const c = E.tensor([-0, 0, NaN, 2], [4]);
