@@ -6,10 +6,10 @@
 import { record } from '../autograd.ts';
 import { launch, grid1d, type Param } from '../runtime.ts';
 import { assertLive, assertSameBackend, empty, numel, Tensor } from '../tensor.ts';
-import { permuteKernel, PERMUTE_MAX_RANK, PERMUTE_WG } from '../../kernels/shape/permute.ts';
+import { permuteKernel, permuteTileGrid, permuteTileKernel, permuteTileLx, PERMUTE_MAX_RANK, PERMUTE_WG, type PermuteTileMode } from '../../kernels/shape/permute.ts';
 import { padKernel, placeKernel, sliceKernel, WINDOW_WG } from '../../kernels/shape/window.ts';
 import { rowsCopyKernel, rowsGrid, rowsPadKernel } from '../../kernels/shape/rows.ts';
-import { ROWS_MIN_W } from './coalesce.ts';
+import { coalesceAxes, ROWS_MIN_W } from './coalesce.ts';
 import { padRef, permuteRef, placeRef, sliceRef } from '../reference/shape.ts';
 import { normAxis } from './reduce.ts';
 
@@ -20,7 +20,10 @@ function around(shape: readonly number[], axis: number): [number, number, number
   return [numel(shape.slice(0, axis)), shape[axis]!, numel(shape.slice(axis + 1))];
 }
 
-function permuteRaw(x: Tensor, dims: readonly number[]): Tensor {
+/** Which permute kernel runs: the tile kernel where the axes coalesce into ≤ 4 ('auto'), or always the rank walk (a bench baseline). */
+export type PermutePath = 'auto' | 'walk';
+
+function permuteRaw(x: Tensor, dims: readonly number[], path: PermutePath = 'auto'): Tensor {
   const outShape = dims.map((d) => x.shape[d]!);
   const out = empty(outShape, x.dtype, x.backend);
   if (out.size === 0) return out;
@@ -35,10 +38,46 @@ function permuteRaw(x: Tensor, dims: readonly number[]): Tensor {
     inStride[d] = acc;
     acc *= x.shape[d]!;
   }
+  const xs = dims.map((d) => inStride[d]!);
+  if (path === 'auto' && permuteTile(x, out, outShape, xs)) return out;
   const pad = (a: number[], v: number) => [...a, ...Array(PERMUTE_MAX_RANK - a.length).fill(v)];
-  const params: Param[] = [out.size, r, 0, 0, ...pad(outShape, 1), ...pad(dims.map((d) => inStride[d]!), 0)];
+  const params: Param[] = [out.size, r, 0, 0, ...pad(outShape, 1), ...pad(xs, 0)];
   launch(permuteKernel, [x, out], grid1d(Math.ceil(out.size / PERMUTE_WG)), params, 'permute');
   return out;
+}
+
+/**
+ * The tile kernel when the output's axes, with x's strides taken in output order, coalesce into
+ * A0 × A1 × R × W (no per-element division); false when they do not (rank > 4, or a grid axis past 65,535).
+ */
+function permuteTile(x: Tensor, out: Tensor, outShape: readonly number[], xs: readonly number[]): boolean {
+  const ys = new Array<number>(outShape.length);
+  let acc = 1;
+  for (let d = outShape.length - 1; d >= 0; d--) {
+    ys[d] = acc;
+    acc *= outShape[d]!;
+  }
+  const c = coalesceAxes(outShape, [ys, xs]);
+  if (c.shape.length > 4) return false;
+  const lead = 4 - c.shape.length;
+  const [A0, A1, R, W] = [...Array(lead).fill(1), ...c.shape] as [number, number, number, number];
+  const [sA0, sA1, sR, sC] = [...Array(lead).fill(0), ...c.strides[1]!] as [number, number, number, number];
+  const by4 = (...v: number[]) => v.every((n) => n % 4 === 0);
+  const mode: PermuteTileMode = sC === 1 && by4(W, sR, sA1, sA0) ? 'vec4' : sR === 1 && by4(R, W, sC, sA1, sA0) ? 'quad' : 'word';
+  // R and W in the kernel's units: vec4 words along a row, 4 × 4 quads, or words
+  const [Rk, Wk] = mode === 'vec4' ? [R, W / 4] : mode === 'quad' ? [R / 4, W / 4] : [R, W];
+  const lx = permuteTileLx(Wk);
+  const grid = permuteTileGrid(A0 * A1, Rk, Wk, lx);
+  if (!grid) return false;
+  const params = mode === 'word' ? [A1, R, W, sA0, sA1, sR, sC] : mode === 'vec4' ? [A1, R, W / 4, sA0 / 4, sA1 / 4, sR / 4, 1] : [A1, R / 4, W / 4, sA0 / 4, sA1 / 4, 1, sC / 4];
+  launch(permuteTileKernel(lx, mode), [x, out], grid, params, 'permute');
+  return true;
+}
+
+/** permute() through a chosen kernel path, without autograd (bench/shape.ts times the paths side by side). */
+export function permuteVia(x: Tensor, dims: readonly number[], path: PermutePath): Tensor {
+  assertLive('permute', x);
+  return permuteRaw(x, dims, path);
 }
 
 /** y's axis d is x's axis dims[d] (a copy, not a view). */

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import * as E from '../../engine/index.ts';
 import { gpucheck, gradcheck } from '../../engine/index.ts';
+import { permuteVia } from '../../engine/ops/shape.ts';
 import { expectSteadyMemory, input, oddDim, rng } from '../util.ts';
 
 const r = rng(101);
@@ -33,6 +34,49 @@ describe('permute / transpose', () => {
       }),
       { numRuns: 10 },
     );
+  });
+  // The tile kernel (axes coalescing into ≤ 4): each lane-width variant, scalar words with a
+  // strided column (transposes), vec4 words (inner axis kept) and 4 × 4 quads (transposes by 4s), blocks on one and two axes, rows
+  // wider than a workgroup's column span; and the rank walk where five axes stay.
+  // Comments: coalesced [A0, A1, R, W] in words, lane width.
+  const tileCases: [number[], number[]][] = [
+    [[37, 3], [1, 0]], // [1, 1, 3, 37], column stride 3, lx 16
+    [[70, 13], [1, 0]], // [1, 1, 13, 70], lx 32
+    [[11, 4, 27], [1, 0, 2]], // [1, 4, 11, 27], column stride 1 but 27 % 4 ≠ 0: scalar, lx 8
+    [[6, 33, 13], [1, 0, 2]], // [1, 33, 6, 13], scalar, lx 4
+    [[5, 41, 24], [1, 0, 2]], // [1, 41, 5, 6] vec4, lx 4
+    [[2, 11, 5, 8], [0, 2, 1, 3]], // [2, 5, 11, 2] vec4, lx 4: blocks on two axes (attention's [B, T, H, D] → [B, H, T, D])
+    [[2, 300, 9], [0, 2, 1]], // [1, 2, 9, 300], lx 64: two column blocks of 256
+    [[8, 12], [1, 0]], // quads: [1, 1, 12, 8] as 3 × 2 quads (sR 1, sC 12), lx 4
+    [[36, 20], [1, 0]], // quads 5 × 9, lx 4
+    [[3, 16, 24], [0, 2, 1]], // quads in 3 blocks: [1, 3, 24, 16]
+    [[2, 3, 8, 12], [1, 0, 3, 2]], // quads in blocks on two axes: [3, 2, 12, 8]
+    [[2, 3, 4, 5, 6], [4, 3, 2, 1, 0]], // five axes: the rank walk
+  ];
+  for (const [shape, dims] of tileCases) {
+    it(`tile kernel: permute [${shape}] by [${dims}] (forward, backward, gradcheck; equals the rank walk)`, async () => {
+      const f = (x: E.Tensor) => E.permute(x, dims);
+      expect(gradcheck(f, [input(r, shape)]).ok).toBe(true);
+      await gpucheck(f, [input(r, shape)]);
+      const data = input(r, shape);
+      const x = E.tensor(data.data, shape);
+      const [a, b] = [permuteVia(x, dims, 'auto'), permuteVia(x, dims, 'walk')];
+      expect(Array.from(await E.toArray(a))).toEqual(Array.from(await E.toArray(b)));
+      [x, a, b].forEach((t) => t.dispose());
+    });
+  }
+  it('tile kernel copies i32 words; more than 65,535 blocks falls back to the rank walk', async () => {
+    const ids = E.tensor(Array.from({ length: 2 * 3 * 40 }, (_, i) => i * 7 - 100), [2, 3, 40], { dtype: 'i32' });
+    const t = E.permute(ids, [1, 0, 2]);
+    const want = Array.from({ length: 240 }, (_, i) => {
+      const [j, a, c] = [Math.floor(i / 80), Math.floor(i / 40) % 2, i % 40];
+      return (a * 120 + j * 40 + c) * 7 - 100;
+    });
+    expect(Array.from(await E.toArray(t))).toEqual(want);
+    [ids, t].forEach((v) => v.dispose());
+    await gpucheck((x: E.Tensor) => E.permute(x, [0, 2, 1]), [input(r, [70001, 2, 3])]);
+    // quads past one column block (275 quads > 256) and back (its backward: 8 × 1100 → 1100 × 8)
+    await gpucheck((x: E.Tensor) => E.transpose(x, 0, 1), [input(r, [1100, 8])]);
   });
   it('transpose swaps two axes (negative axes allowed) and copies i32 data', async () => {
     const f = (x: E.Tensor) => E.transpose(x, 0, -1);
