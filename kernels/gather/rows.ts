@@ -144,7 +144,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let v = i / p.cols;
   let c = i % p.cols;
   var acc = ${T}(0.0);
-  let e = u32(csr[v + 1u]);
+  // bounded by the buffer even where csr is not an index (bench/profile-step.ts replays a step's
+  // dispatches after its buffers went back to the pool): a loop over a stale word never runs for hours
+  let e = min(u32(csr[v + 1u]), arrayLength(&csr) - p.V - 1u);
   for (var k = u32(csr[v]); k < e; k++) { acc += g[u32(csr[p.V + 1u + k]) * p.cols + c]; }
   dt[i] = acc;
 }`,
