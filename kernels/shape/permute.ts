@@ -1,6 +1,7 @@
 // Materialising permute: out[i] = x[Σ_d coord_d(i) · xs_d], where xs are the input strides taken in
 // output-axis order. Bits are copied as u32, so it serves f32, i32 and u32 tensors alike.
 import { kernel, type Kernel } from '../kernel.ts';
+import { memo } from './rows.ts';
 
 export const PERMUTE_WG = 256;
 export const PERMUTE_MAX_RANK = 8;
@@ -51,12 +52,8 @@ export type PermuteTileLx = (typeof PERMUTE_TILE_LX)[number];
  */
 export type PermuteTileMode = 'word' | 'vec4' | 'quad';
 
-const tiles = new Map<string, Kernel>();
 export function permuteTileKernel(lx: PermuteTileLx, mode: PermuteTileMode): Kernel {
-  const key = `${lx}${mode}`;
-  let k = tiles.get(key);
-  if (!k) tiles.set(key, (k = permuteTileKernelOf(lx, mode)));
-  return k;
+  return memo(`permute${lx}${mode}`, () => permuteTileKernelOf(lx, mode));
 }
 
 function permuteTileKernelOf(lx: PermuteTileLx, mode: PermuteTileMode): Kernel {
