@@ -168,6 +168,18 @@ export function trainableParams(m: Llama): Tensor[] {
   return lp.length > 0 ? lp : baseParams(m);
 }
 
+/**
+ * The base tensors that weight decay leaves alone under `decayOn: "matrices"` (GPT-style training):
+ * the token tables (embedding, untied LM head) and the norm gains. A fine-tuning stream that uses
+ * only some tokens (one market's language) gives the other rows no gradient, and decay alone would
+ * shrink them towards zero: the other market's words the base taught would fade.
+ */
+export function noDecayParams(m: Llama): Tensor[] {
+  const out = [m.embed, m.finalNorm, ...m.layers.flatMap((l) => [l.attnNorm, l.mlpNorm])];
+  if (m.lmHead) out.push(m.lmHead);
+  return out;
+}
+
 /** The trainable share, as the paper reports (1.07% for Orion-14B with r = 128 on q/k/v). */
 export function trainableReport(m: Llama): { total: number; trainable: number; share: number } {
   const { base, lora } = paramCounts(m.config);

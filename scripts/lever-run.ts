@@ -10,8 +10,11 @@
 // first 1,500 training samples against their clean labels and on the source dev set: under- or
 // overfitting?) [--random-init '{"nHeads":2,…}'] (the tiny preset with these overrides from random
 // weights instead of the base; the base still supplies the tokenizer) [--rope-theta X] (the base's
-// RoPE base replaced for fine-tuning) [--ema DECAY] (weight averaging: evaluations score the average).
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+// RoPE base replaced for fine-tuning) [--ema DECAY] (weight averaging: evaluations score the average)
+// [--wd X] [--decay-on all|matrices] (AdamW weight decay and what it applies to; default 0.01 on all)
+// [--smooth E] (label smoothing: eq. 2 with a uniform soft triple at α = 1 − E) [--dump FILE] (the
+// last weights' source-dev predictions with the records, for error analysis).
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -30,7 +33,7 @@ const { values: a } = parseArgs({
     data: { type: 'string' }, base: { type: 'string' }, steps: { type: 'string', default: '2400' }, lr: { type: 'string', default: '0.0015' },
     batch: { type: 'string', default: '16' }, seed: { type: 'string', default: '11' }, stage2: { type: 'string', default: '0' },
     'target-share': { type: 'string', default: '0.5' }, warmup: { type: 'string', default: '50' }, hold: { type: 'string', default: '0' },
-    'eval-every': { type: 'string', default: '200' }, intents: { type: 'boolean', default: false }, 'random-init': { type: 'string' }, 'rope-theta': { type: 'string' }, 'max-len': { type: 'string', default: '112' }, ema: { type: 'string' }, tag: { type: 'string', default: '' },
+    'eval-every': { type: 'string', default: '200' }, intents: { type: 'boolean', default: false }, 'random-init': { type: 'string' }, 'rope-theta': { type: 'string' }, 'max-len': { type: 'string', default: '112' }, ema: { type: 'string' }, wd: { type: 'string', default: '0.01' }, 'decay-on': { type: 'string', default: 'all' }, smooth: { type: 'string', default: '0' }, dump: { type: 'string' }, tag: { type: 'string', default: '' },
   },
 });
 if (!a.data || !a.base) throw new Error('usage: scripts/lever-run.ts --data MARKET_DIR --base BASE.ckpt [--steps N] [--lr X] [--stage2 N] …');
@@ -49,11 +52,12 @@ const data = await loadMarketData(a.data);
 const [src, tgt] = [data.source, data.target];
 const maxLen = num('max-len');
 const enc = (recs: Parameters<typeof encodeAll>[1]) => encodeAll(tok, recs, maxLen, null);
-const train = enc(data.relevance[src]!.train), dev = enc(data.relevance[src]!.dev), tgtDev = enc(data.relevance[tgt]!.dev);
+const smoothed = <T extends { soft: [number, number, number] | null }>(xs: T[]) => (num('smooth') > 0 ? xs.map((x) => ({ ...x, soft: [1 / 3, 1 / 3, 1 / 3] as [number, number, number] })) : xs);
+const train = smoothed(enc(data.relevance[src]!.train)), dev = enc(data.relevance[src]!.dev), tgtDev = enc(data.relevance[tgt]!.dev);
 const model = a['random-init'] !== undefined ? initLlama(makeConfig('tiny', tok.vocabSize, JSON.parse(a['random-init']) as Partial<LlamaConfig>), seed) : (await loadBase(a.base)).model;
 if (a['rope-theta'] !== undefined) model.config = validateConfig({ ...model.config, ropeTheta: num('rope-theta') });
 const steps = num('steps');
-const cfg: SftConfig = { steps, batchSize: num('batch'), lr: num('lr'), warmup: Math.min(num('warmup'), Math.floor(steps / 10)), ...(num('hold') > 0 ? { lrHold: num('hold') } : {}), ...(a.ema !== undefined ? { ema: num('ema') } : {}), weightDecay: 0.01, clip: 1, alpha: 1, mtRatio: 0, lmWeight: 0.1, evalEvery: num('eval-every'), maxLen, seed, groupBatches: 8 };
+const cfg: SftConfig = { steps, batchSize: num('batch'), lr: num('lr'), warmup: Math.min(num('warmup'), Math.floor(steps / 10)), ...(num('hold') > 0 ? { lrHold: num('hold') } : {}), ...(a.ema !== undefined ? { ema: num('ema') } : {}), weightDecay: num('wd'), decayOn: a['decay-on'] as 'all' | 'matrices', clip: 1, alpha: 1 - num('smooth'), mtRatio: 0, lmWeight: 0.1, evalEvery: num('eval-every'), maxLen, seed, groupBatches: 8 };
 const dir = mkdtempSync(join(tmpdir(), 'csrm-lever-'));
 for (const d of ['s1', 's2']) mkdirSync(join(dir, d));
 const f1 = async (set: typeof dev) => {
@@ -87,11 +91,17 @@ try {
   const s2steps = num('stage2');
   if (s2steps > 0) {
     // continues the last Stage-1 weights, as the lever runs did (the method continues the best checkpoint)
-    const mixed = enc(upsampleTarget([...data.relevance[src]!.train, ...data.relevance[tgt]!.train], tgt, num('target-share')));
+    const mixed = smoothed(enc(upsampleTarget([...data.relevance[src]!.train, ...data.relevance[tgt]!.train], tgt, num('target-share'))));
     const r = await runSft({ model, labelIds: tok.labelTokenIds, padId: tok.pad, relevance: mixed, translation: [], dev: tgtDev, cfg: { ...cfg, steps: s2steps, warmup: Math.min(num('warmup'), Math.floor(s2steps / 10)), evalEvery: 50 }, dir: join(dir, 's2'), label: 'stage 2', quiet: true });
     stage2 = { best: r.bestDevF1, curve: r.history.filter((h) => h.devF1 !== undefined).map((h) => [h.step, +h.devF1!.toFixed(3)]) };
   }
   const intents = a.intents ? await byIntent() : undefined;
+  if (a.dump) {
+    // the last weights' dev predictions, for error analysis (never a test set)
+    const recs = data.relevance[src]!.dev;
+    const p = await scoreSeqs(model, dev, tok.labelTokenIds, tok.pad, maxLen);
+    writeFileSync(a.dump, recs.map((r, i) => JSON.stringify({ ...r, p: p[i]!.map((x) => +x.toFixed(4)) })).join('\n') + '\n');
+  }
   const curve = s1.history.filter((h) => h.devF1 !== undefined).map((h) => [h.step, +h.devF1!.toFixed(3)]);
   console.log(JSON.stringify({ tag: a.tag, base: a.base, steps, lr: cfg.lr, sourceDevBest: s1.bestDevF1, bestStep: s1.bestStep, curve, targetDevZeroShot: +zeroShot.toFixed(3), stage2, seconds: Math.round((performance.now() - t0) / 1000), tokensPerSec: Math.round(s1.tokensPerSec), ...(intents ? { intents } : {}) }));
 } finally {

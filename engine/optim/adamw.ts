@@ -17,6 +17,8 @@ export interface AdamwOpts {
   beta2?: number;
   eps?: number;
   weightDecay?: number;
+  /** Parameters that take no weight decay (e.g. embedding tables and norm gains); the rest decay. */
+  noDecay?: readonly Tensor[];
 }
 
 export interface AdamwState {
@@ -57,6 +59,9 @@ export function adamw(params: Tensor[], opts: AdamwOpts): Adamw {
   }
   const m = params.map((p) => keep(fill(p.shape, 0, p.backend)));
   const v = params.map((p) => keep(fill(p.shape, 0, p.backend)));
+  const exempt = new Set(opts.noDecay ?? []);
+  for (const p of exempt) if (!params.includes(p)) throw new Error(`adamw: noDecay tensor ${p} is not one of the parameters`);
+  const decays = (i: number) => !exempt.has(params[i]!);
   let t = 0;
   let disposed = false;
 
@@ -64,12 +69,15 @@ export function adamw(params: Tensor[], opts: AdamwOpts): Adamw {
     const k = slotsPerLaunch(4, 0);
     const bc1 = 1 - h.beta1 ** t;
     const bc2 = 1 - h.beta2 ** t;
-    for (const grp of chunks(idx, k)) {
+    // a launch binds one decay factor, so decayed and exempt parameters launch apart
+    const groups = [...chunks(idx.filter(decays), k), ...chunks(idx.filter((i) => !decays(i)), k)];
+    for (const grp of groups) {
+      const wd = decays(grp[0]!) ? h.weightDecay : 0;
       const ends: number[] = [];
       let e = 0;
       for (const i of grp) ends.push((e += Math.ceil(params[i]!.size / 4)));
       const binds = grp.flatMap((i) => [params[i]!, params[i]!.grad!, m[i]!, v[i]!]);
-      const hyper = [lr, h.beta1, h.beta2, h.eps, 1 - h.beta1, 1 - h.beta2, 1 - lr * h.weightDecay, bc1, bc2].map((f) => ({ f }));
+      const hyper = [lr, h.beta1, h.beta2, h.eps, 1 - h.beta1, 1 - h.beta2, 1 - lr * wd, bc1, bc2].map((f) => ({ f }));
       launch(adamwStep(grp.length), binds, grid1d(Math.ceil(e / (ADAMW_WG * ADAMW_VPT))), [...hyper, ...ends], 'adamw');
     }
   }
@@ -88,7 +96,7 @@ export function adamw(params: Tensor[], opts: AdamwOpts): Adamw {
       if (params[0]?.backend === 'cpu') {
         for (const i of idx) {
           const p = params[i]!;
-          adamwRef(p.cpu as Float64Array, p.grad!.cpu as Float64Array, m[i]!.cpu as Float64Array, v[i]!.cpu as Float64Array, t, { ...h, lr });
+          adamwRef(p.cpu as Float64Array, p.grad!.cpu as Float64Array, m[i]!.cpu as Float64Array, v[i]!.cpu as Float64Array, t, { ...h, lr, weightDecay: decays(i) ? h.weightDecay : 0 });
         }
       } else stepGpu(idx, lr);
     },

@@ -24,8 +24,9 @@ import {
  * loaded: every knob present, defaults filled in. The training loop's own settings (SftConfig) are
  * derived from it per stage (sft-stage.ts: sftLoopConfig).
  */
-export interface SftSettings extends Omit<SftConfig, 'warmup' | 'alpha' | 'precision' | 'lrHold' | 'ema'> {
+export interface SftSettings extends Omit<SftConfig, 'warmup' | 'alpha' | 'precision' | 'lrHold' | 'ema' | 'decayOn'> {
   precision: Precision;
+  decayOn: 'all' | 'matrices';
   lrHold: number;
   emaHorizon: number | null;
   warmSteps: number;
@@ -49,6 +50,7 @@ export const SFT_KNOBS: Record<keyof SftSettings, Knob> = {
   warmupMax: { what: 'warm-up steps at most …', default: 50, check: nonNegInt },
   warmupShare: { what: '… and at most this share of the stage\'s steps', default: 0.1, check: share('[', ']') },
   weightDecay: { what: 'AdamW weight decay (paper: 0.01)', default: 0.01, check: nonNeg },
+  decayOn: { what: '"all": every trained tensor decays; "matrices": the token tables and norm gains do not (a one-market stream leaves the other market\'s token rows without gradient, and decay alone would fade them)', default: 'all', check: oneOf(['all', 'matrices'] as const) },
   clip: { what: 'global gradient-norm clip', default: 1, check: posNum },
   lmWeight: { what: 'weight of the translation task\'s token loss (section 3.2: 0.1)', default: 0.1, check: nonNeg },
   mtRatio: { what: 'share of translation samples in a stage with the translation task', check: share('[', ')') },
@@ -64,12 +66,13 @@ export const SFT_KNOBS: Record<keyof SftSettings, Knob> = {
 
 /**
  * The sft section as a stage records it (provenance): without `precision` when it is the default
- * f32, without `lrHold` when it is 0 and without `warmLr` and `emaHorizon` when they are null, so the
+ * f32, without `lrHold` when it is 0, without `warmLr` and `emaHorizon` when they are null and
+ * without `decayOn` when it is "all", so the
  * records and settings hashes of runs made before those knobs existed stay valid.
  */
-export function recordedSft(s: SftSettings): Omit<SftSettings, 'precision' | 'lrHold' | 'warmLr' | 'emaHorizon'> & { precision?: Precision; lrHold?: number; warmLr?: number; emaHorizon?: number } {
-  const { precision, lrHold, warmLr, emaHorizon, ...rest } = s;
-  return { ...rest, ...(precision !== 'f32' ? { precision } : {}), ...(lrHold > 0 ? { lrHold } : {}), ...(warmLr !== null ? { warmLr } : {}), ...(emaHorizon !== null ? { emaHorizon } : {}) };
+export function recordedSft(s: SftSettings): Omit<SftSettings, 'precision' | 'lrHold' | 'warmLr' | 'emaHorizon' | 'decayOn'> & { precision?: Precision; lrHold?: number; warmLr?: number; emaHorizon?: number; decayOn?: 'matrices' } {
+  const { precision, lrHold, warmLr, emaHorizon, decayOn, ...rest } = s;
+  return { ...rest, ...(precision !== 'f32' ? { precision } : {}), ...(lrHold > 0 ? { lrHold } : {}), ...(warmLr !== null ? { warmLr } : {}), ...(emaHorizon !== null ? { emaHorizon } : {}), ...(decayOn !== 'all' ? { decayOn } : {}) };
 }
 
 const file: Check = [(v) => typeof v === 'string' && existsSync(v) && statSync(v).isFile(), 'is not a file'];

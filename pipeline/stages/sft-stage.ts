@@ -104,6 +104,8 @@ export function sftLoopConfig(s: SftSettings, o: { init: boolean; mt: boolean; a
     ...(s.precision !== 'f32' ? { precision: s.precision } : {}),
     // likewise a hold of 0 (the schedule before the knob existed)
     ...(s.lrHold > 0 ? { lrHold: s.lrHold } : {}),
+    // and decay on every tensor
+    ...(s.decayOn !== 'all' ? { decayOn: s.decayOn } : {}),
     // and no weight average; a horizon of h·steps is the decay 1 − 1/(h·steps)
     ...(s.emaHorizon !== null ? { ema: 1 - 1 / Math.max(2, s.emaHorizon * steps) } : {}),
   };

@@ -22,7 +22,7 @@ import {
   type Tensor,
 } from '../../engine/index.ts';
 import { threeTokenCE } from '../../engine/losses/index.ts';
-import { hiddenRows, forwardHidden, forwardRows, labelLogits, lmLoss, trainableParams, type Llama } from '../../models/llama.ts';
+import { hiddenRows, forwardHidden, forwardRows, labelLogits, lmLoss, noDecayParams, trainableParams, type Llama } from '../../models/llama.ts';
 import { PRECISIONS, type Precision } from '../../models/mixed-precision.ts';
 import { buildBatch, type LmSeq, type RelevanceSeq, type Seq, type TranslationSeq } from './batch.ts';
 import { interleave } from './interleave.ts';
@@ -40,6 +40,8 @@ export interface SftConfig {
   lr: number;
   warmup: number;
   weightDecay: number; // paper: 0.01
+  /** What decays: every trained tensor (default), or the weight matrices only (noDecayParams). */
+  decayOn?: 'all' | 'matrices';
   clip: number;
   alpha: number; // eq. 2: weight of the human one-hot term (1 = hard labels only)
   mtRatio: number; // share of translation samples in the interleaved stream (0 = no MT task)
@@ -224,7 +226,8 @@ export async function runSft(inp: SftInputs): Promise<SftResult> {
   if (!PRECISIONS.includes(cfg.precision ?? 'f32')) throw new Error(`${inp.label}: precision ${JSON.stringify(cfg.precision)} is not one of ${PRECISIONS.join(', ')}`);
   let scale: LossScale | null = mixed ? lossScaleInit() : null;
   const params = trainableParams(model);
-  const opt = adamw(params, { lr: cfg.lr, weightDecay: cfg.weightDecay });
+  const noDecay = cfg.decayOn === 'matrices' ? noDecayParams(model).filter((p) => params.includes(p)) : [];
+  const opt = adamw(params, { lr: cfg.lr, weightDecay: cfg.weightDecay, noDecay });
   const avg = cfg.ema !== undefined ? weightAverage(trainedTensors(model), cfg.ema) : null;
   const tasks = inp.lm
     ? [{ name: 'lm', ratio: 1, items: inp.lm as Seq[] }]

@@ -57,6 +57,34 @@ describe('adamw', () => {
       for (const p of params) p.dispose();
     });
   }
+  for (const backend of ['gpu', 'cpu'] as const) {
+    it(`${backend}: noDecay parameters follow the update without decay, the others with it (launch groups split by decay)`, async () => {
+      const init = shapes.map((s) => randData(r, s.reduce((a, b) => a * b, 1)));
+      const params = init.map((d, i) => E.keep(E.tensor(d, shapes[i]!, { backend, requiresGrad: true })));
+      const exempt = new Set([1, 4, 5, 7]); // interleaved with decayed ones, more than one group of each
+      const ref = init.map((d) => ({ p: Array.from(d), m: new Array(d.length).fill(0), v: new Array(d.length).fill(0) }));
+      const opt = E.adamw(params, { lr: 0.02, weightDecay: 0.3, noDecay: params.filter((_, i) => exempt.has(i)) });
+      for (let t = 1; t <= 3; t++) {
+        params.forEach((p, i) => {
+          const g = Array.from(randData(r, p.size, 0.01, 2));
+          setGrad(p, g);
+          torchAdamw(ref[i]!.p, g, ref[i]!.m, ref[i]!.v, t, 0.02, 0.9, 0.999, 1e-8, exempt.has(i) ? 0 : 0.3);
+        });
+        opt.step();
+      }
+      for (let i = 0; i < params.length; i++) expect(E.relErr(await E.read(params[i]!), ref[i]!.p), `parameter ${i}`).toBeLessThan(1e-5);
+      E.zeroGrad(params);
+      opt.dispose();
+      for (const p of params) p.dispose();
+    });
+  }
+  it('refuses a noDecay tensor that is not a parameter', () => {
+    const p = E.keep(E.tensor([1, 2], [2], { backend: 'cpu', requiresGrad: true }));
+    const q = E.keep(E.tensor([1, 2], [2], { backend: 'cpu', requiresGrad: true }));
+    expect(() => E.adamw([p], { lr: 0.1, noDecay: [q] })).toThrow(/noDecay tensor .* is not one of the parameters/);
+    p.dispose();
+    q.dispose();
+  });
   it('two steps on one scalar equal the hand-computed PyTorch values', async () => {
     // p0 = 1, g = 0.5 then −0.2, lr 0.1, wd 0.01:
     // t=1: p = 0.999 − 0.1·(0.05/0.1)/(√(0.00025/0.001) + 1e-8) = 0.899000002

@@ -6,7 +6,7 @@ import { backward, liveBytes, noGrad, randn, read, relErr, scopeAsync, sync, ten
 import { lmCrossEntropy } from '../../engine/losses/index.ts';
 import { makeConfig, paperLora, paramCounts } from '../../models/llama-config.ts';
 import { generateGreedy } from '../../models/generate.ts';
-import { addLora, baseParams, disposeLlama, forwardHidden, initLlama, lmLogits, lmLoss, loraParams, namedTensors, trainableReport, type Llama } from '../../models/llama.ts';
+import { addLora, baseParams, disposeLlama, noDecayParams, forwardHidden, initLlama, lmLogits, lmLoss, loraParams, namedTensors, trainableReport, type Llama } from '../../models/llama.ts';
 import { buildBatch, type LmSeq } from '../../pipeline/train/batch.ts';
 import { runSft, type SftConfig } from '../../pipeline/train/sft.ts';
 
@@ -52,6 +52,34 @@ describe('Llama decoder', () => {
     }
     expect(losses[0]).toBeLessThan(0.1);
     expect(losses[1]).toBe(losses[0]);
+  });
+
+  it('decayOn "matrices": rows of the token table the stream never uses stay bit-identical; with "all" they shrink by Π(1 − lr·wd)', async () => {
+    // a relevance stream over tokens 3…12 (labels 0, 1, 2): rows 13… have no gradient, as the other
+    // market's words have in a one-market Stage 1
+    const rel = Array.from({ length: 12 }, (_, i) => ({ kind: 'relevance' as const, ids: [3 + (i % 5), 8 + (i % 4), 12, 1], hard: i % 3, soft: null }));
+    const rows: Record<string, Float32Array> = {};
+    for (const decayOn of ['matrices', 'all'] as const) {
+      const m = tinyModel(8);
+      const e0 = (await read(m.embed)) as Float32Array;
+      const dim = m.config.dim;
+      expect(noDecayParams(m)).toContain(m.embed);
+      const dir = tmp();
+      await runSft({ model: m, labelIds: [0, 1, 2], padId: 0, relevance: rel, translation: [], dev: [], cfg: cfg(6, { weightDecay: 0.5, decayOn, lr: 0.05, warmup: 0 }), dir, label: decayOn, quiet: true });
+      const e1 = (await read(m.embed)) as Float32Array;
+      const unused = e1.subarray(20 * dim, V * dim), unused0 = e0.subarray(20 * dim, V * dim);
+      if (decayOn === 'matrices') expect(Array.from(unused)).toEqual(Array.from(unused0));
+      else {
+        const ratio = unused[0]! / unused0[0]!;
+        expect(ratio).toBeLessThan(0.95); // six steps at lr ≤ 0.05, wd 0.5: ≈ 0.91
+        for (let i = 0; i < unused.length; i++) expect(unused[i]! / unused0[i]!).toBeCloseTo(ratio, 4);
+      }
+      rows[decayOn] = (await read(m.layers[0]!.wq)) as Float32Array;
+      disposeLlama(m);
+      rmSync(dir, { recursive: true });
+    }
+    // the matrices decay under both settings, so they differ only through the embedding's path
+    expect(rows.matrices!.some((v, i) => v !== rows.all![i])).toBe(true);
   });
 
   it('LoRA at initialisation leaves the output unchanged; training changes only A and B', async () => {

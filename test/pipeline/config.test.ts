@@ -53,7 +53,7 @@ describe('loadConfig', () => {
   it('sft.precision: "f32" by default and then absent from what runs record; "mixed-f16" reaches the loop and its record', () => {
     const f32 = loadConfig('demo').sft;
     expect(f32.precision).toBe('f32');
-    const { precision: _, warmLr: _w, emaHorizon: _e, ...before } = f32; // the settings as recorded before the knob existed
+    const { precision: _, warmLr: _w, emaHorizon: _e, decayOn: _d, ...before } = f32; // the settings as recorded before the knob existed
     expect(recordedSft(f32)).toEqual(before);
     const loop = sftLoopConfig(f32, { init: false, mt: false, alpha: 1 });
     expect('precision' in loop).toBe(false);
@@ -62,6 +62,19 @@ describe('loadConfig', () => {
     const mloop = sftLoopConfig(mixed, { init: false, mt: false, alpha: 1 });
     expect(mloop.precision).toBe('mixed-f16');
     expect(trainRecord(undefined, mloop).hashes.settings).not.toBe(trainRecord(undefined, loop).hashes.settings);
+  });
+
+  it('sft.decayOn: "all" by default and then absent from what runs record and from the loop; "matrices" reaches both; anything else is refused', () => {
+    const all = loadConfig(withSft({ decayOn: 'all' })).sft;
+    expect('decayOn' in recordedSft(all)).toBe(false);
+    const loop = sftLoopConfig(all, { init: false, mt: false, alpha: 1 });
+    expect('decayOn' in loop).toBe(false);
+    const mat = loadConfig(withSft({ decayOn: 'matrices' })).sft;
+    expect(recordedSft(mat).decayOn).toBe('matrices');
+    const mloop = sftLoopConfig(mat, { init: true, mt: true, alpha: 1 });
+    expect(mloop.decayOn).toBe('matrices');
+    expect(trainRecord(undefined, sftLoopConfig(mat, { init: false, mt: false, alpha: 1 })).hashes.settings).not.toBe(trainRecord(undefined, loop).hashes.settings);
+    expect(() => loadConfig(withSft({ decayOn: 'embeddings' }))).toThrow(/decayOn/);
   });
 
   it('sft.lrHold: 0 by default and then absent from what runs record and from the loop; a hold reaches both', () => {
