@@ -3,6 +3,8 @@
 // LM head (tied or untied), and optional LoRA adapters (PEFT semantics) on chosen projections.
 import {
   add,
+  copy,
+  noGrad,
   attention,
   concat,
   gatherRows,
@@ -129,6 +131,21 @@ export function initLlama(config: LlamaConfig, seed: number): Llama {
   };
   for (const p of baseParams(m)) p.requiresGrad = true; // full training until addLora freezes the base
   return m;
+}
+
+/**
+ * Gives a tied model its own LM head, a copy of the embedding: the same function, and from here on
+ * the output rows train apart from the input rows. Why fine-tuning wants it: the relevance answer is a
+ * digit token ("0", "1", "2"), and with a tied head every label gradient also moves those digits'
+ * input embedding, which the prompts read in sizes and counts ("250mm", "2개").
+ */
+export function untieHead(m: Llama): void {
+  if (m.lmHead) throw new Error('untieHead: the model already has its own LM head');
+  if (m.config.lora) throw new Error('untieHead: a model with LoRA adapters keeps its base frozen; untie before adding adapters, for full fine-tuning');
+  const head = keep(noGrad(() => copy(m.embed)));
+  head.requiresGrad = m.embed.requiresGrad;
+  m.lmHead = head;
+  m.config = validateConfig({ ...m.config, tieEmbeddings: false });
 }
 
 /** Adds fresh LoRA adapters (A ~ U(±1/√in), B = 0) on config.lora.targets; the base is frozen. */
