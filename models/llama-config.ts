@@ -19,6 +19,8 @@ export interface LlamaConfig {
   normEps: number;
   tieEmbeddings: boolean;
   lora: LoraConfig | null;
+  /** The relevance answer's own output rows (untieLabels): the label token ids they were copied from; absent: the LM head's rows answer. */
+  labelHead?: readonly [number, number, number];
 }
 
 export const PRESETS: Record<string, Omit<LlamaConfig, 'vocabSize'>> = {
@@ -57,6 +59,7 @@ export function validateConfig(c: LlamaConfig): LlamaConfig {
   const hd = c.dim / c.nHeads;
   if (![16, 32, 64, 128].includes(hd)) bad(`head dim ${hd} must be 16, 32, 64 or 128`);
   if (c.lora && (c.lora.r <= 0 || !Number.isInteger(c.lora.r))) bad(`lora.r = ${c.lora.r}`);
+  if (c.labelHead !== undefined && !(c.labelHead.length === 3 && c.labelHead.every((t) => Number.isInteger(t) && t >= 0 && t < c.vocabSize))) bad(`labelHead ${JSON.stringify(c.labelHead)} must be three token ids below vocabSize ${c.vocabSize}`);
   return c;
 }
 
@@ -66,7 +69,7 @@ export function paramCounts(c: LlamaConfig): { base: number; lora: number } {
   const q = c.nHeads * hd;
   const kv = c.nKvHeads * hd;
   const perLayer = 2 * c.dim + c.dim * q + 2 * c.dim * kv + q * c.dim + 3 * c.dim * c.ffnDim;
-  const base = c.vocabSize * c.dim * (c.tieEmbeddings ? 1 : 2) + c.nLayers * perLayer + c.dim;
+  const base = c.vocabSize * c.dim * (c.tieEmbeddings ? 1 : 2) + c.nLayers * perLayer + c.dim + (c.labelHead ? 3 * c.dim : 0);
   let lora = 0;
   if (c.lora) {
     const outOf: Record<string, [number, number]> = {

@@ -3,7 +3,6 @@
 // LM head (tied or untied), and optional LoRA adapters (PEFT semantics) on chosen projections.
 import {
   add,
-  copy,
   noGrad,
   attention,
   concat,
@@ -54,6 +53,7 @@ export interface Llama {
   layers: LlamaLayer[];
   finalNorm: Tensor;
   lmHead: Tensor | null; // null when tied to the embedding
+  labelHead: Tensor | null; // [3, dim]: the relevance answer's own output rows (untieLabels); null: the LM head's rows
 }
 
 /** Inputs of one forward pass: right-padded token ids, their positions and the valid lengths. */
@@ -128,24 +128,28 @@ export function initLlama(config: LlamaConfig, seed: number): Llama {
     layers,
     finalNorm: ones(c.dim),
     lmHead: c.tieEmbeddings ? null : w([c.vocabSize, c.dim]),
+    labelHead: c.labelHead ? w([3, c.dim]) : null,
   };
   for (const p of baseParams(m)) p.requiresGrad = true; // full training until addLora freezes the base
   return m;
 }
 
 /**
- * Gives a tied model its own LM head, a copy of the embedding: the same function, and from here on
- * the output rows train apart from the input rows. Why fine-tuning wants it: the relevance answer is a
- * digit token ("0", "1", "2"), and with a tied head every label gradient also moves those digits'
- * input embedding, which the prompts read in sizes and counts ("250mm", "2개").
+ * Gives the relevance answer its own output rows: a [3, dim] copy of the LM head's rows of the label
+ * tokens, which labelLogits reads from here on; the LM head (tied or not) stays as it is for the
+ * language-model losses. Why fine-tuning wants it: the answer is a digit token ("0", "1", "2"), and
+ * with a tied head every label gradient also moves those digits' input embedding, which the prompts
+ * read in sizes and counts ("250mm" is ▁ 2 5 0 mm). The translation task keeps training the tied
+ * table, input and output rows together (untying the whole head measured worse with it: README).
  */
-export function untieHead(m: Llama): void {
-  if (m.lmHead) throw new Error('untieHead: the model already has its own LM head');
-  if (m.config.lora) throw new Error('untieHead: a model with LoRA adapters keeps its base frozen; untie before adding adapters, for full fine-tuning');
-  const head = keep(noGrad(() => copy(m.embed)));
-  head.requiresGrad = m.embed.requiresGrad;
-  m.lmHead = head;
-  m.config = validateConfig({ ...m.config, tieEmbeddings: false });
+export function untieLabels(m: Llama, labelIds: readonly [number, number, number]): void {
+  if (m.labelHead) throw new Error('untieLabels: the model already has its own label head');
+  if (m.config.lora) throw new Error('untieLabels: a model with LoRA adapters keeps its base frozen; give it a label head before adding adapters, for full fine-tuning');
+  const head = m.lmHead ?? m.embed;
+  const rows = keep(noGrad(() => gatherRows(head, tensor([...labelIds], [3], { dtype: 'i32', backend: head.backend }), labelIds)));
+  rows.requiresGrad = m.embed.requiresGrad;
+  m.labelHead = rows;
+  m.config = validateConfig({ ...m.config, labelHead: [...labelIds] as [number, number, number] });
 }
 
 /** Adds fresh LoRA adapters (A ~ U(±1/√in), B = 0) on config.lora.targets; the base is frozen. */
@@ -172,6 +176,7 @@ export function baseParams(m: Llama): Tensor[] {
   for (const l of m.layers) for (const n of BASE_NAMES) out.push(l[n]);
   out.push(m.finalNorm);
   if (m.lmHead) out.push(m.lmHead);
+  if (m.labelHead) out.push(m.labelHead);
   return out;
 }
 
@@ -187,13 +192,14 @@ export function trainableParams(m: Llama): Tensor[] {
 
 /**
  * The base tensors that weight decay leaves alone under `decayOn: "matrices"` (GPT-style training):
- * the token tables (embedding, untied LM head) and the norm gains. A fine-tuning stream that uses
+ * the token tables (embedding, untied LM head, label head) and the norm gains. A fine-tuning stream that uses
  * only some tokens (one market's language) gives the other rows no gradient, and decay alone would
  * shrink them towards zero: the other market's words the base taught would fade.
  */
 export function noDecayParams(m: Llama): Tensor[] {
   const out = [m.embed, m.finalNorm, ...m.layers.flatMap((l) => [l.attnNorm, l.mlpNorm])];
   if (m.lmHead) out.push(m.lmHead);
+  if (m.labelHead) out.push(m.labelHead);
   return out;
 }
 
@@ -224,6 +230,7 @@ export function namedTensors(m: Llama, which: 'base' | 'lora' | 'all' = 'all'): 
     });
     out['model.norm.weight'] = m.finalNorm;
     if (m.lmHead) out['lm_head.weight'] = m.lmHead;
+    if (m.labelHead) out['label_head.weight'] = m.labelHead;
   }
   if (which !== 'base') {
     const mod: Record<string, string> = { q: 'self_attn.q_proj', k: 'self_attn.k_proj', v: 'self_attn.v_proj', o: 'self_attn.o_proj', gate: 'mlp.gate_proj', up: 'mlp.up_proj', down: 'mlp.down_proj' };
@@ -399,7 +406,7 @@ export async function llamaOnBackend(m: Llama, backend: Backend): Promise<Llama>
     for (const [t, ad] of Object.entries(l.lora)) copy.lora[t] = { a: await mv(ad!.a), b: await mv(ad!.b) };
     layers.push(copy);
   }
-  return { config: m.config, embed: await mv(m.embed), layers, finalNorm: await mv(m.finalNorm), lmHead: m.lmHead ? await mv(m.lmHead) : null };
+  return { config: m.config, embed: await mv(m.embed), layers, finalNorm: await mv(m.finalNorm), lmHead: m.lmHead ? await mv(m.lmHead) : null, labelHead: m.labelHead ? await mv(m.labelHead) : null };
 }
 
 export function disposeLlama(m: Llama): void {
@@ -407,11 +414,16 @@ export function disposeLlama(m: Llama): void {
 }
 
 /**
- * Logits of the three label tokens only, for hidden rows [N, dim] → [N, 3]: the LM head restricted
- * to the label tokens' rows (equal to those three columns of the full-vocabulary logits, without
+ * Logits of the three label tokens only, for hidden rows [N, dim] → [N, 3]: the model's label head
+ * (untieLabels) when it has one, else the LM head restricted to the label tokens' rows (equal to those three columns of the full-vocabulary logits, without
  * computing the other V − 3).
  */
 export function labelLogits(m: Llama, rows: Tensor, labelIds: readonly [number, number, number], precision: Precision = 'f32'): Tensor {
+  if (m.labelHead) {
+    const own = m.config.labelHead!;
+    if (own.some((t, i) => t !== labelIds[i])) throw new Error(`labelLogits: the model's label head answers with tokens ${own.join(', ')}, not ${labelIds.join(', ')}`);
+    return denseT(rows, m.labelHead, precision);
+  }
   const head = m.lmHead ?? m.embed;
   const ids = tensor([...labelIds], [3], { dtype: 'i32', backend: head.backend });
   const w3 = gatherRows(head, ids, labelIds); // [3, dim]

@@ -12,7 +12,7 @@
 // weights instead of the base; the base still supplies the tokenizer) [--rope-theta X] (the base's
 // RoPE base replaced for fine-tuning) [--ema DECAY] (weight averaging: evaluations score the average)
 // [--wd X] [--decay-on all|matrices] (AdamW weight decay and what it applies to; default 0.01 on all)
-// [--untie] (sft.untieHead: the LM head as its own copy of the embedding) [--smooth E] (label smoothing: eq. 2 with a uniform soft triple at α = 1 − E) [--dump FILE] (the
+// [--label-head] (sft.labelHead: the answer's own output rows, copied from the head's label rows) [--smooth E] (label smoothing: eq. 2 with a uniform soft triple at α = 1 − E) [--dump FILE] (the
 // last weights' source-dev predictions with the records, for error analysis).
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,7 +25,7 @@ import { loadBase, loadBaseTokenizer, readBase } from '../pipeline/stages/model-
 import { encodeAll, upsampleTarget } from '../pipeline/stages/sft-stage.ts';
 import { runSft, type SftConfig } from '../pipeline/train/sft.ts';
 import { scoreSeqs } from '../pipeline/train/score.ts';
-import { initLlama, untieHead } from '../models/llama.ts';
+import { initLlama, untieLabels } from '../models/llama.ts';
 import { makeConfig, validateConfig, type LlamaConfig } from '../models/llama-config.ts';
 
 const { values: a } = parseArgs({
@@ -33,7 +33,7 @@ const { values: a } = parseArgs({
     data: { type: 'string' }, base: { type: 'string' }, steps: { type: 'string', default: '2400' }, lr: { type: 'string', default: '0.0015' },
     batch: { type: 'string', default: '16' }, seed: { type: 'string', default: '11' }, stage2: { type: 'string', default: '0' },
     'target-share': { type: 'string', default: '0.5' }, warmup: { type: 'string', default: '50' }, hold: { type: 'string', default: '0' },
-    'eval-every': { type: 'string', default: '200' }, intents: { type: 'boolean', default: false }, 'random-init': { type: 'string' }, 'rope-theta': { type: 'string' }, 'max-len': { type: 'string', default: '112' }, ema: { type: 'string' }, wd: { type: 'string', default: '0.01' }, 'decay-on': { type: 'string', default: 'all' }, smooth: { type: 'string', default: '0' }, dump: { type: 'string' }, untie: { type: 'boolean', default: false }, tag: { type: 'string', default: '' },
+    'eval-every': { type: 'string', default: '200' }, intents: { type: 'boolean', default: false }, 'random-init': { type: 'string' }, 'rope-theta': { type: 'string' }, 'max-len': { type: 'string', default: '112' }, ema: { type: 'string' }, wd: { type: 'string', default: '0.01' }, 'decay-on': { type: 'string', default: 'all' }, smooth: { type: 'string', default: '0' }, dump: { type: 'string' }, 'label-head': { type: 'boolean', default: false }, tag: { type: 'string', default: '' },
   },
 });
 if (!a.data || !a.base) throw new Error('usage: scripts/lever-run.ts --data MARKET_DIR --base BASE.ckpt [--steps N] [--lr X] [--stage2 N] …');
@@ -56,7 +56,7 @@ const smoothed = <T extends { soft: [number, number, number] | null }>(xs: T[]) 
 const train = smoothed(enc(data.relevance[src]!.train)), dev = enc(data.relevance[src]!.dev), tgtDev = enc(data.relevance[tgt]!.dev);
 const model = a['random-init'] !== undefined ? initLlama(makeConfig('tiny', tok.vocabSize, JSON.parse(a['random-init']) as Partial<LlamaConfig>), seed) : (await loadBase(a.base)).model;
 if (a['rope-theta'] !== undefined) model.config = validateConfig({ ...model.config, ropeTheta: num('rope-theta') });
-if (a.untie) untieHead(model); // sft.untieHead
+if (a['label-head']) untieLabels(model, tok.labelTokenIds); // sft.labelHead
 const steps = num('steps');
 const cfg: SftConfig = { steps, batchSize: num('batch'), lr: num('lr'), warmup: Math.min(num('warmup'), Math.floor(steps / 10)), ...(num('hold') > 0 ? { lrHold: num('hold') } : {}), ...(a.ema !== undefined ? { ema: num('ema') } : {}), weightDecay: num('wd'), decayOn: a['decay-on'] as 'all' | 'matrices', clip: 1, alpha: 1 - num('smooth'), mtRatio: 0, lmWeight: 0.1, evalEvery: num('eval-every'), maxLen, seed, groupBatches: 8 };
 const dir = mkdtempSync(join(tmpdir(), 'csrm-lever-'));

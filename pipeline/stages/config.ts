@@ -27,7 +27,7 @@ import {
 export interface SftSettings extends Omit<SftConfig, 'warmup' | 'alpha' | 'precision' | 'lrHold' | 'ema' | 'decayOn'> {
   precision: Precision;
   decayOn: 'all' | 'matrices';
-  untieHead: boolean;
+  labelHead: boolean;
   lrHold: number;
   emaHorizon: number | null;
   warmSteps: number;
@@ -58,7 +58,7 @@ export const SFT_KNOBS: Record<keyof SftSettings, Knob> = {
   evalEvery: { what: 'steps between dev-set evaluations (the best dev micro-F1 checkpoint is the stage\'s model)', check: posInt },
   maxLen: { what: 'longest prompt in tokens', check: posInt },
   seed: { what: 'seed of sampling, dropout and fresh adapters', check: int },
-  untieHead: { what: 'full fine-tuning from a tied base gives the model its own LM head, a copy of the embedding (the label tokens are digits: tied, every label gradient also moves the digits the prompts read in sizes and counts)', default: false, check: oneOf([false, true]) },
+  labelHead: { what: 'full fine-tuning gives the answer its own output rows, a copy of the LM head\'s rows of the label tokens (they are digits: tied, every label gradient also moves the digits the prompts read in sizes and counts)', default: false, check: oneOf([false, true]) },
   adapter: { what: '"lora": LoRA on q/k/v (the paper); "full": every weight trains (small decoders)', default: 'lora', check: [(v) => v === 'lora' || v === 'full', 'is not "lora" or "full"'] },
   loraR: { what: 'LoRA rank (null: the paper\'s rank-to-dim ratio, paperLora)', default: null, check: orNull(posInt) },
   targetShare: { what: 'Stage 2: share of target-market samples in the relevance stream, upsampled (null: natural share)', default: null, check: orNull(share('(', ')')) },
@@ -69,12 +69,12 @@ export const SFT_KNOBS: Record<keyof SftSettings, Knob> = {
 /**
  * The sft section as a stage records it (provenance): without `precision` when it is the default
  * f32, without `lrHold` when it is 0, without `warmLr` and `emaHorizon` when they are null and
- * without `decayOn` when it is "all" and without `untieHead` when it is false, so the
+ * without `decayOn` when it is "all" and without `labelHead` when it is false, so the
  * records and settings hashes of runs made before those knobs existed stay valid.
  */
-export function recordedSft(s: SftSettings): Omit<SftSettings, 'precision' | 'lrHold' | 'warmLr' | 'emaHorizon' | 'decayOn' | 'untieHead'> & { precision?: Precision; lrHold?: number; warmLr?: number; emaHorizon?: number; decayOn?: 'matrices'; untieHead?: true } {
-  const { precision, lrHold, warmLr, emaHorizon, decayOn, untieHead, ...rest } = s;
-  return { ...rest, ...(precision !== 'f32' ? { precision } : {}), ...(lrHold > 0 ? { lrHold } : {}), ...(warmLr !== null ? { warmLr } : {}), ...(emaHorizon !== null ? { emaHorizon } : {}), ...(decayOn !== 'all' ? { decayOn } : {}), ...(untieHead ? { untieHead: true as const } : {}) };
+export function recordedSft(s: SftSettings): Omit<SftSettings, 'precision' | 'lrHold' | 'warmLr' | 'emaHorizon' | 'decayOn' | 'labelHead'> & { precision?: Precision; lrHold?: number; warmLr?: number; emaHorizon?: number; decayOn?: 'matrices'; labelHead?: true } {
+  const { precision, lrHold, warmLr, emaHorizon, decayOn, labelHead, ...rest } = s;
+  return { ...rest, ...(precision !== 'f32' ? { precision } : {}), ...(lrHold > 0 ? { lrHold } : {}), ...(warmLr !== null ? { warmLr } : {}), ...(emaHorizon !== null ? { emaHorizon } : {}), ...(decayOn !== 'all' ? { decayOn } : {}), ...(labelHead ? { labelHead: true as const } : {}) };
 }
 
 const file: Check = [(v) => typeof v === 'string' && existsSync(v) && statSync(v).isFile(), 'is not a file'];
@@ -252,7 +252,7 @@ export function loadConfig(pathOrPreset: string, overrides: { lexicon?: string; 
   // α = 1 gives the soft labels no weight in eq. 2: a self-distillation round would silently be plain training
   const softStages = c.sd.rounds > 0 || c.figure3.fractions.length > 0;
   if (softStages && c.sd.alpha >= 1) bad(`sd.alpha ${c.sd.alpha}: self-distillation needs α < 1 (at α = 1 eq. 2 ignores the soft labels)`);
-  // LoRA freezes the base, the head with it: an untied copy would never train
-  if (c.sft.untieHead && c.sft.adapter === 'lora') bad('sft.untieHead true with sft.adapter "lora": LoRA keeps the base (and so the head) frozen; untieHead is for "full" fine-tuning');
+  // LoRA freezes the base: a label head copied from it would never train
+  if (c.sft.labelHead && c.sft.adapter === 'lora') bad('sft.labelHead true with sft.adapter "lora": LoRA keeps the base frozen, a label head with it; labelHead is for "full" fine-tuning');
   return c;
 }

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { checkpointDigest, loadCheckpoint, loadTensorsInto, readCheckpointMeta, saveCheckpoint } from '../../engine/index.ts';
 import { validateConfig, type LlamaConfig } from '../../models/llama-config.ts';
-import { addLora, initLlama, namedTensors, untieHead, type Llama } from '../../models/llama.ts';
+import { addLora, initLlama, namedTensors, untieLabels, type Llama } from '../../models/llama.ts';
 import { loadTokenizer, type Tokenizer } from '../tokenizer/tokenizer.ts';
 import { recordedTokenizer, type TokenizerRef } from '../tokenizer/tokenizer-record.ts';
 import type { ProvenanceRecord } from './provenance.ts';
@@ -97,8 +97,8 @@ export async function loadAdapters(model: Llama, path: string, base: { digest: s
   const cfg = c.config as LlamaConfig;
   if (!cfg.lora) {
     if (model.config.lora) throw new Error(`${path}: a fully fine-tuned model cannot be loaded into a model that has LoRA adapters`);
-    // a stage fine-tuned with its own LM head (sft.untieHead) from a tied base
-    if (cfg.tieEmbeddings === false && !model.lmHead) untieHead(model);
+    // a stage fine-tuned with the answer's own output rows (sft.labelHead)
+    if (cfg.labelHead && !model.labelHead) untieLabels(model, cfg.labelHead);
     loadTensorsInto(namedTensors(model, 'base'), c.tensors);
     return;
   }

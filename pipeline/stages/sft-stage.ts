@@ -6,7 +6,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { checkpointDigest, manualSeed, readCheckpointMeta } from '../../engine/index.ts';
 import { paperLora } from '../../models/llama-config.ts';
-import { addLora, disposeLlama, trainableReport, untieHead } from '../../models/llama.ts';
+import { addLora, disposeLlama, trainableReport, untieLabels } from '../../models/llama.ts';
 import type { RelevanceRecord } from '../data/schema.ts';
 import { readJsonIf, writeJson } from '../io/files.ts';
 import type { Tokenizer } from '../tokenizer/tokenizer.ts';
@@ -230,8 +230,8 @@ export async function runSftStage(o: SftStageOpts): Promise<SftStageResult> {
   const { model } = base;
   if (o.init) {
     await loadAdapters(model, join(o.runDir, o.init, 'best.ckpt'), base);
-  } else if (o.train.untieHead && o.train.adapter === 'full') {
-    if (!model.lmHead) untieHead(model);
+  } else if (o.train.labelHead && o.train.adapter === 'full') {
+    untieLabels(model, tok.labelTokenIds);
   } else if (o.train.adapter === 'lora') {
     const lora = paperLora(model.config.dim);
     if (o.train.loraR !== null) Object.assign(lora, { r: o.train.loraR, alpha: 2 * o.train.loraR });

@@ -7,7 +7,7 @@ import { rng } from '../../engine/random.ts';
 import { lmCrossEntropy } from '../../engine/losses/index.ts';
 import { makeConfig, paperLora, paramCounts } from '../../models/llama-config.ts';
 import { generateGreedy } from '../../models/generate.ts';
-import { addLora, baseParams, disposeLlama, noDecayParams, untieHead, forwardHidden, initLlama, lmLogits, lmLoss, loraParams, namedTensors, trainableReport, type Llama } from '../../models/llama.ts';
+import { addLora, baseParams, disposeLlama, noDecayParams, untieLabels, labelLogits, forwardHidden, initLlama, lmLogits, lmLoss, loraParams, namedTensors, trainableReport, type Llama } from '../../models/llama.ts';
 import { buildBatch, type LmSeq } from '../../pipeline/train/batch.ts';
 import { runSft, type SftConfig } from '../../pipeline/train/sft.ts';
 
@@ -83,27 +83,30 @@ describe('Llama decoder', () => {
     expect(rows.matrices!.some((v, i) => v !== rows.all![i])).toBe(true);
   });
 
-  it('untieHead: the same logits at once; then relevance training moves the label rows of the head, not the input rows of those tokens', async () => {
+  it('untieLabels: the same label logits at once; then relevance training moves the label head, not the input rows of the label tokens; the LM head stays tied', async () => {
     const m = tinyModel(9);
     const rows = keep(randn([4, m.config.dim], { rng: rng(5) }));
-    const before = Array.from((await read(lmLogits(m, rows))) as Float32Array);
-    untieHead(m);
-    expect(m.config.tieEmbeddings).toBe(false);
-    expect(baseParams(m)).toContain(m.lmHead);
-    expect(Array.from((await read(lmLogits(m, rows))) as Float32Array)).toEqual(before);
-    expect(() => untieHead(m)).toThrow(/already has its own LM head/);
+    const labels = [0, 1, 2] as const;
+    const before = Array.from((await read(noGrad(() => labelLogits(m, rows, labels)))) as Float32Array);
+    untieLabels(m, labels);
+    expect(m.config.labelHead).toEqual([0, 1, 2]);
+    expect(m.lmHead).toBeNull();
+    expect(baseParams(m)).toContain(m.labelHead);
+    expect(Array.from((await read(noGrad(() => labelLogits(m, rows, labels)))) as Float32Array)).toEqual(before);
+    expect(() => labelLogits(m, rows, [0, 2, 1])).toThrow(/label head answers with tokens 0, 1, 2/);
+    expect(() => untieLabels(m, labels)).toThrow(/already has its own label head/);
     const e0 = (await read(m.embed)) as Float32Array;
-    const h0 = (await read(m.lmHead!)) as Float32Array;
+    const h0 = (await read(m.labelHead!)) as Float32Array;
     // prompts over tokens 4…12, answers 0, 1, 2: the label tokens never appear in a prompt
     const rel = Array.from({ length: 12 }, (_, i) => ({ kind: 'relevance' as const, ids: [5 + (i % 5), 9 + (i % 4), 4], hard: i % 3, soft: null }));
     const dir = tmp();
-    await runSft({ model: m, labelIds: [0, 1, 2], padId: 3, relevance: rel, translation: [], dev: [], cfg: cfg(5, { lr: 0.05, warmup: 0 }), dir, label: 'untied', quiet: true });
-    const e1 = (await read(m.embed)) as Float32Array, h1 = (await read(m.lmHead!)) as Float32Array;
+    await runSft({ model: m, labelIds: [0, 1, 2], padId: 3, relevance: rel, translation: [], dev: [], cfg: cfg(5, { lr: 0.05, warmup: 0 }), dir, label: 'label-head', quiet: true });
+    const e1 = (await read(m.embed)) as Float32Array, h1 = (await read(m.labelHead!)) as Float32Array;
     const d = m.config.dim;
     const row = (a: Float32Array, t: number) => Array.from(a.subarray(t * d, (t + 1) * d));
     for (const t of [0, 1, 2]) {
       expect(row(e1, t), `input row ${t}`).toEqual(row(e0, t)); // no gradient, no decay (cfg: weightDecay 0)
-      expect(row(h1, t).some((v, k) => v !== row(h0, t)[k]), `head row ${t}`).toBe(true);
+      expect(row(h1, t).some((v, k) => v !== row(h0, t)[k]), `label-head row ${t}`).toBe(true);
     }
     expect(row(e1, 5).some((v, k) => v !== row(e0, 5)[k]), 'a prompt token\'s input row').toBe(true);
     rmSync(dir, { recursive: true });
@@ -111,10 +114,10 @@ describe('Llama decoder', () => {
     disposeLlama(m);
   });
 
-  it('untieHead refuses a model with LoRA adapters', () => {
+  it('untieLabels refuses a model with LoRA adapters', () => {
     const m = tinyModel(10);
     addLora(m, { r: 2, alpha: 4, dropout: 0, targets: ['q'] }, 1);
-    expect(() => untieHead(m)).toThrow(/LoRA/);
+    expect(() => untieLabels(m, [0, 1, 2])).toThrow(/LoRA/);
     disposeLlama(m);
   });
 

@@ -53,7 +53,7 @@ describe('loadConfig', () => {
   it('sft.precision: "f32" by default and then absent from what runs record; "mixed-f16" reaches the loop and its record', () => {
     const f32 = loadConfig('demo').sft;
     expect(f32.precision).toBe('f32');
-    const { precision: _, warmLr: _w, emaHorizon: _e, decayOn: _d, untieHead: _u, ...before } = f32; // the settings as recorded before the knob existed
+    const { precision: _, warmLr: _w, emaHorizon: _e, decayOn: _d, ...before } = f32; // labelHead stays: the demo sets it, so it is recorded // the settings as recorded before the knob existed
     expect(recordedSft(f32)).toEqual(before);
     const loop = sftLoopConfig(f32, { init: false, mt: false, alpha: 1 });
     expect('precision' in loop).toBe(false);
@@ -77,12 +77,12 @@ describe('loadConfig', () => {
     expect(() => loadConfig(withSft({ decayOn: 'embeddings' }))).toThrow(/decayOn/);
   });
 
-  it('sft.untieHead: false by default and then absent from what runs record; true recorded; refused with LoRA adapters', () => {
-    const off = loadConfig(withSft({ untieHead: false, adapter: 'full' })).sft;
-    expect('untieHead' in recordedSft(off)).toBe(false);
-    expect(recordedSft(loadConfig(withSft({ untieHead: true, adapter: 'full' })).sft).untieHead).toBe(true);
-    expect(() => loadConfig(withSft({ untieHead: true, adapter: 'lora' }))).toThrow(/untieHead.*lora/);
-    expect(() => loadConfig(withSft({ untieHead: 'yes', adapter: 'full' }))).toThrow(/untieHead/);
+  it('sft.labelHead: false by default and then absent from what runs record; true recorded; refused with LoRA adapters', () => {
+    const off = loadConfig(withSft({ labelHead: false, adapter: 'full' })).sft;
+    expect('labelHead' in recordedSft(off)).toBe(false);
+    expect(recordedSft(loadConfig(withSft({ labelHead: true, adapter: 'full' })).sft).labelHead).toBe(true);
+    expect(() => loadConfig(withSft({ labelHead: true, adapter: 'lora' }))).toThrow(/labelHead.*lora/);
+    expect(() => loadConfig(withSft({ labelHead: 'yes', adapter: 'full' }))).toThrow(/labelHead/);
   });
 
   it('sft.lrHold: 0 by default and then absent from what runs record and from the loop; a hold reaches both', () => {
