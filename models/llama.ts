@@ -415,8 +415,8 @@ export function disposeLlama(m: Llama): void {
 
 /**
  * Logits of the three label tokens only, for hidden rows [N, dim] → [N, 3]: the model's label head
- * (untieLabels) when it has one, else the LM head restricted to the label tokens' rows (equal to those three columns of the full-vocabulary logits, without
- * computing the other V − 3).
+ * (untieLabels) when it has one, else the LM head restricted to the label tokens' rows (equal to
+ * those three columns of the full-vocabulary logits, without computing the other V − 3).
  */
 export function labelLogits(m: Llama, rows: Tensor, labelIds: readonly [number, number, number], precision: Precision = 'f32'): Tensor {
   if (m.labelHead) {

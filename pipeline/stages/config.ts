@@ -68,9 +68,9 @@ export const SFT_KNOBS: Record<keyof SftSettings, Knob> = {
 
 /**
  * The sft section as a stage records it (provenance): without `precision` when it is the default
- * f32, without `lrHold` when it is 0, without `warmLr` and `emaHorizon` when they are null and
- * without `decayOn` when it is "all" and without `labelHead` when it is false, so the
- * records and settings hashes of runs made before those knobs existed stay valid.
+ * f32, without `lrHold` when it is 0, without `warmLr` and `emaHorizon` when they are null, without
+ * `decayOn` when it is "all" and without `labelHead` when it is false, so the records and settings
+ * hashes of runs made before those knobs existed stay valid.
  */
 export function recordedSft(s: SftSettings): Omit<SftSettings, 'precision' | 'lrHold' | 'warmLr' | 'emaHorizon' | 'decayOn' | 'labelHead'> & { precision?: Precision; lrHold?: number; warmLr?: number; emaHorizon?: number; decayOn?: 'matrices'; labelHead?: true } {
   const { precision, lrHold, warmLr, emaHorizon, decayOn, labelHead, ...rest } = s;
