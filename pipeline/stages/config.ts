@@ -30,6 +30,7 @@ export interface SftSettings extends Omit<SftConfig, 'warmup' | 'alpha' | 'preci
   labelHead: boolean;
   lrHold: number;
   emaHorizon: number | null;
+  warmEmaHorizon: number | null;
   warmSteps: number;
   warmLr: number | null;
   warmupMax: number;
@@ -48,6 +49,7 @@ export const SFT_KNOBS: Record<keyof SftSettings, Knob> = {
   warmLr: { what: 'peak learning rate of a stage that continues an earlier one (null: lr)', default: null, check: orNull(posNum) },
   lrHold: { what: 'share of the steps after the warm-up at the peak learning rate before the decay', default: 0, check: share('[', ')') },
   emaHorizon: { what: 'weight averaging: dev evaluations score, and each stage keeps, a moving average of the weights whose horizon is this share of the stage\'s steps (decay 1 − 1/(share·steps); null: the weights themselves)', default: null, check: orNull(share('(', ']')) },
+  warmEmaHorizon: { what: 'weight averaging of a stage that continues an earlier one (Stage 2, self-distillation rounds): the horizon as a share of its steps (null: emaHorizon). A continuing stage starts from a fitted model and fits a thousand target labels in a few hundred steps: its dev F1 then wanders between evaluations, and the average holds the plateau', default: null, check: orNull(share('(', ']')) },
   warmupMax: { what: 'warm-up steps at most …', default: 50, check: nonNegInt },
   warmupShare: { what: '… and at most this share of the stage\'s steps', default: 0.1, check: share('[', ']') },
   weightDecay: { what: 'AdamW weight decay (paper: 0.01)', default: 0.01, check: nonNeg },
@@ -68,13 +70,13 @@ export const SFT_KNOBS: Record<keyof SftSettings, Knob> = {
 
 /**
  * The sft section as a stage records it (provenance): without `precision` when it is the default
- * f32, without `lrHold` when it is 0, without `warmLr` and `emaHorizon` when they are null, without
+ * f32, without `lrHold` when it is 0, without `warmLr`, `emaHorizon` and `warmEmaHorizon` when they are null, without
  * `decayOn` when it is "all" and without `labelHead` when it is false, so the records and settings
  * hashes of runs made before those knobs existed stay valid.
  */
-export function recordedSft(s: SftSettings): Omit<SftSettings, 'precision' | 'lrHold' | 'warmLr' | 'emaHorizon' | 'decayOn' | 'labelHead'> & { precision?: Precision; lrHold?: number; warmLr?: number; emaHorizon?: number; decayOn?: 'matrices'; labelHead?: true } {
-  const { precision, lrHold, warmLr, emaHorizon, decayOn, labelHead, ...rest } = s;
-  return { ...rest, ...(precision !== 'f32' ? { precision } : {}), ...(lrHold > 0 ? { lrHold } : {}), ...(warmLr !== null ? { warmLr } : {}), ...(emaHorizon !== null ? { emaHorizon } : {}), ...(decayOn !== 'all' ? { decayOn } : {}), ...(labelHead ? { labelHead: true as const } : {}) };
+export function recordedSft(s: SftSettings): Omit<SftSettings, 'precision' | 'lrHold' | 'warmLr' | 'emaHorizon' | 'warmEmaHorizon' | 'decayOn' | 'labelHead'> & { precision?: Precision; lrHold?: number; warmLr?: number; emaHorizon?: number; warmEmaHorizon?: number; decayOn?: 'matrices'; labelHead?: true } {
+  const { precision, lrHold, warmLr, emaHorizon, warmEmaHorizon, decayOn, labelHead, ...rest } = s;
+  return { ...rest, ...(precision !== 'f32' ? { precision } : {}), ...(lrHold > 0 ? { lrHold } : {}), ...(warmLr !== null ? { warmLr } : {}), ...(emaHorizon !== null ? { emaHorizon } : {}), ...(warmEmaHorizon !== null ? { warmEmaHorizon } : {}), ...(decayOn !== 'all' ? { decayOn } : {}), ...(labelHead ? { labelHead: true as const } : {}) };
 }
 
 const file: Check = [(v) => typeof v === 'string' && existsSync(v) && statSync(v).isFile(), 'is not a file'];

@@ -53,7 +53,7 @@ describe('loadConfig', () => {
   it('sft.precision: "f32" by default and then absent from what runs record; "mixed-f16" reaches the loop and its record', () => {
     const f32 = loadConfig('demo').sft;
     expect(f32.precision).toBe('f32');
-    const { precision: _, warmLr: _w, emaHorizon: _e, decayOn: _d, ...before } = f32; // labelHead stays: the demo sets it, so it is recorded // the settings as recorded before the knob existed
+    const { precision: _, warmLr: _w, emaHorizon: _e, warmEmaHorizon: _we, decayOn: _d, ...before } = f32; // labelHead stays: the demo sets it, so it is recorded // the settings as recorded before the knob existed
     expect(recordedSft(f32)).toEqual(before);
     const loop = sftLoopConfig(f32, { init: false, mt: false, alpha: 1 });
     expect('precision' in loop).toBe(false);
@@ -122,6 +122,25 @@ describe('loadConfig', () => {
     expect(sftLoopConfig(set, { init: true, mt: true, alpha: 1 }).ema).toBeCloseTo(1 - 1 / (0.2 * 533), 12); // 400 / 0.75 steps
     expect(() => loadConfig(withSft({ emaHorizon: 0 }))).toThrow(/emaHorizon/);
     expect(() => loadConfig(withSft({ emaHorizon: 1.5 }))).toThrow(/emaHorizon/);
+  });
+
+  it('sft.warmEmaHorizon: null by default (continuing stages take emaHorizon) and then absent from records; a value reaches continuing stages only', () => {
+    const none = loadConfig(withSft({})).sft;
+    expect(none.warmEmaHorizon).toBeNull();
+    expect('warmEmaHorizon' in recordedSft(none)).toBe(false);
+    expect('ema' in sftLoopConfig(none, { init: true, mt: true, alpha: 1 })).toBe(false);
+    const set = loadConfig(withSft({ warmEmaHorizon: 0.3, steps: 5000, warmSteps: 800, mtRatio: 0.25 })).sft;
+    expect(recordedSft(set).warmEmaHorizon).toBe(0.3);
+    expect('ema' in sftLoopConfig(set, { init: false, mt: true, alpha: 1 })).toBe(false); // Stage 1 averages nothing
+    expect(sftLoopConfig(set, { init: true, mt: true, alpha: 1 }).ema).toBeCloseTo(1 - 1 / (0.3 * 1067), 12); // 800 / 0.75 steps
+    expect(sftLoopConfig(set, { init: true, mt: false, alpha: 1 }).ema).toBeCloseTo(1 - 1 / (0.3 * 800), 12);
+    const both = loadConfig(withSft({ emaHorizon: 0.2, warmEmaHorizon: 0.5, steps: 5000, warmSteps: 400, mtRatio: 0.25 })).sft;
+    expect(sftLoopConfig(both, { init: false, mt: false, alpha: 1 }).ema).toBeCloseTo(1 - 1 / 1000, 12);
+    expect(sftLoopConfig(both, { init: true, mt: false, alpha: 1 }).ema).toBeCloseTo(1 - 1 / 200, 12);
+    const inherit = loadConfig(withSft({ emaHorizon: 0.2, steps: 5000, warmSteps: 400 })).sft;
+    expect(sftLoopConfig(inherit, { init: true, mt: false, alpha: 1 }).ema).toBeCloseTo(1 - 1 / 80, 12);
+    expect(() => loadConfig(withSft({ warmEmaHorizon: 0 }))).toThrow(/warmEmaHorizon/);
+    expect(() => loadConfig(withSft({ warmEmaHorizon: 2 }))).toThrow(/warmEmaHorizon/);
   });
 
   it("takes the market's dev and test sizes from the file, else from the generator's preset", () => {
