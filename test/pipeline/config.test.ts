@@ -11,9 +11,13 @@ import { trainRecord } from '../../pipeline/train/sft.ts';
 
 const demo = JSON.parse(readFileSync(configPath('demo'), 'utf8'));
 
+/** The demo's sft section without the knobs whose defaults these tests state (the demo sets them). */
+const { warmLr: _demoWarmLr, warmEmaHorizon: _demoWarmEma, ...demoSft } = demo.sft as Record<string, unknown>;
+
+/** A config file: the demo's, its sft section (less the knobs above) patched. */
 function withSft(patch: Record<string, unknown>): string {
   const f = join(mkdtempSync(join(tmpdir(), 'csrm-config-')), 'c.json');
-  writeFileSync(f, JSON.stringify({ ...demo, sft: { ...demo.sft, ...patch } }));
+  writeFileSync(f, JSON.stringify({ ...demo, sft: { ...demoSft, ...patch } }));
   return f;
 }
 
@@ -51,7 +55,7 @@ describe('loadConfig', () => {
   });
 
   it('sft.precision: "f32" by default and then absent from what runs record; "mixed-f16" reaches the loop and its record', () => {
-    const f32 = loadConfig('demo').sft;
+    const f32 = loadConfig(withSft({})).sft;
     expect(f32.precision).toBe('f32');
     const { precision: _, warmLr: _w, emaHorizon: _e, warmEmaHorizon: _we, decayOn: _d, ...before } = f32; // labelHead stays: the demo sets it, so it is recorded // the settings as recorded before the knob existed
     expect(recordedSft(f32)).toEqual(before);
