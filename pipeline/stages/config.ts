@@ -38,6 +38,7 @@ export interface SftSettings extends Omit<SftConfig, 'warmup' | 'alpha' | 'preci
   adapter: 'lora' | 'full';
   loraR: number | null;
   targetShare: number | null;
+  codeSwitch: number;
 }
 
 /** The "sft" section's knobs, in the order the report lists them. */
@@ -64,6 +65,7 @@ export const SFT_KNOBS: Record<keyof SftSettings, Knob> = {
   adapter: { what: '"lora": LoRA on q/k/v (the paper); "full": every weight trains (small decoders)', default: 'lora', check: [(v) => v === 'lora' || v === 'full', 'is not "lora" or "full"'] },
   loraR: { what: 'LoRA rank (null: the paper\'s rank-to-dim ratio, paperLora)', default: null, check: orNull(posInt) },
   targetShare: { what: 'Stage 2: share of target-market samples in the relevance stream, upsampled (null: natural share)', default: null, check: orNull(share('(', ')')) },
+  codeSwitch: { what: 'share of the source market\'s relevance samples code-switched: each brand or category name in them swapped for its curated translation with probability 0.5 (code-switch.ts; 0: none, the paper\'s recipe)', default: 0, check: share('[', ']') },
   groupBatches: { what: 'length-grouped batching: batches per length-sorted pool (1: drawn order)', default: 8, check: posInt },
   precision: { what: '"f32", or "mixed-f16": f16 products with f32 master weights and dynamic loss scaling (models/mixed-precision.ts)', default: 'f32', check: oneOf(PRECISIONS) },
 };
@@ -71,12 +73,12 @@ export const SFT_KNOBS: Record<keyof SftSettings, Knob> = {
 /**
  * The sft section as a stage records it (provenance): without `precision` when it is the default
  * f32, without `lrHold` when it is 0, without `warmLr`, `emaHorizon` and `warmEmaHorizon` when they are null, without
- * `decayOn` when it is "all" and without `labelHead` when it is false, so the records and settings
+ * `decayOn` when it is "all", without `labelHead` when it is false and without `codeSwitch` when it is 0, so the records and settings
  * hashes of runs made before those knobs existed stay valid.
  */
-export function recordedSft(s: SftSettings): Omit<SftSettings, 'precision' | 'lrHold' | 'warmLr' | 'emaHorizon' | 'warmEmaHorizon' | 'decayOn' | 'labelHead'> & { precision?: Precision; lrHold?: number; warmLr?: number; emaHorizon?: number; warmEmaHorizon?: number; decayOn?: 'matrices'; labelHead?: true } {
-  const { precision, lrHold, warmLr, emaHorizon, warmEmaHorizon, decayOn, labelHead, ...rest } = s;
-  return { ...rest, ...(precision !== 'f32' ? { precision } : {}), ...(lrHold > 0 ? { lrHold } : {}), ...(warmLr !== null ? { warmLr } : {}), ...(emaHorizon !== null ? { emaHorizon } : {}), ...(warmEmaHorizon !== null ? { warmEmaHorizon } : {}), ...(decayOn !== 'all' ? { decayOn } : {}), ...(labelHead ? { labelHead: true as const } : {}) };
+export function recordedSft(s: SftSettings): Omit<SftSettings, 'precision' | 'lrHold' | 'warmLr' | 'emaHorizon' | 'warmEmaHorizon' | 'decayOn' | 'labelHead' | 'codeSwitch'> & { precision?: Precision; lrHold?: number; warmLr?: number; emaHorizon?: number; warmEmaHorizon?: number; decayOn?: 'matrices'; labelHead?: true; codeSwitch?: number } {
+  const { precision, lrHold, warmLr, emaHorizon, warmEmaHorizon, decayOn, labelHead, codeSwitch, ...rest } = s;
+  return { ...rest, ...(precision !== 'f32' ? { precision } : {}), ...(lrHold > 0 ? { lrHold } : {}), ...(warmLr !== null ? { warmLr } : {}), ...(emaHorizon !== null ? { emaHorizon } : {}), ...(warmEmaHorizon !== null ? { warmEmaHorizon } : {}), ...(decayOn !== 'all' ? { decayOn } : {}), ...(labelHead ? { labelHead: true as const } : {}), ...(codeSwitch > 0 ? { codeSwitch } : {}) };
 }
 
 const file: Check = [(v) => typeof v === 'string' && existsSync(v) && statSync(v).isFile(), 'is not a file'];

@@ -7,10 +7,11 @@
 //   code-switched a listing whose dictionary terms (brand and category names) are swapped for their
 //                translation at random, so one context predicts either word and their embeddings
 //                (tied to the LM head) are pulled together.
-import type { CatalogueRecord, TranslationPair } from '../data/schema.ts';
+import type { CatalogueRecord } from '../data/schema.ts';
 import { relevanceFields } from '../prompt/relevance-prompt.ts';
 import { render } from '../prompt/fit.ts';
-import { rng, type Rng } from '../../engine/random.ts';
+import { rng } from '../../engine/random.ts';
+import { codeSwitch, termDictionary } from './code-switch.ts';
 import type { MarketData } from './market-data.ts';
 
 export type CorpusPart = 'monolingual' | 'parallel' | 'code-switched' | 'behaviour';
@@ -30,45 +31,6 @@ const SWITCH_P = 0.5;
 
 function listingDoc(c: CatalogueRecord): string {
   return [c.product_title, c.product_category, c.product_description].filter(Boolean).join(' ');
-}
-
-/**
- * Term → translations, both directions, from the brand and category dictionary pairs ("A > B" paths
- * split into their parts). Longest terms first so that a phrase is swapped before the words in it.
- */
-export function termDictionary(pairs: readonly TranslationPair[]): [string, string[]][] {
-  const m = new Map<string, Set<string>>();
-  const add = (a: string, b: string) => {
-    a = a.trim(); b = b.trim();
-    if (!a || !b || a === b) return;
-    if (!m.has(a)) m.set(a, new Set());
-    m.get(a)!.add(b);
-  };
-  for (const p of pairs) {
-    if (p.kind !== 'brand' && p.kind !== 'category') continue;
-    const s = p.source.split(' > '), t = p.target.split(' > ');
-    if (s.length !== t.length) continue;
-    s.forEach((x, i) => { add(x, t[i]!); add(t[i]!, x); });
-  }
-  return [...m].map(([k, v]) => [k, [...v].sort()] as [string, string[]]).sort((a, b) => b[0].length - a[0].length || (a[0] < b[0] ? -1 : 1));
-}
-
-/** `text` with each dictionary term, left to right, swapped for a translation with probability p. */
-export function codeSwitch(text: string, dict: readonly [string, string[]][], r: Rng, p = SWITCH_P): string {
-  let out = '';
-  let i = 0;
-  outer: while (i < text.length) {
-    for (const [term, tr] of dict) {
-      if (text.startsWith(term, i)) {
-        out += r.uniform() < p ? tr[r.int(tr.length)]! : term;
-        i += term.length;
-        continue outer;
-      }
-    }
-    out += text[i];
-    i++;
-  }
-  return out;
 }
 
 /**
@@ -119,12 +81,12 @@ export function pretrainTexts(data: CorpusData, seed: number, recipe: string): s
   }
   if (parts.includes('code-switched')) {
     const dict = termDictionary(data.translations);
-    for (const c of [...src, ...tgt]) texts.push(codeSwitch(listingDoc(c), dict, r));
+    for (const c of [...src, ...tgt]) texts.push(codeSwitch(listingDoc(c), dict, r, SWITCH_P));
   }
   if (parts.includes('behaviour')) {
     const dict = termDictionary(data.translations);
     // half the documents code-switched, so target-language terms meet the same query contexts
-    for (const d of behaviourDocs({ ...data, behaviour: data.behaviour ?? {}, relevance: data.relevance ?? {} })) texts.push(r.uniform() < 0.5 ? codeSwitch(d, dict, r) : d);
+    for (const d of behaviourDocs({ ...data, behaviour: data.behaviour ?? {}, relevance: data.relevance ?? {} })) texts.push(r.uniform() < 0.5 ? codeSwitch(d, dict, r, SWITCH_P) : d);
   }
   for (let i = texts.length - 1; i > 0; i--) {
     const j = r.int(i + 1);

@@ -13,6 +13,7 @@ import type { Tokenizer } from '../tokenizer/tokenizer.ts';
 import type { RelevanceSeq, TranslationSeq } from '../train/batch.ts';
 import { runSft, type SftConfig, type SftResult } from '../train/sft.ts';
 import { recordedSft, type SftSettings } from './config.ts';
+import { codeSwitchSource } from './code-switch.ts';
 import { encodeRelevance, encodeTranslation, type Soft } from './encode.ts';
 import { evaluateModel, type ModelEvaluation } from './evaluate.ts';
 import { loadMarketData, sampleKey, type MarketData } from './market-data.ts';
@@ -215,7 +216,8 @@ export async function runSftStage(o: SftStageOpts): Promise<SftStageResult> {
   const soft = o.softLabels
     ? await readSoftLabelsFrom(o.softLabels, baseInfo, fromStage ? { path: fromStage, digest: await checkpointDigest(fromStage) } : null, relabel)
     : null;
-  const stageRecs = stageTrainRecords(data, o.stage, o.targetFraction, o.train.seed);
+  // sft.codeSwitch: a share of the source records said partly in the other language (same labels)
+  const stageRecs = codeSwitchSource(stageTrainRecords(data, o.stage, o.targetFraction, o.train.seed), data.source, data.translations, o.train.codeSwitch, o.train.seed);
   const trainRecs = await withRqa(o.stage === 2 ? upsampleTarget(stageRecs, data.target, o.train.targetShare ?? undefined) : stageRecs, o.rqa);
   const devRecs = await withRqa(stageDevRecords(data, o.stage), o.rqa);
   const relevance = encodeAll(tok, trainRecs, o.train.maxLen, soft);

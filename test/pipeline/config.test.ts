@@ -57,7 +57,7 @@ describe('loadConfig', () => {
   it('sft.precision: "f32" by default and then absent from what runs record; "mixed-f16" reaches the loop and its record', () => {
     const f32 = loadConfig(withSft({})).sft;
     expect(f32.precision).toBe('f32');
-    const { precision: _, warmLr: _w, emaHorizon: _e, warmEmaHorizon: _we, decayOn: _d, ...before } = f32; // labelHead stays: the demo sets it, so it is recorded // the settings as recorded before the knob existed
+    const { precision: _, warmLr: _w, emaHorizon: _e, warmEmaHorizon: _we, decayOn: _d, codeSwitch: _c, ...before } = f32; // labelHead stays: the demo sets it, so it is recorded // the settings as recorded before the knob existed
     expect(recordedSft(f32)).toEqual(before);
     const loop = sftLoopConfig(f32, { init: false, mt: false, alpha: 1 });
     expect('precision' in loop).toBe(false);
@@ -145,6 +145,16 @@ describe('loadConfig', () => {
     expect(sftLoopConfig(inherit, { init: true, mt: false, alpha: 1 }).ema).toBeCloseTo(1 - 1 / 80, 12);
     expect(() => loadConfig(withSft({ warmEmaHorizon: 0 }))).toThrow(/warmEmaHorizon/);
     expect(() => loadConfig(withSft({ warmEmaHorizon: 2 }))).toThrow(/warmEmaHorizon/);
+  });
+
+  it('sft.codeSwitch: 0 by default and then absent from records; a share is recorded; outside [0, 1] refused', () => {
+    const none = loadConfig(withSft({})).sft;
+    expect(none.codeSwitch).toBe(0);
+    expect('codeSwitch' in recordedSft(none)).toBe(false);
+    const set = loadConfig(withSft({ codeSwitch: 0.5 })).sft;
+    expect(recordedSft(set).codeSwitch).toBe(0.5);
+    expect(() => loadConfig(withSft({ codeSwitch: -0.1 }))).toThrow(/sft.codeSwitch -0.1 outside/);
+    expect(() => loadConfig(withSft({ codeSwitch: 1.5 }))).toThrow(/sft.codeSwitch 1.5 outside/);
   });
 
   it("takes the market's dev and test sizes from the file, else from the generator's preset", () => {

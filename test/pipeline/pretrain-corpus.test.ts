@@ -1,11 +1,9 @@
-// The base model's pretraining corpus: the dictionary is read both ways, code-switching swaps whole
-// dictionary terms and nothing else, parallel documents pair one product's two listings, and the
-// recipes differ only in the parts they add.
+// The base model's pretraining corpus: parallel documents pair one product's two listings, and the
+// recipes differ only in the parts they add (the code-switching itself: code-switch.test.ts).
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { rng } from '../../engine/random.ts';
 import type { CatalogueRecord, TranslationPair } from '../../pipeline/data/schema.ts';
-import { behaviourDocs, codeSwitch, pretrainTexts, termDictionary } from '../../pipeline/stages/pretrain-corpus.ts';
+import { behaviourDocs, pretrainTexts } from '../../pipeline/stages/pretrain-corpus.ts';
 
 const pair = (kind: TranslationPair['kind'], source: string, target: string): TranslationPair =>
   ({ kind, source_language: 'ko', target_language: 'zh-Hant', source, target });
@@ -20,42 +18,6 @@ const PAIRS = [
 const listing = (market: string, id: string, title: string, category: string): CatalogueRecord => ({
   market, language: market === 'KR' ? 'ko' : 'zh-Hant', product_id: id, product_title: title,
   product_description: `${title} 설명`, product_brand: '', product_category: category,
-});
-
-describe('termDictionary', () => {
-  it('reads brand and category pairs both ways, splits category paths, and puts longer terms first', () => {
-    const d = new Map(termDictionary(PAIRS));
-    expect(d.get('컨버스')).toEqual(['匡威']);
-    expect(d.get('匡威')).toEqual(['컨버스']);
-    expect(d.get('디지털')).toEqual(['3C配件']);
-    expect(d.get('行動電源')).toEqual(['보조배터리']);
-    expect(d.has('삼성 보조배터리')).toBe(false);
-    const lens = termDictionary(PAIRS).map(([t]) => t.length);
-    expect(lens).toEqual([...lens].sort((a, b) => b - a));
-  });
-});
-
-describe('codeSwitch', () => {
-  const dict = termDictionary(PAIRS);
-  const word = fc.constantFrom('컨버스', '보조배터리', '디지털', '匡威', '行動電源', ' ', '신발', '2개', '>', 'x');
-  const text = fc.array(word, { maxLength: 12 }).map((ws) => ws.join(''));
-
-  it('p = 0 leaves any text as it is', () => {
-    fc.assert(fc.property(text, fc.integer(), (s, seed) => codeSwitch(s, dict, rng(seed), 0) === s));
-  });
-
-  it('p = 1 swaps every term; swapping back restores a text of one-to-one terms', () => {
-    const r = rng(3);
-    const s = '컨버스 신발, 디지털 > 보조배터리 2개';
-    const t = codeSwitch(s, dict, r, 1);
-    expect(t).toBe('匡威 신발, 3C配件 > 行動電源 2개');
-    expect(codeSwitch(t, dict, r, 1)).toBe(s);
-  });
-
-  it('text outside the dictionary passes through untouched at any p', () => {
-    fc.assert(fc.property(fc.string({ maxLength: 20 }).filter((s) => !dict.some(([t]) => s.includes(t))), fc.double({ min: 0, max: 1, noNaN: true }), fc.integer(),
-      (s, p, seed) => codeSwitch(s, dict, rng(seed), p) === s));
-  });
 });
 
 describe('pretrainTexts', () => {
