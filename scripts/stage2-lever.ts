@@ -6,8 +6,11 @@
 // by query intent. Never touches a test set.
 //
 //   npx tsx scripts/stage2-lever.ts --run runs/s11 --data runs/demo/data --base pipeline/base/demo-tiny.ckpt \
-//     --config demo [--from stage1-sft-mt] [--set warmSteps=1600 --set warmLr=0.0006 …] [--no-mt] [--tag NAME]
+//     --config demo [--from stage1-sft-mt] [--set warmSteps=1600 --set warmLr=0.0006 …] [--no-mt] [--tag NAME] [--clean-target]
 // --set KEY=VALUE overrides one knob of the sft section (checked as the config loader checks it).
+// --clean-target is a diagnostic, never a recipe: the target's training records carry the generator's
+// clean labels instead of the noisy ones the method sees, so a run measures what the target labels'
+// noise costs Stage 2 (the room self-distillation has, section 3.4).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,7 +30,7 @@ import { runSft } from '../pipeline/train/sft.ts';
 const { values: a } = parseArgs({
   options: {
     run: { type: 'string' }, data: { type: 'string' }, base: { type: 'string' }, config: { type: 'string', default: 'demo' },
-    from: { type: 'string', default: 'stage1-sft-mt' }, set: { type: 'string', multiple: true, default: [] }, 'no-mt': { type: 'boolean', default: false }, tag: { type: 'string', default: '' },
+    from: { type: 'string', default: 'stage1-sft-mt' }, set: { type: 'string', multiple: true, default: [] }, 'no-mt': { type: 'boolean', default: false }, 'clean-target': { type: 'boolean', default: false }, tag: { type: 'string', default: '' },
   },
 });
 if (!a.run || !a.data || !a.base) throw new Error('usage: scripts/stage2-lever.ts --run DIR --data MARKET_DIR --base BASE.ckpt [--config demo] [--from STAGE] [--set KEY=VALUE …] [--no-mt]');
@@ -46,7 +49,12 @@ const tok = await loadBaseTokenizer(info);
 const data = await loadMarketData(a.data);
 const enc = (recs: Parameters<typeof encodeRelevance>[1][]): RelevanceSeq[] => recs.map((r) => encodeRelevance(tok, { ...r, rqa: [] }, s.maxLen, null));
 const mt = !a['no-mt'];
-const train = enc(upsampleTarget(codeSwitchSource(stageTrainRecords(data, 2, 1, s.seed), data.source, data.translations, s.codeSwitch, s.seed), data.target, s.targetShare ?? undefined));
+const clean = (recs: ReturnType<typeof stageTrainRecords>) => recs.map((r) => {
+  if (!a['clean-target'] || r.market !== data.target) return r;
+  if (r.true_label === -1) throw new Error(`--clean-target: ${r.query_id}/${r.product_id} has no generator truth (true_label -1)`);
+  return { ...r, label: r.true_label };
+});
+const train = enc(upsampleTarget(codeSwitchSource(clean(stageTrainRecords(data, 2, 1, s.seed)), data.source, data.translations, s.codeSwitch, s.seed), data.target, s.targetShare ?? undefined));
 const tgtDev = enc(data.relevance[data.target]!.dev), srcDev = enc(data.relevance[data.source]!.dev);
 const translation = mt ? data.translations.map((t) => encodeTranslation(tok, t, s.maxLen)).filter((x): x is TranslationSeq => x !== null) : [];
 const base = await loadBase(a.base);
@@ -85,7 +93,7 @@ try {
   const pick = (score: (c: [number, number, number]) => number) => curve.slice(1).reduce((b, c) => (score(c) > score(b) ? c : b));
   const byTarget = pick((c) => c[1]);
   const byBoth = pick((c) => (c[1] * nT + c[2] * nS) / (nT + nS));
-  console.log(JSON.stringify({ tag: a.tag, seed: s.seed, from: a.from, mt, set: a.set, steps: cfg.steps, lr: cfg.lr, curve, selectTargetDev: { step: byTarget[0], targetDev: byTarget[1] }, selectBothDev: { step: byBoth[0], targetDev: byBoth[1] }, intents, seconds: Math.round((performance.now() - t0) / 1000) }));
+  console.log(JSON.stringify({ tag: a.tag, seed: s.seed, from: a.from, mt, cleanTarget: a['clean-target'], set: a.set, steps: cfg.steps, lr: cfg.lr, curve, selectTargetDev: { step: byTarget[0], targetDev: byTarget[1] }, selectBothDev: { step: byBoth[0], targetDev: byBoth[1] }, intents, seconds: Math.round((performance.now() - t0) / 1000) }));
 } finally {
   rmSync(dir, { recursive: true, force: true });
   await shutdownGpu();
