@@ -172,7 +172,7 @@ async function labelCmd(f: Flags, cmd: string): Promise<number> {
   const base = need<string>(cmd, f, 'base');
   const tok = await loadBaseTokenizer(await readBase(base, tokenizerFlag(f)));
   const data = await loadMarketData(need(cmd, f, 'data'));
-  const recs = await withRqa(stageTrainRecords(data, 2, (f['target-fraction'] as number) ?? 1, c.sft.seed), null);
+  const recs = await withRqa(stageTrainRecords(data, 2, (f['target-fraction'] as number) ?? 1, c.sft.seed, c.sft.translatedTwins), null);
   const adapters = join(need(cmd, f, 'run'), need(cmd, f, 'from'), 'best.ckpt');
   // with a queue this process only coordinates: the workers have the GPUs
   const queue = shardQueue(f);

@@ -235,7 +235,7 @@ async function softLabelStep(run: Run, s: StageSpec): Promise<void> {
   await run.timed(`label ${from}`, async () => {
     const tok = await loadBaseTokenizer(await readBase(run.base));
     const data = await loadMarketData(run.data);
-    const recs = await withRqa(stageTrainRecords(data, 2, s.targetFraction, run.c.sft.seed), null);
+    const recs = await withRqa(stageTrainRecords(data, 2, s.targetFraction, run.c.sft.seed, run.c.sft.translatedTwins), null);
     const base = await loadBase(run.base);
     const { model } = base;
     const adapters = join(run.runDir, from, 'best.ckpt');

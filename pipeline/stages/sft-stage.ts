@@ -14,6 +14,7 @@ import type { RelevanceSeq, TranslationSeq } from '../train/batch.ts';
 import { runSft, type SftConfig, type SftResult } from '../train/sft.ts';
 import { recordedSft, type SftSettings } from './config.ts';
 import { codeSwitchSource } from './code-switch.ts';
+import { isTwin, translatedTwins } from './translated-twins.ts';
 import { encodeRelevance, encodeTranslation, type Soft } from './encode.ts';
 import { evaluateModel, type ModelEvaluation } from './evaluate.ts';
 import { loadMarketData, sampleKey, type MarketData } from './market-data.ts';
@@ -70,15 +71,18 @@ export interface SftStageResult {
  * Stage 2's relevance stream with the target market's sparse labels drawn more often: each target
  * record is repeated so that they make up about `share` of the stream (at least their natural share).
  * Without it, 10% target labels are a tenth of every batch and the localisation barely moves in a
- * few hundred steps (measured in the demo); the source labels still make up the rest.
+ * few hundred steps (measured in the demo); the source labels still make up the rest. Translated
+ * twins (translated-twins.ts) are said in the target language but are source labels: they stay on
+ * the source side, once each.
  */
 export function upsampleTarget(recs: RelevanceRecord[], target: string, share: number | undefined): RelevanceRecord[] {
-  const tgt = recs.filter((r) => r.market === target);
+  const isLabel = (r: RelevanceRecord) => r.market === target && !isTwin(r);
+  const tgt = recs.filter(isLabel);
   const src = recs.length - tgt.length;
   if (share === undefined || tgt.length === 0 || src === 0) return recs;
   if (!(share > 0 && share < 1)) throw new Error(`targetShare ${share} outside (0, 1)`);
   const copies = Math.max(1, Math.round((share * src) / ((1 - share) * tgt.length)));
-  return [...recs.filter((r) => r.market !== target), ...Array.from({ length: copies }, () => tgt).flat()];
+  return [...recs.filter((r) => !isLabel(r)), ...Array.from({ length: copies }, () => tgt).flat()];
 }
 
 /**
@@ -116,8 +120,11 @@ export function sftLoopConfig(s: SftSettings, o: { init: boolean; mt: boolean; a
 /** The shuffle that picks Stage 2's share of target labels (Figure 3's fractions): its own stream of the SFT seed. */
 const targetSubsetSeed = (seed: number) => seed ^ 0x5eed;
 
-/** Training records of a stage: Stage 1 = source labels only; Stage 2 = source + (a share of) target labels. */
-export function stageTrainRecords(d: MarketData, stage: 1 | 2, targetFraction: number, seed: number): RelevanceRecord[] {
+/**
+ * Training records of a stage: Stage 1 = source labels only; Stage 2 = source + (a share of) target
+ * labels, and with `twins` (sft.translatedTwins) the source labels' translated twins after them.
+ */
+export function stageTrainRecords(d: MarketData, stage: 1 | 2, targetFraction: number, seed: number, twins = false): RelevanceRecord[] {
   const src = d.relevance[d.source]!.train;
   if (stage === 1) return src;
   const tgt = [...d.relevance[d.target]!.train];
@@ -126,7 +133,7 @@ export function stageTrainRecords(d: MarketData, stage: 1 | 2, targetFraction: n
     const j = r.int(i + 1);
     [tgt[i], tgt[j]] = [tgt[j]!, tgt[i]!];
   }
-  return [...src, ...tgt.slice(0, Math.round(tgt.length * targetFraction))];
+  return [...src, ...tgt.slice(0, Math.round(tgt.length * targetFraction)), ...(twins ? translatedTwins(d) : [])];
 }
 
 /** Dev records for checkpoint selection: Stage 1 has no target labels, so it selects on the source dev set. */
@@ -217,7 +224,7 @@ export async function runSftStage(o: SftStageOpts): Promise<SftStageResult> {
     ? await readSoftLabelsFrom(o.softLabels, baseInfo, fromStage ? { path: fromStage, digest: await checkpointDigest(fromStage) } : null, relabel)
     : null;
   // sft.codeSwitch: a share of the source records said partly in the other language (same labels)
-  const stageRecs = codeSwitchSource(stageTrainRecords(data, o.stage, o.targetFraction, o.train.seed), data.source, data.translations, o.train.codeSwitch, o.train.seed);
+  const stageRecs = codeSwitchSource(stageTrainRecords(data, o.stage, o.targetFraction, o.train.seed, o.train.translatedTwins), data.source, data.translations, o.train.codeSwitch, o.train.seed);
   const trainRecs = await withRqa(o.stage === 2 ? upsampleTarget(stageRecs, data.target, o.train.targetShare ?? undefined) : stageRecs, o.rqa);
   const devRecs = await withRqa(stageDevRecords(data, o.stage), o.rqa);
   const relevance = encodeAll(tok, trainRecs, o.train.maxLen, soft);

@@ -57,7 +57,7 @@ describe('loadConfig', () => {
   it('sft.precision: "f32" by default and then absent from what runs record; "mixed-f16" reaches the loop and its record', () => {
     const f32 = loadConfig(withSft({})).sft;
     expect(f32.precision).toBe('f32');
-    const { precision: _, warmLr: _w, emaHorizon: _e, warmEmaHorizon: _we, decayOn: _d, codeSwitch: _c, ...before } = f32; // labelHead stays: the demo sets it, so it is recorded // the settings as recorded before the knob existed
+    const { precision: _, warmLr: _w, emaHorizon: _e, warmEmaHorizon: _we, decayOn: _d, codeSwitch: _c, translatedTwins: _tt, ...before } = f32; // labelHead stays: the demo sets it, so it is recorded // the settings as recorded before the knob existed
     expect(recordedSft(f32)).toEqual(before);
     const loop = sftLoopConfig(f32, { init: false, mt: false, alpha: 1 });
     expect('precision' in loop).toBe(false);
@@ -155,6 +155,14 @@ describe('loadConfig', () => {
     expect(recordedSft(set).codeSwitch).toBe(0.5);
     expect(() => loadConfig(withSft({ codeSwitch: -0.1 }))).toThrow(/sft.codeSwitch -0.1 outside/);
     expect(() => loadConfig(withSft({ codeSwitch: 1.5 }))).toThrow(/sft.codeSwitch 1.5 outside/);
+  });
+
+  it('sft.translatedTwins: false by default and then absent from records; true is recorded; not a boolean refused', () => {
+    const none = loadConfig(withSft({})).sft;
+    expect(none.translatedTwins).toBe(false);
+    expect('translatedTwins' in recordedSft(none)).toBe(false);
+    expect(recordedSft(loadConfig(withSft({ translatedTwins: true })).sft).translatedTwins).toBe(true);
+    expect(() => loadConfig(withSft({ translatedTwins: 'yes' }))).toThrow(/sft.translatedTwins/);
   });
 
   it("takes the market's dev and test sizes from the file, else from the generator's preset", () => {

@@ -4,8 +4,9 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { RelevanceRecord } from '../../pipeline/data/schema.ts';
 import { stageSteps, upsampleTarget } from '../../pipeline/stages/sft-stage.ts';
+import { isTwin, twinQueryId } from '../../pipeline/stages/translated-twins.ts';
 
-const rec = (market: string, i: number) => ({ market, product_id: `P${i}`, query: `q${i}` }) as RelevanceRecord;
+const rec = (market: string, i: number) => ({ market, query_id: `${market}-Q${i}`, product_id: `P${i}`, query: `q${i}` }) as RelevanceRecord;
 const recs = (src: number, tgt: number) => [...Array.from({ length: src }, (_, i) => rec('KR', i)), ...Array.from({ length: tgt }, (_, i) => rec('TW', i))];
 
 describe('upsampleTarget', () => {
@@ -40,6 +41,15 @@ describe('upsampleTarget', () => {
   it('10% target labels at share 0.5 become half the stream', () => {
     const out = upsampleTarget(recs(12000, 1200), 'TW', 0.5);
     expect(out.filter((r) => r.market === 'TW').length).toBe(12000);
+  });
+
+  it('keeps translated twins (target-language source labels) once each, on the source side of the share', () => {
+    const twins = Array.from({ length: 5000 }, (_, i) => ({ ...rec('TW', i), query_id: twinQueryId(`KR-Q${i}`, 'TW') }));
+    const out = upsampleTarget([...recs(12000, 1200), ...twins], 'TW', 0.5);
+    expect(out.filter(isTwin)).toHaveLength(5000);
+    const labels = out.filter((r) => r.market === 'TW' && !isTwin(r)).length;
+    expect(labels).toBe(1200 * Math.round(17000 / 1200)); // 14 copies: half of the stream
+    expect(out.filter((r) => r.market === 'KR')).toHaveLength(12000);
   });
 });
 
