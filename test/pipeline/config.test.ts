@@ -11,8 +11,8 @@ import { trainRecord } from '../../pipeline/train/sft.ts';
 
 const demo = JSON.parse(readFileSync(configPath('demo'), 'utf8'));
 
-/** The demo's sft section without the knobs whose defaults these tests state (the demo sets them). */
-const { warmLr: _demoWarmLr, warmEmaHorizon: _demoWarmEma, ...demoSft } = demo.sft as Record<string, unknown>;
+/** The demo's sft section without the knobs whose defaults these tests state (the demo sets them: warmLr, warmEmaHorizon, translatedTwins). */
+const { warmLr: _demoWarmLr, warmEmaHorizon: _demoWarmEma, translatedTwins: _demoTwins, ...demoSft } = demo.sft as Record<string, unknown>;
 
 /** A config file: the demo's, its sft section (less the knobs above) patched. */
 function withSft(patch: Record<string, unknown>): string {

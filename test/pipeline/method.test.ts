@@ -30,7 +30,8 @@ it('runs generate → tokenizer → pretrain → Stage 1 (±MT, +RQA) → Stage 
     ...base,
     name: 'tiny-test',
     pretrain: { ...base.pretrain, steps: 20 },
-    sft: { ...base.sft, steps: 12, warmSteps: 12, evalEvery: 6 },
+    // translated twins on: Stage 2, its self-distillation round (labels for the twins too) and RQA* run with them
+    sft: { ...base.sft, steps: 12, warmSteps: 12, evalEvery: 6, translatedTwins: true },
     sd: { rounds: 1, alpha: 0.5 },
     figure3: { fractions: [] },
     rqa: { ...base.rqa, ranker: { ...rqaConfig(base.rqa).ranker, steps: 8, batchSize: 8 }, ebr: { ...rqaConfig(base.rqa).ebr, steps: 10, batchSize: 16, negatives: 16 } },
