@@ -4,18 +4,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { rng } from '../../engine/random.ts';
-import type { RelevanceRecord, TranslationPair } from '../../pipeline/data/schema.ts';
+import type { RelevanceRecord } from '../../pipeline/data/schema.ts';
+import { pair, PAIRS } from './fixtures/dictionary-pairs.ts';
 import { codeSwitch, codeSwitchSource, termDictionary } from '../../pipeline/stages/code-switch.ts';
 
-const pair = (kind: TranslationPair['kind'], source: string, target: string): TranslationPair =>
-  ({ kind, source_language: 'ko', target_language: 'zh-Hant', source, target });
-
-const PAIRS = [
-  pair('brand', '컨버스', '匡威'),
-  pair('category', '디지털 > 보조배터리', '3C配件 > 行動電源'),
-  pair('category', '보조배터리', '行動電源'),
-  pair('title', '삼성 보조배터리', '三星 行動電源'), // titles are not dictionary terms
-];
 
 describe('termDictionary', () => {
   it('reads brand and category pairs both ways, splits category paths, and puts longer terms first', () => {

@@ -2,18 +2,10 @@
 // recipes differ only in the parts they add (the code-switching itself: code-switch.test.ts).
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { CatalogueRecord, TranslationPair } from '../../pipeline/data/schema.ts';
+import type { CatalogueRecord } from '../../pipeline/data/schema.ts';
+import { PAIRS } from './fixtures/dictionary-pairs.ts';
 import { behaviourDocs, pretrainTexts } from '../../pipeline/stages/pretrain-corpus.ts';
 
-const pair = (kind: TranslationPair['kind'], source: string, target: string): TranslationPair =>
-  ({ kind, source_language: 'ko', target_language: 'zh-Hant', source, target });
-
-const PAIRS = [
-  pair('brand', '컨버스', '匡威'),
-  pair('category', '디지털 > 보조배터리', '3C配件 > 行動電源'),
-  pair('category', '보조배터리', '行動電源'),
-  pair('title', '삼성 보조배터리', '三星 行動電源'), // titles are not dictionary terms
-];
 
 const listing = (market: string, id: string, title: string, category: string): CatalogueRecord => ({
   market, language: market === 'KR' ? 'ko' : 'zh-Hant', product_id: id, product_title: title,
