@@ -14,8 +14,8 @@ import type { MarketData } from './market-data.ts';
 /** A twin's query id: the source query's id and the target market (never a target query's own id). */
 export const twinQueryId = (sourceQueryId: string, target: string) => `${sourceQueryId}@${target}`;
 
-/** Whether a record is a translated twin (by its query id). */
-export const isTwin = (r: Pick<RelevanceRecord, 'query_id'>) => r.query_id.includes('@');
+/** Whether a record is a translated twin: its query id ends in "@" and its own market. */
+export const isTwin = (r: Pick<RelevanceRecord, 'query_id' | 'market'>) => r.query_id.endsWith(`@${r.market}`);
 
 /**
  * The brand a target-language query names, read the way the market reads its queries' brands: the
