@@ -11,8 +11,8 @@ import { trainRecord } from '../../pipeline/train/sft.ts';
 
 const demo = JSON.parse(readFileSync(configPath('demo'), 'utf8'));
 
-/** The demo's sft section without the knobs whose defaults these tests state (the demo sets them: warmLr, warmEmaHorizon, translatedTwins). */
-const { warmLr: _demoWarmLr, warmEmaHorizon: _demoWarmEma, translatedTwins: _demoTwins, ...demoSft } = demo.sft as Record<string, unknown>;
+/** The demo's sft section without the knobs whose defaults these tests state (the demo sets them: warmLr, warmEmaHorizon, translatedTwins, rqaContinues). */
+const { warmLr: _demoWarmLr, warmEmaHorizon: _demoWarmEma, translatedTwins: _demoTwins, rqaContinues: _demoRqa, ...demoSft } = demo.sft as Record<string, unknown>;
 
 /** A config file: the demo's, its sft section (less the knobs above) patched. */
 function withSft(patch: Record<string, unknown>): string {
@@ -57,7 +57,7 @@ describe('loadConfig', () => {
   it('sft.precision: "f32" by default and then absent from what runs record; "mixed-f16" reaches the loop and its record', () => {
     const f32 = loadConfig(withSft({})).sft;
     expect(f32.precision).toBe('f32');
-    const { precision: _, warmLr: _w, emaHorizon: _e, warmEmaHorizon: _we, decayOn: _d, codeSwitch: _c, translatedTwins: _tt, ...before } = f32; // labelHead stays: the demo sets it, so it is recorded // the settings as recorded before the knob existed
+    const { precision: _, warmLr: _w, emaHorizon: _e, warmEmaHorizon: _we, decayOn: _d, codeSwitch: _c, translatedTwins: _tt, rqaContinues: _rc, ...before } = f32; // labelHead stays: the demo sets it, so it is recorded // the settings as recorded before the knob existed
     expect(recordedSft(f32)).toEqual(before);
     const loop = sftLoopConfig(f32, { init: false, mt: false, alpha: 1 });
     expect('precision' in loop).toBe(false);
@@ -163,6 +163,14 @@ describe('loadConfig', () => {
     expect('translatedTwins' in recordedSft(none)).toBe(false);
     expect(recordedSft(loadConfig(withSft({ translatedTwins: true })).sft).translatedTwins).toBe(true);
     expect(() => loadConfig(withSft({ translatedTwins: 'yes' }))).toThrow(/sft.translatedTwins/);
+  });
+
+  it('sft.rqaContinues: false by default and then absent from records; true is recorded; not a boolean refused', () => {
+    const none = loadConfig(withSft({})).sft;
+    expect(none.rqaContinues).toBe(false);
+    expect('rqaContinues' in recordedSft(none)).toBe(false);
+    expect(recordedSft(loadConfig(withSft({ rqaContinues: true })).sft).rqaContinues).toBe(true);
+    expect(() => loadConfig(withSft({ rqaContinues: 1 }))).toThrow(/sft.rqaContinues/);
   });
 
   it("takes the market's dev and test sizes from the file, else from the generator's preset", () => {

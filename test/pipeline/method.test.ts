@@ -30,8 +30,9 @@ it('runs generate → tokenizer → pretrain → Stage 1 (±MT, +RQA) → Stage 
     ...base,
     name: 'tiny-test',
     pretrain: { ...base.pretrain, steps: 20 },
-    // translated twins on: Stage 2, its self-distillation round (labels for the twins too) and RQA* run with them
-    sft: { ...base.sft, steps: 12, warmSteps: 12, evalEvery: 6, translatedTwins: true },
+    // translated twins on: Stage 2, its self-distillation round (labels for the twins too) and RQA* run with them;
+    // Stage 1's RQA run continues SFT+MT, as in the demo
+    sft: { ...base.sft, steps: 12, warmSteps: 12, evalEvery: 6, translatedTwins: true, rqaContinues: true },
     sd: { rounds: 1, alpha: 0.5 },
     figure3: { fractions: [] },
     rqa: { ...base.rqa, ranker: { ...rqaConfig(base.rqa).ranker, steps: 8, batchSize: 8 }, ebr: { ...rqaConfig(base.rqa).ebr, steps: 10, batchSize: 16, negatives: 16 } },
@@ -62,7 +63,7 @@ it('runs generate → tokenizer → pretrain → Stage 1 (±MT, +RQA) → Stage 
   const report = read<{ table2: { name: string; setting: string; from: string; f1: number }[] }>('report.json');
   expect(report.table2.map((r) => r.name)).toEqual(['stage1-sft', 'stage1-sft-mt', 'stage1-sft-mt-rqa', 'stage2', 'stage2-rqa-star', 'sd-1']);
   expect(report.table2.map((r) => r.setting)).toEqual(['SFT', 'SFT+MT', 'SFT+MT+RQA', 'SFT+MT', 'SFT+MT+RQA*', 'SFT+MT+SD-1']);
-  expect(report.table2.map((r) => r.from)).toEqual(['base model', 'base model', 'base model', 'stage1-sft-mt', 'stage1-sft-mt-rqa', 'stage2']);
+  expect(report.table2.map((r) => r.from)).toEqual(['base model', 'base model', 'stage1-sft-mt', 'stage1-sft-mt', 'stage1-sft-mt-rqa', 'stage2']);
   for (const s of methodStages(c)) {
     const r = read<SftStageResult>(`${s.name}/result.json`);
     expect(r.provenance.hashes.tokenizer, s.name).toBe(tokenizerHash(tok));

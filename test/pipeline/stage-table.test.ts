@@ -19,8 +19,14 @@ describe('methodStages', () => {
     });
   });
 
-  it('Stage 1 starts from the base model on all source labels; self-distillation continues the model it learns from', () => {
-    for (const s of stages.filter((x) => x.stage === 1)) expect([s.startsFrom, s.targetFraction, s.softLabelsFrom]).toEqual([null, 1, null]);
+  it('Stage 1 learns all source labels from the base model (RQA continues SFT+MT with sft.rqaContinues); self-distillation continues the model it learns from', () => {
+    for (const rqaContinues of [false, true]) {
+      const one = methodStages({ ...c, sft: { ...c.sft, rqaContinues } }).filter((x) => x.stage === 1);
+      expect(one.map((s) => [s.name, s.startsFrom, s.targetFraction, s.softLabelsFrom])).toEqual([
+        ['stage1-sft', null, 1, null], ['stage1-sft-mt', null, 1, null], ['stage1-sft-mt-rqa', rqaContinues ? 'stage1-sft-mt' : null, 1, null]]);
+      // the RQA verdict says when its difference includes the continued steps
+      expect(/includes its steps/.test(one[2]!.verdict!.what)).toBe(rqaContinues);
+    }
     for (const s of stages.filter((x) => x.softLabelsFrom)) expect(s.startsFrom).toBe(s.softLabelsFrom);
   });
 
@@ -32,7 +38,7 @@ describe('methodStages', () => {
 
   it('names the transfer-gap pair (without, with MT) and the teacher candidates from the table', () => {
     expect(TRANSFER_GAP_STAGES.map((n) => findStage(stages, n).mt)).toEqual([false, true]);
-    expect(teacherCandidates(stages)).toEqual(['stage2', 'sd-1', 'sd-2', 'sd-3']);
+    expect(teacherCandidates(stages)).toEqual(['stage2', ...Array.from({ length: c.sd.rounds }, (_, i) => `sd-${i + 1}`)]);
     expect(() => findStage(stages, 'stage3')).toThrow(/no stage "stage3"/);
   });
 
