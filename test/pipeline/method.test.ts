@@ -91,6 +91,7 @@ it('runs generate → tokenizer → pretrain → Stage 1 (±MT, +RQA) → Stage 
   const md = readFileSync(join(dir, 'report.md'), 'utf8');
   for (const h of ['Table 2', 'transfer gap', 'Retrieval accuracy', 'Table 3', 'Paired comparisons', 'Stages and settings', 'Timing per stage']) expect(md).toContain(h);
   for (const k of Object.keys(SFT_KNOBS)) expect(md).toContain(`| ${k} |`);
+  expect(md).toContain('except SFT+MT+RQA (sft.rqaContinues)');
   // a rerun finds every stage done: no stage's files are rewritten, only the report
   const stamp = (f: string) => statSync(join(dir, f)).mtimeMs;
   const kept = ['stage2/result.json', 'stage2/best.ckpt', 'sd-1/soft-labels.jsonl', 'online/result.json', 'base.ckpt', 'tokenizer/csrm-spm.model'];
