@@ -46,7 +46,7 @@ export interface SftSettings extends Omit<SftConfig, 'warmup' | 'alpha' | 'preci
 /** The "sft" section's knobs, in the order the report lists them. */
 export const SFT_KNOBS: Record<keyof SftSettings, Knob> = {
   steps: { what: 'relevance batches of a stage trained from the base model (Stage 1)', check: posInt },
-  warmSteps: { what: 'relevance batches of a stage that continues an earlier one (Stage 2, self-distillation rounds)', default: (s: Record<string, unknown>) => s.steps, check: posInt },
+  warmSteps: { what: 'relevance batches of a stage that continues an earlier one (Stage 2, self-distillation rounds, and SFT+MT+RQA with rqaContinues)', default: (s: Record<string, unknown>) => s.steps, check: posInt },
   batchSize: { what: 'sequences per batch', check: posInt },
   lr: { what: 'peak learning rate (linear warm-up, the peak held for lrHold, then cosine decay to 10%)', check: posNum },
   warmLr: { what: 'peak learning rate of a stage that continues an earlier one (null: lr)', default: null, check: orNull(posNum) },
