@@ -6,12 +6,12 @@
 //   p ← p − lr · (m / bc1) / (√(v / bc2) + eps),   bc1 = 1 − β1^t, bc2 = 1 − β2^t
 // Tails: a parameter of n elements is processed as ⌈n/4⌉ vec4; the lanes past n live in the
 // pooled buffer's slack and are never read as data.
-import { kernel, type Access, type Kernel } from '../kernel.ts';
+import { kernel, type Access, type Kernel, memoKernel } from '../kernel.ts';
 
 export const ADAMW_WG = 256;
 export const ADAMW_VPT = 4;
 
-export function adamwStep(k: number): Kernel {
+export const adamwStep = memoKernel(function adamwStep(k: number): Kernel {
   const slots = Array.from({ length: k }, (_, s) => s);
   const decl = slots
     .map(
@@ -58,4 +58,4 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 }`,
     bindings,
   );
-}
+});

@@ -5,11 +5,11 @@
 //   prep: (lse, D) per query row;  dq: one invocation per query row loops over its visible keys;
 //   dkv: one invocation per (batch, kv head, key) loops over every query head of its group and
 //   every query that sees the key, so each dK/dV element has exactly one writer.
-import { kernel, type Kernel } from '../kernel.ts';
+import { kernel, type Kernel, memoKernel } from '../kernel.ts';
 import { ATTN_DKV_BINDINGS, ATTN_DQ_BINDINGS, ATTN_HELPERS, ATTN_PARAMS, ATTN_WG, DKV_ROW_STATE, DQ_ROW_STATE, unroll } from './common.ts';
 
 /** ld[b, h, i] = (lse, D). Grid: (ceil(T / WG), H, B). */
-export function attentionBackwardPrep(Dh: number): Kernel {
+export const attentionBackwardPrep = memoKernel(function attentionBackwardPrep(Dh: number): Kernel {
   const DH4 = Dh / 4;
   return kernel(
     `attention_bwd_prep_d${Dh}`,
@@ -34,10 +34,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 }`,
     ['r', 'r', 'r', 'rw'],
   );
-}
+});
 
 /** dQ. Grid: (ceil(T / WG), H, B). */
-export function attentionBackwardDq(Dh: number): Kernel {
+export const attentionBackwardDq = memoKernel(function attentionBackwardDq(Dh: number): Kernel {
   const DH4 = Dh / 4;
   return kernel(
     `attention_bwd_dq_rows_d${Dh}`,
@@ -65,10 +65,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 }`,
     ['r', 'r', 'r', 'r', 'r', 'r', 'rw'],
   );
-}
+});
 
 /** dK and dV. Grid: (ceil(S / WG), Hkv, B). */
-export function attentionBackwardDkv(Dh: number): Kernel {
+export const attentionBackwardDkv = memoKernel(function attentionBackwardDkv(Dh: number): Kernel {
   const DH4 = Dh / 4;
   return kernel(
     `attention_bwd_dkv_rows_d${Dh}`,
@@ -100,4 +100,4 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 }`,
     ['r', 'r', 'r', 'r', 'r', 'r', 'rw', 'rw'],
   );
-}
+});

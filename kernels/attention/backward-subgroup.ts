@@ -7,7 +7,7 @@
 //   dQ_i = scale·Σ_j dS_ij·k_j;   dV_j = Σ_i P_ij·dO_i,  dK_j = scale·Σ_i dS_ij·q_i
 // Masked pairs get P = dS = 0. Lanes past the last row shadow it and do not write; the row loops run
 // to the subgroup's extreme bound (subgroupMax / subgroupMin), the same on every lane.
-import { kernel, type Kernel } from '../kernel.ts';
+import { kernel, type Kernel, memoKernel } from '../kernel.ts';
 import { attentionKeyBlock, ATTN_DKV_BINDINGS, ATTN_DQ_BINDINGS, ATTN_HELPERS, ATTN_PARAMS, ATTN_WG, blockLayout, DKV_ROW_STATE, DQ_ROW_STATE, unroll } from './common.ts';
 
 const range = (n: number) => [...Array(n).keys()];
@@ -17,7 +17,7 @@ ${ATTN_PARAMS}
 ${bindings}`;
 
 /** dQ, one lane per query row, keys in blocks. Grid: (ceil(T / WG), H, B). */
-export function attentionBackwardDqSubgroup(Dh: number, SG: number): Kernel {
+export const attentionBackwardDqSubgroup = memoKernel(function attentionBackwardDqSubgroup(Dh: number, SG: number): Kernel {
   const DH4 = Dh / 4;
   const KB = attentionKeyBlock(Dh, SG);
   const blk = blockLayout(KB, DH4, SG);
@@ -52,10 +52,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(subgroup_invocat
 }`,
     ['r', 'r', 'r', 'r', 'r', 'r', 'rw'],
   );
-}
+});
 
 /** dK and dV, one lane per key row, queries (of every head of the group) in blocks. Grid: (ceil(S / WG), Hkv, B). */
-export function attentionBackwardDkvSubgroup(Dh: number, SG: number): Kernel {
+export const attentionBackwardDkvSubgroup = memoKernel(function attentionBackwardDkvSubgroup(Dh: number, SG: number): Kernel {
   const DH4 = Dh / 4;
   const QB = attentionKeyBlock(Dh, SG);
   const blk = blockLayout(QB, DH4, SG);
@@ -99,4 +99,4 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(subgroup_invocat
 }`,
     ['r', 'r', 'r', 'r', 'r', 'r', 'rw', 'rw'],
   );
-}
+});

@@ -11,10 +11,10 @@
 // Lanes past the last query compute a clamped row and do not write; the key loop runs to the
 // subgroup's largest visible end. Grid: (ceil(T / WG), H, B); WG is a multiple of SG and SG is the
 // adapter's fixed subgroup size with lanes in local-index order (engine/device.ts probes both).
-import { kernel, type Kernel } from '../kernel.ts';
+import { kernel, type Kernel, memoKernel } from '../kernel.ts';
 import { attentionKeyBlock, ATTN_FWD_BINDINGS, ATTN_HELPERS, ATTN_PARAMS, ATTN_WG, blockLayout, FWD_ROW_STATE, FWD_ROW_WRITE, unroll } from './common.ts';
 
-export function attentionForwardSubgroup(Dh: number, SG: number): Kernel {
+export const attentionForwardSubgroup = memoKernel(function attentionForwardSubgroup(Dh: number, SG: number): Kernel {
   const DH4 = Dh / 4;
   const KB = attentionKeyBlock(Dh, SG);
   const blk = blockLayout(KB, DH4, SG);
@@ -64,4 +64,4 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(subgroup_invocat
 }`,
     ['r', 'r', 'r', 'r', 'rw', 'rw'],
   );
-}
+});

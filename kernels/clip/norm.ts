@@ -3,7 +3,7 @@
 //                   workgroups [w_{s−1}, w_s)); lanes past n are masked out
 //   clip_finalize:  one workgroup sums the partials: norm = √Σ, coef = min(1, maxNorm/(norm + 1e-6))
 //   clip_scale_k:   g ← coef · g in place
-import { kernel, type Access, type Kernel } from '../kernel.ts';
+import { kernel, type Access, type Kernel, memoKernel } from '../kernel.ts';
 
 export const CLIP_WG = 256;
 export const CLIP_VPT = 4; // vec4 per invocation in the partial sums: 4096 elements per workgroup
@@ -15,7 +15,7 @@ const TREE = (arr: string, lid: string) => `
     workgroupBarrier();
   }`;
 
-export function clipSumsq(k: number): Kernel {
+export const clipSumsq = memoKernel(function clipSumsq(k: number): Kernel {
   const slots = Array.from({ length: k }, (_, s) => s);
   const decl = slots.map((s) => `@group(0) @binding(${1 + s}) var<storage, read> g${s}: array<vec4<f32>>;`).join('\n');
   const body = slots
@@ -55,7 +55,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
 }`,
     [...slots.map((): Access => 'r'), 'rw'],
   );
-}
+});
 
 export const clipFinalize = kernel(
   'clip_finalize',
@@ -81,7 +81,7 @@ fn main(@builtin(local_invocation_index) lid: u32) {
   ['r', 'rw', 'rw'],
 );
 
-export function clipScale(k: number): Kernel {
+export const clipScale = memoKernel(function clipScale(k: number): Kernel {
   const slots = Array.from({ length: k }, (_, s) => s);
   const decl = slots.map((s) => `@group(0) @binding(${1 + s}) var<storage, read_write> g${s}: array<vec4<f32>>;`).join('\n');
   const body = slots
@@ -106,4 +106,4 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 }`,
     [...slots.map((): Access => 'rw'), 'r'],
   );
-}
+});

@@ -3,7 +3,7 @@
 //    `n4b`) or a scalar; 4 elements per load, VPT vec4 per invocation, grid-stride so neighbouring
 //    invocations touch neighbouring memory (coalesced on GPUs, SIMD-friendly on lavapipe);
 //  - strided: any broadcast, one element per invocation, index arithmetic from uniform strides.
-import { kernel, type Kernel } from '../kernel.ts';
+import { kernel, type Kernel, memoKernel } from '../kernel.ts';
 import { BINARY, PRELUDE, UNARY } from './exprs.ts';
 
 export type Mode = 'full' | 'suffix' | 'scalar';
@@ -17,7 +17,7 @@ function load(name: string, mode: Mode, periodField: string): string {
 }
 
 /** y = f(a) over vec4s; p.n4 = vec4 count of the output. */
-export function unaryVec4(op: string): Kernel {
+export const unaryVec4 = memoKernel(function unaryVec4(op: string): Kernel {
   const expr = UNARY[op];
   if (!expr) throw new Error(`unknown unary op ${op}`);
   return kernel(
@@ -39,10 +39,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 }`,
     ['r', 'rw'],
   );
-}
+});
 
 /** y = f(a, b) over vec4s with a/b each full, suffix-periodic or scalar. */
-export function binaryVec4(op: string, ma: Mode, mb: Mode): Kernel {
+export const binaryVec4 = memoKernel(function binaryVec4(op: string, ma: Mode, mb: Mode): Kernel {
   const expr = BINARY[op];
   if (!expr) throw new Error(`unknown binary op ${op}`);
   return kernel(
@@ -69,12 +69,12 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 }`,
     ['r', 'r', 'rw'],
   );
-}
+});
 
 export const MAX_RANK = 8;
 
 /** y = f(a, b) with arbitrary broadcasting: strides of a and b are 0 on broadcast axes. */
-export function binaryStrided(op: string): Kernel {
+export const binaryStrided = memoKernel(function binaryStrided(op: string): Kernel {
   const expr = BINARY[op];
   if (!expr) throw new Error(`unknown binary op ${op}`);
   return kernel(
@@ -106,4 +106,4 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 }`,
     ['r', 'r', 'rw'],
   );
-}
+});

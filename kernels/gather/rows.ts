@@ -7,7 +7,7 @@
 // columns) and loops over all ids once in order, so sums are deterministic. Cost O(V · n) compares
 // (times D/128 chunks for wide rows) plus O(n · D) adds. Where the ids are also host data, the host
 // sorts them (scatterIndex in engine/ops/gather.ts) and scatterCsrKernel sums in O(V·D + n·D).
-import { kernel, type Kernel } from '../kernel.ts';
+import { kernel, type Kernel, memoKernel } from '../kernel.ts';
 
 export const GATHER_WG = 256;
 export const SCATTER_WG = 64;
@@ -15,7 +15,7 @@ export const SCATTER_WG = 64;
 export const SCATTER_CHUNK = 32;
 
 /** One invocation per output element (vec4 of columns when D % 4 = 0). */
-export function gatherKernel(vec4: boolean): Kernel {
+export const gatherKernel = memoKernel(function gatherKernel(vec4: boolean): Kernel {
   const T = vec4 ? 'vec4<f32>' : 'f32';
   return kernel(
     `gather_rows${vec4 ? '_vec4' : ''}`,
@@ -36,14 +36,14 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 }`,
     ['r', 'r', 'rw'],
   );
-}
+});
 
 /**
  * One invocation per (vocab row, chunk of up to SCATTER_CHUNK columns); p.cols counts vec4 chunks
  * when vec4 is set. The invocation zeroes its slice of dT, then walks the ids once and adds the
  * matching gradient rows in id order: V·n compares plus n·D adds in all, deterministic, no atomics.
  */
-export function scatterKernel(vec4: boolean): Kernel {
+export const scatterKernel = memoKernel(function scatterKernel(vec4: boolean): Kernel {
   const T = vec4 ? 'vec4<f32>' : 'f32';
   return kernel(
     `gather_rows_backward${vec4 ? '_vec4' : ''}`,
@@ -72,7 +72,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 }`,
     ['r', 'r', 'rw'],
   );
-}
+});
 
 /**
  * The same scatter for adapters whose subgroups are SIMD lanes of a CPU (lavapipe): there every lane
@@ -82,7 +82,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
  * result is bit-identical to scatterKernel's. Lanes past the last (vocab row, chunk) compute a
  * clamped one and do not write. Needs the adapter's fixed subgroup size SG dividing SCATTER_WG.
  */
-export function scatterKernelSubgroup(vec4: boolean, SG: number): Kernel {
+export const scatterKernelSubgroup = memoKernel(function scatterKernelSubgroup(vec4: boolean, SG: number): Kernel {
   const T = vec4 ? 'vec4<f32>' : 'f32';
   const step = (t: number) => `
     if (valid && j0 + ${t}u < p.n && subgroupBroadcast(id, ${t}u) == v) {
@@ -117,7 +117,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 }`,
     ['r', 'r', 'rw'],
   );
-}
+});
 
 /**
  * The scatter from a compressed index built on the host where the ids are host data (a training
@@ -127,7 +127,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
  * is bit-identical — in O(V·D + n·D) instead of O(V·n) compares. Consecutive lanes share a vocab row:
  * the same trip count and contiguous loads across a subgroup.
  */
-export function scatterCsrKernel(vec4: boolean): Kernel {
+export const scatterCsrKernel = memoKernel(function scatterCsrKernel(vec4: boolean): Kernel {
   const T = vec4 ? 'vec4<f32>' : 'f32';
   return kernel(
     `gather_rows_backward_csr${vec4 ? '_vec4' : ''}`,
@@ -152,4 +152,4 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 }`,
     ['r', 'r', 'rw'],
   );
-}
+});

@@ -4,7 +4,7 @@
 // that neighbouring invocations read neighbouring memory.
 //   rms:   y = x·r·w,          r = 1/sqrt(mean(x²) + eps)                stats[row] = r
 //   layer: y = (x−μ)·r·w + b,  r = 1/sqrt(mean((x−μ)²) + eps)            stats[row] = (μ, r)
-import { kernel, type Kernel } from '../kernel.ts';
+import { kernel, type Kernel, memoKernel } from '../kernel.ts';
 
 export type NormKind = 'rms' | 'layer';
 export const NORM_WG = 64;
@@ -20,7 +20,7 @@ const HEAD = `struct P { rows: u32, dv: u32, d: u32, eps: f32 }
 @group(0) @binding(0) var<uniform> p: P;`;
 
 /** Forward: bindings x, w, [b], y, stats. p.dv = row length in V units, p.d = D. */
-export function normForward(kind: NormKind, vec: boolean): Kernel {
+export const normForward = memoKernel(function normForward(kind: NormKind, vec: boolean): Kernel {
   const layer = kind === 'layer';
   const body = layer
     ? `
@@ -57,13 +57,13 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 }`,
     layer ? ['r', 'r', 'r', 'rw', 'rw'] : ['r', 'r', 'rw', 'rw'],
   );
-}
+});
 
 /** Input gradient, with x̂ the normalised row and g = dy·w:
  *   rms:   dx = r·(g − x̂·mean(g·x̂))
  *   layer: dx = r·(g − mean(g) − x̂·mean(g·x̂))
  * Bindings x, w, stats, dy, dx. */
-export function normBackwardX(kind: NormKind, vec: boolean): Kernel {
+export const normBackwardX = memoKernel(function normBackwardX(kind: NormKind, vec: boolean): Kernel {
   const layer = kind === 'layer';
   const xhat = layer ? '(x[base + k] - V(mu)) * r' : 'x[base + k] * r';
   return kernel(
@@ -98,11 +98,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 }`,
     ['r', 'r', 'r', 'r', 'rw'],
   );
-}
+});
 
 /** Parameter gradients: dw = Σ_rows dy·x̂ (and for layer db = Σ_rows dy), one invocation per column.
  * Bindings x, stats, dy, dw[, db]. */
-export function normBackwardW(kind: NormKind, vec: boolean): Kernel {
+export const normBackwardW = memoKernel(function normBackwardW(kind: NormKind, vec: boolean): Kernel {
   const layer = kind === 'layer';
   return kernel(
     `${kind}norm_bwd_w_${vec ? 'v4' : 's'}`,
@@ -130,4 +130,4 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 }`,
     layer ? ['r', 'r', 'r', 'rw', 'rw'] : ['r', 'r', 'r', 'rw'],
   );
-}
+});

@@ -8,7 +8,7 @@
 // Rows past the last are computed clamped and not written (their partials count zero).
 // (A forward of the same shape, x and the weight held in registers, measured slower than rows.ts's:
 // 8192 × 64, adapter-thread CPU 1.12–1.18 vs 0.96–1.09 ms.)
-import { kernel, type Kernel } from '../kernel.ts';
+import { kernel, type Kernel, memoKernel } from '../kernel.ts';
 import type { NormKind } from './rows.ts';
 
 export const NORM_SG_WG = 64;
@@ -40,7 +40,7 @@ const BUILTINS = `@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups
  * and this subgroup's partial column sums part[sub, c] = Σ_rows dy·x̂ (layer: part[sub, 2c + 1] = Σ dy;
  * dw partials then sit at even vec4 slots). Bindings x, w, stats, dy, dx, part (a dummy for what is not wanted).
  */
-export function normBackwardSubgroup(kind: NormKind, dv: number, SG: number, wantDx: boolean, wantW: boolean): Kernel {
+export const normBackwardSubgroup = memoKernel(function normBackwardSubgroup(kind: NormKind, dv: number, SG: number, wantDx: boolean, wantW: boolean): Kernel {
   if (!wantDx && !wantW) throw new Error('normBackwardSubgroup: nothing to compute');
   const layer = kind === 'layer';
   const J = normLanes(dv, SG);
@@ -80,10 +80,10 @@ ${wantW ? range(J).map((j) => `  if (on${j}) { part[${partIdx(j, 0)}] = pw${j};$
 }`,
     ['r', 'r', 'r', 'r', 'rw', 'rw'],
   );
-}
+});
 
 /** dw[c] (and db[c]) = Σ_sub part[sub, c]: one invocation per vec4 column. Bindings part, dw[, db]. */
-export function normSumParts(kind: NormKind): Kernel {
+export const normSumParts = memoKernel(function normSumParts(kind: NormKind): Kernel {
   const layer = kind === 'layer';
   return kernel(
     `${kind}norm_sum_parts`,
@@ -106,4 +106,4 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 }`,
     layer ? ['r', 'rw', 'rw'] : ['r', 'rw'],
   );
-}
+});

@@ -5,11 +5,11 @@
 // sign = −1 rotates by −a (the backward). One invocation per (token, head, vec4 of pairs) when
 // Dh/2 % 4 == 0, else per pair. The angle is range-reduced to [−π, π] (Cody–Waite, 2π = C1 + C2
 // with C1 exact in 8 bits) because GPU sin/cos are only accurate near zero.
-import { kernel, type Kernel } from '../kernel.ts';
+import { kernel, type Kernel, memoKernel } from '../kernel.ts';
 
 export const ROPE_WG = 64;
 
-export function ropeKernel(vec: boolean): Kernel {
+export const ropeKernel = memoKernel(function ropeKernel(vec: boolean): Kernel {
   const L = vec ? 4 : 1;
   const V = vec ? 'vec4<f32>' : 'f32';
   const lanes = vec ? 'vec4<f32>(0.0, 1.0, 2.0, 3.0)' : '0.0';
@@ -44,4 +44,4 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 }`,
     ['r', 'r', 'rw'],
   );
-}
+});

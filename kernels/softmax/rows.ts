@@ -5,7 +5,7 @@
 // Two layouts: 'thread' gives each invocation a whole row (short rows: no barriers, which are pure
 // overhead on CPU adapters); 'workgroup' gives each row a workgroup that strides it and reduces in
 // workgroup memory (long rows).
-import { kernel, type Kernel } from '../kernel.ts';
+import { kernel, type Kernel, memoKernel } from '../kernel.ts';
 
 export type SoftmaxKind = 'softmax' | 'logsoftmax';
 /** 'subgroup' (one subgroup per row) is kernels/softmax/subgroup.ts. */
@@ -99,9 +99,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 }`;
 }
 
-export function softmaxKernel(kind: SoftmaxKind, pass: 'fwd' | 'bwd', layout: Exclude<SoftmaxLayout, 'subgroup'>): Kernel {
+export const softmaxKernel = memoKernel(function softmaxKernel(kind: SoftmaxKind, pass: 'fwd' | 'bwd', layout: Exclude<SoftmaxLayout, 'subgroup'>): Kernel {
   const b = pass === 'fwd' ? fwdBody(kind) : bwdBody(kind);
   const code = `struct P { rows: u32, len: u32 }
 @group(0) @binding(0) var<uniform> p: P;${layout === 'thread' ? threadLayout(b) : workgroupLayout(b)}`;
   return kernel(`${kind}_${pass}_${layout}`, code, pass === 'fwd' ? ['r', 'rw'] : ['r', 'r', 'rw']);
-}
+});

@@ -8,13 +8,13 @@
 //   S = Σ_lanes s·e^(m−M);   softmax: y = e^(x−M) / S;   log-softmax: y = x − M − log S
 //   backward: softmax dx = y ⊙ (g − Σ g⊙y);  log-softmax dx = g − e^y · Σ g
 // Rows past the last are computed clamped and not written. Workgroup: WG lanes = WG / SG rows.
-import { kernel, type Kernel } from '../kernel.ts';
+import { kernel, type Kernel, memoKernel } from '../kernel.ts';
 import type { SoftmaxKind } from './rows.ts';
 
 export const SM_SUBGROUP_WG = 64;
 const NEG_MAX = '-3.4028234663852886e38';
 
-export function softmaxSubgroupKernel(kind: SoftmaxKind, pass: 'fwd' | 'bwd', vec4: boolean, SG: number): Kernel {
+export const softmaxSubgroupKernel = memoKernel(function softmaxSubgroupKernel(kind: SoftmaxKind, pass: 'fwd' | 'bwd', vec4: boolean, SG: number): Kernel {
   const T = vec4 ? 'vec4<f32>' : 'f32';
   const hsum = vec4 ? 'fn hsum(v: vec4<f32>) -> f32 { return v.x + v.y + v.z + v.w; }' : 'fn hsum(v: f32) -> f32 { return v; }';
   const hmax = vec4 ? 'fn hmax(v: vec4<f32>) -> f32 { return max(max(v.x, v.y), max(v.z, v.w)); }' : 'fn hmax(v: f32) -> f32 { return v; }';
@@ -71,4 +71,4 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw: vec3
 }`,
     pass === 'fwd' ? ['r', 'rw'] : ['r', 'r', 'rw'],
   );
-}
+});
