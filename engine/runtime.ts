@@ -38,8 +38,6 @@ export function dispatchCount(): number {
 interface Compiled {
   pipeline: GPUComputePipeline;
   layout: GPUBindGroupLayout;
-  /** Names the layout in bind-group cache keys. */
-  id: number;
 }
 
 // Pipelines by kernel object (ops keep their kernels), then by name and WGSL (a kernel built anew
@@ -47,12 +45,11 @@ interface Compiled {
 let byKernel = new WeakMap<Kernel, Compiled>();
 let cachedFor: GPUDevice | null = null;
 
-/** Pipelines, layouts and bind groups belong to one device: a new device starts with none. */
+/** Pipelines and layouts belong to one device: a new device starts with none. */
 function cachesFor(g: Gpu): void {
   if (cachedFor === g.device) return;
   pipelines.clear();
   byKernel = new WeakMap();
-  bindGroups.clear();
   cachedFor = g.device;
 }
 
@@ -69,8 +66,7 @@ function compile(g: Gpu, k: Kernel): Compiled {
   }
   const entries: GPUBindGroupLayoutEntry[] = [];
   let b = 0;
-  // a dynamic offset, so that a bind group does not depend on where this launch's uniforms sit
-  if (k.params) entries.push({ binding: b++, visibility: 4 /* COMPUTE */, buffer: { type: 'uniform', hasDynamicOffset: true } });
+  if (k.params) entries.push({ binding: b++, visibility: 4 /* COMPUTE */, buffer: { type: 'uniform' } });
   for (const a of k.bindings) {
     entries.push({ binding: b++, visibility: 4, buffer: { type: a === 'r' ? 'read-only-storage' : 'storage' } });
   }
@@ -82,41 +78,10 @@ function compile(g: Gpu, k: Kernel): Compiled {
     layout: g.device.createPipelineLayout({ label: k.name, bindGroupLayouts: [layout] }),
     compute: { module, entryPoint: 'main' },
   });
-  c = { pipeline, layout, id: nextId++ };
+  c = { pipeline, layout };
   named.set(k.code, c);
   byKernel.set(k, c);
   return c;
-}
-
-// Bind groups by layout and buffers. A training step launches the same kernels on the same pooled
-// buffers step after step, and creating a bind group costs ≈ 18 µs of the JS thread on Dawn/Node
-// (scratch measurement, 2026-12-02) — more than encoding the dispatch itself. A destroyed buffer's
-// bind group is only found again by binding that same destroyed buffer, which is an error either way.
-const bindGroups = new Map<string, GPUBindGroup>();
-const BIND_GROUP_CACHE = 4096;
-const bufferIds = new WeakMap<GPUBuffer, number>();
-let nextId = 1;
-
-function bufferId(b: GPUBuffer): number {
-  let id = bufferIds.get(b);
-  if (id === undefined) bufferIds.set(b, (id = nextId++));
-  return id;
-}
-
-function bindGroupFor(g: Gpu, c: Compiled, uniform: GPUBuffer | null, buffers: GPUBuffer[]): GPUBindGroup {
-  let key = `${c.id}`;
-  if (uniform) key += `u${bufferId(uniform)}`;
-  for (const x of buffers) key += `,${bufferId(x)}`;
-  let bind = bindGroups.get(key);
-  if (bind) return bind;
-  const entries: GPUBindGroupEntry[] = [];
-  let b = 0;
-  if (uniform) entries.push({ binding: b++, resource: { buffer: uniform, offset: 0, size: UNIFORM_SLOT } });
-  for (const x of buffers) entries.push({ binding: b++, resource: { buffer: x } });
-  bind = g.device.createBindGroup({ layout: c.layout, entries });
-  if (bindGroups.size >= BIND_GROUP_CACHE) bindGroups.clear();
-  bindGroups.set(key, bind);
-  return bind;
 }
 
 /** Compiles a kernel now and throws with the WGSL line and the kernel's name if it does not compile. */
@@ -222,9 +187,14 @@ export function launch(k: Kernel, bindings: Binding[], grid: [number, number, nu
   }
   const c = compile(g, k);
   setCurrentKernel(k.name);
-  const u = k.params ? claimUniform(g, params) : null;
-  const bind = bindGroupFor(g, c, u?.buffer ?? null, bindings.map((x) => bufferOf(op, x)));
-  const offsets = u ? [u.offset] : [];
+  const entries: GPUBindGroupEntry[] = [];
+  let b = 0;
+  if (k.params) {
+    const u = claimUniform(g, params);
+    entries.push({ binding: b++, resource: { buffer: u.buffer, offset: u.offset, size: UNIFORM_SLOT } });
+  }
+  for (const x of bindings) entries.push({ binding: b++, resource: { buffer: bufferOf(op, x) } });
+  const bind = g.device.createBindGroup({ layout: c.layout, entries });
   if (timing && g.has('timestamp-query')) {
     endPass();
     const slot = timer.claim(g, op);
@@ -232,13 +202,13 @@ export function launch(k: Kernel, bindings: Binding[], grid: [number, number, nu
       timestampWrites: { querySet: timer.set!, beginningOfPassWriteIndex: slot * 2, endOfPassWriteIndex: slot * 2 + 1 },
     });
     pass.setPipeline(c.pipeline);
-    pass.setBindGroup(0, bind, offsets);
+    pass.setBindGroup(0, bind);
     pass.dispatchWorkgroups(grid[0], grid[1], grid[2]);
     endPass();
   } else {
     const p = ensurePass(g);
     p.setPipeline(c.pipeline);
-    p.setBindGroup(0, bind, offsets);
+    p.setBindGroup(0, bind);
     p.dispatchWorkgroups(grid[0], grid[1], grid[2]);
   }
   dispatches++;
@@ -482,10 +452,17 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
       this.ops.push(`${op} (output ${j}, ${b})`);
       const c = compile(g, this.kernel);
       const u = claimUniform(g, [b.size, this.ops.length - 1]);
-      const bind = bindGroupFor(g, c, u.buffer, [b.gpu!.buffer, this.flag!]);
+      const bind = g.device.createBindGroup({
+        layout: c.layout,
+        entries: [
+          { binding: 0, resource: { buffer: u.buffer, offset: u.offset, size: UNIFORM_SLOT } },
+          { binding: 1, resource: { buffer: b.gpu!.buffer } },
+          { binding: 2, resource: { buffer: this.flag! } },
+        ],
+      });
       const p = ensurePass(g);
       p.setPipeline(c.pipeline);
-      p.setBindGroup(0, bind, [u.offset]);
+      p.setBindGroup(0, bind);
       const [x, y, z] = grid1d(Math.ceil(b.size / 256));
       p.dispatchWorkgroups(x, y, z);
     });

@@ -1,10 +1,10 @@
-// The runtime reuses bind groups across launches of a kernel on the same buffers (runtime.ts); the
-// uniforms sit at a dynamic offset, so a reused bind group must still read each launch's own params.
+// Every launch gets its own slot of the shared uniform buffer (runtime.ts): launches of one kernel on
+// the same buffers inside one command buffer must each read their own params.
 import { describe, expect, it } from 'vitest';
 import { mulScalar, read, scopeAsync, tensor, flush } from '../../engine/index.ts';
 import { rng } from '../../engine/random.ts';
 
-describe('bind-group reuse', () => {
+describe('uniform slots', () => {
   it('two launches of one kernel on the same buffers, in one batch, read their own uniforms', async () => {
     const r = rng(41);
     const xs = Array.from({ length: 37 }, () => 4 * r.uniform() - 2);
