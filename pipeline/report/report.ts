@@ -59,13 +59,20 @@ function table2Rows(stages: readonly StageSpec[], res: Results): Row[] {
   });
 }
 
+/** What the header says of the translated twins (translated-twins.ts), an extension of the paper's method, when a run uses them. */
+export function twinsSentence(s: Pick<MethodConfig['sft'], 'translatedTwins' | 'twinsWithTranslation'>): string {
+  const who = [s.twinsWithTranslation ? 'Stage 1\'s settings with the translation task (sft.twinsWithTranslation)' : '', s.translatedTwins ? 'Stage 2 and the rounds continuing it (sft.translatedTwins)' : ''].filter(Boolean);
+  if (who.length === 0) return '';
+  return ` Not in the paper: ${who.join(' and ')} also learn the source training labels' translated twins — each source sample said in the target language with the market's curated query translation and the product's target listing, label kept; no target label, and no pair the target market judged${s.twinsWithTranslation ? '; a Stage-1 setting with them stays zero-shot on the target market, and the translation task\'s comparison then measures the curated translations used both ways' : ''}.`;
+}
+
 function headerSection(c: MethodConfig, first: SftStageResult, device: { adapter: string } | null, seeds: number): string[] {
   const s = c.sft;
   const t = first.trainable;
   return [
     `# CSRM report — ${seeds > 1 ? `study of ${seeds} fine-tuning seeds` : 'run'} "${c.name}"`, '',
     `Device: ${device?.adapter ?? 'unknown'}. Market preset "${c.market.preset}" (seed ${c.market.seed}), model preset "${c.model.preset}" (${t.total.toLocaleString('en')} parameters; ${first.train.adapter === 'full' ? 'full fine-tuning: every weight trains' : 'LoRA on q/k/v trains'} ${t.trainable.toLocaleString('en')} = ${(100 * t.share).toFixed(2)}%).`,
-    `Stage 1 settings start from the base model (${s.steps} steps of batch ${s.batchSize})${s.rqaContinues ? ', except SFT+MT+RQA (sft.rqaContinues)' : ''}; ${s.rqaContinues ? 'that one, ' : ''}Stage 2 and each self-distillation round continue the model named under "starts from" (${s.warmSteps} steps${s.targetShare ? `, target-market labels upsampled to ${Math.round(100 * s.targetShare)}% of the relevance stream` : ''}). A setting with the translation task takes ${s.mtRatio > 0 ? `1/(1 − ${s.mtRatio}) times as many steps` : 'no extra steps'}, so that it trains on as many relevance samples as without it.`,
+    `Stage 1 settings start from the base model (${s.steps} steps of batch ${s.batchSize})${s.rqaContinues ? ', except SFT+MT+RQA (sft.rqaContinues)' : ''}; ${s.rqaContinues ? 'that one, ' : ''}Stage 2 and each self-distillation round continue the model named under "starts from" (${s.warmSteps} steps${s.targetShare ? `, target-market labels upsampled to ${Math.round(100 * s.targetShare)}% of the relevance stream` : ''}). A setting with the translation task takes ${s.mtRatio > 0 ? `1/(1 − ${s.mtRatio}) times as many steps` : 'no extra steps'}, so that it trains on as many relevance samples as without it.${twinsSentence(s)}`,
     `Test sets: ${c.market.test.toLocaleString('en')} samples per market (dev: ${c.market.dev.toLocaleString('en')}).` +
       (seeds > 1 ? ` Every fine-tuning stage ran with ${seeds} seeds (sft.seed ${s.seed} … ${s.seed + seeds - 1}) on the same market, base model and RQA retrievers; a row gives mean ± sd over the seeds.` : ''),
     'All numbers below were measured in this run. Checkpoints are chosen on the dev set; the clean target-market test set is used only here.', '',

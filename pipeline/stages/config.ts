@@ -40,6 +40,7 @@ export interface SftSettings extends Omit<SftConfig, 'warmup' | 'alpha' | 'preci
   targetShare: number | null;
   codeSwitch: number;
   translatedTwins: boolean;
+  twinsWithTranslation: boolean;
   rqaContinues: boolean;
 }
 
@@ -69,6 +70,7 @@ export const SFT_KNOBS: Record<keyof SftSettings, Knob> = {
   targetShare: { what: 'Stage 2: share of target-market samples in the relevance stream, upsampled (null: natural share)', default: null, check: orNull(share('(', ')')) },
   codeSwitch: { what: 'share of the source market\'s relevance samples code-switched: each brand or category name in them swapped for its curated translation with probability 0.5 (code-switch.ts; 0: none, the paper\'s recipe)', default: 0, check: share('[', ']') },
   translatedTwins: { what: 'Stage 2 and the rounds continuing it also learn the source training samples said in the target language with the market\'s curated data: the query\'s human translation and the same product\'s target listing, label kept (translated-twins.ts; they share the source side of targetShare; pairs the target market judged are left out)', default: false, check: oneOf([false, true]) },
+  twinsWithTranslation: { what: 'Stage 1\'s runs with the translation task (SFT+MT, and SFT+MT+RQA) also learn the translated twins: the curated translations the task trains on, said as relevance samples with the source label (no target label is used, so the Stage-1 model stays zero-shot on the target market; pairs the target market judged are left out)', default: false, check: oneOf([false, true]) },
   rqaContinues: { what: 'Stage 1\'s SFT+MT+RQA run continues the SFT+MT model for warmSteps with retrieved titles in its prompts, instead of training from the base model for steps (false: the paper\'s three Stage-1 runs from the base). A sixth of the cost; its difference from SFT+MT then includes those steps, and the report says so', default: false, check: oneOf([false, true]) },
   groupBatches: { what: 'length-grouped batching: batches per length-sorted pool (1: drawn order)', default: 8, check: posInt },
   precision: { what: '"f32", or "mixed-f16": f16 products with f32 master weights and dynamic loss scaling (models/mixed-precision.ts)', default: 'f32', check: oneOf(PRECISIONS) },
@@ -77,12 +79,12 @@ export const SFT_KNOBS: Record<keyof SftSettings, Knob> = {
 /**
  * The sft section as a stage records it (provenance): without `precision` when it is the default
  * f32, without `lrHold` when it is 0, without `warmLr`, `emaHorizon` and `warmEmaHorizon` when they are null, without
- * `decayOn` when it is "all", without `labelHead` when it is false, without `codeSwitch` when it is 0, without `translatedTwins` and `rqaContinues` when they are false, so the records and settings
+ * `decayOn` when it is "all", without `labelHead` when it is false, without `codeSwitch` when it is 0, without `translatedTwins`, `twinsWithTranslation` and `rqaContinues` when they are false, so the records and settings
  * hashes of runs made before those knobs existed stay valid.
  */
-export function recordedSft(s: SftSettings): Omit<SftSettings, 'precision' | 'lrHold' | 'warmLr' | 'emaHorizon' | 'warmEmaHorizon' | 'decayOn' | 'labelHead' | 'codeSwitch' | 'translatedTwins' | 'rqaContinues'> & { precision?: Precision; lrHold?: number; warmLr?: number; emaHorizon?: number; warmEmaHorizon?: number; decayOn?: 'matrices'; labelHead?: true; codeSwitch?: number; translatedTwins?: true; rqaContinues?: true } {
-  const { precision, lrHold, warmLr, emaHorizon, warmEmaHorizon, decayOn, labelHead, codeSwitch, translatedTwins, rqaContinues, ...rest } = s;
-  return { ...rest, ...(precision !== 'f32' ? { precision } : {}), ...(lrHold > 0 ? { lrHold } : {}), ...(warmLr !== null ? { warmLr } : {}), ...(emaHorizon !== null ? { emaHorizon } : {}), ...(warmEmaHorizon !== null ? { warmEmaHorizon } : {}), ...(decayOn !== 'all' ? { decayOn } : {}), ...(labelHead ? { labelHead: true as const } : {}), ...(codeSwitch > 0 ? { codeSwitch } : {}), ...(translatedTwins ? { translatedTwins: true as const } : {}), ...(rqaContinues ? { rqaContinues: true as const } : {}) };
+export function recordedSft(s: SftSettings): Omit<SftSettings, 'precision' | 'lrHold' | 'warmLr' | 'emaHorizon' | 'warmEmaHorizon' | 'decayOn' | 'labelHead' | 'codeSwitch' | 'translatedTwins' | 'twinsWithTranslation' | 'rqaContinues'> & { precision?: Precision; lrHold?: number; warmLr?: number; emaHorizon?: number; warmEmaHorizon?: number; decayOn?: 'matrices'; labelHead?: true; codeSwitch?: number; translatedTwins?: true; twinsWithTranslation?: true; rqaContinues?: true } {
+  const { precision, lrHold, warmLr, emaHorizon, warmEmaHorizon, decayOn, labelHead, codeSwitch, translatedTwins, twinsWithTranslation, rqaContinues, ...rest } = s;
+  return { ...rest, ...(precision !== 'f32' ? { precision } : {}), ...(lrHold > 0 ? { lrHold } : {}), ...(warmLr !== null ? { warmLr } : {}), ...(emaHorizon !== null ? { emaHorizon } : {}), ...(warmEmaHorizon !== null ? { warmEmaHorizon } : {}), ...(decayOn !== 'all' ? { decayOn } : {}), ...(labelHead ? { labelHead: true as const } : {}), ...(codeSwitch > 0 ? { codeSwitch } : {}), ...(translatedTwins ? { translatedTwins: true as const } : {}), ...(twinsWithTranslation ? { twinsWithTranslation: true as const } : {}), ...(rqaContinues ? { rqaContinues: true as const } : {}) };
 }
 
 const file: Check = [(v) => typeof v === 'string' && existsSync(v) && statSync(v).isFile(), 'is not a file'];

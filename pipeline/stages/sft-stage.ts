@@ -122,11 +122,12 @@ const targetSubsetSeed = (seed: number) => seed ^ 0x5eed;
 
 /**
  * Training records of a stage: Stage 1 = source labels only; Stage 2 = source + (a share of) target
- * labels, and with `twins` (sft.translatedTwins) the source labels' translated twins after them.
+ * labels; with `twins` (sft.translatedTwins in Stage 2, sft.twinsWithTranslation in Stage 1's runs
+ * with the translation task) the source labels' translated twins after them.
  */
 export function stageTrainRecords(d: MarketData, stage: 1 | 2, targetFraction: number, seed: number, twins = false): RelevanceRecord[] {
   const src = d.relevance[d.source]!.train;
-  if (stage === 1) return src;
+  if (stage === 1) return twins ? [...src, ...translatedTwins(d)] : src;
   const tgt = [...d.relevance[d.target]!.train];
   const r = rng(targetSubsetSeed(seed));
   for (let i = tgt.length - 1; i > 0; i--) {
@@ -134,6 +135,11 @@ export function stageTrainRecords(d: MarketData, stage: 1 | 2, targetFraction: n
     [tgt[i], tgt[j]] = [tgt[j]!, tgt[i]!];
   }
   return [...src, ...tgt.slice(0, Math.round(tgt.length * targetFraction)), ...(twins ? translatedTwins(d) : [])];
+}
+
+/** Whether a stage learns the translated twins: Stage 2 with sft.translatedTwins; Stage 1 only in its runs with the translation task, with sft.twinsWithTranslation. */
+export function stageLearnsTwins(stage: 1 | 2, mt: boolean, s: Pick<SftSettings, 'translatedTwins' | 'twinsWithTranslation'>): boolean {
+  return stage === 2 ? s.translatedTwins : mt && s.twinsWithTranslation;
 }
 
 /** Dev records for checkpoint selection: Stage 1 has no target labels, so it selects on the source dev set. */
@@ -224,7 +230,7 @@ export async function runSftStage(o: SftStageOpts): Promise<SftStageResult> {
     ? await readSoftLabelsFrom(o.softLabels, baseInfo, fromStage ? { path: fromStage, digest: await checkpointDigest(fromStage) } : null, relabel)
     : null;
   // sft.codeSwitch: a share of the source records said partly in the other language (same labels)
-  const stageRecs = codeSwitchSource(stageTrainRecords(data, o.stage, o.targetFraction, o.train.seed, o.train.translatedTwins), data.source, data.translations, o.train.codeSwitch, o.train.seed);
+  const stageRecs = codeSwitchSource(stageTrainRecords(data, o.stage, o.targetFraction, o.train.seed, stageLearnsTwins(o.stage, o.mt, o.train)), data.source, data.translations, o.train.codeSwitch, o.train.seed);
   const trainRecs = await withRqa(o.stage === 2 ? upsampleTarget(stageRecs, data.target, o.train.targetShare ?? undefined) : stageRecs, o.rqa);
   const devRecs = await withRqa(stageDevRecords(data, o.stage), o.rqa);
   const relevance = encodeAll(tok, trainRecs, o.train.maxLen, soft);

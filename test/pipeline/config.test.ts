@@ -57,7 +57,7 @@ describe('loadConfig', () => {
   it('sft.precision: "f32" by default and then absent from what runs record; "mixed-f16" reaches the loop and its record', () => {
     const f32 = loadConfig(withSft({})).sft;
     expect(f32.precision).toBe('f32');
-    const { precision: _, warmLr: _w, emaHorizon: _e, warmEmaHorizon: _we, decayOn: _d, codeSwitch: _c, translatedTwins: _tt, rqaContinues: _rc, ...before } = f32; // labelHead stays: the demo sets it, so it is recorded // the settings as recorded before the knob existed
+    const { precision: _, warmLr: _w, emaHorizon: _e, warmEmaHorizon: _we, decayOn: _d, codeSwitch: _c, translatedTwins: _tt, twinsWithTranslation: _twt, rqaContinues: _rc, ...before } = f32; // labelHead stays: the demo sets it, so it is recorded // the settings as recorded before the knob existed
     expect(recordedSft(f32)).toEqual(before);
     const loop = sftLoopConfig(f32, { init: false, mt: false, alpha: 1 });
     expect('precision' in loop).toBe(false);
@@ -163,6 +163,14 @@ describe('loadConfig', () => {
     expect('translatedTwins' in recordedSft(none)).toBe(false);
     expect(recordedSft(loadConfig(withSft({ translatedTwins: true })).sft).translatedTwins).toBe(true);
     expect(() => loadConfig(withSft({ translatedTwins: 'yes' }))).toThrow(/sft.translatedTwins/);
+  });
+
+  it('sft.twinsWithTranslation: false by default and then absent from records; true is recorded; not a boolean refused', () => {
+    const none = loadConfig(withSft({})).sft;
+    expect(none.twinsWithTranslation).toBe(false);
+    expect('twinsWithTranslation' in recordedSft(none)).toBe(false);
+    expect(recordedSft(loadConfig(withSft({ twinsWithTranslation: true })).sft).twinsWithTranslation).toBe(true);
+    expect(() => loadConfig(withSft({ twinsWithTranslation: 'yes' }))).toThrow(/sft.twinsWithTranslation/);
   });
 
   it('sft.rqaContinues: false by default and then absent from records; true is recorded; not a boolean refused', () => {

@@ -32,7 +32,7 @@ it('runs generate → tokenizer → pretrain → Stage 1 (±MT, +RQA) → Stage 
     pretrain: { ...base.pretrain, steps: 20 },
     // translated twins on: Stage 2, its self-distillation round (labels for the twins too) and RQA* run with them;
     // Stage 1's RQA run continues SFT+MT, as in the demo
-    sft: { ...base.sft, steps: 12, warmSteps: 12, evalEvery: 6, translatedTwins: true, rqaContinues: true },
+    sft: { ...base.sft, steps: 12, warmSteps: 12, evalEvery: 6, translatedTwins: true, twinsWithTranslation: true, rqaContinues: true },
     sd: { rounds: 1, alpha: 0.5 },
     figure3: { fractions: [] },
     rqa: { ...base.rqa, ranker: { ...rqaConfig(base.rqa).ranker, steps: 8, batchSize: 8 }, ebr: { ...rqaConfig(base.rqa).ebr, steps: 10, batchSize: 16, negatives: 16 } },
@@ -92,6 +92,11 @@ it('runs generate → tokenizer → pretrain → Stage 1 (±MT, +RQA) → Stage 
   for (const h of ['Table 2', 'transfer gap', 'Retrieval accuracy', 'Table 3', 'Paired comparisons', 'Stages and settings', 'Timing per stage']) expect(md).toContain(h);
   for (const k of Object.keys(SFT_KNOBS)) expect(md).toContain(`| ${k} |`);
   expect(md).toContain('except SFT+MT+RQA (sft.rqaContinues)');
+  expect(md).toContain('Not in the paper: Stage 1\'s settings with the translation task (sft.twinsWithTranslation) and Stage 2');
+  // Stage 1 learns the twins only in its runs with the translation task; Stage 2 with them
+  const samples = (n: string) => read<SftStageResult>(`${n}/result.json`).train.samples;
+  expect(samples('stage1-sft-mt')).toBeGreaterThan(samples('stage1-sft'));
+  expect(samples('stage1-sft-mt-rqa')).toBe(samples('stage1-sft-mt'));
   // a rerun finds every stage done: no stage's files are rewritten, only the report
   const stamp = (f: string) => statSync(join(dir, f)).mtimeMs;
   const kept = ['stage2/result.json', 'stage2/best.ckpt', 'sd-1/soft-labels.jsonl', 'online/result.json', 'base.ckpt', 'tokenizer/csrm-spm.model'];

@@ -6,6 +6,9 @@ import { describe, expect, it } from 'vitest';
 import { generateMarket } from '../../pipeline/data/market/generate.ts';
 import type { RelevanceRecord, Split } from '../../pipeline/data/schema.ts';
 import { brandFinder, isTwin, translatedTwins, twinQueryId } from '../../pipeline/stages/translated-twins.ts';
+import type { MarketData } from '../../pipeline/stages/market-data.ts';
+import { stageLearnsTwins, stageTrainRecords } from '../../pipeline/stages/sft-stage.ts';
+import { twinsSentence } from '../../pipeline/report/report.ts';
 
 const m = generateMarket({ preset: 'tiny', seed: 4 });
 const S = m.source.market, T = m.target.market;
@@ -65,6 +68,41 @@ describe('translatedTwins', () => {
   it('refuses a market without query translations or without a target catalogue', () => {
     expect(() => translatedTwins({ ...data, translations: m.translations.filter((t) => t.kind !== 'query') })).toThrow(/no query translations/);
     expect(() => translatedTwins({ ...data, catalogue: { [S]: data.catalogue[S]! } })).toThrow(new RegExp(`no ${T} catalogue`));
+  });
+});
+
+describe('the twins in a stage', () => {
+  const d = data as unknown as MarketData;
+  const twins = translatedTwins(data);
+  const src = data.relevance[S]!.train;
+
+  it('Stage 1 learns the source labels, and the twins after them only when asked; Stage 2 ends with them when asked', () => {
+    expect(stageTrainRecords(d, 1, 1, 11)).toEqual(src);
+    expect(stageTrainRecords(d, 1, 1, 11, true)).toEqual([...src, ...twins]);
+    const s2 = stageTrainRecords(d, 2, 1, 11, true);
+    expect(s2.slice(0, src.length)).toEqual(src);
+    expect(s2.slice(-twins.length)).toEqual(twins);
+    expect(stageTrainRecords(d, 2, 1, 11).some(isTwin)).toBe(false);
+  });
+
+  it('sft.translatedTwins reaches Stage 2 only; sft.twinsWithTranslation only Stage 1\'s runs with the translation task', () => {
+    for (const translatedTwins of [false, true]) for (const twinsWithTranslation of [false, true]) for (const mt of [false, true]) {
+      const s = { translatedTwins, twinsWithTranslation };
+      expect(stageLearnsTwins(2, mt, s)).toBe(translatedTwins);
+      expect(stageLearnsTwins(1, mt, s)).toBe(mt && twinsWithTranslation);
+    }
+  });
+});
+
+describe('the report on the twins', () => {
+  it('says nothing without them, and names the stages and knobs that learn them (an extension, not the paper)', () => {
+    expect(twinsSentence({ translatedTwins: false, twinsWithTranslation: false })).toBe('');
+    const s2 = twinsSentence({ translatedTwins: true, twinsWithTranslation: false });
+    expect(s2).toMatch(/Not in the paper: Stage 2 and the rounds continuing it \(sft.translatedTwins\)/);
+    expect(s2).not.toMatch(/twinsWithTranslation|zero-shot/);
+    const both = twinsSentence({ translatedTwins: true, twinsWithTranslation: true });
+    expect(both).toMatch(/translation task \(sft.twinsWithTranslation\) and Stage 2/);
+    expect(both).toMatch(/stays zero-shot/);
   });
 });
 
