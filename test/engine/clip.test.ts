@@ -42,6 +42,25 @@ describe('clipGradNorm', () => {
       });
     }
   }
+  it('every element counts: one unit entry anywhere in a gradient of more than 256 workgroup chunks has norm 1', async () => {
+    // the reductions hold eight lane sums per invocation (kernels/clip/norm.ts): these positions sit in
+    // lanes of every register slot, past the first 32, in the last partial chunk and in the finalize's
+    // lanes past 256 partials
+    const n = 300 * 4096 + 3;
+    const g = new Float32Array(n);
+    const p = E.keep(E.tensor(new Float32Array(n), [n], { requiresGrad: true }));
+    for (const at of [0, 4 * 33 + 1, 4 * 200 + 2, 4 * 255 + 3, 4096 * 7 + 4 * 97, 4096 * 257 + 4 * 128, 4096 * 299 + 4 * 255 + 3, n - 1]) {
+      g.fill(0);
+      g[at] = 1;
+      p.grad = E.keep(E.tensor(g, [n]));
+      const norm = E.clipGradNorm([p], 1e6);
+      expect([at, await E.item(norm)]).toEqual([at, 1]);
+      norm.dispose();
+      E.zeroGrad([p]);
+    }
+    p.dispose();
+  });
+
   it('clipped gradients have norm maxNorm', async () => {
     const p = E.keep(E.tensor([0, 0, 0], [3], { requiresGrad: true }));
     p.grad = E.keep(E.tensor([3, 4, 12], [3]));
