@@ -124,6 +124,17 @@ export function backward(root: Tensor, grad?: Tensor): void {
       }
       const gs = t.node.backward(g);
       const used = new Set<Tensor>();
+      // A rule that passes g through (add, views) hands g itself to the first input that takes it,
+      // where a copy would be exact: one dispatch and one buffer fewer. The caller's gradient is never handed on.
+      let moved = false;
+      const own = (gi: Tensor) => {
+        if (gi !== g) return gi;
+        if (g !== external && !moved) {
+          moved = true;
+          return gi;
+        }
+        return copy(gi);
+      };
       t.node.inputs.forEach((inp, j) => {
         let gi = gs[j] ?? null;
         if (!gi || !inp.requiresGrad) {
@@ -143,7 +154,7 @@ export function backward(root: Tensor, grad?: Tensor): void {
             if (gi !== g) gi.dispose();
             inp.grad = keep(s);
           } else {
-            inp.grad = keep(gi === g ? copy(gi) : gi);
+            inp.grad = keep(own(gi));
           }
         } else {
           const prev = grads.get(inp.id);
@@ -152,11 +163,11 @@ export function backward(root: Tensor, grad?: Tensor): void {
             prev.dispose();
             if (gi !== g) gi.dispose();
           } else {
-            grads.set(inp.id, gi === g ? copy(gi) : gi);
+            grads.set(inp.id, own(gi));
           }
         }
       });
-      if (g !== external) g.dispose();
+      if (g !== external && !moved) g.dispose();
     }
     for (const g of grads.values()) if (g !== external) g.dispose();
   });

@@ -2,7 +2,7 @@
 // runs the recorded rules in reverse topological order, each node once; gradients accumulate over
 // uses and over calls; detach and noGrad cut the tape; broadcasting is undone by summing.
 import { describe, expect, it } from 'vitest';
-import { add, backward, detach, exp, isGradEnabled, mul, mulScalar, noGrad, read, sumAll, tensor, zeroGrad, type Tensor } from '../../engine/index.ts';
+import { add, backward, detach, dispatchCount, exp, isGradEnabled, mul, mulScalar, noGrad, read, sumAll, tensor, zeroGrad, type Tensor } from '../../engine/index.ts';
 import { record } from '../../engine/autograd.ts';
 import { copy } from '../../engine/ops/elementwise.ts';
 
@@ -53,6 +53,37 @@ describe('autograd', () => {
     expect(await values(x.grad)).toEqual([12, -8]);
     zeroGrad([x]);
     expect(x.grad).toBeNull();
+  });
+
+  it('hands a passed-through gradient on instead of copying it, once per rule; never the caller\'s gradient', async () => {
+    // GPU tensors: a copy is a dispatch. A chain of pass-through rules costs no dispatch per link.
+    const chain = async (links: number) => {
+      const log: string[] = [];
+      const x = tensor([1, -2, 3], [3], { requiresGrad: true });
+      let y = x;
+      for (let i = 0; i < links; i++) y = traced(log, `l${i}`, y);
+      const root = sumAll(y);
+      const before = dispatchCount();
+      backward(root);
+      const n = dispatchCount() - before;
+      expect(await values(x.grad)).toEqual([1, 1, 1]);
+      return n;
+    };
+    expect(await chain(6)).toBe(await chain(1));
+    // a rule that passes g to two inputs: one of them gets g, the other its own copy
+    const a = tensor([1, 2], [2], { requiresGrad: true });
+    const b = tensor([3, 4], [2], { requiresGrad: true });
+    backward(sumAll(traced([], 'both', a, b)));
+    expect(a.grad).not.toBe(b.grad);
+    zeroGrad([a]);
+    expect(await values(b.grad)).toEqual([1, 1]);
+    // the caller's gradient stays the caller's: the leaf gets a copy, and the caller's tensor lives on
+    const c = tensor([5, 6], [2], { requiresGrad: true });
+    const ext = tensor([0.5, -1], [2]);
+    backward(traced([], 'pass', c), ext);
+    expect(c.grad).not.toBe(ext);
+    expect(await values(ext)).toEqual([0.5, -1]);
+    expect(await values(c.grad)).toEqual([0.5, -1]);
   });
 
   it('detach cuts the tape: y = x · detach(x) has dy/dx = x', async () => {
