@@ -20,6 +20,7 @@ export const SUITES: SuiteEntry[] = [
   { name: 'lora', kind: 'ours', load: () => import('./lora.ts') },
   { name: 'adamw', kind: 'ours', load: () => import('./adamw.ts') },
   { name: 'clip', kind: 'ours', load: () => import('./clip.ts') },
+  { name: 'rope', kind: 'ours', load: () => import('./rope.ts') },
   { name: 'shape', kind: 'ours', load: () => import('./shape.ts') },
   { name: 'where', kind: 'ours', load: () => import('./where.ts') },
   { name: 'gather', kind: 'ours', load: () => import('./gather.ts') },

@@ -17,7 +17,7 @@ function ropeRaw(x: Tensor, positions: Tensor, theta: number, sign: number): Ten
   const half = Dh / 2;
   const vec = half % 4 === 0;
   const hv = vec ? half / 4 : half;
-  const n = B * T * H * hv;
+  const n = B * T * hv; // one invocation per (token, pair group), looping over the H heads
   launch(ropeKernel(vec), [x, positions, y], grid1d(Math.ceil(n / ROPE_WG)), [n, H, hv, { f: Math.log2(theta) }, Dh, { f: sign }], 'rope');
   return y;
 }

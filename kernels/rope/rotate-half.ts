@@ -2,8 +2,10 @@
 // the pairs (i, i + Dh/2), i < Dh/2, are rotated by the angle a = pos · θ^(−2i/Dh):
 //   y[i]        = x[i]·cos a − x[i + Dh/2]·sin a
 //   y[i + Dh/2] = x[i + Dh/2]·cos a + x[i]·sin a
-// sign = −1 rotates by −a (the backward). One invocation per (token, head, vec4 of pairs) when
-// Dh/2 % 4 == 0, else per pair. The angle is range-reduced to [−π, π] (Cody–Waite, 2π = C1 + C2
+// sign = −1 rotates by −a (the backward). One invocation per (token, vec4 of pairs) when
+// Dh/2 % 4 == 0, else per (token, pair): it forms the angle's cos and sin once and rotates that
+// pair in every head of the token (the angle depends on the token and the pair, not the head; on
+// lavapipe exp2, sin and cos are most of a rope's cost). The angle is range-reduced to [−π, π] (Cody–Waite, 2π = C1 + C2
 // with C1 exact in 8 bits) because GPU sin/cos are only accurate near zero.
 import { kernel, type Kernel, memoKernel } from '../kernel.ts';
 
@@ -16,7 +18,7 @@ export const ropeKernel = memoKernel(function ropeKernel(vec: boolean): Kernel {
   return kernel(
     `rope_${vec ? 'v4' : 's'}`,
     /* wgsl */ `
-struct P { n: u32, heads: u32, hv: u32, log2theta: f32, dh: u32, sign: f32 }
+struct P { n: u32, heads: u32, hv: u32, log2theta: f32, dh: u32, sign: f32 } // n = tokens · hv
 @group(0) @binding(0) var<uniform> p: P;
 @group(0) @binding(1) var<storage, read> x: array<${V}>;
 @group(0) @binding(2) var<storage, read> pos: array<i32>;
@@ -26,8 +28,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let idx = gid.x + gid.y * nw.x * ${ROPE_WG}u;
   if (idx >= p.n) { return; }
   let q = idx % p.hv;          // which V of the first half
-  let row = idx / p.hv;        // (token, head)
-  let token = row / p.heads;
+  let token = idx / p.hv;
   let i = ${V}(f32(q * ${L}u)) + ${lanes};
   let invFreq = exp2(-2.0 * i / f32(p.dh) * p.log2theta);
   let a = f32(pos[token]) * invFreq;
@@ -35,12 +36,14 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let red = (a - k * 6.28125) - k * 0.0019353071795864769;
   let c = cos(red);
   let s = sin(red) * p.sign;
-  let lo = row * 2u * p.hv + q;
-  let hi = lo + p.hv;
-  let x0 = x[lo];
-  let x1 = x[hi];
-  y[lo] = x0 * c - x1 * s;
-  y[hi] = x1 * c + x0 * s;
+  for (var h = 0u; h < p.heads; h++) {
+    let lo = (token * p.heads + h) * 2u * p.hv + q;
+    let hi = lo + p.hv;
+    let x0 = x[lo];
+    let x1 = x[hi];
+    y[lo] = x0 * c - x1 * s;
+    y[hi] = x1 * c + x0 * s;
+  }
 }`,
     ['r', 'r', 'rw'],
   );
