@@ -24,13 +24,15 @@ import {
  * loaded: every knob present, defaults filled in. The training loop's own settings (SftConfig) are
  * derived from it per stage (sft-stage.ts: sftLoopConfig).
  */
-export interface SftSettings extends Omit<SftConfig, 'warmup' | 'alpha' | 'precision' | 'lrHold' | 'ema' | 'decayOn'> {
+export interface SftSettings extends Omit<SftConfig, 'warmup' | 'alpha' | 'precision' | 'lrHold' | 'ema' | 'decayOn' | 'labelSmoothing'> {
   precision: Precision;
   decayOn: 'all' | 'matrices';
   labelHead: boolean;
   lrHold: number;
   emaHorizon: number | null;
   warmEmaHorizon: number | null;
+  labelSmoothing: number;
+  warmLabelSmoothing: number | null;
   warmSteps: number;
   warmLr: number | null;
   warmupMax: number;
@@ -54,6 +56,8 @@ export const SFT_KNOBS: Record<keyof SftSettings, Knob> = {
   lrHold: { what: 'share of the steps after the warm-up at the peak learning rate before the decay', default: 0, check: share('[', ')') },
   emaHorizon: { what: 'weight averaging: dev evaluations score, and each stage keeps, a moving average of the weights whose horizon is this share of the stage\'s steps (decay 1 − 1/(share·steps); null: the weights themselves)', default: null, check: orNull(share('(', ']')) },
   warmEmaHorizon: { what: 'weight averaging of a stage that continues an earlier one (Stage 2, self-distillation rounds): the horizon as a share of its steps (null: emaHorizon). A continuing stage starts from a fitted model and fits a thousand target labels in a few hundred steps: its dev F1 then wanders between evaluations, and the average holds the plateau', default: null, check: orNull(share('(', ']')) },
+  labelSmoothing: { what: 'label smoothing ε of the human label in eq. 2: the one-hot target becomes (1 − ε)·onehot + ε/3 (label-smoothing.ts; 0: none, the paper\'s recipe)', default: 0, check: share('[', ')') },
+  warmLabelSmoothing: { what: 'label smoothing of a stage that continues an earlier one (Stage 2, self-distillation rounds; null: labelSmoothing)', default: null, check: orNull(share('[', ')')) },
   warmupMax: { what: 'warm-up steps at most …', default: 50, check: nonNegInt },
   warmupShare: { what: '… and at most this share of the stage\'s steps', default: 0.1, check: share('[', ']') },
   weightDecay: { what: 'AdamW weight decay (paper: 0.01)', default: 0.01, check: nonNeg },
@@ -78,13 +82,13 @@ export const SFT_KNOBS: Record<keyof SftSettings, Knob> = {
 
 /**
  * The sft section as a stage records it (provenance): without `precision` when it is the default
- * f32, without `lrHold` when it is 0, without `warmLr`, `emaHorizon` and `warmEmaHorizon` when they are null, without
+ * f32, without `lrHold` and `labelSmoothing` when they are 0, without `warmLr`, `emaHorizon`, `warmEmaHorizon` and `warmLabelSmoothing` when they are null, without
  * `decayOn` when it is "all", without `labelHead` when it is false, without `codeSwitch` when it is 0, without `translatedTwins`, `twinsWithTranslation` and `rqaContinues` when they are false, so the records and settings
  * hashes of runs made before those knobs existed stay valid.
  */
-export function recordedSft(s: SftSettings): Omit<SftSettings, 'precision' | 'lrHold' | 'warmLr' | 'emaHorizon' | 'warmEmaHorizon' | 'decayOn' | 'labelHead' | 'codeSwitch' | 'translatedTwins' | 'twinsWithTranslation' | 'rqaContinues'> & { precision?: Precision; lrHold?: number; warmLr?: number; emaHorizon?: number; warmEmaHorizon?: number; decayOn?: 'matrices'; labelHead?: true; codeSwitch?: number; translatedTwins?: true; twinsWithTranslation?: true; rqaContinues?: true } {
-  const { precision, lrHold, warmLr, emaHorizon, warmEmaHorizon, decayOn, labelHead, codeSwitch, translatedTwins, twinsWithTranslation, rqaContinues, ...rest } = s;
-  return { ...rest, ...(precision !== 'f32' ? { precision } : {}), ...(lrHold > 0 ? { lrHold } : {}), ...(warmLr !== null ? { warmLr } : {}), ...(emaHorizon !== null ? { emaHorizon } : {}), ...(warmEmaHorizon !== null ? { warmEmaHorizon } : {}), ...(decayOn !== 'all' ? { decayOn } : {}), ...(labelHead ? { labelHead: true as const } : {}), ...(codeSwitch > 0 ? { codeSwitch } : {}), ...(translatedTwins ? { translatedTwins: true as const } : {}), ...(twinsWithTranslation ? { twinsWithTranslation: true as const } : {}), ...(rqaContinues ? { rqaContinues: true as const } : {}) };
+export function recordedSft(s: SftSettings): Omit<SftSettings, 'precision' | 'lrHold' | 'warmLr' | 'emaHorizon' | 'warmEmaHorizon' | 'labelSmoothing' | 'warmLabelSmoothing' | 'decayOn' | 'labelHead' | 'codeSwitch' | 'translatedTwins' | 'twinsWithTranslation' | 'rqaContinues'> & { precision?: Precision; lrHold?: number; warmLr?: number; emaHorizon?: number; warmEmaHorizon?: number; labelSmoothing?: number; warmLabelSmoothing?: number; decayOn?: 'matrices'; labelHead?: true; codeSwitch?: number; translatedTwins?: true; twinsWithTranslation?: true; rqaContinues?: true } {
+  const { precision, lrHold, warmLr, emaHorizon, warmEmaHorizon, labelSmoothing, warmLabelSmoothing, decayOn, labelHead, codeSwitch, translatedTwins, twinsWithTranslation, rqaContinues, ...rest } = s;
+  return { ...rest, ...(labelSmoothing > 0 ? { labelSmoothing } : {}), ...(warmLabelSmoothing !== null ? { warmLabelSmoothing } : {}), ...(precision !== 'f32' ? { precision } : {}), ...(lrHold > 0 ? { lrHold } : {}), ...(warmLr !== null ? { warmLr } : {}), ...(emaHorizon !== null ? { emaHorizon } : {}), ...(warmEmaHorizon !== null ? { warmEmaHorizon } : {}), ...(decayOn !== 'all' ? { decayOn } : {}), ...(labelHead ? { labelHead: true as const } : {}), ...(codeSwitch > 0 ? { codeSwitch } : {}), ...(translatedTwins ? { translatedTwins: true as const } : {}), ...(twinsWithTranslation ? { twinsWithTranslation: true as const } : {}), ...(rqaContinues ? { rqaContinues: true as const } : {}) };
 }
 
 const file: Check = [(v) => typeof v === 'string' && existsSync(v) && statSync(v).isFile(), 'is not a file'];

@@ -26,6 +26,7 @@ import { hiddenRows, forwardHidden, forwardRows, labelLogits, lmLoss, noDecayPar
 import { PRECISIONS, type Precision } from '../../models/mixed-precision.ts';
 import { buildBatch, type LmSeq, type RelevanceSeq, type Seq, type TranslationSeq } from './batch.ts';
 import { interleave } from './interleave.ts';
+import { smoothedTargets, type Triple } from './label-smoothing.ts';
 import { progress } from './progress.ts';
 import { scoreSeqs } from './score.ts';
 import { evaluate } from '../eval/metrics.ts';
@@ -68,6 +69,11 @@ export interface SftConfig {
    * holds it. Absent means none, and is left out, so the records of runs without it stay what they were.
    */
   ema?: number;
+  /**
+   * Label smoothing ε of the human term of eq. 2 (label-smoothing.ts). Absent means 0, and 0 is left
+   * out, so the records of runs without it stay what they were.
+   */
+  labelSmoothing?: number;
 }
 
 export interface SftHistoryPoint {
@@ -152,8 +158,9 @@ export function stepLoss(inp: SftStepInputs, seqs: Seq[], step: number): { loss:
     const hard = tensor(bb.hard, [bb.hard.length], { dtype: 'i32' });
     const useSoft = cfg.alpha < 1 && bb.soft.every((s) => s !== null);
     if (cfg.alpha < 1 && !useSoft) throw new Error(`${inp.label}: alpha ${cfg.alpha} < 1 needs soft labels for every sample`);
-    const soft = useSoft ? tensor(bb.soft.flatMap((s) => s!), [bb.soft.length, 3]) : null;
-    loss = threeTokenCE(logits, [0, 1, 2], hard, soft, { alpha: useSoft ? cfg.alpha : 1 });
+    const t = smoothedTargets(useSoft ? cfg.alpha : 1, cfg.labelSmoothing ?? 0, useSoft ? (bb.soft as Triple[]) : null, bb.hard.length);
+    const soft = t.soft ? tensor(t.soft.flat(), [t.soft.length, 3]) : null;
+    loss = threeTokenCE(logits, [0, 1, 2], hard, soft, { alpha: t.alpha });
   }
   if (rest.length > 0) {
     const bb = buildBatch(rest, inp.padId, cfg.maxLen);
