@@ -8,6 +8,12 @@ import { toF16, toF32 } from './ops/cast.ts';
 import { fill } from './create.ts';
 
 let gradEnabled = true;
+let intoEnabled = true;
+
+/** Whether backward rules may add a gradient into an input's earlier one in place (GradNode.backward's `into`; on by default). Tests and benchmarks compare both. */
+export function setInPlaceAccumulation(on: boolean): void {
+  intoEnabled = on;
+}
 
 // Gradients are accumulated and copied in their own dtype; f16 ones through f32 (one rounding),
 // so the tape needs no f16 elementwise kernels.
@@ -112,6 +118,8 @@ export function backward(root: Tensor, grad?: Tensor): void {
     const grads = new Map<number, Tensor>();
     grads.set(root.id, grad ?? fill(root.shape, 1, root.backend, root.dtype));
     const external = grad;
+    // leaves whose gradient this call created: only the tape holds it, so a rule may add into it
+    const fresh = new Set<number>();
     for (let k = order.length - 1; k >= 0; k--) {
       const t = order[k]!;
       const g = grads.get(t.id);
@@ -122,7 +130,13 @@ export function backward(root: Tensor, grad?: Tensor): void {
         const d = t.node.inputs.find((x) => x.disposed)!;
         throw new Error(`backward through ${t.node.op}: input ${d} was disposed before backward()`);
       }
-      const gs = t.node.backward(g);
+      // an intermediate input's gradient so far, which the rule may add into in place (GradNode.backward)
+      const ins = t.node.inputs;
+      const into = ins.map((inp) => {
+        const prev = !inp.requiresGrad ? undefined : inp.node ? grads.get(inp.id) : fresh.has(inp.id) ? (inp.grad ?? undefined) : undefined;
+        return prev && prev.dtype === 'f32' && prev.gpu?.refs === 1 && ins.filter((x) => x === inp).length === 1 ? prev : null;
+      });
+      const gs = intoEnabled && into.some((x) => x) ? t.node.backward(g, into) : t.node.backward(g);
       const used = new Set<Tensor>();
       // A rule that passes g through (add, views) hands g itself to the first input that takes it,
       // where a copy would be exact: one dispatch and one buffer fewer. The caller's gradient is never handed on.
@@ -137,6 +151,7 @@ export function backward(root: Tensor, grad?: Tensor): void {
       };
       t.node.inputs.forEach((inp, j) => {
         let gi = gs[j] ?? null;
+        if (gi && gi === into[j]) return; // added in place: grads holds the sum already
         if (!gi || !inp.requiresGrad) {
           if (gi && gi !== g && !used.has(gi)) gi.dispose();
           return;
@@ -155,6 +170,7 @@ export function backward(root: Tensor, grad?: Tensor): void {
             inp.grad = keep(s);
           } else {
             inp.grad = keep(own(gi));
+            fresh.add(inp.id);
           }
         } else {
           const prev = grads.get(inp.id);

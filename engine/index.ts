@@ -9,7 +9,7 @@ export { flush, sync, read, toArray, item, launch, precompile, kernelTimes, disp
 export { tensor, fill, zeros, ones, randn, rand, manualSeed, toBackend, setPoison } from './create.ts';
 export { rng, type Rng } from './random.ts';
 export { ENGINE_SWITCHES, engineSwitch, type EngineSwitch } from './switches.ts';
-export { backward, noGrad, detach, zeroGrad, isGradEnabled, savedTensors } from './autograd.ts';
+export { backward, noGrad, detach, zeroGrad, isGradEnabled, savedTensors, setInPlaceAccumulation } from './autograd.ts';
 export { gradcheck, gpucheck, relErr, type CheckInput } from './gradcheck.ts';
 export * from './ops/elementwise.ts';
 export * from './ops/reduce.ts';

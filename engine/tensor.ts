@@ -11,8 +11,13 @@ export type CpuData = Float64Array | Int32Array | Uint32Array;
 export interface GradNode {
   op: string;
   inputs: Tensor[];
-  /** Returns one gradient per input (null where an input needs none). Runs with grad recording off. */
-  backward: (g: Tensor) => (Tensor | null)[];
+  /**
+   * Returns one gradient per input (null where an input needs none). Runs with grad recording off.
+   * `into[j]`, where given, is input j's gradient so far (f32, its storage not shared): a rule may
+   * add its gradient into it in place, bit for bit as add(into[j], gradient) would, and return
+   * into[j] itself; autograd then adds nothing.
+   */
+  backward: (g: Tensor, into?: readonly (Tensor | null)[]) => (Tensor | null)[];
 }
 
 let nextId = 1;

@@ -44,9 +44,11 @@ export function scatterIndex(ids: ArrayLike<number>, V: number): Int32Array {
  * The gather's backward: g [..., D] summed into a [V, D] gradient by id. With `hostIds` (the same ids
  * as host numbers) the sum runs from scatterIndex's index: O(V·D + n·D) instead of O(V·n) compares.
  */
-export function scatterRows(g: Tensor, ids: Tensor, V: number, hostIds?: ArrayLike<number>): Tensor {
+export function scatterRows(g: Tensor, ids: Tensor, V: number, hostIds?: ArrayLike<number>, into: Tensor | null = null): Tensor {
   const D = g.shape[g.rank - 1]!;
-  const out = empty([V, D], 'f32', g.backend);
+  // with host ids, a gradient so far (GradNode.backward's `into`) takes the sum in place
+  const acc = !!hostIds && into !== null && g.backend === 'gpu' && into.dtype === 'f32' && into.size === V * D && into.gpu?.refs === 1 && V * D > 0;
+  const out = acc ? into : empty([V, D], 'f32', g.backend);
   if (out.size === 0) return out;
   if (g.backend === 'cpu') {
     scatterRowsRef(g.cpu!, V, D, ids.cpu!, out.cpu!);
@@ -57,7 +59,7 @@ export function scatterRows(g: Tensor, ids: Tensor, V: number, hostIds?: ArrayLi
   if (hostIds) {
     // measured on lavapipe, table [3000, 64] from 1696 ids: adapter-thread CPU ≈ 3 → 0.2 ms
     const csr = tensor(scatterIndex(hostIds, V), [V + 1 + hostIds.length], { dtype: 'i32' });
-    launch(scatterCsrKernel(vec), [g, csr, out], grid1d(Math.ceil((V * cols) / SCATTER_WG)), [V, cols], 'gatherRows_backward');
+    launch(scatterCsrKernel(vec, acc), [g, csr, out], grid1d(Math.ceil((V * cols) / SCATTER_WG)), [V, cols], 'gatherRows_backward');
     csr.dispose();
     return out;
   }
@@ -85,5 +87,5 @@ export function gatherRows(table: Tensor, ids: Tensor, hostIds?: ArrayLike<numbe
   }
   if (hostIds && hostIds.length !== ids.size) throw new Error(`gatherRows: ${hostIds.length} host ids for ids [${ids.shape.join(', ')}] (${ids.size})`);
   const y = gatherRaw(table, ids);
-  return record(y, 'gatherRows', [table, ids], (g) => [scatterRows(g, ids, table.shape[0]!, hostIds), null]);
+  return record(y, 'gatherRows', [table, ids], (g, into) => [scatterRows(g, ids, table.shape[0]!, hostIds, into?.[0] ?? null), null]);
 }

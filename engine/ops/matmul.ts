@@ -453,6 +453,26 @@ function broadcastRun(d: Dims, tA: boolean, tB: boolean): BroadcastSpec | null {
 }
 
 /**
+ * into += op(A)·op(B) (2-D f32 operands, into [M, N] f32 and its storage not shared) with the
+ * kernel the plain product would run, its writes turned into c + acc: the bits of the product
+ * followed by add(into, product), without the product's buffer and the add's dispatch. False where
+ * that kernel is not a subgroup-broadcast one or its layout conditions fail; the caller then adds.
+ */
+export function matmulAccumulateRaw(a: Tensor, b: Tensor, tA: boolean, tB: boolean, into: Tensor): boolean {
+  if (a.backend !== 'gpu' || a.dtype !== 'f32' || b.dtype !== 'f32' || into.dtype !== 'f32' || a.rank !== 2 || b.rank !== 2) return false;
+  if (!into.gpu || into.gpu.refs !== 1) return false;
+  const d = dims(a, b, tA, tB);
+  if (into.size !== d.M * d.N) return false;
+  const bs = broadcastRun(d, tA, tB);
+  if (!bs) return false;
+  const spec: BroadcastSpec = { ...bs, accumulate: true };
+  const tilesN = Math.ceil(d.N / broadcastCols(spec));
+  const k = cached(`a${spec.aRows}${spec.bRows}${spec.R}x${spec.TN}${spec.adj}${spec.vecC}s${spec.SG}`, () => matmulBroadcast(spec));
+  launch(k, [a, b, into], [Math.ceil(d.M / spec.R) * tilesN, 1, d.batch], [d.M, d.N, d.K, d.sA, d.sB, d.M * d.N, tilesN], 'matmul');
+  return true;
+}
+
+/**
  * The LM head's forward x·Wᵀ (x [M, K], W [N, K], f32) with the log-sum-exp epilogue of the
  * subgroup-broadcast kernel: besides C [M, N] it returns part [M, tilesN] of per-row, per-column-tile
  * (max, Σ exp(c − max)) pairs (kernels/matmul/broadcast.ts). Null where the broadcast kernel is not
@@ -535,14 +555,19 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOpts = {}): Tensor {
   checkDtypes(a, b, opts.out);
   if (b.rank === 2 && !tA && a.rank > 2) return matmulFlat(a, b, tB, opts.out);
   const y = matmulRaw(a, b, tA, tB, opts.out);
-  return record(y, 'matmul', [a, b], (g0) => {
+  return record(y, 'matmul', [a, b], (g0, into) => {
     const g = gradIn(g0, a.dtype);
     let ga: Tensor | null = null;
     let gb: Tensor | null = null;
     if (a.requiresGrad) {
       // op(A) = G·op(B)ᵀ; if A is stored transposed, A = (G·op(B)ᵀ)ᵀ = op(B)·Gᵀ
-      ga = tA ? matmulRaw(b, g, tB, true) : matmulRaw(g, b, false, !tB);
-      if (ga.rank > a.rank) ga = reduceBatch(ga, a.shape);
+      // (a second gradient of a 2-D A is summed into the first by the product's own writes)
+      const acc = a.rank === 2 && b.rank === 2 ? (into?.[0] ?? null) : null;
+      if (acc && (tA ? matmulAccumulateRaw(b, g, tB, true, acc) : matmulAccumulateRaw(g, b, false, !tB, acc))) ga = acc;
+      else {
+        ga = tA ? matmulRaw(b, g, tB, true) : matmulRaw(g, b, false, !tB);
+        if (ga.rank > a.rank) ga = reduceBatch(ga, a.shape);
+      }
     }
     if (b.requiresGrad) {
       // op(B) = op(A)ᵀ·G; if B is stored transposed, B = Gᵀ·op(A)
@@ -568,15 +593,20 @@ function matmulFlat(a: Tensor, w: Tensor, tB: boolean, out: MatmulOpts['out']): 
   const N = y2.shape[1]!;
   const y = view(y2, [...a.shape.slice(0, -1), N]);
   y2.dispose();
-  return record(y, 'matmul', [a, w], (g0) => {
+  return record(y, 'matmul', [a, w], (g0, into) => {
     const g = gradIn(g0, a.dtype);
     const g2 = view(g, [rows, N]);
     let ga: Tensor | null = null;
     let gw: Tensor | null = null;
     if (a.requiresGrad) {
-      const t = matmulRaw(g2, w, false, !tB);
-      ga = view(t, a.shape);
-      t.dispose();
+      // a second gradient of A is summed into the first by the product's own writes (autograd's `into`)
+      const acc = into?.[0] ?? null;
+      if (acc && matmulAccumulateRaw(g2, w, false, !tB, acc)) ga = acc;
+      else {
+        const t = matmulRaw(g2, w, false, !tB);
+        ga = view(t, a.shape);
+        t.dispose();
+      }
     }
     if (w.requiresGrad) {
       const a2b = view(a, [rows, K]);

@@ -52,7 +52,11 @@ export function normForwardRaw(kind: NormKind, x: Tensor, w: Tensor, b: Tensor |
   return [y, stats];
 }
 
-/** Raw backward: [dx, dw, db] (db only for layer; null where not needed). */
+/**
+ * Raw backward: [dx, dw, db] (db only for layer; null where not needed). With `into` (x's gradient so
+ * far, f32, its storage its own: GradNode.backward's `into`), the subgroup kernel adds dx into it in
+ * place and returns it as dx; the row kernels ignore it (autograd then adds).
+ */
 export function normBackward(
   kind: NormKind,
   x: Tensor,
@@ -60,13 +64,15 @@ export function normBackward(
   stats: Tensor,
   dy: Tensor,
   need: { x: boolean; w: boolean; b: boolean },
+  into: Tensor | null = null,
 ): [Tensor | null, Tensor | null, Tensor | null] {
   const D = x.shape[x.rank - 1]!;
   const rows = x.size / D;
   const op = `${kind}Norm backward`;
   if (dy.shape.join(',') !== x.shape.join(',')) throw new Error(`${op}: dy [${dy.shape.join(', ')}] != x [${x.shape.join(', ')}]`);
   const wantW = need.w || need.b;
-  const dx = need.x ? empty(x.shape, 'f32', x.backend) : null;
+  const acc = need.x && into !== null && x.backend === 'gpu' && rows > 0 && normSubgroupSize(D) !== null && into.dtype === 'f32' && into.size === x.size && into.gpu?.refs === 1;
+  const dx = need.x ? (acc ? into : empty(x.shape, 'f32', x.backend)) : null;
   const dw = wantW ? empty([D], 'f32', x.backend) : null;
   const db = wantW && kind === 'layer' ? empty([D], 'f32', x.backend) : null;
   if (x.backend === 'cpu') {
@@ -81,7 +87,7 @@ export function normBackward(
     const subs = Math.ceil(rows / NORM_SG_ROWS);
     const part = wantW ? empty([subs * D * (kind === 'layer' ? 2 : 1)], 'f32', 'gpu') : empty([4], 'f32', 'gpu');
     const dxb = dx ?? empty([4], 'f32', 'gpu');
-    const k = normBackwardSubgroup(kind, dv, SG, dx !== null, wantW);
+    const k = normBackwardSubgroup(kind, dv, SG, dx !== null, wantW, acc);
     launch(k, [x, w, stats, dy, dxb, part], grid1d(Math.ceil(subs / (NORM_SG_WG / SG))), [rows, dv, D, { f: 0 }], op);
     if (dw) launch(normSumParts(kind), db ? [part, dw, db] : [part, dw], [Math.ceil(dv / 64), 1, 1], [subs, dv], op);
     part.dispose();
@@ -104,7 +110,7 @@ function normOp(op: string, kind: NormKind, x: Tensor, weight: Tensor, bias: Ten
   const D = checkNorm(op, x, weight, bias);
   const [y, stats] = normForwardRaw(kind, x, weight, bias, D, eps);
   const inputs = bias ? [x, weight, bias] : [x, weight];
-  record(y, op, inputs, (g) => normBackward(kind, x, weight, stats, g, { x: x.requiresGrad, w: weight.requiresGrad, b: !!bias?.requiresGrad }).slice(0, inputs.length));
+  record(y, op, inputs, (g, into) => normBackward(kind, x, weight, stats, g, { x: x.requiresGrad, w: weight.requiresGrad, b: !!bias?.requiresGrad }, into?.[0] ?? null).slice(0, inputs.length));
   if (!y.node) stats.dispose(); // no backward will read it
   return y;
 }

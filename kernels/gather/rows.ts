@@ -125,12 +125,13 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
  * ascending order (a stable counting sort of the clamped ids). One invocation per (vocab row, column
  * or vec4 column) sums its row's gradient rows in id order — the order of scatterKernel, so the result
  * is bit-identical — in O(V·D + n·D) instead of O(V·n) compares. Consecutive lanes share a vocab row:
- * the same trip count and contiguous loads across a subgroup.
+ * the same trip count and contiguous loads across a subgroup. accumulate: dT += the sum instead of
+ * dT = (autograd's sum of a second gradient into the first: dT + the row's sum, as the add kernel forms it).
  */
-export const scatterCsrKernel = memoKernel(function scatterCsrKernel(vec4: boolean): Kernel {
+export const scatterCsrKernel = memoKernel(function scatterCsrKernel(vec4: boolean, accumulate: boolean): Kernel {
   const T = vec4 ? 'vec4<f32>' : 'f32';
   return kernel(
-    `gather_rows_backward_csr${vec4 ? '_vec4' : ''}`,
+    `gather_rows_backward_csr${vec4 ? '_vec4' : ''}${accumulate ? '_acc' : ''}`,
     /* wgsl */ `
 struct P { V: u32, cols: u32 }
 @group(0) @binding(0) var<uniform> p: P;
@@ -148,7 +149,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   // dispatches after its buffers went back to the pool): a loop over a stale word never runs for hours
   let e = min(u32(csr[v + 1u]), arrayLength(&csr) - p.V - 1u);
   for (var k = u32(csr[v]); k < e; k++) { acc += g[u32(csr[p.V + 1u + k]) * p.cols + c]; }
-  dt[i] = acc;
+  dt[i] = ${accumulate ? 'dt[i] + ' : ''}acc;
 }`,
     ['r', 'r', 'rw'],
   );

@@ -43,6 +43,9 @@ export interface BroadcastSpec {
    * [column = t_r]) instead, computed as A is loaded, with info[r] = (m_r, ls_r, c_r, bitcast t_r)
    * and gs = lg[0] / ln[0]. No batch, no second product. */
   lmGrad?: boolean;
+  /** C += the product instead of C = (autograd's accumulation of a second gradient into the first:
+   * each element is c + acc, the sum the separate add kernel forms, so the bits are the same). */
+  accumulate?: boolean;
 }
 
 const range = (n: number) => [...Array(n).keys()];
@@ -171,21 +174,28 @@ export function matmulBroadcast(s: BroadcastSpec): Kernel {
   const factors = lora?.drop
     ? range(R).flatMap((r) => range(CPL).map((c) => `  let f${r}_${c} = p.s2 * drop_keep(p.seed, (m0 + ${r}u) * p.N + ${col(c)}, p.thr);`))
     : [];
+  const plus = (i: string) => (s.accumulate ? `c[${i}] + ` : '');
   const writes = vecC
     ? range(R).flatMap((r) =>
-        range(TN).map(
-          (j) =>
-            `  if (m0 + ${r}u < p.M && ${col(4 * j)} < p.N) { c[(cb + (m0 + ${r}u) * p.N + ${col(4 * j)}) / 4u] = vec4<f32>(${range(4).map((t) => `acc${r}_${4 * j + t}`).join(', ')}); }`,
-        ),
+        range(TN).map((j) => {
+          const i = `(cb + (m0 + ${r}u) * p.N + ${col(4 * j)}) / 4u`;
+          return `  if (m0 + ${r}u < p.M && ${col(4 * j)} < p.N) { c[${i}] = ${plus(i)}vec4<f32>(${range(4).map((t) => `acc${r}_${4 * j + t}`).join(', ')}); }`;
+        }),
       )
-    : range(R).flatMap((r) => range(CPL).map((c) => `  if (m0 + ${r}u < p.M && ${col(c)} < p.N) { c[cb + (m0 + ${r}u) * p.N + ${col(c)}] = acc${r}_${c}; }`));
+    : range(R).flatMap((r) =>
+        range(CPL).map((c) => {
+          const i = `cb + (m0 + ${r}u) * p.N + ${col(c)}`;
+          return `  if (m0 + ${r}u < p.M && ${col(c)} < p.N) { c[${i}] = ${plus(i)}acc${r}_${c}; }`;
+        }),
+      );
+  if (s.accumulate && (s.lse || lora)) throw new Error('matmulBroadcast: accumulation is for plain products (no epilogue, no second product)');
   if (s.lmGrad && (lora || s.lse || !aRows)) throw new Error('matmulBroadcast: the softmax-gradient loads need A stored [M, K], no second product and no epilogue');
   if (s.lse && (lora || !adj)) throw new Error('matmulBroadcast: the log-sum-exp epilogue needs adjacent columns and no second product');
   const lse = s.lse ? lsePartials(s, col) : [];
   // the epilogue branches on a subgroupMax/Min result, uniform over the subgroup (= the workgroup)
   const s_lseDiag = s.lse ? '\ndiagnostic(off, subgroup_uniformity);' : '';
   const lor = lora ? `_plus${lora.aRows ? 'r' : 'c'}${lora.bRows ? 'r' : 'c'}${lora.drop ? 'd' : ''}` : '';
-  const name = `matmul_broadcast_${aRows ? 'r' : 'c'}${bRows ? 'r' : 'c'}${lor}${s.lse ? '_lse' : ''}${s.lmGrad ? '_lmgrad' : ''}_${R}x${TN}${adj ? 'a' : ''}${vecC ? 'v' : ''}_sg${SG}`;
+  const name = `matmul_broadcast_${aRows ? 'r' : 'c'}${bRows ? 'r' : 'c'}${lor}${s.lse ? '_lse' : ''}${s.lmGrad ? '_lmgrad' : ''}${s.accumulate ? '_acc' : ''}_${R}x${TN}${adj ? 'a' : ''}${vecC ? 'v' : ''}_sg${SG}`;
   const bindings = lora
     ? `@group(0) @binding(1) var<storage, read> a: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> b: array<vec4<f32>>;

@@ -39,15 +39,17 @@ const BUILTINS = `@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups
  *   rms:   dx = r·(g − x̂·mean(g·x̂))          layer: dx = r·(g − mean(g) − x̂·mean(g·x̂))
  * and this subgroup's partial column sums part[sub, c] = Σ_rows dy·x̂ (layer: part[sub, 2c + 1] = Σ dy;
  * dw partials then sit at even vec4 slots). Bindings x, w, stats, dy, dx, part (a dummy for what is not wanted).
+ * accumulate: dx += instead of dx = (autograd's sum of a second gradient into the first; each element
+ * is dx + the value, the sum the separate add kernel forms).
  */
-export const normBackwardSubgroup = memoKernel(function normBackwardSubgroup(kind: NormKind, dv: number, SG: number, wantDx: boolean, wantW: boolean): Kernel {
+export const normBackwardSubgroup = memoKernel(function normBackwardSubgroup(kind: NormKind, dv: number, SG: number, wantDx: boolean, wantW: boolean, accumulate: boolean): Kernel {
   if (!wantDx && !wantW) throw new Error('normBackwardSubgroup: nothing to compute');
   const layer = kind === 'layer';
   const J = normLanes(dv, SG);
   const xhat = (j: number) => (layer ? `(x${j} - vec4<f32>(mu)) * r` : `x${j} * r`);
   const partIdx = (j: number, which: number) => (layer ? `(sub * p.dv + c${j}) * 2u + ${which}u` : `sub * p.dv + c${j}`);
   return kernel(
-    `${kind}norm_bwd_subgroup_dv${dv}${wantDx ? '' : '_wonly'}${wantW ? '' : '_xonly'}_sg${SG}`,
+    `${kind}norm_bwd_subgroup_dv${dv}${wantDx ? '' : '_wonly'}${wantW ? '' : '_xonly'}${accumulate ? '_acc' : ''}_sg${SG}`,
     /* wgsl */ `${HEAD(SG)}
 @group(0) @binding(1) var<storage, read> x: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> w: array<vec4<f32>>;
@@ -71,7 +73,7 @@ ${
     ? `    let mgx = subgroupAdd(${range(J).map((j) => `hsum(g${j} * ${xhat(j)})`).join(' + ')}) / f32(p.d);
     let mg = ${layer ? `subgroupAdd(${range(J).map((j) => `hsum(g${j})`).join(' + ')}) / f32(p.d)` : '0.0'};
     if (valid) {
-${range(J).map((j) => `      if (on${j}) { dx[row * p.dv + c${j}] = r * (g${j} - vec4<f32>(mg) - ${xhat(j)} * mgx); }`).join('\n')}
+${range(J).map((j) => `      if (on${j}) { dx[row * p.dv + c${j}] = ${accumulate ? `dx[row * p.dv + c${j}] + ` : ''}r * (g${j} - vec4<f32>(mg) - ${xhat(j)} * mgx); }`).join('\n')}
     }`
     : ''
 }

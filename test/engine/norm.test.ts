@@ -71,7 +71,7 @@ describe('norm kernels and errors', () => {
         await E.precompile(normBackwardW(kind, vec));
         const SG = gpuSync().info.subgroupSize;
         if (SG !== null) {
-          for (const [dx, dw] of [[true, true], [true, false], [false, true]] as const) await E.precompile(normBackwardSubgroup(kind, 16, SG, dx, dw));
+          for (const [dx, dw, acc] of [[true, true, false], [true, false, false], [false, true, false], [true, true, true]] as const) await E.precompile(normBackwardSubgroup(kind, 16, SG, dx, dw, acc));
           await E.precompile(normSumParts(kind));
         }
       }

@@ -1,0 +1,146 @@
+// A tensor read by several products (q/k/v of one normed input, gate/up) gets its gradients summed
+// by the products' own writes (GradNode.backward's `into`, kernels/matmul/broadcast.ts `accumulate`):
+// the same bits as the product followed by add(), one dispatch and one buffer fewer per extra reader.
+import { describe, expect, it } from 'vitest';
+import * as E from '../../engine/index.ts';
+import { gpucheck } from '../../engine/index.ts';
+import { gpuSync } from '../../engine/device.ts';
+import { matmulAccumulateRaw } from '../../engine/ops/matmul.ts';
+import { onLaunch } from '../../engine/runtime.ts';
+import { input, randData, rng } from '../util.ts';
+
+const r = rng(4242);
+const hasBroadcast = () => gpuSync().info.isSoftware && gpuSync().info.subgroupSize !== null;
+
+/** h = x ⊙ s (an intermediate), read by products with weights ws (linear: x·Wᵀ; else x·W); loss weights cs. */
+function readers(tB: boolean) {
+  return (x: E.Tensor, s: E.Tensor, ...ws: E.Tensor[]) => {
+    const h = E.mul(x, s);
+    const ys = ws.map((w) => E.matmul(h, w, { transB: tB }));
+    return ys.reduce((acc, y, i) => E.add(acc, E.mulScalar(E.sumAll(E.mul(y, y)), 0.5 + i)), E.mulScalar(E.sumAll(h), 0));
+  };
+}
+
+describe('gradients summed into the first by the products that read a tensor', () => {
+  for (const variant of [null, 'broadcast32'] as const) {
+    for (const tB of [true, false]) {
+      it(`${variant ?? 'tuned variant'}, ${tB ? 'x·Wᵀ' : 'x·W'}: GPU vs float64, and bit for bit the product + add, with fewer dispatches`, async () => {
+        E.setMatmulVariant(variant);
+        try {
+          const [B, T, K] = [3, 37, 20];
+          const outs = [12, 28, 36];
+          const ins = () => [input(r, [B, T, K]), input(r, [K]), ...outs.map((n) => input(r, tB ? [n, K] : [K, n]))];
+          const f = readers(tB);
+          await gpucheck(f, ins(), { fwdTol: 1e-5, bwdTol: 1e-5 });
+          // the same inputs with and without the in-place sums
+          const data = ins();
+          const run = (inPlace: boolean) =>
+            E.scopeAsync(async () => {
+              E.setInPlaceAccumulation(inPlace);
+              const ts = data.map((d) => E.tensor(d.data, d.shape, { requiresGrad: true }));
+              const names: string[] = [];
+              onLaunch((l) => names.push(l.kernel.name));
+              const before = E.dispatchCount();
+              E.backward(f(...(ts as [E.Tensor, E.Tensor, ...E.Tensor[]])));
+              const n = E.dispatchCount() - before;
+              onLaunch(null);
+              const grads = await Promise.all(ts.map((t) => E.read(t.grad!)));
+              for (const t of ts) E.zeroGrad([t]);
+              return { grads, n, fused: names.filter((k) => k.includes('_acc_')).length, adds: names.filter((k) => k.startsWith('binary_add')).length };
+            });
+          const [fused, plain] = [await run(true), await run(false)];
+          E.setInPlaceAccumulation(true);
+          fused.grads.forEach((g, i) => expect(Array.from(g), `gradient of input ${i}`).toEqual(Array.from(plain.grads[i]!)));
+          const expected = hasBroadcast() ? outs.length - 1 : 0;
+          expect(fused.fused).toBe(expected);
+          expect(plain.fused).toBe(0);
+          expect(plain.adds - fused.adds).toBe(expected);
+          expect(plain.n - fused.n).toBeGreaterThanOrEqual(expected); // (the test set-up's NaN poisoning fills each fresh buffer: more here)
+        } finally {
+          E.setMatmulVariant(null);
+          E.setInPlaceAccumulation(true);
+        }
+      });
+    }
+  }
+
+  it('a residual stream: the norm backward sums into the pass-through gradient; an embedding read twice sums its second scatter into the first', async () => {
+    const [B, T, D, V] = [3, 29, 64, 53];
+    const ids1 = Array.from({ length: B * T }, () => r.int(V));
+    const ids2 = Array.from({ length: 17 }, () => r.int(V));
+    // h = emb[ids1] ⊙ s; y = h + (rmsNorm(h, w)·W); loss = Σ y² + Σ emb[ids2]
+    const f = (emb: E.Tensor, s: E.Tensor, w: E.Tensor, W: E.Tensor) => {
+      const cpu = emb.backend === 'cpu';
+      const i1 = E.tensor(Int32Array.from(ids1), [B, T], { dtype: 'i32', backend: emb.backend });
+      const i2 = E.tensor(Int32Array.from(ids2), [17], { dtype: 'i32', backend: emb.backend });
+      const h = E.mul(E.gatherRows(emb, i1, cpu ? undefined : ids1), s);
+      const y = E.add(h, E.matmul(E.rmsNorm(h, w), W, { transB: true }));
+      return E.add(E.sumAll(E.mul(y, y)), E.sumAll(E.gatherRows(emb, i2, cpu ? undefined : ids2)));
+    };
+    const ins = () => [input(r, [V, D]), input(r, [D]), input(r, [D]), input(r, [D, D])];
+    await gpucheck(f, ins(), { fwdTol: 1e-5, bwdTol: 2e-5 });
+    const data = ins();
+    const run = (inPlace: boolean) =>
+      E.scopeAsync(async () => {
+        E.setInPlaceAccumulation(inPlace);
+        const ts = data.map((d) => E.tensor(d.data, d.shape, { requiresGrad: true }));
+        const names: string[] = [];
+        onLaunch((l) => names.push(l.kernel.name));
+        E.backward(f(ts[0]!, ts[1]!, ts[2]!, ts[3]!));
+        onLaunch(null);
+        const grads = await Promise.all(ts.map((t) => E.read(t.grad!)));
+        for (const t of ts) E.zeroGrad([t]);
+        return { grads, acc: names.filter((k) => k.includes('_acc')), adds: names.filter((k) => k.startsWith('binary_add')).length };
+      });
+    try {
+      const [fused, plain] = [await run(true), await run(false)];
+      fused.grads.forEach((g, i) => expect(Array.from(g), `gradient of input ${i}`).toEqual(Array.from(plain.grads[i]!)));
+      expect(plain.acc).toEqual([]);
+      const norm = hasBroadcast() ? 1 : 0; // the subgroup norm kernels run where the broadcast ones do
+      expect(fused.acc.filter((k) => k.startsWith('rmsnorm')).length).toBe(norm);
+      expect(fused.acc.filter((k) => k.startsWith('gather_rows_backward_csr')).length).toBe(1);
+      expect(plain.adds - fused.adds).toBe(1 + norm);
+    } finally {
+      E.setInPlaceAccumulation(true);
+    }
+  });
+
+  it('never adds into a leaf gradient that was there before backward() (the caller may hold it)', async () => {
+    const V = 11;
+    const ids = [3, 1, 3, 7, 0, 10];
+    const emb = E.tensor(randData(r, V * 8), [V, 8], { requiresGrad: true });
+    const i = E.tensor(Int32Array.from(ids), [6], { dtype: 'i32' });
+    const loss = () => E.add(E.sumAll(E.gatherRows(emb, i, ids)), E.sumAll(E.mul(E.gatherRows(emb, i, ids), E.gatherRows(emb, i, ids))));
+    const names: string[] = [];
+    onLaunch((l) => names.push(l.kernel.name));
+    E.backward(loss());
+    onLaunch(null);
+    const once = Array.from(await E.read(emb.grad!));
+    expect(names.filter((k) => k.includes('_acc')).length).toBe(2); // within one call, the 2nd and 3rd scatters sum into the 1st
+    const held = emb.grad!;
+    names.length = 0;
+    onLaunch((l) => names.push(l.kernel.name));
+    E.backward(loss());
+    onLaunch(null);
+    expect(emb.grad).not.toBe(held); // the earlier gradient is replaced by a sum, not written in place
+    expect(names.filter((k) => k.includes('_acc')).length).toBe(0);
+    expect(E.relErr(await E.read(emb.grad!), Float64Array.from(once, (v) => 2 * v))).toBeLessThan(1e-6);
+    E.zeroGrad([emb]);
+  });
+
+  it('adds into a gradient only when its storage is its own; else the caller adds', async () => {
+    if (!hasBroadcast()) return;
+    await E.scopeAsync(async () => {
+      const a = E.tensor(randData(r, 30 * 8), [30, 8]);
+      const b = E.tensor(randData(r, 8 * 12), [8, 12]);
+      const c0 = randData(r, 30 * 12);
+      const into = E.tensor(c0, [30, 12]);
+      const shared = E.reshape(into, [12, 30]);
+      expect(matmulAccumulateRaw(a, b, false, false, into)).toBe(false);
+      shared.dispose();
+      expect(matmulAccumulateRaw(a, b, false, false, into)).toBe(true);
+      const want = await E.read(E.add(E.tensor(c0, [30, 12]), E.matmul(a, b)));
+      expect(Array.from(await E.read(into))).toEqual(Array.from(want));
+    });
+  });
+});
