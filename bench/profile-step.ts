@@ -3,11 +3,12 @@
 // --cpu-profile: the dispatches of one more step are recorded and replayed one at a time, each timed by
 // the adapter threads' CPU time (on lavapipe the steadiest per-kernel cost on a loaded machine).
 //   [CSRM_TIME_KERNELS=1] npx tsx bench/profile-step.ts [preset] [lora] [--task lm|relevance|mixed] [--steps N]
-//       [--matmul VARIANT] [--cpu-profile]
+//       [--matmul VARIANT] [--cpu-profile] [--no-in-place]
+// --no-in-place: every second gradient of a tensor is made apart and added (the engine's in-place sums off: A/B runs).
 // Tasks: lm — B 16 × T 64 plain LM rows (every position carries the LM head's loss, as bench/train-step.ts);
 // relevance — 16 relevance prompts of 40–112 tokens (the label head: three rows of the LM head);
 // mixed — 12 relevance + 4 translation samples (the SFT stream with mtRatio 0.25).
-import { initEngine, shutdownGpu, scopeAsync, item, adamw, kernelTimes, sync, dispatchCount, setMatmulVariant, type MatmulVariant } from '../engine/index.ts';
+import { initEngine, shutdownGpu, scopeAsync, item, adamw, kernelTimes, sync, dispatchCount, setMatmulVariant, setInPlaceAccumulation, type MatmulVariant } from '../engine/index.ts';
 import { rng } from '../engine/random.ts';
 import { makeConfig, paperLora } from '../models/llama-config.ts';
 import { initLlama, trainableParams, addLora } from '../models/llama.ts';
@@ -25,6 +26,8 @@ const flag = (name: string, dflt: string) => {
 const task = flag('task', 'lm');
 const steps = Number(flag('steps', '4'));
 const matmulVariant = flag('matmul', '');
+const noInPlace = args.includes('--no-in-place');
+if (noInPlace) args.splice(args.indexOf('--no-in-place'), 1);
 const cpuProfile = args.includes('--cpu-profile');
 if (cpuProfile) args.splice(args.indexOf('--cpu-profile'), 1);
 if (!['lm', 'relevance', 'mixed'].includes(task)) throw new Error(`--task ${task}: expected lm, relevance or mixed`);
@@ -48,6 +51,7 @@ function samples(): Seq[] {
 
 await initEngine();
 if (matmulVariant) setMatmulVariant(matmulVariant as MatmulVariant); // every matmul on one variant (A/B runs)
+if (noInPlace) setInPlaceAccumulation(false);
 const cfg = makeConfig(preset, V);
 const m = initLlama(cfg, 1);
 if (lora) addLora(m, paperLora(cfg.dim), 3);
