@@ -2,7 +2,7 @@
 // (its inputs and a backward rule written in engine ops, so the same rule runs on the GPU and on
 // the float64 reference). backward() walks the nodes in reverse topological order.
 import { keep, release } from './scope.ts';
-import { Tensor, type GradNode } from './tensor.ts';
+import { Tensor, view, type GradNode } from './tensor.ts';
 import { add as addF32, copy as copyF32 } from './ops/elementwise.ts';
 import { toF16, toF32 } from './ops/cast.ts';
 import { fill } from './create.ts';
@@ -24,6 +24,13 @@ function add(a: Tensor, b: Tensor): Tensor {
   const out = toF16(s);
   for (const t of [wa, wb, s]) t.dispose();
   return out;
+}
+
+/** A copy that takes the place of t (t is disposed). */
+function copyOf(t: Tensor): Tensor {
+  const c = copy(t);
+  t.dispose();
+  return c;
 }
 
 function copy(a: Tensor): Tensor {
@@ -156,7 +163,9 @@ export function backward(root: Tensor, grad?: Tensor): void {
           if (gi && gi !== g && !used.has(gi)) gi.dispose();
           return;
         }
-        if (used.has(gi)) gi = copy(gi); // same tensor for two inputs: copy
+        // the same tensor for two inputs: an intermediate shares its storage (no rule writes into a
+        // gradient it reads, and the in-place sums need storage of their own), a parameter gets a copy
+        if (used.has(gi)) gi = inp.node && gi.gpu ? view(gi, gi.shape) : copy(gi);
         used.add(gi);
         if (gi.shape.join(',') !== inp.shape.join(',')) {
           throw new Error(`backward of ${t.node!.op}: gradient shape [${gi.shape}] != input shape [${inp.shape}]`);
@@ -169,7 +178,9 @@ export function backward(root: Tensor, grad?: Tensor): void {
             if (gi !== g) gi.dispose();
             inp.grad = keep(s);
           } else {
-            inp.grad = keep(own(gi));
+            // a parameter's gradient never shares storage (optimizers and clipping write it in place)
+            const mine = own(gi);
+            inp.grad = keep(mine.gpu && mine.gpu.refs > 1 ? copyOf(mine) : mine);
             fresh.add(inp.id);
           }
         } else {

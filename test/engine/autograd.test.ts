@@ -4,7 +4,8 @@
 import { describe, expect, it } from 'vitest';
 import { add, backward, detach, dispatchCount, exp, isGradEnabled, mul, mulScalar, noGrad, read, sumAll, tensor, zeroGrad, type Tensor } from '../../engine/index.ts';
 import { record } from '../../engine/autograd.ts';
-import { copy } from '../../engine/ops/elementwise.ts';
+import { copy, reshape } from '../../engine/ops/elementwise.ts';
+import { onLaunch } from '../../engine/runtime.ts';
 
 const leaf = (data: number[], shape = [data.length]) => tensor(data, shape, { backend: 'cpu', requiresGrad: true });
 const values = async (t: Tensor | null) => Array.from(await read(t!));
@@ -84,6 +85,35 @@ describe('autograd', () => {
     expect(c.grad).not.toBe(ext);
     expect(await values(ext)).toEqual([0.5, -1]);
     expect(await values(c.grad)).toEqual([0.5, -1]);
+  });
+
+  it('one gradient for two intermediates: they share its storage (no copy); parameters never share a gradient\'s storage', async () => {
+    // GPU tensors: a copy is a dispatch
+    const x = tensor([1, -2, 3], [3], { requiresGrad: true });
+    const [h1, h2] = [mulScalar(x, 2), mulScalar(x, 3)];
+    const y = traced([], 'both', h1, h2);
+    const copies = (fn: () => void) => {
+      let n = 0;
+      onLaunch((l) => void (l.kernel.name === 'unary_copy' && n++));
+      fn();
+      onLaunch(null);
+      return n;
+    };
+    expect(copies(() => backward(sumAll(y)))).toBe(0);
+    expect(await values(x.grad)).toEqual([5, 5, 5]);
+    zeroGrad([x]);
+    // the same with a parameter as one of the two: its gradient is a copy
+    const b = tensor([4, 5, 6], [3], { requiresGrad: true });
+    const y2 = traced([], 'both', mulScalar(x, 2), b);
+    expect(copies(() => backward(sumAll(y2)))).toBe(1);
+    expect(await values(b.grad)).toEqual([1, 1, 1]);
+    // a gradient that reaches two parameters through views (reshape) still gives each its own storage
+    const p = tensor([1, 2, 3, 4], [4], { requiresGrad: true });
+    const q = tensor([5, 6, 7, 8], [2, 2], { requiresGrad: true });
+    backward(sumAll(traced([], 'both', p, reshape(q, [4]))));
+    expect(p.grad!.gpu).not.toBe(q.grad!.gpu);
+    expect([await values(p.grad), await values(q.grad)]).toEqual([[1, 1, 1, 1], [1, 1, 1, 1]]);
+    zeroGrad([x, b, p, q]);
   });
 
   it('detach cuts the tape: y = x · detach(x) has dy/dx = x', async () => {
