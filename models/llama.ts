@@ -273,10 +273,12 @@ function attnBlock(m: Llama, batch: Batch, layer: LlamaLayer, l: number, x: Tens
   const c = m.config;
   const hd = headDim(c);
   const { B, T } = batch;
-  const flat = (t: Tensor) => reshape(t, [B * T, c.dim]);
-  const h = rmsNorm(x, layer.attnNorm, c.normEps);
+  // with `rows`, the block reads x as [B·T, dim] rows: the gathers (query, residual) and the products
+  // (k, v) then read one tensor, whose gradients the engine sums in place (autograd's `into`)
+  const xin = rows ? reshape(x, [B * T, c.dim]) : x;
+  const h = rmsNorm(xin, layer.attnNorm, c.normEps);
   const q = rows
-    ? rope(reshape(proj(m, layer, l, 'q', gatherRows(flat(h), rows.idx), o), [B, 1, c.nHeads, hd]), rows.pos, c.ropeTheta)
+    ? rope(reshape(proj(m, layer, l, 'q', gatherRows(h, rows.idx), o), [B, 1, c.nHeads, hd]), rows.pos, c.ropeTheta)
     : rope(reshape(proj(m, layer, l, 'q', h, o), [B, T, c.nHeads, hd]), batch.positions, c.ropeTheta);
   const k = rope(reshape(proj(m, layer, l, 'k', h, o), [B, T, c.nKvHeads, hd]), batch.positions, c.ropeTheta);
   let k2 = k;
@@ -297,7 +299,7 @@ function attnBlock(m: Llama, batch: Batch, layer: LlamaLayer, l: number, x: Tens
   } else {
     att = attention(q, k2, v, { causal: true, keyLengths: batch.lengths });
   }
-  const resid = rows ? gatherRows(flat(x), rows.idx) : x;
+  const resid = rows ? gatherRows(xin, rows.idx) : x;
   return add(resid, proj(m, layer, l, 'o', reshape(att, rows ? [B, c.nHeads * hd] : [B, T, c.nHeads * hd]), o));
 }
 

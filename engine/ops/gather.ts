@@ -7,7 +7,7 @@ import { record } from '../autograd.ts';
 import { launch, grid1d } from '../runtime.ts';
 import { assertDtype, assertLive, assertSameBackend, empty, Tensor } from '../tensor.ts';
 import { tensor } from '../create.ts';
-import { gatherKernel, GATHER_WG, scatterCsrKernel, scatterKernel, scatterKernelSubgroup, SCATTER_CHUNK, SCATTER_WG } from '../../kernels/gather/rows.ts';
+import { gatherKernel, GATHER_WG, scatterCsrKernel, scatterKernel, scatterKernelSubgroup, scatterKernelSubgroupAcc, SCATTER_CHUNK, SCATTER_WG } from '../../kernels/gather/rows.ts';
 import { subgroupKernelSize } from '../kernel-family.ts';
 import { gatherRowsRef, scatterRowsRef } from '../reference/gather.ts';
 
@@ -46,16 +46,18 @@ export function scatterIndex(ids: ArrayLike<number>, V: number): Int32Array {
  */
 export function scatterRows(g: Tensor, ids: Tensor, V: number, hostIds?: ArrayLike<number>, into: Tensor | null = null): Tensor {
   const D = g.shape[g.rank - 1]!;
-  // with host ids, a gradient so far (GradNode.backward's `into`) takes the sum in place
-  const acc = !!hostIds && into !== null && g.backend === 'gpu' && into.dtype === 'f32' && into.size === V * D && into.gpu?.refs === 1 && V * D > 0;
+  const vec = D % 4 === 0;
+  const cols = vec ? D / 4 : D;
+  const SG = subgroupKernelSize(SCATTER_WG);
+  // a gradient so far (GradNode.backward's `into`) takes the sum in place where a kernel adds into it:
+  // the host-id scatter, or the subgroup scatter of rows of at most SCATTER_CHUNK columns
+  const acc = (!!hostIds || (SG !== null && cols <= SCATTER_CHUNK)) && into !== null && g.backend === 'gpu' && into.dtype === 'f32' && into.size === V * D && into.gpu?.refs === 1 && V * D > 0;
   const out = acc ? into : empty([V, D], 'f32', g.backend);
   if (out.size === 0) return out;
   if (g.backend === 'cpu') {
     scatterRowsRef(g.cpu!, V, D, ids.cpu!, out.cpu!);
     return out;
   }
-  const vec = D % 4 === 0;
-  const cols = vec ? D / 4 : D;
   if (hostIds) {
     // measured on lavapipe, table [3000, 64] from 1696 ids: adapter-thread CPU ≈ 3 → 0.2 ms
     const csr = tensor(scatterIndex(hostIds, V), [V + 1 + hostIds.length], { dtype: 'i32' });
@@ -65,9 +67,12 @@ export function scatterRows(g: Tensor, ids: Tensor, V: number, hostIds?: ArrayLi
   }
   const chunk = Math.min(cols, SCATTER_CHUNK);
   const nChunks = Math.ceil(cols / chunk);
+  if (acc) {
+    launch(scatterKernelSubgroupAcc(vec, SG!, cols), [g, ids, out], grid1d(Math.ceil(V / SCATTER_WG)), [ids.size, cols, V, chunk, nChunks], 'gatherRows_backward');
+    return out;
+  }
   // subgroup family: the ids are loaded once per subgroup (kernels/gather/rows.ts); measured on
   // lavapipe, table [3000, 64] from 1776 ids, adapter-thread CPU 9.0 → 3.8 ms
-  const SG = subgroupKernelSize(SCATTER_WG);
   const k = SG === null ? scatterKernel(vec) : scatterKernelSubgroup(vec, SG);
   launch(k, [g, ids, out], grid1d(Math.ceil((V * nChunks) / SCATTER_WG)), [ids.size, cols, V, chunk, nChunks], 'gatherRows_backward');
   return out;

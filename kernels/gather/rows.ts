@@ -120,6 +120,49 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 });
 
 /**
+ * scatterKernelSubgroup's sum added into dT (autograd's sum of a second gradient into the first): one
+ * invocation per vocab row of `cols` (≤ SCATTER_CHUNK) columns, the row's sums in registers from 0 in
+ * id order — the additions of scatterKernelSubgroup — then dT + sum, as the add kernel forms it, so the
+ * bits are those of the scatter followed by add(). Bindings g, ids, dt; params as scatterKernel's.
+ */
+export const scatterKernelSubgroupAcc = memoKernel(function scatterKernelSubgroupAcc(vec4: boolean, SG: number, cols: number): Kernel {
+  if (cols > SCATTER_CHUNK) throw new Error(`scatterKernelSubgroupAcc: ${cols} columns > ${SCATTER_CHUNK}`);
+  const T = vec4 ? 'vec4<f32>' : 'f32';
+  const cs = [...Array(cols).keys()];
+  const step = (t: number) => `
+    if (valid && j0 + ${t}u < p.n && subgroupBroadcast(id, ${t}u) == v) {
+      let src = (j0 + ${t}u) * ${cols}u;
+${cs.map((c) => `      a${c} += g[src + ${c}u];`).join('\n')}
+    }`;
+  return kernel(
+    `gather_rows_backward_subgroup${vec4 ? '_vec4' : ''}_acc_c${cols}_sg${SG}`,
+    /* wgsl */ `enable subgroups;
+diagnostic(off, subgroup_uniformity);
+struct P { n: u32, cols: u32, V: u32, chunk: u32, nChunks: u32 }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read> g: array<${T}>;
+@group(0) @binding(2) var<storage, read> ids: array<i32>;
+@group(0) @binding(3) var<storage, read_write> dt: array<${T}>;
+@compute @workgroup_size(${SCATTER_WG})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
+  let i0 = gid.x + gid.y * nw.x * ${SCATTER_WG}u;
+  let valid = i0 < p.V;
+  let v = min(i0, p.V - 1u);
+  let row = v * ${cols}u;
+${cs.map((c) => `  var a${c} = ${T}(0.0);`).join('\n')}
+  let last = i32(p.V) - 1;
+  for (var j0 = 0u; j0 < p.n; j0 += ${SG}u) {
+    let id = u32(clamp(ids[min(j0 + lane, p.n - 1u)], 0, last));${Array.from({ length: SG }, (_, t) => step(t)).join('')}
+  }
+  if (valid) {
+${cs.map((c) => `    dt[row + ${c}u] = dt[row + ${c}u] + a${c};`).join('\n')}
+  }
+}`,
+    ['r', 'r', 'rw'],
+  );
+});
+
+/**
  * The scatter from a compressed index built on the host where the ids are host data (a training
  * batch's tokens): csr = [offsets (V + 1), positions (n)], the positions of each vocab row's ids in
  * ascending order (a stable counting sort of the clamped ids). One invocation per (vocab row, column

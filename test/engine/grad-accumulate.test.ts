@@ -64,18 +64,23 @@ describe('gradients summed into the first by the products that read a tensor', (
     }
   }
 
-  it('a residual stream: the norm backward sums into the pass-through gradient; an embedding read twice sums its second scatter into the first', async () => {
+  it('a residual stream: the norm backward and a row gather sum into the pass-through gradient; an embedding read twice sums its second scatter into the first', async () => {
     const [B, T, D, V] = [3, 29, 64, 53];
     const ids1 = Array.from({ length: B * T }, () => r.int(V));
     const ids2 = Array.from({ length: 17 }, () => r.int(V));
-    // h = emb[ids1] ⊙ s; y = h + (rmsNorm(h, w)·W); loss = Σ y² + Σ emb[ids2]
+    const sel = [5, 0, 33, 5, 86, 12];
+    // h = emb[ids1] ⊙ s ([B·T, D]); y = h + (rmsNorm(h, w)·W); loss = Σ y² + Σ h[sel]² + Σ emb[ids2]
+    // (h[sel]: a gather without host ids, as the relevance forward's answer rows)
     const f = (emb: E.Tensor, s: E.Tensor, w: E.Tensor, W: E.Tensor) => {
       const cpu = emb.backend === 'cpu';
-      const i1 = E.tensor(Int32Array.from(ids1), [B, T], { dtype: 'i32', backend: emb.backend });
+      const i1 = E.tensor(Int32Array.from(ids1), [B * T], { dtype: 'i32', backend: emb.backend });
       const i2 = E.tensor(Int32Array.from(ids2), [17], { dtype: 'i32', backend: emb.backend });
+      const is = E.tensor(Int32Array.from(sel), [sel.length], { dtype: 'i32', backend: emb.backend });
       const h = E.mul(E.gatherRows(emb, i1, cpu ? undefined : ids1), s);
       const y = E.add(h, E.matmul(E.rmsNorm(h, w), W, { transB: true }));
-      return E.add(E.sumAll(E.mul(y, y)), E.sumAll(E.gatherRows(emb, i2, cpu ? undefined : ids2)));
+      const hs = E.gatherRows(h, is);
+      // (the tape runs later terms first: h[sel]'s scatter comes after y's gradients)
+      return E.add(E.add(E.sumAll(E.mul(hs, hs)), E.sumAll(E.mul(y, y))), E.sumAll(E.gatherRows(emb, i2, cpu ? undefined : ids2)));
     };
     const ins = () => [input(r, [V, D]), input(r, [D]), input(r, [D]), input(r, [D, D])];
     await gpucheck(f, ins(), { fwdTol: 1e-5, bwdTol: 2e-5 });
@@ -99,7 +104,8 @@ describe('gradients summed into the first by the products that read a tensor', (
       const norm = hasBroadcast() ? 1 : 0; // the subgroup norm kernels run where the broadcast ones do
       expect(fused.acc.filter((k) => k.startsWith('rmsnorm')).length).toBe(norm);
       expect(fused.acc.filter((k) => k.startsWith('gather_rows_backward_csr')).length).toBe(1);
-      expect(plain.adds - fused.adds).toBe(1 + norm);
+      expect(fused.acc.filter((k) => k.startsWith('gather_rows_backward_subgroup')).length).toBe(norm);
+      expect(plain.adds - fused.adds).toBe(1 + 2 * norm);
     } finally {
       E.setInPlaceAccumulation(true);
     }
