@@ -3,6 +3,7 @@
 // LM head (tied or untied), and optional LoRA adapters (PEFT semantics) on chosen projections.
 import {
   add,
+  linearAdd,
   noGrad,
   attention,
   concat,
@@ -257,6 +258,12 @@ function proj(m: Llama, layer: LlamaLayer, l: number, t: LoraTarget, x: Tensor, 
   });
 }
 
+/** resid + proj(x): the dense f32 projection adds the residual in its product's writes (linearAdd: the same bits, one dispatch fewer). */
+function projAdd(m: Llama, layer: LlamaLayer, l: number, t: LoraTarget, x: Tensor, resid: Tensor, o: ForwardOpts): Tensor {
+  const dense = !(layer.lora[t] && m.config.lora) && (o.precision ?? 'f32') === 'f32';
+  return dense ? linearAdd(x, layer[LORA_TARGET_WEIGHT[t]] as Tensor, resid) : add(resid, proj(m, layer, l, t, x, o));
+}
+
 /** One query row per sequence (forwardRows): flat indices b·T + t_b, positions t_b [B, 1], key lengths t_b + 1 [B]. */
 interface QueryRows {
   idx: Tensor;
@@ -300,14 +307,14 @@ function attnBlock(m: Llama, batch: Batch, layer: LlamaLayer, l: number, x: Tens
     att = attention(q, k2, v, { causal: true, keyLengths: batch.lengths });
   }
   const resid = rows ? gatherRows(xin, rows.idx) : x;
-  return add(resid, proj(m, layer, l, 'o', reshape(att, rows ? [B, c.nHeads * hd] : [B, T, c.nHeads * hd]), o));
+  return projAdd(m, layer, l, 'o', reshape(att, rows ? [B, c.nHeads * hd] : [B, T, c.nHeads * hd]), resid, o);
 }
 
 /** The SwiGLU MLP block of layer l (pre-norm, residual) on rows of any leading shape. */
 function mlpBlock(m: Llama, layer: LlamaLayer, l: number, x: Tensor, o: ForwardOpts): Tensor {
   const h2 = rmsNorm(x, layer.mlpNorm, m.config.normEps);
   const act = swiglu(proj(m, layer, l, 'gate', h2, o), proj(m, layer, l, 'up', h2, o));
-  return add(x, proj(m, layer, l, 'down', act, o));
+  return projAdd(m, layer, l, 'down', act, x, o);
 }
 
 /** Layers [0, upTo) over every position; without a tape each block's intermediates are freed at once. */

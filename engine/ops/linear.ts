@@ -1,7 +1,8 @@
 // linear(x, W, b) = x·Wᵀ + b (PyTorch nn.Linear layout: W is [out, in]).
-import { assertLive, Tensor } from '../tensor.ts';
+import { record } from '../autograd.ts';
+import { assertLive, Tensor, view } from '../tensor.ts';
 import { add, reshape } from './elementwise.ts';
-import { matmul } from './matmul.ts';
+import { matmul, matmulAccumulateRaw, matmulAddRaw, matmulRaw } from './matmul.ts';
 
 export function linear(x: Tensor, w: Tensor, bias?: Tensor): Tensor {
   assertLive('linear', x, w);
@@ -17,4 +18,52 @@ export function linear(x: Tensor, w: Tensor, bias?: Tensor): Tensor {
   let y = matmul(x2, w, { transB: true });
   if (x2 !== x) y = reshape(y, [w.shape[0]!]);
   return bias ? add(y, bias) : y;
+}
+
+/**
+ * r + x·Wᵀ (a residual added to a projection, as the Llama blocks' outputs): where the product runs a
+ * subgroup-broadcast kernel (GPU, f32), r is added in the product's writes — the bits of
+ * add(r, linear(x, W)) in one dispatch and without the product's buffer; elsewhere exactly that.
+ * Backward: dr = g, dx = g·W, dW = gᵀ·x (as linear's).
+ */
+export function linearAdd(x: Tensor, w: Tensor, r: Tensor): Tensor {
+  assertLive('linearAdd', x, w, r);
+  const K = x.shape[x.rank - 1]!;
+  const N = w.shape[0]!;
+  const outShape = [...x.shape.slice(0, -1), N];
+  if (x.rank < 2 || w.rank !== 2 || K !== w.shape[1]) return add(r, linear(x, w));
+  if (r.shape.join(',') !== outShape.join(',')) throw new Error(`linearAdd: r [${r.shape.join(', ')}] is not the projection's shape [${outShape.join(', ')}]`);
+  const rows = x.size / Math.max(1, K);
+  const x2 = view(x, [rows, K]);
+  const r2 = view(r, [rows, N]);
+  const y2 = x.backend === 'gpu' && x.dtype === 'f32' && w.dtype === 'f32' && r.dtype === 'f32' ? matmulAddRaw(x2, w, false, true, r2) : null;
+  r2.dispose();
+  if (!y2) {
+    x2.dispose();
+    return add(r, linear(x, w));
+  }
+  x2.dispose();
+  const y = view(y2, outShape);
+  y2.dispose();
+  return record(y, 'linearAdd', [x, w, r], (g, into) => {
+    const g2 = view(g, [rows, N]);
+    let gx: Tensor | null = null;
+    let gw: Tensor | null = null;
+    if (x.requiresGrad) {
+      const acc = into?.[0] ?? null;
+      if (acc && matmulAccumulateRaw(g2, w, false, false, acc)) gx = acc;
+      else {
+        const t = matmulRaw(g2, w, false, false);
+        gx = view(t, x.shape);
+        t.dispose();
+      }
+    }
+    if (w.requiresGrad) {
+      const xb = view(x, [rows, K]);
+      gw = matmulRaw(g2, xb, true, false);
+      xb.dispose();
+    }
+    g2.dispose();
+    return [gx, gw, r.requiresGrad ? g : null];
+  });
 }

@@ -473,6 +473,25 @@ export function matmulAccumulateRaw(a: Tensor, b: Tensor, tA: boolean, tB: boole
 }
 
 /**
+ * D + op(A)·op(B) (2-D f32 operands, D f32 of the product's size) with the kernel the plain product
+ * would run, D added in its writes: the bits of add(D, product) in one dispatch. Null where that
+ * kernel is not a subgroup-broadcast one or its layout conditions fail; the caller then adds.
+ */
+export function matmulAddRaw(a: Tensor, b: Tensor, tA: boolean, tB: boolean, addend: Tensor): Tensor | null {
+  if (a.backend !== 'gpu' || a.dtype !== 'f32' || b.dtype !== 'f32' || addend.dtype !== 'f32' || addend.backend !== 'gpu' || a.rank !== 2 || b.rank !== 2) return null;
+  const d = dims(a, b, tA, tB);
+  if (addend.size !== d.M * d.N) return null;
+  const bs = broadcastRun(d, tA, tB);
+  if (!bs) return null;
+  const spec: BroadcastSpec = { ...bs, addend: true };
+  const tilesN = Math.ceil(d.N / broadcastCols(spec));
+  const out = empty([d.M, d.N], 'f32', 'gpu');
+  const k = cached(`d${spec.aRows}${spec.bRows}${spec.R}x${spec.TN}${spec.adj}${spec.vecC}s${spec.SG}`, () => matmulBroadcast(spec));
+  launch(k, [a, b, out, addend], [Math.ceil(d.M / spec.R) * tilesN, 1, d.batch], [d.M, d.N, d.K, d.sA, d.sB, d.M * d.N, tilesN], 'matmul');
+  return out;
+}
+
+/**
  * The LM head's forward x·Wᵀ (x [M, K], W [N, K], f32) with the log-sum-exp epilogue of the
  * subgroup-broadcast kernel: besides C [M, N] it returns part [M, tilesN] of per-row, per-column-tile
  * (max, Σ exp(c − max)) pairs (kernels/matmul/broadcast.ts). Null where the broadcast kernel is not

@@ -46,6 +46,9 @@ export interface BroadcastSpec {
   /** C += the product instead of C = (autograd's accumulation of a second gradient into the first:
    * each element is c + acc, the sum the separate add kernel forms, so the bits are the same). */
   accumulate?: boolean;
+  /** C = D + the product, D a fourth binding of C's shape (a residual added in the product's writes:
+   * each element is d + acc, the sum the separate add kernel forms, so the bits are the same). */
+  addend?: boolean;
 }
 
 const range = (n: number) => [...Array(n).keys()];
@@ -174,7 +177,7 @@ export function matmulBroadcast(s: BroadcastSpec): Kernel {
   const factors = lora?.drop
     ? range(R).flatMap((r) => range(CPL).map((c) => `  let f${r}_${c} = p.s2 * drop_keep(p.seed, (m0 + ${r}u) * p.N + ${col(c)}, p.thr);`))
     : [];
-  const plus = (i: string) => (s.accumulate ? `c[${i}] + ` : '');
+  const plus = (i: string) => (s.accumulate ? `c[${i}] + ` : s.addend ? `dd[${i}] + ` : '');
   const writes = vecC
     ? range(R).flatMap((r) =>
         range(TN).map((j) => {
@@ -188,14 +191,15 @@ export function matmulBroadcast(s: BroadcastSpec): Kernel {
           return `  if (m0 + ${r}u < p.M && ${col(c)} < p.N) { c[${i}] = ${plus(i)}acc${r}_${c}; }`;
         }),
       );
-  if (s.accumulate && (s.lse || lora)) throw new Error('matmulBroadcast: accumulation is for plain products (no epilogue, no second product)');
+  if ((s.accumulate || s.addend) && (s.lse || lora || s.lmGrad)) throw new Error('matmulBroadcast: accumulation and an addend are for plain products (no epilogue, no second product)');
+  if (s.accumulate && s.addend) throw new Error('matmulBroadcast: accumulate or addend, not both');
   if (s.lmGrad && (lora || s.lse || !aRows)) throw new Error('matmulBroadcast: the softmax-gradient loads need A stored [M, K], no second product and no epilogue');
   if (s.lse && (lora || !adj)) throw new Error('matmulBroadcast: the log-sum-exp epilogue needs adjacent columns and no second product');
   const lse = s.lse ? lsePartials(s, col) : [];
   // the epilogue branches on a subgroupMax/Min result, uniform over the subgroup (= the workgroup)
   const s_lseDiag = s.lse ? '\ndiagnostic(off, subgroup_uniformity);' : '';
   const lor = lora ? `_plus${lora.aRows ? 'r' : 'c'}${lora.bRows ? 'r' : 'c'}${lora.drop ? 'd' : ''}` : '';
-  const name = `matmul_broadcast_${aRows ? 'r' : 'c'}${bRows ? 'r' : 'c'}${lor}${s.lse ? '_lse' : ''}${s.lmGrad ? '_lmgrad' : ''}${s.accumulate ? '_acc' : ''}_${R}x${TN}${adj ? 'a' : ''}${vecC ? 'v' : ''}_sg${SG}`;
+  const name = `matmul_broadcast_${aRows ? 'r' : 'c'}${bRows ? 'r' : 'c'}${lor}${s.lse ? '_lse' : ''}${s.lmGrad ? '_lmgrad' : ''}${s.accumulate ? '_acc' : ''}${s.addend ? '_add' : ''}_${R}x${TN}${adj ? 'a' : ''}${vecC ? 'v' : ''}_sg${SG}`;
   const bindings = lora
     ? `@group(0) @binding(1) var<storage, read> a: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> b: array<vec4<f32>>;
@@ -204,7 +208,7 @@ export function matmulBroadcast(s: BroadcastSpec): Kernel {
 @group(0) @binding(5) var<storage, read_write> c: array<${vecC ? 'vec4<f32>' : 'f32'}>;`
     : `@group(0) @binding(1) var<storage, read> a: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> b: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read_write> c: array<${vecC ? 'vec4<f32>' : 'f32'}>;${s.lse ? '\n@group(0) @binding(4) var<storage, read_write> part: array<vec2<f32>>;' : ''}${
+@group(0) @binding(3) var<storage, read_write> c: array<${vecC ? 'vec4<f32>' : 'f32'}>;${s.lse ? '\n@group(0) @binding(4) var<storage, read_write> part: array<vec2<f32>>;' : ''}${s.addend ? `\n@group(0) @binding(4) var<storage, read> dd: array<${vecC ? 'vec4<f32>' : 'f32'}>;` : ''}${
         s.lmGrad
           ? `
 @group(0) @binding(4) var<storage, read> info: array<vec4<f32>>;
@@ -248,6 +252,6 @@ ${factors.join('\n')}
 ${writes.join('\n')}
 ${lse.join('\n')}
 }`,
-    lora ? ['r', 'r', 'r', 'r', 'rw'] : s.lse ? ['r', 'r', 'rw', 'rw'] : s.lmGrad ? ['r', 'r', 'rw', 'r', 'r', 'r'] : ['r', 'r', 'rw'],
+    lora ? ['r', 'r', 'r', 'r', 'rw'] : s.lse ? ['r', 'r', 'rw', 'rw'] : s.lmGrad ? ['r', 'r', 'rw', 'r', 'r', 'r'] : s.addend ? ['r', 'r', 'rw', 'r'] : ['r', 'r', 'rw'],
   );
 }
