@@ -21,6 +21,7 @@ export const SUITES: SuiteEntry[] = [
   { name: 'adamw', kind: 'ours', load: () => import('./adamw.ts') },
   { name: 'clip', kind: 'ours', load: () => import('./clip.ts') },
   { name: 'rope', kind: 'ours', load: () => import('./rope.ts') },
+  { name: 'residual-sums', kind: 'ours', load: () => import('./residual-sums.ts') },
   { name: 'shape', kind: 'ours', load: () => import('./shape.ts') },
   { name: 'where', kind: 'ours', load: () => import('./where.ts') },
   { name: 'gather', kind: 'ours', load: () => import('./gather.ts') },
