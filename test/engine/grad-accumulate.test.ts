@@ -22,14 +22,15 @@ function readers(tB: boolean) {
 }
 
 describe('gradients summed into the first by the products that read a tensor', () => {
-  for (const variant of [null, 'broadcast32'] as const) {
+  for (const [variant, flat] of [[null, false], ['broadcast32', false], [null, true]] as const) {
     for (const tB of [true, false]) {
-      it(`${variant ?? 'tuned variant'}, ${tB ? 'x·Wᵀ' : 'x·W'}: GPU vs float64, and bit for bit the product + add, with fewer dispatches`, async () => {
+      it(`${variant ?? 'tuned variant'}, ${flat ? '2-D' : '3-D'} x, ${tB ? 'x·Wᵀ' : 'x·W'}: GPU vs float64, and bit for bit the product + add, with fewer dispatches`, async () => {
         E.setMatmulVariant(variant);
         try {
           const [B, T, K] = [3, 37, 20];
           const outs = [12, 28, 36];
-          const ins = () => [input(r, [B, T, K]), input(r, [K]), ...outs.map((n) => input(r, tB ? [n, K] : [K, n]))];
+          const xs = flat ? [B * T, K] : [B, T, K];
+          const ins = () => [input(r, xs), input(r, [K]), ...outs.map((n) => input(r, tB ? [n, K] : [K, n]))];
           const f = readers(tB);
           await gpucheck(f, ins(), { fwdTol: 1e-5, bwdTol: 1e-5 });
           // the same inputs with and without the in-place sums
