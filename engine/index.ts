@@ -29,6 +29,7 @@ export * from './ops/rope.ts';
 export * from './ops/linear.ts';
 export * from './ops/dropout.ts';
 export * from './ops/swiglu.ts';
+export * from './ops/swiglu-linear.ts';
 export * from './ops/lora.ts';
 export { adamw, type Adamw, type AdamwOpts, type AdamwState, type AdamwStateIn } from './optim/adamw.ts';
 export { clipGradNorm } from './optim/clip.ts';

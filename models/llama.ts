@@ -4,6 +4,7 @@
 import {
   add,
   linearAdd,
+  swigluLinear,
   noGrad,
   attention,
   concat,
@@ -258,10 +259,12 @@ function proj(m: Llama, layer: LlamaLayer, l: number, t: LoraTarget, x: Tensor, 
   });
 }
 
+/** Whether projection t is a plain f32 product (no LoRA adapter, no mixed precision): the fused kernels' condition. */
+const dense = (m: Llama, layer: LlamaLayer, t: LoraTarget, o: ForwardOpts) => !(layer.lora[t] && m.config.lora) && (o.precision ?? 'f32') === 'f32';
+
 /** resid + proj(x): the dense f32 projection adds the residual in its product's writes (linearAdd: the same bits, one dispatch fewer). */
 function projAdd(m: Llama, layer: LlamaLayer, l: number, t: LoraTarget, x: Tensor, resid: Tensor, o: ForwardOpts): Tensor {
-  const dense = !(layer.lora[t] && m.config.lora) && (o.precision ?? 'f32') === 'f32';
-  return dense ? linearAdd(x, layer[LORA_TARGET_WEIGHT[t]] as Tensor, resid) : add(resid, proj(m, layer, l, t, x, o));
+  return dense(m, layer, t, o) ? linearAdd(x, layer[LORA_TARGET_WEIGHT[t]] as Tensor, resid) : add(resid, proj(m, layer, l, t, x, o));
 }
 
 /** One query row per sequence (forwardRows): flat indices b·T + t_b, positions t_b [B, 1], key lengths t_b + 1 [B]. */
@@ -313,7 +316,9 @@ function attnBlock(m: Llama, batch: Batch, layer: LlamaLayer, l: number, x: Tens
 /** The SwiGLU MLP block of layer l (pre-norm, residual) on rows of any leading shape. */
 function mlpBlock(m: Llama, layer: LlamaLayer, l: number, x: Tensor, o: ForwardOpts): Tensor {
   const h2 = rmsNorm(x, layer.mlpNorm, m.config.normEps);
-  const act = swiglu(proj(m, layer, l, 'gate', h2, o), proj(m, layer, l, 'up', h2, o));
+  const gate = proj(m, layer, l, 'gate', h2, o);
+  // a dense f32 up projection applies the activation in its writes (swigluLinear: the same bits)
+  const act = dense(m, layer, 'up', o) ? swigluLinear(gate, h2, layer[LORA_TARGET_WEIGHT.up] as Tensor) : swiglu(gate, proj(m, layer, l, 'up', h2, o));
   return projAdd(m, layer, l, 'down', act, x, o);
 }
 

@@ -492,6 +492,27 @@ export function matmulAddRaw(a: Tensor, b: Tensor, tA: boolean, tB: boolean, add
 }
 
 /**
+ * up = x·Wᵀ (x [M, K], W [N, K], f32) and y = silu(gate) ⊙ up (gate [M, N] f32) in one subgroup-broadcast
+ * kernel, with the swiglu kernel's expression in its writes (the same bits as the product, then
+ * swiglu). Null where that kernel is not the one this product runs, its layout conditions fail or
+ * N % 4 ≠ 0; the caller then runs the two.
+ */
+export function matmulSwigluRaw(x: Tensor, w: Tensor, gate: Tensor): { up: Tensor; y: Tensor } | null {
+  if (x.backend !== 'gpu' || x.dtype !== 'f32' || w.dtype !== 'f32' || gate.dtype !== 'f32' || gate.backend !== 'gpu' || x.rank !== 2 || w.rank !== 2) return null;
+  const d = dims(x, w, false, true);
+  if (gate.size !== d.M * d.N || d.N % 4 !== 0) return null;
+  const bs = broadcastRun(d, false, true);
+  if (!bs || !bs.vecC) return null;
+  const spec: BroadcastSpec = { ...bs, swiglu: true };
+  const tilesN = Math.ceil(d.N / broadcastCols(spec));
+  const up = empty([d.M, d.N], 'f32', 'gpu');
+  const y = empty([d.M, d.N], 'f32', 'gpu');
+  const k = cached(`w${spec.R}x${spec.TN}s${spec.SG}`, () => matmulBroadcast(spec));
+  launch(k, [x, w, up, gate, y], [Math.ceil(d.M / spec.R) * tilesN, 1, 1], [d.M, d.N, d.K, 0, 0, 0, tilesN], 'matmul');
+  return { up, y };
+}
+
+/**
  * The LM head's forward x·Wᵀ (x [M, K], W [N, K], f32) with the log-sum-exp epilogue of the
  * subgroup-broadcast kernel: besides C [M, N] it returns part [M, tilesN] of per-row, per-column-tile
  * (max, Σ exp(c − max)) pairs (kernels/matmul/broadcast.ts). Null where the broadcast kernel is not

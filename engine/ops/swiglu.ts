@@ -7,7 +7,8 @@ import { swigluBwdRef, swigluRef } from '../reference/swiglu.ts';
 
 const grid = (n: number) => grid1d(Math.ceil(Math.ceil(n / 4) / (SWIGLU_WG * SWIGLU_VPT)));
 
-function swigluBwd(g: Tensor, gate: Tensor, up: Tensor): [Tensor, Tensor] {
+/** The fused backward: [d gate, d up] of y = silu(gate) ⊙ up for the output gradient g (one kernel). */
+export function swigluBwd(g: Tensor, gate: Tensor, up: Tensor): [Tensor, Tensor] {
   const dgate = empty(gate.shape, 'f32', gate.backend);
   const dup = empty(gate.shape, 'f32', gate.backend);
   if (gate.backend === 'cpu') {

@@ -18,6 +18,7 @@
 // engine before this variant is offered).
 import { DROP_HASH } from '../dropout/hash.ts';
 import { kernel, type Kernel } from '../kernel.ts';
+import { SWIGLU_SIGM } from '../swiglu/swiglu.ts';
 
 export interface BroadcastSpec {
   aRows: boolean; // A stored [M, K] (op(A) = A); else [K, M] (op(A) = Aᵀ)
@@ -49,6 +50,10 @@ export interface BroadcastSpec {
   /** C = D + the product, D a fourth binding of C's shape (a residual added in the product's writes:
    * each element is d + acc, the sum the separate add kernel forms, so the bits are the same). */
   addend?: boolean;
+  /** SwiGLU in the writes (kernels/swiglu/swiglu.ts): besides C (= up), Y = silu(G) ⊙ C with G a
+   * fourth binding of C's shape and Y a fifth, by the swiglu kernel's expression (the same bits).
+   * Needs vec4 writes (N % 4 = 0); no batch, no second product. */
+  swiglu?: boolean;
 }
 
 const range = (n: number) => [...Array(n).keys()];
@@ -182,7 +187,9 @@ export function matmulBroadcast(s: BroadcastSpec): Kernel {
     ? range(R).flatMap((r) =>
         range(TN).map((j) => {
           const i = `(cb + (m0 + ${r}u) * p.N + ${col(4 * j)}) / 4u`;
-          return `  if (m0 + ${r}u < p.M && ${col(4 * j)} < p.N) { c[${i}] = ${plus(i)}vec4<f32>(${range(4).map((t) => `acc${r}_${4 * j + t}`).join(', ')}); }`;
+          const v = `vec4<f32>(${range(4).map((t) => `acc${r}_${4 * j + t}`).join(', ')})`;
+          if (s.swiglu) return `  if (m0 + ${r}u < p.M && ${col(4 * j)} < p.N) { let u = ${v}; c[${i}] = u; let a = gg[${i}]; yy[${i}] = a * sigm(a) * u; }`;
+          return `  if (m0 + ${r}u < p.M && ${col(4 * j)} < p.N) { c[${i}] = ${plus(i)}${v}; }`;
         }),
       )
     : range(R).flatMap((r) =>
@@ -192,14 +199,15 @@ export function matmulBroadcast(s: BroadcastSpec): Kernel {
         }),
       );
   if ((s.accumulate || s.addend) && (s.lse || lora || s.lmGrad)) throw new Error('matmulBroadcast: accumulation and an addend are for plain products (no epilogue, no second product)');
-  if (s.accumulate && s.addend) throw new Error('matmulBroadcast: accumulate or addend, not both');
+  if ([s.accumulate, s.addend, s.swiglu].filter(Boolean).length > 1) throw new Error('matmulBroadcast: one of accumulate, addend and swiglu');
+  if (s.swiglu && (!vecC || s.lse || lora || s.lmGrad)) throw new Error('matmulBroadcast: the SwiGLU epilogue needs vec4 writes (N % 4 = 0) and a plain product');
   if (s.lmGrad && (lora || s.lse || !aRows)) throw new Error('matmulBroadcast: the softmax-gradient loads need A stored [M, K], no second product and no epilogue');
   if (s.lse && (lora || !adj)) throw new Error('matmulBroadcast: the log-sum-exp epilogue needs adjacent columns and no second product');
   const lse = s.lse ? lsePartials(s, col) : [];
   // the epilogue branches on a subgroupMax/Min result, uniform over the subgroup (= the workgroup)
   const s_lseDiag = s.lse ? '\ndiagnostic(off, subgroup_uniformity);' : '';
   const lor = lora ? `_plus${lora.aRows ? 'r' : 'c'}${lora.bRows ? 'r' : 'c'}${lora.drop ? 'd' : ''}` : '';
-  const name = `matmul_broadcast_${aRows ? 'r' : 'c'}${bRows ? 'r' : 'c'}${lor}${s.lse ? '_lse' : ''}${s.lmGrad ? '_lmgrad' : ''}${s.accumulate ? '_acc' : ''}${s.addend ? '_add' : ''}_${R}x${TN}${adj ? 'a' : ''}${vecC ? 'v' : ''}_sg${SG}`;
+  const name = `matmul_broadcast_${aRows ? 'r' : 'c'}${bRows ? 'r' : 'c'}${lor}${s.lse ? '_lse' : ''}${s.lmGrad ? '_lmgrad' : ''}${s.accumulate ? '_acc' : ''}${s.addend ? '_add' : ''}${s.swiglu ? '_swiglu' : ''}_${R}x${TN}${adj ? 'a' : ''}${vecC ? 'v' : ''}_sg${SG}`;
   const bindings = lora
     ? `@group(0) @binding(1) var<storage, read> a: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> b: array<vec4<f32>>;
@@ -209,6 +217,8 @@ export function matmulBroadcast(s: BroadcastSpec): Kernel {
     : `@group(0) @binding(1) var<storage, read> a: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> b: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> c: array<${vecC ? 'vec4<f32>' : 'f32'}>;${s.lse ? '\n@group(0) @binding(4) var<storage, read_write> part: array<vec2<f32>>;' : ''}${s.addend ? `\n@group(0) @binding(4) var<storage, read> dd: array<${vecC ? 'vec4<f32>' : 'f32'}>;` : ''}${
+        s.swiglu ? `\n@group(0) @binding(4) var<storage, read> gg: array<vec4<f32>>;\n@group(0) @binding(5) var<storage, read_write> yy: array<vec4<f32>>;\n${SWIGLU_SIGM}` : ''
+      }${
         s.lmGrad
           ? `
 @group(0) @binding(4) var<storage, read> info: array<vec4<f32>>;
@@ -252,6 +262,6 @@ ${factors.join('\n')}
 ${writes.join('\n')}
 ${lse.join('\n')}
 }`,
-    lora ? ['r', 'r', 'r', 'r', 'rw'] : s.lse ? ['r', 'r', 'rw', 'rw'] : s.lmGrad ? ['r', 'r', 'rw', 'r', 'r', 'r'] : s.addend ? ['r', 'r', 'rw', 'r'] : ['r', 'r', 'rw'],
+    lora ? ['r', 'r', 'r', 'r', 'rw'] : s.lse ? ['r', 'r', 'rw', 'rw'] : s.lmGrad ? ['r', 'r', 'rw', 'r', 'r', 'r'] : s.addend ? ['r', 'r', 'rw', 'r'] : s.swiglu ? ['r', 'r', 'rw', 'r', 'rw'] : ['r', 'r', 'rw'],
   );
 }

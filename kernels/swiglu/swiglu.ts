@@ -6,7 +6,9 @@ import { kernel } from '../kernel.ts';
 export const SWIGLU_WG = 256;
 export const SWIGLU_VPT = 4;
 
-const SIGM = 'fn sigm(a: vec4<f32>) -> vec4<f32> { return 1.0 / (1.0 + exp(-a)); }';
+/** σ on vec4, shared with the matmul epilogue that fuses the forward (kernels/matmul/broadcast.ts `swiglu`): one expression, the same bits. */
+export const SWIGLU_SIGM = 'fn sigm(a: vec4<f32>) -> vec4<f32> { return 1.0 / (1.0 + exp(-a)); }';
+const SIGM = SWIGLU_SIGM;
 const HEAD = (wg: number) => `@compute @workgroup_size(${wg})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>) {
   let t = gid.x + gid.y * nw.x * ${wg}u;
