@@ -47,23 +47,34 @@ export function linearAdd(x: Tensor, w: Tensor, r: Tensor): Tensor {
   y2.dispose();
   return record(y, 'linearAdd', [x, w, r], (g, into) => {
     const g2 = view(g, [rows, N]);
-    let gx: Tensor | null = null;
-    let gw: Tensor | null = null;
-    if (x.requiresGrad) {
-      const acc = into?.[0] ?? null;
-      if (acc && matmulAccumulateRaw(g2, w, false, false, acc)) gx = acc;
-      else {
-        const t = matmulRaw(g2, w, false, false);
-        gx = view(t, x.shape);
-        t.dispose();
-      }
-    }
-    if (w.requiresGrad) {
-      const xb = view(x, [rows, K]);
-      gw = matmulRaw(g2, xb, true, false);
-      xb.dispose();
-    }
+    const [gx, gw] = projectionGrads(g2, x, w, into?.[0] ?? null);
     g2.dispose();
     return [gx, gw, r.requiresGrad ? g : null];
   });
+}
+
+/**
+ * The gradients of y = x·Wᵀ (x [..., K] as `rows` rows, W [N, K]) for y's gradient g2 [rows, N]:
+ * dx = g2·W (summed into `acc`, x's gradient so far, where the product's kernel can: autograd's
+ * `into`) and dW = g2ᵀ·x, each where x / W needs one.
+ */
+export function projectionGrads(g2: Tensor, x: Tensor, w: Tensor, acc: Tensor | null): [Tensor | null, Tensor | null] {
+  const K = w.shape[1]!;
+  const rows = g2.shape[0]!;
+  let gx: Tensor | null = null;
+  let gw: Tensor | null = null;
+  if (x.requiresGrad) {
+    if (acc && matmulAccumulateRaw(g2, w, false, false, acc)) gx = acc;
+    else {
+      const t = matmulRaw(g2, w, false, false);
+      gx = view(t, x.shape);
+      t.dispose();
+    }
+  }
+  if (w.requiresGrad) {
+    const xb = view(x, [rows, K]);
+    gw = matmulRaw(g2, xb, true, false);
+    xb.dispose();
+  }
+  return [gx, gw];
 }

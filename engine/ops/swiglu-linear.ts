@@ -6,8 +6,8 @@
 // x's gradient so far where one exists), dW = d upᵀ·x.
 import { record } from '../autograd.ts';
 import { assertLive, Tensor, view } from '../tensor.ts';
-import { linear } from './linear.ts';
-import { matmulAccumulateRaw, matmulRaw, matmulSwigluRaw } from './matmul.ts';
+import { linear, projectionGrads } from './linear.ts';
+import { matmulSwigluRaw } from './matmul.ts';
 import { swiglu, swigluBwd } from './swiglu.ts';
 
 export function swigluLinear(gate: Tensor, x: Tensor, w: Tensor): Tensor {
@@ -31,22 +31,7 @@ export function swigluLinear(gate: Tensor, x: Tensor, w: Tensor): Tensor {
   const out = record(y, 'swigluLinear', [gate, x, w], (g, into) => {
     const [dgate, dup] = swigluBwd(g, gate, up);
     const dup2 = view(dup, [rows, N]);
-    let dx: Tensor | null = null;
-    let dw: Tensor | null = null;
-    if (x.requiresGrad) {
-      const acc = into?.[1] ?? null;
-      if (acc && matmulAccumulateRaw(dup2, w, false, false, acc)) dx = acc;
-      else {
-        const t = matmulRaw(dup2, w, false, false);
-        dx = view(t, x.shape);
-        t.dispose();
-      }
-    }
-    if (w.requiresGrad) {
-      const xb = view(x, [rows, K]);
-      dw = matmulRaw(dup2, xb, true, false);
-      xb.dispose();
-    }
+    const [dx, dw] = projectionGrads(dup2, x, w, into?.[1] ?? null);
     dup2.dispose();
     dup.dispose();
     if (!gate.requiresGrad) {
