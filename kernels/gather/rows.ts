@@ -74,6 +74,19 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   );
 });
 
+/** The subgroup scatters' bindings (g, ids, dT of element type T) and entry point, up to the first
+ * invocation index i0 (shared by scatterKernelSubgroup and scatterKernelSubgroupAcc). */
+const subgroupScatterHead = (T: string) => `enable subgroups;
+diagnostic(off, subgroup_uniformity);
+struct P { n: u32, cols: u32, V: u32, chunk: u32, nChunks: u32 }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read> g: array<${T}>;
+@group(0) @binding(2) var<storage, read> ids: array<i32>;
+@group(0) @binding(3) var<storage, read_write> dt: array<${T}>;
+@compute @workgroup_size(${SCATTER_WG})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
+  let i0 = gid.x + gid.y * nw.x * ${SCATTER_WG}u;`;
+
 /**
  * The same scatter for adapters whose subgroups are SIMD lanes of a CPU (lavapipe): there every lane
  * of a subgroup read each id with its own per-lane load (≈ 9 instructions per lane on lavapipe); here
@@ -91,16 +104,7 @@ export const scatterKernelSubgroup = memoKernel(function scatterKernelSubgroup(v
     }`;
   return kernel(
     `gather_rows_backward_subgroup${vec4 ? '_vec4' : ''}_sg${SG}`,
-    /* wgsl */ `enable subgroups;
-diagnostic(off, subgroup_uniformity);
-struct P { n: u32, cols: u32, V: u32, chunk: u32, nChunks: u32 }
-@group(0) @binding(0) var<uniform> p: P;
-@group(0) @binding(1) var<storage, read> g: array<${T}>;
-@group(0) @binding(2) var<storage, read> ids: array<i32>;
-@group(0) @binding(3) var<storage, read_write> dt: array<${T}>;
-@compute @workgroup_size(${SCATTER_WG})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
-  let i0 = gid.x + gid.y * nw.x * ${SCATTER_WG}u;
+    /* wgsl */ `${subgroupScatterHead(T)}
   let valid = i0 < p.V * p.nChunks;
   let i = min(i0, p.V * p.nChunks - 1u);
   let v = i / p.nChunks;
@@ -136,16 +140,7 @@ ${cs.map((c) => `      a${c} += g[src + ${c}u];`).join('\n')}
     }`;
   return kernel(
     `gather_rows_backward_subgroup${vec4 ? '_vec4' : ''}_acc_c${cols}_sg${SG}`,
-    /* wgsl */ `enable subgroups;
-diagnostic(off, subgroup_uniformity);
-struct P { n: u32, cols: u32, V: u32, chunk: u32, nChunks: u32 }
-@group(0) @binding(0) var<uniform> p: P;
-@group(0) @binding(1) var<storage, read> g: array<${T}>;
-@group(0) @binding(2) var<storage, read> ids: array<i32>;
-@group(0) @binding(3) var<storage, read_write> dt: array<${T}>;
-@compute @workgroup_size(${SCATTER_WG})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
-  let i0 = gid.x + gid.y * nw.x * ${SCATTER_WG}u;
+    /* wgsl */ `${subgroupScatterHead(T)}
   let valid = i0 < p.V;
   let v = min(i0, p.V - 1u);
   let row = v * ${cols}u;
