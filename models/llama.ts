@@ -8,6 +8,7 @@ import {
   noGrad,
   attention,
   concat,
+  dropout,
   gatherRows,
   isGradEnabled,
   keep,
@@ -69,8 +70,12 @@ export interface Batch {
 }
 
 export interface ForwardOpts {
-  training?: boolean; // LoRA dropout on
+  training?: boolean; // LoRA dropout and residual dropout on
   seed?: number; // dropout seed for this step
+  /** Residual dropout (training only): each attention and MLP block's output is dropped with this
+   * probability before its residual add (GPT-2/BERT's hidden dropout; 0 or absent: none, and the
+   * fused residual products run as before). */
+  dropout?: number;
   cache?: KvCache; // incremental decoding: keys/values of earlier tokens (batch of one sequence)
   precision?: Precision; // 'mixed-f16': the projections' products in f16 (mixed-precision.ts); default f32
 }
@@ -92,9 +97,12 @@ const LORA_TARGET_WEIGHT: Record<LoraTarget, keyof LlamaLayer> = { q: 'wq', k: '
  * demo's numbers were made with, so they stay as they are.
  *   LoRA dropout of projection t in layer l at step seed s: s·7919 + 8·l + slot(t)   (slots 1…7)
  *   LoRA initialisation of t in layer l for seed s:         s + 101·l + code of t's first letter
+ *   residual dropout of block b (0 attention, 1 MLP) of layer l at step seed s: (s·7919 + 8·l + b) xor 0x5bd1e995
+ *     (LoRA's stream moved off its slots, so the two masks of one projection's rows never coincide)
  */
 const LORA_DROPOUT_SLOT: Record<LoraTarget, number> = { q: 1, k: 2, v: 3, o: 4, gate: 5, up: 6, down: 7 };
 const loraDropoutSeed = (stepSeed: number, layer: number, t: LoraTarget) => (stepSeed * 7919 + 8 * layer + LORA_DROPOUT_SLOT[t]) >>> 0;
+const residDropoutSeed = (stepSeed: number, layer: number, block: 0 | 1) => ((stepSeed * 7919 + 8 * layer + block) ^ 0x5bd1e995) >>> 0;
 const loraInitSeed = (seed: number, layer: number, t: LoraTarget) => seed + 101 * layer + t.charCodeAt(0);
 if (new Set(Object.values(LORA_DROPOUT_SLOT)).size !== 7 || new Set(Object.keys(LORA_DROPOUT_SLOT).map((t) => t[0])).size !== 7) {
   throw new Error('llama.ts: LoRA targets need distinct dropout slots and distinct first letters (their seeds)');
@@ -262,8 +270,17 @@ function proj(m: Llama, layer: LlamaLayer, l: number, t: LoraTarget, x: Tensor, 
 /** Whether projection t is a plain f32 product (no LoRA adapter, no mixed precision): the fused kernels' condition. */
 const dense = (m: Llama, layer: LlamaLayer, t: LoraTarget, o: ForwardOpts) => !(layer.lora[t] && m.config.lora) && (o.precision ?? 'f32') === 'f32';
 
-/** resid + proj(x): the dense f32 projection adds the residual in its product's writes (linearAdd: the same bits, one dispatch fewer). */
-function projAdd(m: Llama, layer: LlamaLayer, l: number, t: LoraTarget, x: Tensor, resid: Tensor, o: ForwardOpts): Tensor {
+/** Residual dropout's probability where it applies (training, p > 0), else 0. */
+const residDrop = (o: ForwardOpts) => (o.training && o.dropout ? o.dropout : 0);
+
+/**
+ * resid + proj(x), the output of block `block` of layer l: the dense f32 projection adds the residual
+ * in its product's writes (linearAdd: the same bits, one dispatch fewer); with residual dropout the
+ * projection's output is dropped before the add.
+ */
+function projAdd(m: Llama, layer: LlamaLayer, l: number, t: LoraTarget, x: Tensor, resid: Tensor, o: ForwardOpts, block: 0 | 1): Tensor {
+  const p = residDrop(o);
+  if (p > 0) return add(resid, dropout(proj(m, layer, l, t, x, o), p, residDropoutSeed(o.seed ?? 0, l, block)));
   return dense(m, layer, t, o) ? linearAdd(x, layer[LORA_TARGET_WEIGHT[t]] as Tensor, resid) : add(resid, proj(m, layer, l, t, x, o));
 }
 
@@ -310,7 +327,7 @@ function attnBlock(m: Llama, batch: Batch, layer: LlamaLayer, l: number, x: Tens
     att = attention(q, k2, v, { causal: true, keyLengths: batch.lengths });
   }
   const resid = rows ? gatherRows(xin, rows.idx) : x;
-  return projAdd(m, layer, l, 'o', reshape(att, rows ? [B, c.nHeads * hd] : [B, T, c.nHeads * hd]), resid, o);
+  return projAdd(m, layer, l, 'o', reshape(att, rows ? [B, c.nHeads * hd] : [B, T, c.nHeads * hd]), resid, o, 0);
 }
 
 /** The SwiGLU MLP block of layer l (pre-norm, residual) on rows of any leading shape. */
@@ -319,7 +336,7 @@ function mlpBlock(m: Llama, layer: LlamaLayer, l: number, x: Tensor, o: ForwardO
   const gate = proj(m, layer, l, 'gate', h2, o);
   // a dense f32 up projection applies the activation in its writes (swigluLinear: the same bits)
   const act = dense(m, layer, 'up', o) ? swigluLinear(gate, h2, layer[LORA_TARGET_WEIGHT.up] as Tensor) : swiglu(gate, proj(m, layer, l, 'up', h2, o));
-  return projAdd(m, layer, l, 'down', act, x, o);
+  return projAdd(m, layer, l, 'down', act, x, o, 1);
 }
 
 /** Layers [0, upTo) over every position; without a tape each block's intermediates are freed at once. */

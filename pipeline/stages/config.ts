@@ -24,7 +24,7 @@ import {
  * loaded: every knob present, defaults filled in. The training loop's own settings (SftConfig) are
  * derived from it per stage (sft-stage.ts: sftLoopConfig).
  */
-export interface SftSettings extends Omit<SftConfig, 'warmup' | 'alpha' | 'precision' | 'lrHold' | 'ema' | 'decayOn' | 'labelSmoothing'> {
+export interface SftSettings extends Omit<SftConfig, 'warmup' | 'alpha' | 'precision' | 'lrHold' | 'ema' | 'decayOn' | 'labelSmoothing' | 'dropout'> {
   precision: Precision;
   decayOn: 'all' | 'matrices';
   labelHead: boolean;
@@ -33,6 +33,8 @@ export interface SftSettings extends Omit<SftConfig, 'warmup' | 'alpha' | 'preci
   warmEmaHorizon: number | null;
   labelSmoothing: number;
   warmLabelSmoothing: number | null;
+  dropout: number;
+  warmDropout: number | null;
   warmSteps: number;
   warmLr: number | null;
   warmupMax: number;
@@ -58,6 +60,8 @@ export const SFT_KNOBS: Record<keyof SftSettings, Knob> = {
   warmEmaHorizon: { what: 'weight averaging of a stage that continues an earlier one (Stage 2, self-distillation rounds): the horizon as a share of its steps (null: emaHorizon). A continuing stage starts from a fitted model and fits a thousand target labels in a few hundred steps: its dev F1 then wanders between evaluations, and the average holds the plateau', default: null, check: orNull(share('(', ']')) },
   labelSmoothing: { what: 'label smoothing ε of the human label in eq. 2: the one-hot target becomes (1 − ε)·onehot + ε/3 (label-smoothing.ts; 0: none, the paper\'s recipe)', default: 0, check: share('[', ')') },
   warmLabelSmoothing: { what: 'label smoothing of a stage that continues an earlier one (Stage 2, self-distillation rounds; null: labelSmoothing)', default: null, check: orNull(share('[', ')')) },
+  dropout: { what: 'residual dropout: in training, each attention and MLP block\'s output is dropped with this probability before its residual add (models/llama.ts; 0: none, as the paper\'s LoRA fine-tuning has no hidden dropout)', default: 0, check: share('[', ')') },
+  warmDropout: { what: 'residual dropout of a stage that continues an earlier one (Stage 2, self-distillation rounds; null: dropout). Such a stage fits its thousand target labels in a few hundred steps', default: null, check: orNull(share('[', ')')) },
   warmupMax: { what: 'warm-up steps at most …', default: 50, check: nonNegInt },
   warmupShare: { what: '… and at most this share of the stage\'s steps', default: 0.1, check: share('[', ']') },
   weightDecay: { what: 'AdamW weight decay (paper: 0.01)', default: 0.01, check: nonNeg },
@@ -82,13 +86,13 @@ export const SFT_KNOBS: Record<keyof SftSettings, Knob> = {
 
 /**
  * The sft section as a stage records it (provenance): without `precision` when it is the default
- * f32, without `lrHold` and `labelSmoothing` when they are 0, without `warmLr`, `emaHorizon`, `warmEmaHorizon` and `warmLabelSmoothing` when they are null, without
+ * f32, without `lrHold`, `labelSmoothing` and `dropout` when they are 0, without `warmLr`, `emaHorizon`, `warmEmaHorizon`, `warmLabelSmoothing` and `warmDropout` when they are null, without
  * `decayOn` when it is "all", without `labelHead` when it is false, without `codeSwitch` when it is 0, without `translatedTwins`, `twinsWithTranslation` and `rqaContinues` when they are false, so the records and settings
  * hashes of runs made before those knobs existed stay valid.
  */
-export function recordedSft(s: SftSettings): Omit<SftSettings, 'precision' | 'lrHold' | 'warmLr' | 'emaHorizon' | 'warmEmaHorizon' | 'labelSmoothing' | 'warmLabelSmoothing' | 'decayOn' | 'labelHead' | 'codeSwitch' | 'translatedTwins' | 'twinsWithTranslation' | 'rqaContinues'> & { precision?: Precision; lrHold?: number; warmLr?: number; emaHorizon?: number; warmEmaHorizon?: number; labelSmoothing?: number; warmLabelSmoothing?: number; decayOn?: 'matrices'; labelHead?: true; codeSwitch?: number; translatedTwins?: true; twinsWithTranslation?: true; rqaContinues?: true } {
-  const { precision, lrHold, warmLr, emaHorizon, warmEmaHorizon, labelSmoothing, warmLabelSmoothing, decayOn, labelHead, codeSwitch, translatedTwins, twinsWithTranslation, rqaContinues, ...rest } = s;
-  return { ...rest, ...(labelSmoothing > 0 ? { labelSmoothing } : {}), ...(warmLabelSmoothing !== null ? { warmLabelSmoothing } : {}), ...(precision !== 'f32' ? { precision } : {}), ...(lrHold > 0 ? { lrHold } : {}), ...(warmLr !== null ? { warmLr } : {}), ...(emaHorizon !== null ? { emaHorizon } : {}), ...(warmEmaHorizon !== null ? { warmEmaHorizon } : {}), ...(decayOn !== 'all' ? { decayOn } : {}), ...(labelHead ? { labelHead: true as const } : {}), ...(codeSwitch > 0 ? { codeSwitch } : {}), ...(translatedTwins ? { translatedTwins: true as const } : {}), ...(twinsWithTranslation ? { twinsWithTranslation: true as const } : {}), ...(rqaContinues ? { rqaContinues: true as const } : {}) };
+export function recordedSft(s: SftSettings): Omit<SftSettings, 'precision' | 'lrHold' | 'warmLr' | 'emaHorizon' | 'warmEmaHorizon' | 'labelSmoothing' | 'warmLabelSmoothing' | 'dropout' | 'warmDropout' | 'decayOn' | 'labelHead' | 'codeSwitch' | 'translatedTwins' | 'twinsWithTranslation' | 'rqaContinues'> & { precision?: Precision; lrHold?: number; warmLr?: number; emaHorizon?: number; warmEmaHorizon?: number; labelSmoothing?: number; warmLabelSmoothing?: number; dropout?: number; warmDropout?: number; decayOn?: 'matrices'; labelHead?: true; codeSwitch?: number; translatedTwins?: true; twinsWithTranslation?: true; rqaContinues?: true } {
+  const { precision, lrHold, warmLr, emaHorizon, warmEmaHorizon, labelSmoothing, warmLabelSmoothing, dropout, warmDropout, decayOn, labelHead, codeSwitch, translatedTwins, twinsWithTranslation, rqaContinues, ...rest } = s;
+  return { ...rest, ...(labelSmoothing > 0 ? { labelSmoothing } : {}), ...(warmLabelSmoothing !== null ? { warmLabelSmoothing } : {}), ...(dropout > 0 ? { dropout } : {}), ...(warmDropout !== null ? { warmDropout } : {}), ...(precision !== 'f32' ? { precision } : {}), ...(lrHold > 0 ? { lrHold } : {}), ...(warmLr !== null ? { warmLr } : {}), ...(emaHorizon !== null ? { emaHorizon } : {}), ...(warmEmaHorizon !== null ? { warmEmaHorizon } : {}), ...(decayOn !== 'all' ? { decayOn } : {}), ...(labelHead ? { labelHead: true as const } : {}), ...(codeSwitch > 0 ? { codeSwitch } : {}), ...(translatedTwins ? { translatedTwins: true as const } : {}), ...(twinsWithTranslation ? { twinsWithTranslation: true as const } : {}), ...(rqaContinues ? { rqaContinues: true as const } : {}) };
 }
 
 const file: Check = [(v) => typeof v === 'string' && existsSync(v) && statSync(v).isFile(), 'is not a file'];

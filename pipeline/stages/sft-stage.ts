@@ -97,12 +97,13 @@ export function stageSteps(steps: number, mt: boolean, mtRatio: number): number 
 
 /**
  * The training loop's settings for one stage: its steps (stageSteps of `steps` or, continuing an
- * earlier stage, of `warmSteps`; likewise `warmLr`, `warmEmaHorizon` and `warmLabelSmoothing`), the warm-up, and the soft-label weight α of eq. 2 (1 without soft labels).
+ * earlier stage, of `warmSteps`; likewise `warmLr`, `warmEmaHorizon`, `warmLabelSmoothing` and `warmDropout`), the warm-up, and the soft-label weight α of eq. 2 (1 without soft labels).
  */
 export function sftLoopConfig(s: SftSettings, o: { init: boolean; mt: boolean; alpha: number }): SftConfig {
   const steps = stageSteps(o.init ? s.warmSteps : s.steps, o.mt, s.mtRatio);
   const horizon = o.init ? (s.warmEmaHorizon ?? s.emaHorizon) : s.emaHorizon;
   const smoothing = o.init ? (s.warmLabelSmoothing ?? s.labelSmoothing) : s.labelSmoothing;
+  const dropout = o.init ? (s.warmDropout ?? s.dropout) : s.dropout;
   return {
     steps, batchSize: s.batchSize, lr: o.init ? (s.warmLr ?? s.lr) : s.lr, warmup: Math.min(s.warmupMax, Math.floor(steps * s.warmupShare)),
     weightDecay: s.weightDecay, clip: s.clip, alpha: o.alpha, mtRatio: o.mt ? s.mtRatio : 0, lmWeight: s.lmWeight,
@@ -117,6 +118,8 @@ export function sftLoopConfig(s: SftSettings, o: { init: boolean; mt: boolean; a
     ...(horizon !== null ? { ema: 1 - 1 / Math.max(2, horizon * steps) } : {}),
     // and no label smoothing
     ...(smoothing > 0 ? { labelSmoothing: smoothing } : {}),
+    // and no residual dropout
+    ...(dropout > 0 ? { dropout } : {}),
   };
 }
 

@@ -74,6 +74,11 @@ export interface SftConfig {
    * out, so the records of runs without it stay what they were.
    */
   labelSmoothing?: number;
+  /**
+   * Residual dropout of the decoder's blocks in training (models/llama.ts, ForwardOpts.dropout). Absent
+   * means 0, and 0 is left out, so the records of runs without it stay what they were.
+   */
+  dropout?: number;
 }
 
 export interface SftHistoryPoint {
@@ -153,7 +158,7 @@ export function stepLoss(inp: SftStepInputs, seqs: Seq[], step: number): { loss:
     const bb = buildBatch(rel, inp.padId, cfg.maxLen);
     built.push(bb);
     tokens += bb.tokens;
-    const rows = forwardRows(model, bb.batch, bb.answerIdx, { training: true, seed: dropoutSeed, precision });
+    const rows = forwardRows(model, bb.batch, bb.answerIdx, { training: true, seed: dropoutSeed, precision, dropout: cfg.dropout });
     const logits = labelLogits(model, rows, inp.labelIds, precision);
     const hard = tensor(bb.hard, [bb.hard.length], { dtype: 'i32' });
     const useSoft = cfg.alpha < 1 && bb.soft.every((s) => s !== null);
@@ -167,7 +172,7 @@ export function stepLoss(inp: SftStepInputs, seqs: Seq[], step: number): { loss:
     built.push(bb);
     tokens += bb.tokens;
     // its own dropout stream: the relevance sub-batch's seed would repeat its masks here
-    const hidden = forwardHidden(model, bb.batch, { training: true, seed: rel.length > 0 ? lmDropoutSeed(dropoutSeed) : dropoutSeed, precision });
+    const hidden = forwardHidden(model, bb.batch, { training: true, seed: rel.length > 0 ? lmDropoutSeed(dropoutSeed) : dropoutSeed, precision, dropout: cfg.dropout });
     if (bb.lmIdx.length > 0) {
       const targets = tensor(bb.lmTargets, [bb.lmTargets.length], { dtype: 'i32' });
       const lm = mulScalar(lmLoss(model, hiddenRows(hidden, bb.lmIdx), targets, {}, precision), cfg.lmWeight);

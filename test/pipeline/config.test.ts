@@ -57,7 +57,7 @@ describe('loadConfig', () => {
   it('sft.precision: "f32" by default and then absent from what runs record; "mixed-f16" reaches the loop and its record', () => {
     const f32 = loadConfig(withSft({})).sft;
     expect(f32.precision).toBe('f32');
-    const { precision: _, warmLr: _w, emaHorizon: _e, warmEmaHorizon: _we, labelSmoothing: _ls, warmLabelSmoothing: _wls, decayOn: _d, codeSwitch: _c, translatedTwins: _tt, twinsWithTranslation: _twt, rqaContinues: _rc, ...before } = f32; // labelHead stays: the demo sets it, so it is recorded // the settings as recorded before the knob existed
+    const { precision: _, warmLr: _w, emaHorizon: _e, warmEmaHorizon: _we, labelSmoothing: _ls, warmLabelSmoothing: _wls, dropout: _dr, warmDropout: _wdr, decayOn: _d, codeSwitch: _c, translatedTwins: _tt, twinsWithTranslation: _twt, rqaContinues: _rc, ...before } = f32; // labelHead stays: the demo sets it, so it is recorded // the settings as recorded before the knob existed
     expect(recordedSft(f32)).toEqual(before);
     const loop = sftLoopConfig(f32, { init: false, mt: false, alpha: 1 });
     expect('precision' in loop).toBe(false);
@@ -147,24 +147,27 @@ describe('loadConfig', () => {
     expect(() => loadConfig(withSft({ warmEmaHorizon: 2 }))).toThrow(/warmEmaHorizon/);
   });
 
-  it('sft.labelSmoothing and sft.warmLabelSmoothing: 0 / null by default and then absent from records and loop; a value reaches the stages it names', () => {
-    const none = loadConfig(withSft({})).sft;
-    expect([none.labelSmoothing, none.warmLabelSmoothing]).toEqual([0, null]);
-    expect('labelSmoothing' in recordedSft(none) || 'warmLabelSmoothing' in recordedSft(none)).toBe(false);
-    for (const init of [false, true]) expect('labelSmoothing' in sftLoopConfig(none, { init, mt: true, alpha: 1 })).toBe(false);
-    const all = loadConfig(withSft({ labelSmoothing: 0.1 })).sft;
-    expect(recordedSft(all).labelSmoothing).toBe(0.1);
-    for (const init of [false, true]) expect(sftLoopConfig(all, { init, mt: true, alpha: 1 }).labelSmoothing).toBe(0.1);
-    const warm = loadConfig(withSft({ warmLabelSmoothing: 0.2 })).sft;
-    expect(recordedSft(warm).warmLabelSmoothing).toBe(0.2);
-    expect('labelSmoothing' in sftLoopConfig(warm, { init: false, mt: true, alpha: 1 })).toBe(false); // Stage 1 unsmoothed
-    expect(sftLoopConfig(warm, { init: true, mt: true, alpha: 1 }).labelSmoothing).toBe(0.2);
-    const off = loadConfig(withSft({ labelSmoothing: 0.1, warmLabelSmoothing: 0 })).sft;
-    expect('labelSmoothing' in sftLoopConfig(off, { init: true, mt: false, alpha: 1 })).toBe(false);
-    expect(trainRecord(undefined, sftLoopConfig(all, { init: false, mt: false, alpha: 1 })).hashes.settings).not.toBe(trainRecord(undefined, sftLoopConfig(none, { init: false, mt: false, alpha: 1 })).hashes.settings);
-    expect(() => loadConfig(withSft({ labelSmoothing: 1 }))).toThrow(/sft.labelSmoothing/);
-    expect(() => loadConfig(withSft({ warmLabelSmoothing: -0.1 }))).toThrow(/sft.warmLabelSmoothing/);
-  });
+  // a knob for every stage and its override for the stages that continue an earlier one (Stage 2, SD rounds)
+  for (const [k, wk] of [['labelSmoothing', 'warmLabelSmoothing'], ['dropout', 'warmDropout']] as const) {
+    it(`sft.${k} and sft.${wk}: 0 / null by default and then absent from records and loop; a value reaches the stages it names`, () => {
+      const none = loadConfig(withSft({})).sft;
+      expect([none[k], none[wk]]).toEqual([0, null]);
+      expect(k in recordedSft(none) || wk in recordedSft(none)).toBe(false);
+      for (const init of [false, true]) expect(k in sftLoopConfig(none, { init, mt: true, alpha: 1 })).toBe(false);
+      const all = loadConfig(withSft({ [k]: 0.1 })).sft;
+      expect(recordedSft(all)[k]).toBe(0.1);
+      for (const init of [false, true]) expect(sftLoopConfig(all, { init, mt: true, alpha: 1 })[k]).toBe(0.1);
+      const warm = loadConfig(withSft({ [wk]: 0.2 })).sft;
+      expect(recordedSft(warm)[wk]).toBe(0.2);
+      expect(k in sftLoopConfig(warm, { init: false, mt: true, alpha: 1 })).toBe(false); // Stage 1 without it
+      expect(sftLoopConfig(warm, { init: true, mt: true, alpha: 1 })[k]).toBe(0.2);
+      const off = loadConfig(withSft({ [k]: 0.1, [wk]: 0 })).sft;
+      expect(k in sftLoopConfig(off, { init: true, mt: false, alpha: 1 })).toBe(false);
+      expect(trainRecord(undefined, sftLoopConfig(all, { init: false, mt: false, alpha: 1 })).hashes.settings).not.toBe(trainRecord(undefined, sftLoopConfig(none, { init: false, mt: false, alpha: 1 })).hashes.settings);
+      expect(() => loadConfig(withSft({ [k]: 1 }))).toThrow(new RegExp(`sft.${k}`));
+      expect(() => loadConfig(withSft({ [wk]: -0.1 }))).toThrow(new RegExp(`sft.${wk}`));
+    });
+  }
 
   it('sft.codeSwitch: 0 by default and then absent from records; a share is recorded; outside [0, 1] refused', () => {
     const none = loadConfig(withSft({})).sft;
