@@ -98,7 +98,7 @@ const LORA_TARGET_WEIGHT: Record<LoraTarget, keyof LlamaLayer> = { q: 'wq', k: '
  *   LoRA dropout of projection t in layer l at step seed s: s·7919 + 8·l + slot(t)   (slots 1…7)
  *   LoRA initialisation of t in layer l for seed s:         s + 101·l + code of t's first letter
  *   residual dropout of block b (0 attention, 1 MLP) of layer l at step seed s: (s·7919 + 8·l + b) xor 0x5bd1e995
- *     (LoRA's stream moved off its slots, so the two masks of one projection's rows never coincide)
+ *     (the xor moves it off LoRA's seeds of the same form, whose masks cover the same [rows, dim] shapes)
  */
 const LORA_DROPOUT_SLOT: Record<LoraTarget, number> = { q: 1, k: 2, v: 3, o: 4, gate: 5, up: 6, down: 7 };
 const loraDropoutSeed = (stepSeed: number, layer: number, t: LoraTarget) => (stepSeed * 7919 + 8 * layer + LORA_DROPOUT_SLOT[t]) >>> 0;
