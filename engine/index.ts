@@ -31,7 +31,7 @@ export * from './ops/dropout.ts';
 export * from './ops/swiglu.ts';
 export * from './ops/swiglu-linear.ts';
 export * from './ops/lora.ts';
-export { adamw, type Adamw, type AdamwOpts, type AdamwState, type AdamwStateIn } from './optim/adamw.ts';
+export { adamw, ADAMW_DEFAULTS, type Adamw, type AdamwOpts, type AdamwState, type AdamwStateIn } from './optim/adamw.ts';
 export { clipGradNorm } from './optim/clip.ts';
 export { weightAverage, type WeightAverage } from './optim/weight-average.ts';
 export {

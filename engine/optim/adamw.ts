@@ -11,6 +11,9 @@ import { adamwStep, ADAMW_VPT, ADAMW_WG } from '../../kernels/adamw/step.ts';
 import { adamwRef, type AdamwHyper } from '../reference/adamw.ts';
 import { chunks, slotsPerLaunch } from './group.ts';
 
+/** The defaults of the hyper-parameters an AdamwOpts leaves out (torch.optim.AdamW's, with weight decay 0.01). */
+export const ADAMW_DEFAULTS = { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01 } as const;
+
 export interface AdamwOpts {
   lr: number;
   beta1?: number;
@@ -45,10 +48,10 @@ export interface Adamw {
 export function adamw(params: Tensor[], opts: AdamwOpts): Adamw {
   const h: AdamwHyper = {
     lr: opts.lr,
-    beta1: opts.beta1 ?? 0.9,
-    beta2: opts.beta2 ?? 0.999,
-    eps: opts.eps ?? 1e-8,
-    weightDecay: opts.weightDecay ?? 0.01,
+    beta1: opts.beta1 ?? ADAMW_DEFAULTS.beta1,
+    beta2: opts.beta2 ?? ADAMW_DEFAULTS.beta2,
+    eps: opts.eps ?? ADAMW_DEFAULTS.eps,
+    weightDecay: opts.weightDecay ?? ADAMW_DEFAULTS.weightDecay,
   };
   if (!(h.beta1 >= 0 && h.beta1 < 1 && h.beta2 >= 0 && h.beta2 < 1 && h.eps >= 0 && h.lr >= 0 && h.weightDecay >= 0)) {
     throw new Error(`adamw: invalid hyper-parameters ${JSON.stringify(h)}`);

@@ -7,6 +7,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ADAMW_DEFAULTS } from '../../engine/index.ts';
 import { PRESETS as MODEL_PRESETS } from '../../models/llama-config.ts';
 import { PRECISIONS, type Precision } from '../../models/mixed-precision.ts';
 import { PRESET_SIZES, PRESETS as MARKET_PRESETS, type PresetName } from '../data/market/presets.ts';
@@ -24,7 +25,7 @@ import {
  * loaded: every knob present, defaults filled in. The training loop's own settings (SftConfig) are
  * derived from it per stage (sft-stage.ts: sftLoopConfig).
  */
-export interface SftSettings extends Omit<SftConfig, 'warmup' | 'alpha' | 'precision' | 'lrHold' | 'ema' | 'decayOn' | 'labelSmoothing' | 'dropout'> {
+export interface SftSettings extends Omit<SftConfig, 'warmup' | 'alpha' | 'precision' | 'lrHold' | 'ema' | 'decayOn' | 'labelSmoothing' | 'dropout' | 'beta2'> {
   precision: Precision;
   decayOn: 'all' | 'matrices';
   labelHead: boolean;
@@ -35,6 +36,7 @@ export interface SftSettings extends Omit<SftConfig, 'warmup' | 'alpha' | 'preci
   warmLabelSmoothing: number | null;
   dropout: number;
   warmDropout: number | null;
+  beta2: number;
   warmSteps: number;
   warmLr: number | null;
   warmupMax: number;
@@ -67,6 +69,7 @@ export const SFT_KNOBS: Record<keyof SftSettings, Knob> = {
   weightDecay: { what: 'AdamW weight decay (paper: 0.01)', default: 0.01, check: nonNeg },
   decayOn: { what: '"all": every trained tensor decays; "matrices": the token tables and norm gains do not (a one-market stream leaves the other market\'s token rows without gradient, and decay alone would fade them)', default: 'all', check: oneOf(['all', 'matrices'] as const) },
   clip: { what: 'global gradient-norm clip', default: 1, check: posNum },
+  beta2: { what: 'AdamW\'s β2, the decay of the squared-gradient average (0.999: the optimizer\'s default; LLM recipes often use 0.95, which lets the step size follow a falling gradient norm sooner)', default: ADAMW_DEFAULTS.beta2, check: share('(', ')') },
   lmWeight: { what: 'weight of the translation task\'s token loss (section 3.2: 0.1)', default: 0.1, check: nonNeg },
   mtRatio: { what: 'share of translation samples in a stage with the translation task', check: share('[', ')') },
   evalEvery: { what: 'steps between dev-set evaluations (the best dev micro-F1 checkpoint is the stage\'s model)', check: posInt },
@@ -86,13 +89,13 @@ export const SFT_KNOBS: Record<keyof SftSettings, Knob> = {
 
 /**
  * The sft section as a stage records it (provenance): without `precision` when it is the default
- * f32, without `lrHold`, `labelSmoothing` and `dropout` when they are 0, without `warmLr`, `emaHorizon`, `warmEmaHorizon`, `warmLabelSmoothing` and `warmDropout` when they are null, without
+ * f32, without `lrHold`, `labelSmoothing` and `dropout` when they are 0, without `beta2` when it is 0.999, without `warmLr`, `emaHorizon`, `warmEmaHorizon`, `warmLabelSmoothing` and `warmDropout` when they are null, without
  * `decayOn` when it is "all", without `labelHead` when it is false, without `codeSwitch` when it is 0, without `translatedTwins`, `twinsWithTranslation` and `rqaContinues` when they are false, so the records and settings
  * hashes of runs made before those knobs existed stay valid.
  */
-export function recordedSft(s: SftSettings): Omit<SftSettings, 'precision' | 'lrHold' | 'warmLr' | 'emaHorizon' | 'warmEmaHorizon' | 'labelSmoothing' | 'warmLabelSmoothing' | 'dropout' | 'warmDropout' | 'decayOn' | 'labelHead' | 'codeSwitch' | 'translatedTwins' | 'twinsWithTranslation' | 'rqaContinues'> & { precision?: Precision; lrHold?: number; warmLr?: number; emaHorizon?: number; warmEmaHorizon?: number; labelSmoothing?: number; warmLabelSmoothing?: number; dropout?: number; warmDropout?: number; decayOn?: 'matrices'; labelHead?: true; codeSwitch?: number; translatedTwins?: true; twinsWithTranslation?: true; rqaContinues?: true } {
-  const { precision, lrHold, warmLr, emaHorizon, warmEmaHorizon, labelSmoothing, warmLabelSmoothing, dropout, warmDropout, decayOn, labelHead, codeSwitch, translatedTwins, twinsWithTranslation, rqaContinues, ...rest } = s;
-  return { ...rest, ...(labelSmoothing > 0 ? { labelSmoothing } : {}), ...(warmLabelSmoothing !== null ? { warmLabelSmoothing } : {}), ...(dropout > 0 ? { dropout } : {}), ...(warmDropout !== null ? { warmDropout } : {}), ...(precision !== 'f32' ? { precision } : {}), ...(lrHold > 0 ? { lrHold } : {}), ...(warmLr !== null ? { warmLr } : {}), ...(emaHorizon !== null ? { emaHorizon } : {}), ...(warmEmaHorizon !== null ? { warmEmaHorizon } : {}), ...(decayOn !== 'all' ? { decayOn } : {}), ...(labelHead ? { labelHead: true as const } : {}), ...(codeSwitch > 0 ? { codeSwitch } : {}), ...(translatedTwins ? { translatedTwins: true as const } : {}), ...(twinsWithTranslation ? { twinsWithTranslation: true as const } : {}), ...(rqaContinues ? { rqaContinues: true as const } : {}) };
+export function recordedSft(s: SftSettings): Omit<SftSettings, 'precision' | 'lrHold' | 'warmLr' | 'emaHorizon' | 'warmEmaHorizon' | 'labelSmoothing' | 'warmLabelSmoothing' | 'dropout' | 'warmDropout' | 'beta2' | 'decayOn' | 'labelHead' | 'codeSwitch' | 'translatedTwins' | 'twinsWithTranslation' | 'rqaContinues'> & { precision?: Precision; beta2?: number; lrHold?: number; warmLr?: number; emaHorizon?: number; warmEmaHorizon?: number; labelSmoothing?: number; warmLabelSmoothing?: number; dropout?: number; warmDropout?: number; decayOn?: 'matrices'; labelHead?: true; codeSwitch?: number; translatedTwins?: true; twinsWithTranslation?: true; rqaContinues?: true } {
+  const { precision, lrHold, warmLr, emaHorizon, warmEmaHorizon, labelSmoothing, warmLabelSmoothing, dropout, warmDropout, beta2, decayOn, labelHead, codeSwitch, translatedTwins, twinsWithTranslation, rqaContinues, ...rest } = s;
+  return { ...rest, ...(labelSmoothing > 0 ? { labelSmoothing } : {}), ...(warmLabelSmoothing !== null ? { warmLabelSmoothing } : {}), ...(dropout > 0 ? { dropout } : {}), ...(warmDropout !== null ? { warmDropout } : {}), ...(beta2 !== ADAMW_DEFAULTS.beta2 ? { beta2 } : {}), ...(precision !== 'f32' ? { precision } : {}), ...(lrHold > 0 ? { lrHold } : {}), ...(warmLr !== null ? { warmLr } : {}), ...(emaHorizon !== null ? { emaHorizon } : {}), ...(warmEmaHorizon !== null ? { warmEmaHorizon } : {}), ...(decayOn !== 'all' ? { decayOn } : {}), ...(labelHead ? { labelHead: true as const } : {}), ...(codeSwitch > 0 ? { codeSwitch } : {}), ...(translatedTwins ? { translatedTwins: true as const } : {}), ...(twinsWithTranslation ? { twinsWithTranslation: true as const } : {}), ...(rqaContinues ? { rqaContinues: true as const } : {}) };
 }
 
 const file: Check = [(v) => typeof v === 'string' && existsSync(v) && statSync(v).isFile(), 'is not a file'];

@@ -4,7 +4,7 @@
 // the best checkpoint is chosen on the dev set, then evaluated on the clean target test set.
 import { existsSync, mkdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { checkpointDigest, manualSeed, readCheckpointMeta } from '../../engine/index.ts';
+import { ADAMW_DEFAULTS, checkpointDigest, manualSeed, readCheckpointMeta } from '../../engine/index.ts';
 import { paperLora } from '../../models/llama-config.ts';
 import { addLora, disposeLlama, trainableReport, untieLabels } from '../../models/llama.ts';
 import type { RelevanceRecord } from '../data/schema.ts';
@@ -120,6 +120,8 @@ export function sftLoopConfig(s: SftSettings, o: { init: boolean; mt: boolean; a
     ...(smoothing > 0 ? { labelSmoothing: smoothing } : {}),
     // and no residual dropout
     ...(dropout > 0 ? { dropout } : {}),
+    // and AdamW's own β2
+    ...(s.beta2 !== ADAMW_DEFAULTS.beta2 ? { beta2: s.beta2 } : {}),
   };
 }
 

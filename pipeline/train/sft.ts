@@ -79,11 +79,18 @@ export interface SftConfig {
    * means 0, and 0 is left out, so the records of runs without it stay what they were.
    */
   dropout?: number;
+  /**
+   * AdamW's β2 (the second moment's decay). Absent means 0.999, the optimizer's default, and that is
+   * left out, so the records of runs made before the knob existed stay what they were.
+   */
+  beta2?: number;
 }
 
 export interface SftHistoryPoint {
   step: number;
   loss: number;
+  /** The global gradient norm before clipping at this step (logged with the loss, every 10 steps): how often `clip` binds. */
+  gradNorm?: number;
   devF1?: number;
 }
 
@@ -195,6 +202,8 @@ export interface SftStepResult {
   scale: LossScale | null;
   /** Mixed precision: the scaled gradients overflowed and the optimizer step was skipped. */
   overflow: boolean;
+  /** The global gradient norm before clipping ([] tensor, in the caller's scope); null when the step was skipped. */
+  gradNorm: Tensor | null;
 }
 
 /**
@@ -207,21 +216,22 @@ export interface SftStepResult {
 export async function sftStep(inp: SftStepInputs, params: Tensor[], opt: Adamw, seqs: Seq[], step: number, scale: LossScale | null = null): Promise<SftStepResult> {
   zeroGrad(params);
   const s = stepLoss(inp, seqs, step);
+  let gradNorm: Tensor | null = null;
   const apply = () => {
-    clipGradNorm(params, inp.cfg.clip);
+    gradNorm = clipGradNorm(params, inp.cfg.clip);
     opt.step(lrAt(inp.cfg, step));
   };
   if ((inp.cfg.precision ?? 'f32') === 'f32') {
     backward(s.loss);
     apply();
-    return { ...s, scale: null, overflow: false };
+    return { ...s, scale: null, overflow: false, gradNorm };
   }
   const sc = scale ?? lossScaleInit();
   const scaled = mulScalar(s.loss, sc.scale);
   backward(scaled);
   scaled.dispose();
   const r = await scaledStep(params, sc, apply);
-  return { ...s, scale: r.scale, overflow: r.overflow };
+  return { ...s, scale: r.scale, overflow: r.overflow, gradNorm };
 }
 
 export async function devF1(inp: SftInputs): Promise<number> {
@@ -239,7 +249,7 @@ export async function runSft(inp: SftInputs): Promise<SftResult> {
   let scale: LossScale | null = mixed ? lossScaleInit() : null;
   const params = trainableParams(model);
   const noDecay = cfg.decayOn === 'matrices' ? noDecayParams(model).filter((p) => params.includes(p)) : [];
-  const opt = adamw(params, { lr: cfg.lr, weightDecay: cfg.weightDecay, noDecay });
+  const opt = adamw(params, { lr: cfg.lr, weightDecay: cfg.weightDecay, noDecay, ...(cfg.beta2 !== undefined ? { beta2: cfg.beta2 } : {}) });
   const avg = cfg.ema !== undefined ? weightAverage(trainedTensors(model), cfg.ema) : null;
   const tasks = inp.lm
     ? [{ name: 'lm', ratio: 1, items: inp.lm as Seq[] }]
@@ -274,6 +284,7 @@ export async function runSft(inp: SftInputs): Promise<SftResult> {
   for (let step = start; step < end; step++) {
     const seqs = stream.next().map((d) => d.item);
     const wantLoss = step % 10 === 0 || step === cfg.steps - 1;
+    let gradNorm: number | null = null;
     const lossVal = await scopeAsync(async () => {
       const s = await sftStep(inp, params, opt, seqs, step, scale);
       scale = s.scale;
@@ -281,12 +292,13 @@ export async function runSft(inp: SftInputs): Promise<SftResult> {
       tokens += s.tokens;
       stepTokens = s.tokens;
       const v = wantLoss ? await item(s.loss) : null;
+      if (wantLoss && s.gradNorm) gradNorm = await item(s.gradNorm);
       s.dispose();
       return v;
     });
     if (lossVal !== null && !Number.isFinite(lossVal)) throw new Error(`${inp.label}: loss became ${lossVal} at step ${step}`);
     const done = step + 1;
-    const point: SftHistoryPoint = { step: done, loss: lossVal ?? NaN };
+    const point: SftHistoryPoint = { step: done, loss: lossVal ?? NaN, ...(gradNorm !== null ? { gradNorm } : {}) };
     if (done % cfg.evalEvery === 0 || done === cfg.steps) {
       if (inp.dev.length > 0) {
         avg?.swap(); // the average is what is scored and kept as the best

@@ -7,9 +7,9 @@ import { rng } from '../../engine/random.ts';
 import { lmCrossEntropy } from '../../engine/losses/index.ts';
 import { makeConfig, paperLora, paramCounts } from '../../models/llama-config.ts';
 import { generateGreedy } from '../../models/generate.ts';
-import { addLora, baseParams, disposeLlama, noDecayParams, untieLabels, labelLogits, forwardHidden, initLlama, lmLogits, lmLoss, loraParams, namedTensors, trainableReport, type Llama } from '../../models/llama.ts';
+import { addLora, baseParams, disposeLlama, trainableParams, noDecayParams, untieLabels, labelLogits, forwardHidden, initLlama, lmLogits, lmLoss, loraParams, namedTensors, trainableReport, type Llama } from '../../models/llama.ts';
 import { buildBatch, type LmSeq } from '../../pipeline/train/batch.ts';
-import { runSft, type SftConfig } from '../../pipeline/train/sft.ts';
+import { runSft, stepLoss, type SftConfig } from '../../pipeline/train/sft.ts';
 
 const V = 40;
 const corpus: LmSeq[] = [
@@ -53,6 +53,44 @@ describe('Llama decoder', () => {
     }
     expect(losses[0]).toBeLessThan(0.1);
     expect(losses[1]).toBe(losses[0]);
+  });
+
+  it('logs the gradient norm before clipping with each logged loss: at step 0, the float64 L2 norm of that batch\'s read gradients', async () => {
+    // clip 1e-3 binds (the norm is 1.515): what is logged must be the norm before the scale
+    const m = tinyModel(4);
+    const dir = tmp();
+    const c = cfg(1, { clip: 1e-3 });
+    const r = await runSft({ model: m, labelIds: [0, 1, 2], padId: 0, relevance: [], translation: [], lm: corpus, dev: [], cfg: c, dir, label: 'norm', quiet: true });
+    disposeLlama(m);
+    rmSync(dir, { recursive: true });
+    const logged = r.history[0]!.gradNorm!;
+    // the same model, the same batch (the whole corpus: the mean loss does not depend on its order)
+    const m2 = tinyModel(4);
+    const ps = trainableParams(m2);
+    const sumsq = await scopeAsync(async () => {
+      zeroGrad(ps);
+      backward(stepLoss({ model: m2, labelIds: [0, 1, 2], padId: 0, cfg: c, label: 'norm' }, corpus, 0).loss);
+      let s = 0;
+      for (const p of ps) for (const g of (await read(p.grad!)) as Float32Array) s += g * g;
+      return s;
+    });
+    disposeLlama(m2);
+    expect(logged).toBeGreaterThan(1);
+    expect(Math.abs(logged - Math.sqrt(sumsq)) / Math.sqrt(sumsq)).toBeLessThan(1e-4); // measured 8.4e-8
+  });
+
+  it('SftConfig.beta2 reaches AdamW: the same run with β2 0.95 ends on other weights; absent, the run is bit for bit the one with 0.999', async () => {
+    const ends: Float32Array[] = [];
+    for (const over of [{}, { beta2: 0.999 }, { beta2: 0.95 }]) {
+      const m = tinyModel(5);
+      const dir = tmp();
+      await runSft({ model: m, labelIds: [0, 1, 2], padId: 0, relevance: [], translation: [], lm: corpus, dev: [], cfg: cfg(12, over), dir, label: 'beta2', quiet: true });
+      ends.push((await read(m.layers[0]!.wq)) as Float32Array);
+      disposeLlama(m);
+      rmSync(dir, { recursive: true });
+    }
+    expect(Array.from(ends[1]!)).toEqual(Array.from(ends[0]!));
+    expect(ends[2]!.some((v, i) => v !== ends[0]![i])).toBe(true);
   });
 
   it('decayOn "matrices": rows of the token table the stream never uses stay bit-identical; with "all" they shrink by Π(1 − lr·wd)', async () => {

@@ -57,7 +57,7 @@ describe('loadConfig', () => {
   it('sft.precision: "f32" by default and then absent from what runs record; "mixed-f16" reaches the loop and its record', () => {
     const f32 = loadConfig(withSft({})).sft;
     expect(f32.precision).toBe('f32');
-    const { precision: _, warmLr: _w, emaHorizon: _e, warmEmaHorizon: _we, labelSmoothing: _ls, warmLabelSmoothing: _wls, dropout: _dr, warmDropout: _wdr, decayOn: _d, codeSwitch: _c, translatedTwins: _tt, twinsWithTranslation: _twt, rqaContinues: _rc, ...before } = f32; // labelHead stays: the demo sets it, so it is recorded // the settings as recorded before the knob existed
+    const { precision: _, warmLr: _w, emaHorizon: _e, warmEmaHorizon: _we, labelSmoothing: _ls, warmLabelSmoothing: _wls, dropout: _dr, warmDropout: _wdr, beta2: _b2, decayOn: _d, codeSwitch: _c, translatedTwins: _tt, twinsWithTranslation: _twt, rqaContinues: _rc, ...before } = f32; // labelHead stays: the demo sets it, so it is recorded // the settings as recorded before the knob existed
     expect(recordedSft(f32)).toEqual(before);
     const loop = sftLoopConfig(f32, { init: false, mt: false, alpha: 1 });
     expect('precision' in loop).toBe(false);
@@ -168,6 +168,19 @@ describe('loadConfig', () => {
       expect(() => loadConfig(withSft({ [wk]: -0.1 }))).toThrow(new RegExp(`sft.${wk}`));
     });
   }
+
+  it('sft.beta2: 0.999 (AdamW\'s default) unless set, and then absent from records and loop; a value reaches every stage and the settings hash; outside (0, 1) refused', () => {
+    const none = loadConfig(withSft({})).sft;
+    expect(none.beta2).toBe(0.999);
+    expect('beta2' in recordedSft(none)).toBe(false);
+    for (const init of [false, true]) expect('beta2' in sftLoopConfig(none, { init, mt: true, alpha: 1 })).toBe(false);
+    const set = loadConfig(withSft({ beta2: 0.95 })).sft;
+    expect(recordedSft(set).beta2).toBe(0.95);
+    for (const init of [false, true]) expect(sftLoopConfig(set, { init, mt: true, alpha: 1 }).beta2).toBe(0.95);
+    expect(trainRecord(undefined, sftLoopConfig(set, { init: false, mt: false, alpha: 1 })).hashes.settings).not.toBe(trainRecord(undefined, sftLoopConfig(none, { init: false, mt: false, alpha: 1 })).hashes.settings);
+    expect(() => loadConfig(withSft({ beta2: 1 }))).toThrow(/sft.beta2/);
+    expect(() => loadConfig(withSft({ beta2: 0 }))).toThrow(/sft.beta2/);
+  });
 
   it('sft.codeSwitch: 0 by default and then absent from records; a share is recorded; outside [0, 1] refused', () => {
     const none = loadConfig(withSft({})).sft;
