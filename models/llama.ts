@@ -217,7 +217,8 @@ export function noDecayParams(m: Llama): Tensor[] {
 export function trainableReport(m: Llama): { total: number; trainable: number; share: number } {
   const { base, lora } = paramCounts(m.config);
   const total = base + lora;
-  const trainable = lora > 0 ? lora : base;
+  // full fine-tuning with the token table frozen (requiresGrad off) trains the rest of the base
+  const trainable = lora > 0 ? lora : m.embed.requiresGrad ? base : base - m.embed.size;
   return { total, trainable, share: trainable / total };
 }
 

@@ -150,6 +150,11 @@ export function stageLearnsTwins(stage: 1 | 2, mt: boolean, s: Pick<SftSettings,
   return stage === 2 ? s.translatedTwins : mt && s.twinsWithTranslation;
 }
 
+/** sft.freezeEmbeddings: whether a stage keeps the base's token table — a full fine-tuning run from the base (LoRA keeps the whole base anyway; a continuing stage trains it). */
+export function freezesEmbeddings(s: Pick<SftSettings, 'freezeEmbeddings' | 'adapter'>, continues: boolean): boolean {
+  return s.freezeEmbeddings && s.adapter === 'full' && !continues;
+}
+
 /** Dev records for checkpoint selection: Stage 1 has no target labels, so it selects on the source dev set. */
 export function stageDevRecords(d: MarketData, stage: 1 | 2): RelevanceRecord[] {
   return stage === 1 ? d.relevance[d.source]!.dev : [...d.relevance[d.source]!.dev, ...d.relevance[d.target]!.dev];
@@ -261,6 +266,7 @@ export async function runSftStage(o: SftStageOpts): Promise<SftStageResult> {
     if (o.train.loraR !== null) Object.assign(lora, { r: o.train.loraR, alpha: 2 * o.train.loraR });
     addLora(model, lora, o.train.seed);
   }
+  if (freezesEmbeddings(o.train, !!o.init)) model.embed.requiresGrad = false;
   const cfg = sftLoopConfig(o.train, { init: !!o.init, mt: o.mt, alpha: soft ? o.alpha : 1 });
   const res = await runSft({ model, labelIds: tok.labelTokenIds, padId: tok.pad, relevance, translation, dev, cfg, dir, label: o.name, quiet: o.quiet, provenance: record });
   // the best dev checkpoint is the stage's model

@@ -247,6 +247,7 @@ export async function runSft(inp: SftInputs): Promise<SftResult> {
   const mixed = (cfg.precision ?? 'f32') !== 'f32';
   if (!PRECISIONS.includes(cfg.precision ?? 'f32')) throw new Error(`${inp.label}: precision ${JSON.stringify(cfg.precision)} is not one of ${PRECISIONS.join(', ')}`);
   let scale: LossScale | null = mixed ? lossScaleInit() : null;
+  // a frozen tensor (requiresGrad off: sft.freezeEmbeddings' token table) gets no gradient, and AdamW skips it
   const params = trainableParams(model);
   const noDecay = cfg.decayOn === 'matrices' ? noDecayParams(model).filter((p) => params.includes(p)) : [];
   const opt = adamw(params, { lr: cfg.lr, weightDecay: cfg.weightDecay, noDecay, ...(cfg.beta2 !== undefined ? { beta2: cfg.beta2 } : {}) });

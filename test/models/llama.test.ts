@@ -93,6 +93,22 @@ describe('Llama decoder', () => {
     expect(ends[2]!.some((v, i) => v !== ends[0]![i])).toBe(true);
   });
 
+  it('a frozen token table (requiresGrad off, sft.freezeEmbeddings) stays bit-identical through full fine-tuning while the rest trains; the report counts it out', async () => {
+    const m = tinyModel(6);
+    const full = trainableReport(m).trainable;
+    m.embed.requiresGrad = false;
+    expect(trainableReport(m).trainable).toBe(full - m.embed.size);
+    const e0 = (await read(m.embed)) as Float32Array;
+    const q0 = (await read(m.layers[0]!.wq)) as Float32Array;
+    const dir = tmp();
+    // weight decay on: a frozen table must not even decay
+    await runSft({ model: m, labelIds: [0, 1, 2], padId: 0, relevance: [], translation: [], lm: corpus, dev: [], cfg: cfg(8, { weightDecay: 0.5 }), dir, label: 'frozen', quiet: true });
+    expect(Array.from((await read(m.embed)) as Float32Array)).toEqual(Array.from(e0));
+    expect(((await read(m.layers[0]!.wq)) as Float32Array).some((v, i) => v !== q0[i])).toBe(true);
+    disposeLlama(m);
+    rmSync(dir, { recursive: true });
+  });
+
   it('decayOn "matrices": rows of the token table the stream never uses stay bit-identical; with "all" they shrink by Π(1 − lr·wd)', async () => {
     // a relevance stream over tokens 3…12 (labels 0, 1, 2): rows 13… have no gradient, as the other
     // market's words have in a one-market Stage 1

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PRESET_SIZES } from '../../pipeline/data/market/presets.ts';
 import { configPath, loadConfig, recordedSft, SFT_KNOBS } from '../../pipeline/stages/config.ts';
-import { sftLoopConfig } from '../../pipeline/stages/sft-stage.ts';
+import { freezesEmbeddings, sftLoopConfig } from '../../pipeline/stages/sft-stage.ts';
 import { trainRecord } from '../../pipeline/train/sft.ts';
 
 const demo = JSON.parse(readFileSync(configPath('demo'), 'utf8'));
@@ -57,7 +57,7 @@ describe('loadConfig', () => {
   it('sft.precision: "f32" by default and then absent from what runs record; "mixed-f16" reaches the loop and its record', () => {
     const f32 = loadConfig(withSft({})).sft;
     expect(f32.precision).toBe('f32');
-    const { precision: _, warmLr: _w, emaHorizon: _e, warmEmaHorizon: _we, labelSmoothing: _ls, warmLabelSmoothing: _wls, dropout: _dr, warmDropout: _wdr, beta2: _b2, decayOn: _d, codeSwitch: _c, translatedTwins: _tt, twinsWithTranslation: _twt, rqaContinues: _rc, ...before } = f32; // labelHead stays: the demo sets it, so it is recorded // the settings as recorded before the knob existed
+    const { precision: _, warmLr: _w, emaHorizon: _e, warmEmaHorizon: _we, labelSmoothing: _ls, warmLabelSmoothing: _wls, dropout: _dr, warmDropout: _wdr, beta2: _b2, decayOn: _d, codeSwitch: _c, translatedTwins: _tt, twinsWithTranslation: _twt, freezeEmbeddings: _fe, rqaContinues: _rc, ...before } = f32; // labelHead stays: the demo sets it, so it is recorded // the settings as recorded before the knob existed
     expect(recordedSft(f32)).toEqual(before);
     const loop = sftLoopConfig(f32, { init: false, mt: false, alpha: 1 });
     expect('precision' in loop).toBe(false);
@@ -192,29 +192,24 @@ describe('loadConfig', () => {
     expect(() => loadConfig(withSft({ codeSwitch: 1.5 }))).toThrow(/sft.codeSwitch 1.5 outside/);
   });
 
-  it('sft.translatedTwins: false by default and then absent from records; true is recorded; not a boolean refused', () => {
-    const none = loadConfig(withSft({})).sft;
-    expect(none.translatedTwins).toBe(false);
-    expect('translatedTwins' in recordedSft(none)).toBe(false);
-    expect(recordedSft(loadConfig(withSft({ translatedTwins: true })).sft).translatedTwins).toBe(true);
-    expect(() => loadConfig(withSft({ translatedTwins: 'yes' }))).toThrow(/sft.translatedTwins/);
+  it('sft.freezeEmbeddings freezes the token table only in a full fine-tuning run from the base', () => {
+    const on = loadConfig(withSft({ freezeEmbeddings: true, adapter: 'full' })).sft;
+    expect([freezesEmbeddings(on, false), freezesEmbeddings(on, true)]).toEqual([true, false]);
+    expect(freezesEmbeddings({ ...on, adapter: 'lora' }, false)).toBe(false);
+    expect(freezesEmbeddings({ ...on, freezeEmbeddings: false }, false)).toBe(false);
   });
 
-  it('sft.twinsWithTranslation: false by default and then absent from records; true is recorded; not a boolean refused', () => {
-    const none = loadConfig(withSft({})).sft;
-    expect(none.twinsWithTranslation).toBe(false);
-    expect('twinsWithTranslation' in recordedSft(none)).toBe(false);
-    expect(recordedSft(loadConfig(withSft({ twinsWithTranslation: true })).sft).twinsWithTranslation).toBe(true);
-    expect(() => loadConfig(withSft({ twinsWithTranslation: 'yes' }))).toThrow(/sft.twinsWithTranslation/);
-  });
-
-  it('sft.rqaContinues: false by default and then absent from records; true is recorded; not a boolean refused', () => {
-    const none = loadConfig(withSft({})).sft;
-    expect(none.rqaContinues).toBe(false);
-    expect('rqaContinues' in recordedSft(none)).toBe(false);
-    expect(recordedSft(loadConfig(withSft({ rqaContinues: true })).sft).rqaContinues).toBe(true);
-    expect(() => loadConfig(withSft({ rqaContinues: 1 }))).toThrow(/sft.rqaContinues/);
-  });
+  // the switches that are off unless a config turns them on
+  for (const k of ['translatedTwins', 'twinsWithTranslation', 'freezeEmbeddings', 'rqaContinues'] as const) {
+    it(`sft.${k}: false by default and then absent from records; true is recorded; not a boolean refused`, () => {
+      const none = loadConfig(withSft({})).sft;
+      expect(none[k]).toBe(false);
+      expect(k in recordedSft(none)).toBe(false);
+      expect(recordedSft(loadConfig(withSft({ [k]: true })).sft)[k]).toBe(true);
+      expect(() => loadConfig(withSft({ [k]: 'yes' }))).toThrow(new RegExp(`sft.${k}`));
+      expect(() => loadConfig(withSft({ [k]: 1 }))).toThrow(new RegExp(`sft.${k}`));
+    });
+  }
 
   it("takes the market's dev and test sizes from the file, else from the generator's preset", () => {
     expect(loadConfig('demo').market).toEqual({ preset: 'demo', seed: 1, dev: 600, test: 2000, lexicon: null });
