@@ -75,7 +75,7 @@ describe('Llama decoder', () => {
       return s;
     });
     disposeLlama(m2);
-    expect(logged).toBeGreaterThan(1);
+    expect(logged).toBeGreaterThan(1); // measured 1.515: clip 1e-3 binds
     expect(Math.abs(logged - Math.sqrt(sumsq)) / Math.sqrt(sumsq)).toBeLessThan(1e-4); // measured 8.4e-8
   });
 
