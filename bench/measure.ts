@@ -25,39 +25,6 @@ export function median(xs: readonly number[]): number {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
-/** Times warm-up + reps runs; with `gpu`, each timed run is also a GPU span (device time from
- * timestamp queries around its compute passes, a few queries per run). */
-export async function timeInstance(inst: BenchInstance, opts: { warmup: number; reps: number; gpu?: boolean }): Promise<Timing> {
-  for (let i = 0; i < opts.warmup; i++) await inst.run();
-  const samples: number[] = [];
-  const gpu: number[] = [];
-  const cpu: number[] = [];
-  let gpuOk = opts.gpu ?? false;
-  for (let i = 0; i < Math.max(1, opts.reps); i++) {
-    const spanning = gpuOk && beginGpuSpan();
-    const c0 = threadCpu();
-    const t0 = performance.now();
-    await inst.run();
-    samples.push(performance.now() - t0);
-    const c1 = threadCpu();
-    if (c0 && c1) cpu.push(c1.otherMs - c0.otherMs);
-    if (spanning) {
-      const ms = await endGpuSpan();
-      if (ms === null) gpuOk = false;
-      else gpu.push(ms);
-    } else gpuOk = false;
-  }
-  const cpuOk = cpu.length === samples.length;
-  return {
-    median_ms: median(samples),
-    min_ms: Math.min(...samples),
-    samples,
-    gpu_ms: gpuOk && gpu.length > 0 ? median(gpu) : null,
-    cpu_ms: cpuOk ? median(cpu) : null,
-    cpu_min_ms: cpuOk ? Math.min(...cpu) : null,
-  };
-}
-
 export interface Ceilings {
   gflops: number | null; // FMA ceiling
   gbps: number | null; // copy ceiling
@@ -75,63 +42,167 @@ export interface MeasureOpts {
 
 /** Sets a case up, times it, checks it against float64, frees it; errors become a note. */
 export async function measureCase(c: BenchCase, o: MeasureOpts): Promise<BenchRecord> {
-  const base: BenchRecord = {
-    kernel: c.kernel,
-    shape: c.shape,
-    system: c.system,
-    median_ms: NaN,
-    gflops: null,
-    gbps: null,
-    rel_err: NaN,
-    peak_bytes: null,
-    adapter: c.onCpu ? `host CPU (${cpus()[0]?.model ?? 'unknown'} ×${cpus().length})` : o.adapter,
-    ceiling_share: null,
-  };
-  const ownPool = c.system === 'ours' || c.system.startsWith('ours:') || c.system === 'ceiling';
+  return (await measureGroup([c], o)).records[0]!;
+}
+
+interface Prepared {
+  c: BenchCase;
+  inst: BenchInstance;
+  relErr: number;
+  peak: number | null;
+  gpu: boolean; // device time from timestamp spans (ours on the adapter); off after a span fails
+  samples: number[];
+  gpuMs: number[];
+  cpuMs: number[];
+}
+
+const recordBase = (c: BenchCase, o: MeasureOpts): BenchRecord => ({
+  kernel: c.kernel,
+  shape: c.shape,
+  system: c.system,
+  median_ms: NaN,
+  gflops: null,
+  gbps: null,
+  rel_err: NaN,
+  peak_bytes: null,
+  adapter: c.onCpu ? `host CPU (${cpus()[0]?.model ?? 'unknown'} ×${cpus().length})` : o.adapter,
+  ceiling_share: null,
+});
+
+const failed = (c: BenchCase, o: MeasureOpts, e: unknown): BenchRecord => ({ ...recordBase(c, o), note: `failed: ${String((e as Error)?.message ?? e).split('\n')[0]}` });
+
+const ownsPool = (c: BenchCase) => c.system === 'ours' || c.system.startsWith('ours:') || c.system === 'ceiling';
+
+/** Set-up, warm-up, the float64 check and the peak bytes of one case (its warm-up runs are the timed work). */
+async function prepare(c: BenchCase, o: MeasureOpts): Promise<Prepared> {
   await sync();
   const live0 = liveBytes();
   resetPeak();
-  let inst: BenchInstance | null = null;
+  const inst = await c.setup();
   try {
-    inst = await c.setup();
-    // device time only where the work is ours: peers run on devices of their own
-    const t = await timeInstance(inst, { ...o, gpu: ownPool && !c.onCpu });
+    for (let i = 0; i < o.warmup; i++) await inst.run();
+    if (o.warmup === 0) await inst.run(); // the check needs an output
     const relErr = await inst.relErr();
     await sync();
-    const rec: BenchRecord = { ...base, shape: c.shape, median_ms: t.median_ms, gpu_ms: t.gpu_ms, cpu_ms: t.cpu_ms, rel_err: relErr };
-    // a ceiling is the best the adapter did (fastest repetition); every other rate uses the median
-    const ms = c.system === 'ceiling' ? t.min_ms : t.median_ms;
-    if (c.flops) rec.gflops = c.flops / (ms * 1e6);
-    if (c.bytes) rec.gbps = c.bytes / (ms * 1e6);
-    rec.peak_bytes = inst.peakBytes ?? (ownPool ? peakBytes() - live0 : null);
-    if (inst.requiredBytes !== undefined) rec.required_bytes = inst.requiredBytes;
-    if (inst.variant !== undefined) rec.variant = inst.variant;
-    if (inst.dispatches !== undefined) rec.dispatches = inst.dispatches;
-    if (c.items) {
-      rec.throughput = c.items.count / (t.median_ms / 1000);
-      rec.throughput_unit = `${c.items.unit}/s`;
-    }
-    const cap = c.ceiling === 'compute' ? o.ceilings.gflops : o.ceilings.gbps;
-    const got = c.ceiling === 'compute' ? rec.gflops : rec.gbps;
-    if (!c.onCpu && cap && got !== null) rec.ceiling_share = got / cap;
-    // the same rates per second of adapter CPU (a ceiling's is its best repetition, like its wall rate)
-    const cpuMs = c.system === 'ceiling' ? t.cpu_min_ms : t.cpu_ms;
-    const work = c.ceiling === 'compute' ? c.flops : c.bytes;
-    if (cpuMs && work) {
-      rec.per_cpu_s = work / (cpuMs * 1e6);
-      const capCpu = c.ceiling === 'compute' ? o.ceilings.gflopsCpu : o.ceilings.gbpsCpu;
-      if (!c.onCpu && capCpu) rec.cpu_ceiling_share = rec.per_cpu_s / capCpu;
-    }
-    const tol = c.tolerance ?? 1e-4;
-    if (!(relErr <= tol)) rec.note = `rel err ${relErr.toExponential(2)} above tolerance ${tol}`;
-    return rec;
+    const peak = inst.peakBytes ?? (ownsPool(c) ? peakBytes() - live0 : null);
+    // device time only where the work is ours: peers run on devices of their own
+    return { c, inst, relErr, peak, gpu: ownsPool(c) && !c.onCpu, samples: [], gpuMs: [], cpuMs: [] };
   } catch (e) {
-    return { ...base, shape: c.shape, note: `failed: ${String((e as Error)?.message ?? e).split('\n')[0]}` };
+    await inst.dispose();
+    throw e;
+  }
+}
+
+/** One timed repetition of a prepared case. */
+async function timeOnce(p: Prepared): Promise<void> {
+  const spanning = p.gpu && beginGpuSpan();
+  const c0 = threadCpu();
+  const t0 = performance.now();
+  await p.inst.run();
+  p.samples.push(performance.now() - t0);
+  const c1 = threadCpu();
+  if (c0 && c1) p.cpuMs.push(c1.otherMs - c0.otherMs);
+  if (spanning) {
+    const ms = await endGpuSpan();
+    if (ms === null) p.gpu = false;
+    else p.gpuMs.push(ms);
+  } else p.gpu = false;
+}
+
+/**
+ * Measures the cases of one (kernel, shape) — ours and the peers — in interleaved rounds: every
+ * case is set up, warmed and checked against float64 first, then each round times every case once,
+ * in turn, and each case's median is over its rounds. On a CPU adapter the machine's speed drifts by
+ * up to 2× between minutes (README, Benchmarks); timed one after another, two systems would see
+ * different machines, while in rounds the drift falls on all of them alike. `ceilings` (the FMA and
+ * copy ceiling cases) join the rounds when given: each is then the best round of this group, and the
+ * group's shares of the ceiling use it instead of `o.ceilings` (returned as `ceilings`).
+ */
+export async function measureGroup(cases: readonly BenchCase[], o: MeasureOpts, ceilings: readonly BenchCase[] = []): Promise<{ records: BenchRecord[]; ceilings: Ceilings }> {
+  const all = [...ceilings, ...cases];
+  const prepared: (Prepared | BenchRecord)[] = [];
+  const insts: BenchInstance[] = [];
+  try {
+    for (const c of all) {
+      try {
+        const p = await prepare(c, o);
+        insts.push(p.inst);
+        prepared.push(p);
+      } catch (e) {
+        prepared.push(failed(c, o, e));
+      }
+    }
+    const live = prepared.filter((p): p is Prepared => 'inst' in p);
+    for (let r = 0; r < Math.max(1, o.reps); r++) {
+      for (const p of live) {
+        if (p.samples.length < r) continue; // a case whose run threw is out of the rounds
+        try {
+          await timeOnce(p);
+        } catch (e) {
+          prepared[prepared.indexOf(p)] = failed(p.c, o, e);
+        }
+      }
+    }
+    const caps: Ceilings = { ...o.ceilings };
+    const records = prepared.map((p) => ('inst' in p ? record(p, o) : p));
+    ceilings.forEach((c, i) => {
+      const r = records[i]!;
+      if (r.note) return;
+      if (c.ceiling === 'compute') [caps.gflops, caps.gflopsCpu] = [r.gflops, r.per_cpu_s ?? null];
+      else [caps.gbps, caps.gbpsCpu] = [r.gbps, r.per_cpu_s ?? null];
+    });
+    const out = ceilings.length === 0 ? records : prepared.slice(ceilings.length).map((p) => ('inst' in p ? record(p, { ...o, ceilings: caps }) : p));
+    return { records: out, ceilings: caps };
   } finally {
-    try {
-      await inst?.dispose();
-    } catch {
-      /* a failing dispose must not hide the measurement */
+    for (const inst of insts) {
+      try {
+        await inst.dispose();
+      } catch {
+        /* a failing dispose must not hide the measurement */
+      }
     }
   }
+}
+
+/** A prepared case's timings as a record: rates at the median (a ceiling at its best repetition), shares of `o.ceilings`. */
+function record(p: Prepared, o: MeasureOpts): BenchRecord {
+  const { c } = p;
+  const t: Timing = {
+    median_ms: median(p.samples),
+    min_ms: Math.min(...p.samples),
+    samples: p.samples,
+    gpu_ms: p.gpu && p.gpuMs.length > 0 ? median(p.gpuMs) : null,
+    cpu_ms: p.cpuMs.length === p.samples.length ? median(p.cpuMs) : null,
+    cpu_min_ms: p.cpuMs.length === p.samples.length ? Math.min(...p.cpuMs) : null,
+  };
+  const rec: BenchRecord = { ...recordBase(c, o), median_ms: t.median_ms, gpu_ms: t.gpu_ms, cpu_ms: t.cpu_ms, rel_err: p.relErr };
+  // a ceiling is the best the adapter did (fastest repetition); every other rate uses the median
+  const ms = c.system === 'ceiling' ? t.min_ms : t.median_ms;
+  if (c.flops) rec.gflops = c.flops / (ms * 1e6);
+  if (c.bytes) rec.gbps = c.bytes / (ms * 1e6);
+  rec.peak_bytes = p.peak;
+  if (p.inst.requiredBytes !== undefined) rec.required_bytes = p.inst.requiredBytes;
+  if (p.inst.variant !== undefined) rec.variant = p.inst.variant;
+  if (p.inst.dispatches !== undefined) rec.dispatches = p.inst.dispatches;
+  if (c.items) {
+    rec.throughput = c.items.count / (t.median_ms / 1000);
+    rec.throughput_unit = `${c.items.unit}/s`;
+  }
+  const cap = c.ceiling === 'compute' ? o.ceilings.gflops : o.ceilings.gbps;
+  const got = c.ceiling === 'compute' ? rec.gflops : rec.gbps;
+  if (!c.onCpu && cap && got !== null) {
+    rec.ceiling_share = got / cap;
+    if (c.system !== 'ceiling') rec.ceiling_rate = cap;
+  }
+  // the same rates per second of adapter CPU (a ceiling's is its best repetition, like its wall rate)
+  const cpuMs = c.system === 'ceiling' ? t.cpu_min_ms : t.cpu_ms;
+  const work = c.ceiling === 'compute' ? c.flops : c.bytes;
+  if (cpuMs && work) {
+    rec.per_cpu_s = work / (cpuMs * 1e6);
+    const capCpu = c.ceiling === 'compute' ? o.ceilings.gflopsCpu : o.ceilings.gbpsCpu;
+    if (!c.onCpu && capCpu) rec.cpu_ceiling_share = rec.per_cpu_s / capCpu;
+  }
+  const tol = c.tolerance ?? 1e-4;
+  if (!(p.relErr <= tol)) rec.note = `rel err ${p.relErr.toExponential(2)} above tolerance ${tol}`;
+  return rec;
 }

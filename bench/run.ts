@@ -8,7 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { autotuneCachePath, printAutotune } from '../engine/autotune.ts';
 import { clearInputs } from './inputs.ts';
-import { measureCase, type Ceilings } from './measure.ts';
+import { measureCase, measureGroup, type Ceilings } from './measure.ts';
 import { ratioLines } from './ratios.ts';
 import { selectKernels } from './select.ts';
 import { CEILINGS, SUITES } from './suites.ts';
@@ -59,7 +59,7 @@ export function table(rows: BenchRecord[]): string {
   const body = rows.map(
     (r) =>
       `| ${r.kernel} | ${r.shape} | ${r.system}${r.variant ? ` [${r.variant}]` : ''} | ${fmt(r.median_ms, 3)} | ${fmt(r.gpu_ms ?? null, 3)} | ${fmt(r.gflops)} | ${fmt(r.gbps)} | ${
-        r.ceiling_share === null ? (r.adapter.startsWith('host CPU') && !r.note ? 'n/a (CPU)' : '—') : `${(100 * r.ceiling_share).toFixed(1)}%`
+        r.ceiling_share === null ? (r.adapter.startsWith('host CPU') && !r.note ? 'n/a (CPU)' : '—') : `${(100 * r.ceiling_share).toFixed(1)}%${r.ceiling_rate ? ` of ${fmt(r.ceiling_rate, 1)}` : ''}`
       } | ${fmt(r.cpu_ms ?? null, 1)} | ${r.cpu_ceiling_share === undefined ? '—' : `${(100 * r.cpu_ceiling_share).toFixed(1)}%`} | ${Number.isFinite(r.rel_err) ? r.rel_err.toExponential(1) : '—'} | ${fmtBytes(r.peak_bytes)} | ${r.note ?? ''} |`,
   );
   return [head, sep, ...body].join('\n');
@@ -152,12 +152,18 @@ async function main(): Promise<void> {
 
   // group by kernel and shape so peers run right beside ours on the same host inputs
   const order = [...new Set(cases.map((c) => `${c.kernel}\u0000${c.shape}`))];
+  // and in interleaved rounds with the ceilings they are shares of (measureGroup: a drifting machine
+  // then slows every system of a row and its ceiling alike)
   for (const key of order) {
-    for (const c of cases.filter((x) => `${x.kernel}\u0000${x.shape}` === key)) {
-      const r = await measureCase(c, mopts);
+    const group = cases.filter((x) => `${x.kernel}\u0000${x.shape}` === key);
+    const kinds = new Set(group.map((c) => c.ceiling));
+    const { records, ceilings } = await measureGroup(group, mopts, args.smoke ? [] : ceil.filter((c) => kinds.has(c.ceiling)));
+    const rates = [kinds.has('compute') && ceilings.gflops ? `FMA ${fmt(ceilings.gflops, 1)} GFLOP/s` : '', kinds.has('bandwidth') && ceilings.gbps ? `copy ${fmt(ceilings.gbps, 1)} GB/s` : ''].filter(Boolean).join(', ');
+    for (const r of records) {
       rows.push(r);
       console.error(`  ${r.kernel} ${r.shape} ${r.system}: ${fmt(r.median_ms, 3)} ms ${r.note ?? ''}`);
     }
+    if (rates && !args.smoke) console.error(`    (ceilings in these rounds: ${rates})`);
     clearInputs(); // host inputs of this shape are no longer needed
   }
 

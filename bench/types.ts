@@ -64,6 +64,8 @@ export interface BenchRecord {
   peak_bytes: number | null;
   adapter: string;
   ceiling_share: number | null;
+  /** The ceiling rate ceiling_share is a share of (GFLOP/s or GB/s): the run's, or the one measured in this row's own rounds. */
+  ceiling_rate?: number;
   /** Median device time per repetition from timestamp queries (our systems, where the adapter has them). */
   gpu_ms?: number | null;
   /** Items per second at the median time (end-to-end cases), and what an item is. */
