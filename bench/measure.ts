@@ -50,6 +50,7 @@ interface Prepared {
   inst: BenchInstance;
   relErr: number;
   peak: number | null;
+  peakLater: (() => number | null) | null;
   gpu: boolean; // device time from timestamp spans (ours on the adapter); off after a span fails
   samples: number[];
   gpuMs: number[];
@@ -73,7 +74,7 @@ const failed = (c: BenchCase, o: MeasureOpts, e: unknown): BenchRecord => ({ ...
 
 const ownsPool = (c: BenchCase) => c.system === 'ours' || c.system.startsWith('ours:') || c.system === 'ceiling';
 
-/** Set-up, warm-up, the float64 check and the peak bytes of one case (its warm-up runs are the timed work). */
+/** Set-up and warm-up of one case, and its peak bytes over them (the warm-up runs are the timed work). */
 async function prepare(c: BenchCase, o: MeasureOpts): Promise<Prepared> {
   await sync();
   const live0 = liveBytes();
@@ -81,12 +82,11 @@ async function prepare(c: BenchCase, o: MeasureOpts): Promise<Prepared> {
   const inst = await c.setup();
   try {
     for (let i = 0; i < o.warmup; i++) await inst.run();
-    if (o.warmup === 0) await inst.run(); // the check needs an output
-    const relErr = await inst.relErr();
     await sync();
-    const peak = inst.peakBytes ?? (ownsPool(c) ? peakBytes() - live0 : null);
+    const peak = () => inst.peakBytes ?? (ownsPool(c) ? peakBytes() - live0 : null);
+    // without a warm-up (the smoke test: one case, one run) the peak is read after the timed run
     // device time only where the work is ours: peers run on devices of their own
-    return { c, inst, relErr, peak, gpu: ownsPool(c) && !c.onCpu, samples: [], gpuMs: [], cpuMs: [] };
+    return { c, inst, relErr: NaN, peak: o.warmup > 0 ? peak() : null, peakLater: o.warmup > 0 ? null : peak, gpu: ownsPool(c) && !c.onCpu, samples: [], gpuMs: [], cpuMs: [] };
   } catch (e) {
     await inst.dispose();
     throw e;
@@ -111,8 +111,8 @@ async function timeOnce(p: Prepared): Promise<void> {
 
 /**
  * Measures the cases of one (kernel, shape) — ours and the peers — in interleaved rounds: every
- * case is set up, warmed and checked against float64 first, then each round times every case once,
- * in turn, and each case's median is over its rounds. On a CPU adapter the machine's speed drifts by
+ * case is set up and warmed first, then each round times every case once, in turn, each case's
+ * median is over its rounds, and each is checked against float64 after them. On a CPU adapter the machine's speed drifts by
  * up to 2× between minutes (README, Benchmarks); timed one after another, two systems would see
  * different machines, while in rounds the drift falls on all of them alike. `ceilings` (the FMA and
  * copy ceiling cases) join the rounds when given: each is then the best round of this group, and the
@@ -141,6 +141,18 @@ export async function measureGroup(cases: readonly BenchCase[], o: MeasureOpts, 
         } catch (e) {
           prepared[prepared.indexOf(p)] = failed(p.c, o, e);
         }
+      }
+    }
+    // the float64 check of each case's last output, after the rounds
+    for (const p of live) {
+      const i = prepared.indexOf(p);
+      if (i < 0) continue; // it failed in the rounds
+      try {
+        p.relErr = await p.inst.relErr();
+        await sync();
+        if (p.peakLater) p.peak = p.peakLater();
+      } catch (e) {
+        prepared[i] = failed(p.c, o, e);
       }
     }
     const caps: Ceilings = { ...o.ceilings };
