@@ -70,10 +70,10 @@ export function needsGrad(...inputs: Tensor[]): boolean {
 }
 
 /** Records `out = op(inputs)` on the tape when any input needs a gradient. */
-export function record(out: Tensor, op: string, inputs: Tensor[], backward: GradNode['backward']): Tensor {
+export function record(out: Tensor, op: string, inputs: Tensor[], backward: GradNode['backward'], held?: readonly Tensor[]): Tensor {
   if (needsGrad(...inputs)) {
     out.requiresGrad = true;
-    out.node = { op, inputs, backward };
+    out.node = held && held.length > 0 ? { op, inputs, backward, held } : { op, inputs, backward };
   }
   return out;
 }
@@ -202,7 +202,8 @@ export function backward(root: Tensor, grad?: Tensor): void {
 
 /**
  * The tensors the tape holds for root's backward: every input of every recorded op reachable from
- * root (parameters and data included; callers tell them apart), each once. Small per-row
+ * root (parameters and data included; callers tell them apart), and the large intermediates a rule
+ * declares it holds (GradNode.held: the fused LM head's logits), each once. Small per-row
  * statistics a backward rule captures in its closure (norm and attention stats, log-sum-exps) are
  * not on the tape and not listed.
  */
@@ -218,6 +219,7 @@ export function savedTensors(root: Tensor): Tensor[] {
       out.add(x);
       if (x.node && !seen.has(x.id)) stack.push(x);
     }
+    for (const x of t.node.held ?? []) out.add(x);
   }
   return [...out];
 }

@@ -18,6 +18,8 @@ export interface GradNode {
    * into[j] itself; autograd then adds nothing.
    */
   backward: (g: Tensor, into?: readonly (Tensor | null)[]) => (Tensor | null)[];
+  /** Intermediates the rule holds in its closure for the backward (not inputs), where they are large: savedTensors lists them. */
+  held?: readonly Tensor[];
 }
 
 let nextId = 1;

@@ -62,7 +62,7 @@ export function lmHeadCrossEntropy(h: Tensor, W: Tensor, targets: Tensor, opts: 
     u?.dispose();
     for (const t of saved) t.dispose();
     return grads;
-  });
+  }, [logits]); // the [N, V] logits wait for the backward (their gradient is written over them)
   if (!y.requiresGrad) for (const t of saved) t.dispose(); // no backward will need them
   return y;
 }

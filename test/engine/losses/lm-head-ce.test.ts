@@ -191,4 +191,24 @@ describe('lmHeadCrossEntropy gradcheck, bad inputs, memory', () => {
       E.setMatmulVariant(null);
     }
   });
+
+  it('the tape lists the [N, V] logits the fused op holds for its backward (savedTensors: what a step must hold)', () => {
+    for (const variant of ['broadcast', 'register'] as const) {
+      E.setMatmulVariant(variant);
+      try {
+        E.scope(() => {
+          const h = E.randn([21, 16], { requiresGrad: true });
+          const W = E.randn([130, 16], { requiresGrad: true });
+          const t = E.tensor(Array.from({ length: 21 }, (_, i) => i), [21], { dtype: 'i32' });
+          const loss = lmHeadCrossEntropy(h, W, t);
+          // fused: the op's own record holds them; the composition: lmCrossEntropy's input
+          expect(loss.node?.op).toBe(variant === 'broadcast' && fusable() ? 'lmHeadCrossEntropy' : 'lmCrossEntropy');
+          const big = E.savedTensors(loss).filter((x) => x.shape.join(',') === '21,130');
+          expect(big.length, variant).toBe(1);
+        });
+      } finally {
+        E.setMatmulVariant(null);
+      }
+    }
+  });
 });
