@@ -84,7 +84,7 @@ async function prepare(c: BenchCase, o: MeasureOpts): Promise<Prepared> {
     for (let i = 0; i < o.warmup; i++) await inst.run();
     await sync();
     const peak = () => inst.peakBytes ?? (ownsPool(c) ? peakBytes() - live0 : null);
-    // without a warm-up (the smoke test: one case, one run) the peak is read after the timed run
+    // without a warm-up (the smoke test: one case, one run) the peak is read after the timed run;
     // device time only where the work is ours: peers run on devices of their own
     return { c, inst, relErr: NaN, peak: o.warmup > 0 ? peak() : null, peakLater: o.warmup > 0 ? null : peak, gpu: ownsPool(c) && !c.onCpu, samples: [], gpuMs: [], cpuMs: [] };
   } catch (e) {
@@ -112,9 +112,9 @@ async function timeOnce(p: Prepared): Promise<void> {
 /**
  * Measures the cases of one (kernel, shape) — ours and the peers — in interleaved rounds: every
  * case is set up and warmed first, then each round times every case once, in turn, each case's
- * median is over its rounds, and each is checked against float64 after them. On a CPU adapter the machine's speed drifts by
- * up to 2× between minutes (README, Benchmarks); timed one after another, two systems would see
- * different machines, while in rounds the drift falls on all of them alike. `ceilings` (the FMA and
+ * median is over its rounds, and each is checked against float64 after them. On a CPU adapter the
+ * machine's speed drifts by up to 2× between minutes (README, Benchmarks); timed one after another,
+ * two systems would see different machines, while in rounds the drift falls on all of them alike. `ceilings` (the FMA and
  * copy ceiling cases) join the rounds when given: each is then the best round of this group, and the
  * group's shares of the ceiling use it instead of `o.ceilings` (returned as `ceilings`).
  */
