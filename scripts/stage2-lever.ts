@@ -61,7 +61,7 @@ const clean = (recs: ReturnType<typeof stageTrainRecords>) => recs.map((r) => {
   if (r.true_label === -1) throw new Error(`--clean-target: ${r.query_id}/${r.product_id} has no generator truth (true_label -1)`);
   return { ...r, label: r.true_label };
 });
-const train = enc(upsampleTarget(codeSwitchSource(clean(stageTrainRecords(data, 2, 1, s.seed, s.translatedTwins)), data.source, data.translations, s.codeSwitch, s.seed), data.target, s.targetShare ?? undefined));
+const train = enc(upsampleTarget(codeSwitchSource(clean(stageTrainRecords(data, 2, 1, s.seed, s.translatedTwins)), data.source, data.translations, s.codeSwitch, s.seed), data.target, s.targetShare ?? undefined, s.twinsSide));
 const tgtDev = enc(data.relevance[data.target]!.dev), srcDev = enc(data.relevance[data.source]!.dev);
 const translation = mt ? data.translations.map((t) => encodeTranslation(tok, t, s.maxLen)).filter((x): x is TranslationSeq => x !== null) : [];
 const base = await loadBase(a.base);

@@ -72,11 +72,12 @@ export interface SftStageResult {
  * record is repeated so that they make up about `share` of the stream (at least their natural share).
  * Without it, 10% target labels are a tenth of every batch and the localisation barely moves in a
  * few hundred steps (measured in the demo); the source labels still make up the rest. Translated
- * twins (translated-twins.ts) are said in the target language but are source labels: they stay on
- * the source side, once each.
+ * twins (translated-twins.ts) are said in the target language but are source labels: with
+ * `twinsSide` "source" they stay on the source side, once each; with "target" they count with the
+ * target's labels and are repeated with them (sft.twinsSide).
  */
-export function upsampleTarget(recs: RelevanceRecord[], target: string, share: number | undefined): RelevanceRecord[] {
-  const isLabel = (r: RelevanceRecord) => r.market === target && !isTwin(r);
+export function upsampleTarget(recs: RelevanceRecord[], target: string, share: number | undefined, twinsSide: 'source' | 'target' = 'source'): RelevanceRecord[] {
+  const isLabel = (r: RelevanceRecord) => r.market === target && (twinsSide === 'target' || !isTwin(r));
   const tgt = recs.filter(isLabel);
   const src = recs.length - tgt.length;
   if (share === undefined || tgt.length === 0 || src === 0) return recs;
@@ -244,7 +245,7 @@ export async function runSftStage(o: SftStageOpts): Promise<SftStageResult> {
     : null;
   // sft.codeSwitch: a share of the source records said partly in the other language (same labels)
   const stageRecs = codeSwitchSource(stageTrainRecords(data, o.stage, o.targetFraction, o.train.seed, stageLearnsTwins(o.stage, o.mt, o.train)), data.source, data.translations, o.train.codeSwitch, o.train.seed);
-  const trainRecs = await withRqa(o.stage === 2 ? upsampleTarget(stageRecs, data.target, o.train.targetShare ?? undefined) : stageRecs, o.rqa);
+  const trainRecs = await withRqa(o.stage === 2 ? upsampleTarget(stageRecs, data.target, o.train.targetShare ?? undefined, o.train.twinsSide) : stageRecs, o.rqa);
   const devRecs = await withRqa(stageDevRecords(data, o.stage), o.rqa);
   const relevance = encodeAll(tok, trainRecs, o.train.maxLen, soft);
   const dev = encodeAll(tok, devRecs, o.train.maxLen, null);

@@ -11,8 +11,8 @@ import { trainRecord } from '../../pipeline/train/sft.ts';
 
 const demo = JSON.parse(readFileSync(configPath('demo'), 'utf8'));
 
-/** The demo's sft section without the knobs whose defaults these tests state (the demo sets them: warmLr, warmEmaHorizon, translatedTwins, rqaContinues). */
-const { warmLr: _demoWarmLr, warmEmaHorizon: _demoWarmEma, translatedTwins: _demoTwins, rqaContinues: _demoRqa, ...demoSft } = demo.sft as Record<string, unknown>;
+/** The demo's sft section without the knobs whose defaults these tests state (the demo sets them: warmLr, warmEmaHorizon, translatedTwins, twinsSide, rqaContinues). */
+const { warmLr: _demoWarmLr, warmEmaHorizon: _demoWarmEma, translatedTwins: _demoTwins, twinsSide: _demoTwinsSide, rqaContinues: _demoRqa, ...demoSft } = demo.sft as Record<string, unknown>;
 
 /** A config file: the demo's, its sft section (less the knobs above) patched. */
 function withSft(patch: Record<string, unknown>): string {
@@ -57,7 +57,7 @@ describe('loadConfig', () => {
   it('sft.precision: "f32" by default and then absent from what runs record; "mixed-f16" reaches the loop and its record', () => {
     const f32 = loadConfig(withSft({})).sft;
     expect(f32.precision).toBe('f32');
-    const { precision: _, warmLr: _w, emaHorizon: _e, warmEmaHorizon: _we, labelSmoothing: _ls, warmLabelSmoothing: _wls, dropout: _dr, warmDropout: _wdr, beta2: _b2, decayOn: _d, codeSwitch: _c, translatedTwins: _tt, twinsWithTranslation: _twt, freezeEmbeddings: _fe, rqaContinues: _rc, ...before } = f32; // labelHead stays: the demo sets it, so it is recorded // the settings as recorded before the knob existed
+    const { precision: _, warmLr: _w, emaHorizon: _e, warmEmaHorizon: _we, labelSmoothing: _ls, warmLabelSmoothing: _wls, dropout: _dr, warmDropout: _wdr, beta2: _b2, decayOn: _d, codeSwitch: _c, translatedTwins: _tt, twinsSide: _ts, twinsWithTranslation: _twt, freezeEmbeddings: _fe, rqaContinues: _rc, ...before } = f32; // labelHead stays: the demo sets it, so it is recorded // the settings as recorded before the knob existed
     expect(recordedSft(f32)).toEqual(before);
     const loop = sftLoopConfig(f32, { init: false, mt: false, alpha: 1 });
     expect('precision' in loop).toBe(false);
@@ -197,6 +197,14 @@ describe('loadConfig', () => {
     expect([freezesEmbeddings(on, false), freezesEmbeddings(on, true)]).toEqual([true, false]);
     expect(freezesEmbeddings({ ...on, adapter: 'lora' }, false)).toBe(false);
     expect(freezesEmbeddings({ ...on, freezeEmbeddings: false }, false)).toBe(false);
+  });
+
+  it('sft.twinsSide: "source" by default and then absent from records; "target" is recorded; anything else is refused', () => {
+    const none = loadConfig(withSft({ translatedTwins: true })).sft;
+    expect(none.twinsSide).toBe('source');
+    expect('twinsSide' in recordedSft(none)).toBe(false);
+    expect(recordedSft(loadConfig(withSft({ translatedTwins: true, twinsSide: 'target' })).sft).twinsSide).toBe('target');
+    expect(() => loadConfig(withSft({ twinsSide: 'both' }))).toThrow(/sft.twinsSide/);
   });
 
   // the switches that are off unless a config turns them on

@@ -51,6 +51,21 @@ describe('upsampleTarget', () => {
     expect(labels).toBe(1200 * Math.round(17000 / 1200)); // 14 copies: half of the stream
     expect(out.filter((r) => r.market === 'KR')).toHaveLength(12000);
   });
+
+  it('with twinsSide "target", repeats the twins with the target labels, together about half of the stream', () => {
+    const twins = Array.from({ length: 5000 }, (_, i) => ({ ...rec('TW', i), query_id: twinQueryId(`KR-Q${i}`, 'TW') }));
+    const out = upsampleTarget([...recs(12000, 1200), ...twins], 'TW', 0.5, 'target');
+    const copies = Math.round(12000 / 6200); // 2
+    expect(out.filter(isTwin)).toHaveLength(5000 * copies);
+    expect(out.filter((r) => r.market === 'TW' && !isTwin(r))).toHaveLength(1200 * copies);
+    expect(out.filter((r) => r.market === 'KR')).toHaveLength(12000);
+    // each record of the target side as many times as every other
+    const n = new Map<string, number>();
+    for (const r of out) if (r.market === 'TW') n.set(r.query_id + r.product_id, (n.get(r.query_id + r.product_id) ?? 0) + 1);
+    expect(new Set(n.values())).toEqual(new Set([copies]));
+    // "source" is the default
+    expect(upsampleTarget([...recs(12000, 1200), ...twins], 'TW', 0.5)).toEqual(upsampleTarget([...recs(12000, 1200), ...twins], 'TW', 0.5, 'source'));
+  });
 });
 
 describe('stageSteps', () => {
