@@ -60,10 +60,10 @@ function table2Rows(stages: readonly StageSpec[], res: Results): Row[] {
 }
 
 /** What the header says of the translated twins (translated-twins.ts), an extension of the paper's method, when a run uses them. */
-export function twinsSentence(s: Pick<MethodConfig['sft'], 'translatedTwins' | 'twinsWithTranslation'>): string {
+export function twinsSentence(s: Pick<MethodConfig['sft'], 'translatedTwins' | 'twinsWithTranslation'> & Partial<Pick<MethodConfig['sft'], 'twinsSide'>>): string {
   const who = [s.twinsWithTranslation ? 'Stage 1\'s settings with the translation task (sft.twinsWithTranslation)' : '', s.translatedTwins ? 'Stage 2 and the rounds continuing it (sft.translatedTwins)' : ''].filter(Boolean);
   if (who.length === 0) return '';
-  return ` Not in the paper: ${who.join(' and ')} also learn the source training labels' translated twins — each source sample said in the target language with the market's curated query translation and the product's target listing, label kept; no target label, and no pair the target market judged${s.twinsWithTranslation ? '; a Stage-1 setting with them stays zero-shot on the target market, and the translation task\'s comparison then measures the curated translations used both ways' : ''}.`;
+  return ` Not in the paper: ${who.join(' and ')} also learn the source training labels' translated twins — each source sample said in the target language with the market's curated query translation and the product's target listing, label kept; no target label, and no pair the target market judged${s.twinsWithTranslation ? '; a Stage-1 setting with them stays zero-shot on the target market, and the translation task\'s comparison then measures the curated translations used both ways' : ''}${s.translatedTwins && s.twinsSide === 'target' ? '; in Stage 2\'s upsampling they count with the target-market labels, both repeated together (sft.twinsSide)' : ''}.`;
 }
 
 function headerSection(c: MethodConfig, first: SftStageResult, device: { adapter: string } | null, seeds: number): string[] {

@@ -103,6 +103,10 @@ describe('the report on the twins', () => {
     const both = twinsSentence({ translatedTwins: true, twinsWithTranslation: true });
     expect(both).toMatch(/translation task \(sft.twinsWithTranslation\) and Stage 2/);
     expect(both).toMatch(/stays zero-shot/);
+    expect(s2).not.toMatch(/twinsSide/);
+    expect(twinsSentence({ translatedTwins: true, twinsWithTranslation: false, twinsSide: 'source' })).toBe(s2);
+    expect(twinsSentence({ translatedTwins: true, twinsWithTranslation: false, twinsSide: 'target' })).toMatch(/count with the target-market labels, both repeated together \(sft.twinsSide\)\.$/);
+    expect(twinsSentence({ translatedTwins: false, twinsWithTranslation: false, twinsSide: 'target' })).toBe('');
   });
 });
 
