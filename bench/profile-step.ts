@@ -1,5 +1,6 @@
 // One SFT training step (pipeline/train/sft.ts's own sftStep), step by step: wall time, CPU time of the
-// JS thread and of the adapter's threads, dispatches; with CSRM_TIME_KERNELS=1 also GPU time per op.
+// JS thread and of the adapter's threads, dispatches; with CSRM_TIME_KERNELS=1 also GPU time per op
+// (=kernel: per op, kernel and grid; PROFILE_TOP=N rows, default 25).
 // --cpu-profile: the dispatches of one more step are recorded and replayed one at a time, each timed by
 // the adapter threads' CPU time (on lavapipe the steadiest per-kernel cost on a loaded machine).
 //   [CSRM_TIME_KERNELS=1] npx tsx bench/profile-step.ts [preset] [lora] [--task lm|relevance|mixed] [--steps N]
@@ -86,7 +87,7 @@ const kt = kernelTimes();
 if (kt.length > 0) {
   const tot = kt.reduce((a, b) => a + b.totalMs, 0);
   console.log('total GPU ms', tot.toFixed(0));
-  for (const k of kt.slice(0, 25)) console.log(k.op.padEnd(28), String(k.calls).padStart(5), k.totalMs.toFixed(1).padStart(9), 'ms', ((100 * k.totalMs) / tot).toFixed(1) + '%');
+  for (const k of kt.slice(0, Number(process.env.PROFILE_TOP ?? 25))) console.log(k.op.padEnd(72), String(k.calls).padStart(5), k.totalMs.toFixed(1).padStart(9), 'ms', ((100 * k.totalMs) / tot).toFixed(1) + '%');
 }
 await shutdownGpu();
 

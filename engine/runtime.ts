@@ -1,6 +1,7 @@
 // Execution: kernels are encoded into one shared command encoder (one open compute pass) and
 // submitted in batches; readback is the only point where the CPU waits for the GPU.
-// Debug switches (switches.ts): CSRM_TIME_KERNELS=1 times every kernel with timestamp queries;
+// Debug switches (switches.ts): CSRM_TIME_KERNELS=1 times every kernel with timestamp queries (=kernel:
+// summed per op, kernel name and grid instead of per op);
 // CSRM_CHECK_NAN=1 checks every kernel output for NaN/Inf and names the first op that made one.
 import { gpuSync, setCurrentKernel, takeAsyncError, type Gpu } from './device.ts';
 import { bytesOf, Tensor, type CpuData } from './tensor.ts';
@@ -28,7 +29,8 @@ const uniformFree: GPUBuffer[] = [];
 const uniformInFlight: GPUBuffer[] = [];
 let totalDispatches = 0;
 
-const timing = engineSwitch('CSRM_TIME_KERNELS') === '1';
+const timing = ['1', 'kernel'].includes(engineSwitch('CSRM_TIME_KERNELS') ?? '');
+const timingByKernel = engineSwitch('CSRM_TIME_KERNELS') === 'kernel';
 const nanCheck = engineSwitch('CSRM_CHECK_NAN') === '1';
 
 export function dispatchCount(): number {
@@ -197,7 +199,7 @@ export function launch(k: Kernel, bindings: Binding[], grid: [number, number, nu
   const bind = g.device.createBindGroup({ layout: c.layout, entries });
   if (timing && g.has('timestamp-query')) {
     endPass();
-    const slot = timer.claim(g, op);
+    const slot = timer.claim(g, timingByKernel ? `${op} ${k.name} ${grid.join('x')}` : op);
     pass = ensureEncoder(g).beginComputePass({
       timestampWrites: { querySet: timer.set!, beginningOfPassWriteIndex: slot * 2, endOfPassWriteIndex: slot * 2 + 1 },
     });

@@ -7,7 +7,7 @@ export const ENGINE_SWITCHES = {
   CSRM_DAWN_TOGGLES: 'Dawn toggles to enable, comma-separated',
   CSRM_DAWN_DISABLE_TOGGLES: 'default-on Dawn toggles to disable, e.g. timestamp_quantization',
   CSRM_DAWN_POLL: 'spin | sleep: how the JS thread waits for Dawn (default: sleep on CPU adapters, dawn-poll.ts)',
-  CSRM_TIME_KERNELS: '1: time every kernel with timestamp queries (kernelTimes())',
+  CSRM_TIME_KERNELS: '1: time every kernel with timestamp queries (kernelTimes(), per op); kernel: the same, per op, kernel and grid',
   CSRM_CHECK_NAN: '1: check every kernel output for NaN/Inf and name the first op that made one',
   CSRM_AUTOTUNE: '0: no kernel-variant tuning; the fixed choice of each op is used',
   CSRM_AUTOTUNE_CACHE: 'where tuned choices are cached (default .bench-cache/autotune.json)',
