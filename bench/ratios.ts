@@ -32,7 +32,7 @@ export const TARGETS: Target[] = [
 export const MATMUL_CEILING_SHARE = 0.4;
 /** Elementwise and reduction kernels: share of the copy ceiling. */
 export const COPY_CEILING_SHARE = 0.6;
-const BANDWIDTH_KERNELS = ['add', 'mul', 'gelu', 'softmax', 'rmsnorm_fwd', 'rmsnorm_bwd', 'adamw_step'];
+const BANDWIDTH_KERNELS = ['add', 'mul', 'gelu', 'sum_rows', 'sum_cols', 'sum_all', 'softmax', 'rmsnorm_fwd', 'rmsnorm_bwd', 'adamw_step'];
 /** Attention backward within this factor of the forward (same shape). */
 export const ATTN_BWD_OVER_FWD = 3;
 /** Training step: model FLOPs as a share of the FMA ceiling. */

@@ -3,6 +3,10 @@ import { record } from '../autograd.ts';
 import { launch, grid1d } from '../runtime.ts';
 import { assertDtype, assertLive, empty, numel, Tensor, view } from '../tensor.ts';
 import { reduceRows, reduceStrided, ROW_WG, type ReduceKind } from '../../kernels/reduce/axis.ts';
+import { RED_ROWS_WG, reduceRowsVec4 } from '../../kernels/reduce/rows-vec4.ts';
+import { RED_STRIDED_WG, reduceStridedChunks } from '../../kernels/reduce/strided-chunks.ts';
+import { gpuSync } from '../device.ts';
+import { forcedKernelFamily, subgroupKernelSize, subgroupKernelsUsable } from '../kernel-family.ts';
 import { fill } from '../create.ts';
 import { binaryRaw, reshape } from './elementwise.ts';
 
@@ -37,12 +41,111 @@ function reduceRaw(kind: ReduceKind, x: Tensor, axis: number): Tensor {
     return out;
   }
   if (len === 0) throw new Error(`${kind}: cannot reduce an empty axis of [${x.shape.join(', ')}]`);
-  if (inner === 1 && len >= 2 * ROW_WG) {
+  launchReduce(kind, x, out, outer, len, inner);
+  return out;
+}
+
+/**
+ * How a reduction over [outer, len, inner] runs (kernels/reduce/).
+ *   rows (inner = 1): 'thread-vec4' (an invocation per row segment, vec4 loads), 'subgroup' (a
+ *     subgroup per row segment, vec4 loads side by side, subgroupAdd/Max), both split into chunks and
+ *     a second launch when the rows are few; 'workgroup' (a workgroup per row, a tree in workgroup
+ *     memory), 'thread' (an invocation per row, scalar loads);
+ *   columns (inner > 1): 'chunks' (an invocation per vec4 column and chunk of the axis, a second launch
+ *     adding the chunks), 'strided' (an invocation per output element, scalar loads).
+ */
+export type ReduceLayout = 'thread-vec4' | 'subgroup' | 'workgroup' | 'thread' | 'chunks' | 'strided';
+const ROW_LAYOUTS: readonly ReduceLayout[] = ['thread-vec4', 'subgroup', 'workgroup', 'thread'];
+
+/** Rows at least this long get vec4 loads on CPU adapters (shorter: the scalar invocation per row). */
+export const REDUCE_VEC4_MIN_LEN = 8;
+
+let forced: { layout: ReduceLayout; chunks: number | null } | null = null;
+/**
+ * Forces a layout for every GPU reduction of its kind (a row layout for inner = 1, a column layout
+ * for inner > 1; the other kind keeps its rule), and optionally the chunk count of 'thread-vec4',
+ * 'subgroup' and 'chunks' (tests reach the two-launch path on small inputs). null restores the fixed rule.
+ */
+export function setReduceLayout(layout: ReduceLayout | null, chunks: number | null = null): void {
+  if (layout === 'subgroup' && !subgroupKernelsUsable(RED_ROWS_WG)) throw new Error(`setReduceLayout: the adapter has no fixed subgroup size dividing ${RED_ROWS_WG}`);
+  forced = layout === null ? null : { layout, chunks };
+}
+
+/**
+ * Lanes a launch should keep busy before its axis is split into chunks: 64 workgroups of 64 keep
+ * lavapipe's threads (one workgroup each at a time) evenly busy; a hardware GPU needs thousands of
+ * resident workgroups. A chunk is never shorter than MIN_SEG floats (rows) or MIN_SEG_COLS rows
+ * (columns), so the second launch stays small.
+ */
+function splitLanes(): number {
+  return gpuSync().info.isSoftware ? 4096 : 65536;
+}
+const MIN_SEG = 4096;
+const MIN_SEG_COLS = 64;
+
+/** Chunks of the axis: enough to reach `target` units of work from `units` unsplit ones, each ≥ minSeg long. */
+export function reduceChunks(units: number, len: number, target: number, minSeg: number): number {
+  if (units >= target) return 1;
+  return Math.max(1, Math.min(Math.ceil(target / units), Math.floor(len / minSeg)));
+}
+
+/**
+ * The layout the fixed rule picks for rows of `len` (inner = 1) or columns (inner > 1), or the forced one.
+ * Columns: 'chunks' everywhere (vec4 or scalar columns side by side, split when they are few).
+ * Rows on CPU adapters (lavapipe): 'thread-vec4' from 8 floats. Measured on this machine (2 cores,
+ * GPU ms of 4M floats): 4096 × 1024 thread-vec4 1.8, subgroup 2.0 (the subgroup combine costs ≈ 90 ns
+ * per row: 1M rows of 4 take 96 ms), workgroup tree 10; rows of 64 and 256: thread-vec4 2.6, the
+ * scalar thread 4.4–6.6, subgroup 4.8–7.5; rows of 4: thread 10.4, thread-vec4 12.6.
+ * Elsewhere the workgroup and thread kernels stay until measured, unless CSRM_KERNELS=subgroup (or
+ * setKernelFamily) asks for the subgroup family: a subgroup per row is the layout that coalesces there.
+ */
+export function reduceLayoutFor(len: number, inner: number): ReduceLayout {
+  const rows = inner === 1;
+  if (forced && ROW_LAYOUTS.includes(forced.layout) === rows) return forced.layout;
+  if (!rows) return 'chunks';
+  if (forcedKernelFamily() === 'subgroup' && subgroupKernelSize(RED_ROWS_WG) !== null) return 'subgroup';
+  if (gpuSync().info.isSoftware) return len >= REDUCE_VEC4_MIN_LEN ? 'thread-vec4' : 'thread';
+  return len >= 2 * ROW_WG ? 'workgroup' : 'thread';
+}
+
+function launchReduce(kind: ReduceKind, x: Tensor, out: Tensor, outer: number, len: number, inner: number): void {
+  const layout = reduceLayoutFor(len, inner);
+  const forcedChunks = forced && forced.layout === layout ? forced.chunks : null;
+  const firstKind: ReduceKind = kind === 'mean' ? 'sum' : kind;
+  if (layout === 'subgroup' || layout === 'thread-vec4') {
+    const L = layout === 'subgroup' ? gpuSync().info.subgroupSize! : 1;
+    const C = Math.min(len, forcedChunks ?? reduceChunks(outer * L, len, splitLanes(), MIN_SEG));
+    const seg = C === 1 ? len : Math.ceil(len / C / 4) * 4; // whole vec4 per chunk where the row allows
+    const chunks = Math.ceil(len / seg);
+    const perWg = RED_ROWS_WG / L;
+    if (chunks === 1) {
+      launch(reduceRowsVec4(kind, L, 2, len % 4 === 0, false), [x, out], grid1d(Math.ceil(outer / perWg)), [outer, len, len, 1, { f: len }], kind);
+      return;
+    }
+    const part = empty([outer * chunks], 'f32', x.backend);
+    launch(reduceRowsVec4(firstKind, L, 2, len % 4 === 0, true), [x, part], grid1d(Math.ceil((outer * chunks) / perWg)), [outer * chunks, len, seg, chunks, { f: len }], kind);
+    launch(reduceRowsVec4(kind, L, 2, chunks % 4 === 0, false), [part, out], grid1d(Math.ceil(outer / perWg)), [outer, chunks, chunks, 1, { f: len }], kind);
+    part.dispose();
+  } else if (layout === 'chunks') {
+    const W = inner % 4 === 0 ? 4 : 1;
+    const iw = inner / W;
+    const C = Math.min(len, forcedChunks ?? reduceChunks(outer * iw, len, splitLanes(), MIN_SEG_COLS));
+    const seg = Math.ceil(len / C);
+    const chunks = Math.ceil(len / seg);
+    const grid = (n: number) => grid1d(Math.ceil(n / RED_STRIDED_WG));
+    if (chunks === 1) {
+      launch(reduceStridedChunks(kind, W, 2), [x, out], grid(outer * iw), [outer, len, iw, len, 1, { f: len }], kind);
+      return;
+    }
+    const part = empty([outer * chunks * inner], 'f32', x.backend);
+    launch(reduceStridedChunks(firstKind, W, 2), [x, part], grid(outer * chunks * iw), [outer, len, iw, seg, chunks, { f: len }], kind);
+    launch(reduceStridedChunks(kind, W, 2), [part, out], grid(outer * iw), [outer, chunks, iw, chunks, 1, { f: len }], kind);
+    part.dispose();
+  } else if (layout === 'workgroup') {
     launch(reduceRows(kind), [x, out], grid1d(outer), [outer, len], kind);
   } else {
     launch(reduceStrided(kind), [x, out], grid1d(Math.ceil((outer * inner) / 256)), [outer, len, inner], kind);
   }
-  return out;
 }
 
 /** g (reduced shape, keepdims) broadcast back to `shape`, times `scale`. */

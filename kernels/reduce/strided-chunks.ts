@@ -1,0 +1,68 @@
+// Reduction over the middle axis of [outer, len, inner] with W floats (1 or 4; 4 needs inner % 4 = 0)
+// per invocation: neighbouring invocations own neighbouring W-wide columns, so every step of the
+// loop reads contiguous memory across the lanes (vec4 loads on lavapipe, coalesced on GPUs). When
+// outer·inner is small (a bias gradient: 1024 columns = 256 vec4 invocations, 4 workgroups) the
+// axis is cut into `chunks` segments of `seg` rows, one invocation each, writing partials
+// [outer, chunks, inner] that a second launch with chunks = 1 reduces; that gives every adapter
+// thread work. U independent accumulators per invocation shorten the add chain.
+// max propagates NaN (as Math.max): WGSL max() is unspecified for NaN, so a NaN flag (a test of the
+// bits) rides along.
+import { kernel, type Kernel, memoKernel } from '../kernel.ts';
+import { NAN_TESTS, type ReduceKind } from './axis.ts';
+
+export const RED_STRIDED_WG = 64;
+
+/** Params: outer, len, innerW (inner / W), seg, chunks, div (mean's divisor: the full axis length). */
+export const reduceStridedChunks = memoKernel(function reduceStridedChunks(kind: ReduceKind, W: 1 | 4, U: number): Kernel {
+  const isMax = kind === 'max';
+  const T = W === 4 ? 'vec4<f32>' : 'f32';
+  const B = W === 4 ? 'vec4<bool>' : 'bool';
+  const comb = (a: string, v: string) => (isMax ? `max(${a}, ${v})` : `${a} + ${v}`);
+  const lanes = [...Array(U).keys()];
+  const flag = (v: string) => (isMax ? ` bad = bad | ${W === 4 ? 'nan4' : 'nan1'}(${v});` : '');
+  return kernel(
+    `reduce_${kind}_strided_chunks_w${W}_u${U}`,
+    /* wgsl */ `
+struct P { outer: u32, len: u32, innerW: u32, seg: u32, chunks: u32, div: f32 }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read> x: array<${T}>;
+@group(0) @binding(2) var<storage, read_write> y: array<${T}>;
+// run-time −∞ and NaN (constant ones are WGSL compile errors); −∞ is max's identity, as in Math.max
+var<private> NEG_INF_BITS: u32 = 0xff800000u;
+var<private> NAN_BITS: u32 = 0x7fc00000u;
+${isMax ? NAN_TESTS : ''}
+@compute @workgroup_size(${RED_STRIDED_WG})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>) {
+  let o = gid.x + gid.y * nw.x * ${RED_STRIDED_WG}u;
+  if (o >= p.outer * p.chunks * p.innerW) { return; }
+  let ac = o / p.innerW;
+  let j = o - ac * p.innerW;
+  let a = ac / p.chunks;
+  let k0 = (ac - a * p.chunks) * p.seg;
+  let k1 = min(k0 + p.seg, p.len);
+  let st = p.innerW;
+  var idx = (a * p.len + k0) * st + j;
+${lanes.map((u) => `  var acc${u} = ${T}(${isMax ? 'bitcast<f32>(NEG_INF_BITS)' : '0.0'});`).join('\n')}
+  ${isMax ? `var bad = ${B}(false);` : ''}
+  var k = k0;
+  for (; k + ${U - 1}u < k1; k += ${U}u) {
+${lanes.map((u) => `    let v${u} = x[idx${u ? ` + ${u}u * st` : ''}];${flag(`v${u}`)}`).join('\n')}
+${lanes.map((u) => `    acc${u} = ${comb(`acc${u}`, `v${u}`)};`).join('\n')}
+    idx += ${U}u * st;
+  }
+  for (; k < k1; k++) {
+    let v = x[idx];${flag('v')}
+    acc0 = ${comb('acc0', 'v')};
+    idx += st;
+  }
+${lanes
+  .slice(1)
+  .map((u) => `  acc0 = ${comb('acc0', `acc${u}`)};`)
+  .join('\n')}
+  ${isMax ? `acc0 = select(acc0, ${T}(bitcast<f32>(NAN_BITS)), bad);` : ''}
+  ${kind === 'mean' ? 'acc0 = acc0 / p.div;' : ''}
+  y[o] = acc0;
+}`,
+    ['r', 'rw'],
+  );
+});
