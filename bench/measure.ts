@@ -25,6 +25,23 @@ export function median(xs: readonly number[]): number {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
+/** Pearson correlation of two series of equal length (≥ 2); NaN where either is constant. */
+export function correlation(x: readonly number[], y: readonly number[]): number {
+  if (x.length !== y.length || x.length < 2) throw new Error(`correlation: series of ${x.length} and ${y.length} values (equal lengths ≥ 2 needed)`);
+  const n = x.length;
+  const mx = x.reduce((a, b) => a + b, 0) / n;
+  const my = y.reduce((a, b) => a + b, 0) / n;
+  let sxy = 0;
+  let sxx = 0;
+  let syy = 0;
+  for (let i = 0; i < n; i++) {
+    sxy += (x[i]! - mx) * (y[i]! - my);
+    sxx += (x[i]! - mx) ** 2;
+    syy += (y[i]! - my) ** 2;
+  }
+  return sxy / Math.sqrt(sxx * syy);
+}
+
 export interface Ceilings {
   gflops: number | null; // FMA ceiling
   gbps: number | null; // copy ceiling

@@ -73,3 +73,16 @@ describe('measureGroup', () => {
     expect(disposed.sort()).toEqual(['a', 'breaks', 'c']);
   });
 });
+
+describe('correlation (bench/matmul-drift.ts)', () => {
+  it('is ±1 for affine series, 0 for orthogonal ones, and rejects unequal lengths', async () => {
+    const { correlation } = await import('../../bench/measure.ts');
+    const x = [3.1, -0.4, 7.7, 2.2, 5.9];
+    expect(correlation(x, x.map((v) => 2.5 * v + 1))).toBeCloseTo(1, 12);
+    expect(correlation(x, x.map((v) => -0.3 * v + 4))).toBeCloseTo(-1, 12);
+    expect(correlation([1, -1, 1, -1], [1, 1, -1, -1])).toBeCloseTo(0, 12);
+    // against the textbook value of a small series: x = 1..5, y = (2, 4, 5, 4, 5): r = 0.7746
+    expect(correlation([1, 2, 3, 4, 5], [2, 4, 5, 4, 5])).toBeCloseTo(0.7745967, 6);
+    expect(() => correlation([1, 2], [1])).toThrow(/equal lengths/);
+  });
+});
