@@ -12,26 +12,13 @@ import * as E from '../engine/index.ts';
 import { gpuSync } from '../engine/device.ts';
 import { suite as ceilings } from './ceilings.ts';
 import { suite as matmulDefault } from './matmul-default.ts';
+import { scriptFlags } from './flags.ts';
 import { correlation, measureGroup } from './measure.ts';
 
-const args = process.argv.slice(2);
-const FLAGS = ['samples', 'reps', 'size', 'json'];
-for (let i = 0; i < args.length; i += 2) {
-  const f = args[i]!.replace(/^--/, '');
-  if (!FLAGS.includes(f) || args[i + 1] === undefined) throw new Error(`matmul-drift: unknown flag or missing value: ${args[i]} (flags: ${FLAGS.map((x) => `--${x}`).join(' ')})`);
-}
-const opt = (name: string, dflt: string) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1]! : dflt;
-};
-const int = (name: string, dflt: string) => {
-  const v = Number(opt(name, dflt));
-  if (!Number.isInteger(v) || v < 1) throw new Error(`matmul-drift: --${name} must be a positive integer, got "${opt(name, dflt)}"`);
-  return v;
-};
-const samples = int('samples', '12');
-const reps = int('reps', '5');
-const size = int('size', '1024');
+const { opt, posInt } = scriptFlags('matmul-drift', process.argv.slice(2), ['samples', 'reps', 'size', 'json']);
+const samples = posInt('samples', '12');
+const reps = posInt('reps', '5');
+const size = posInt('size', '1024');
 const json = opt('json', '');
 
 const load0 = loadavg();

@@ -21,32 +21,18 @@ import { threadCpu } from '../engine/thread-cpu.ts';
 import { kernel } from '../kernels/kernel.ts';
 import { measureCase } from './measure.ts';
 import { sampleRows } from './reference.ts';
+import { scriptFlags } from './flags.ts';
 import { CEILINGS } from './suites.ts';
 
-const args = process.argv.slice(2);
-const FLAGS = ['mn', 'ks', 'reps', 'rounds', 'json'];
-for (let i = 0; i < args.length; i += 2) {
-  const f = args[i]!.replace(/^--/, '');
-  if (!FLAGS.includes(f) || args[i + 1] === undefined) throw new Error(`matmul-k-scan: unknown flag or missing value: ${args[i]} (flags: ${FLAGS.map((x) => `--${x}`).join(' ')})`);
-}
-const opt = (name: string, dflt: string) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1]! : dflt;
-};
-const ints = (name: string, s: string) =>
-  s.split(',').map((x) => {
-    const v = Number(x);
-    if (!Number.isInteger(v) || v < 1) throw new Error(`matmul-k-scan: --${name}: "${x}" is not a positive integer`);
-    return v;
-  });
+const { opt, posInt, posInts } = scriptFlags('matmul-k-scan', process.argv.slice(2), ['mn', 'ks', 'reps', 'rounds', 'json']);
 const shapes = opt('mn', '1024x64,1024x176,1024x32').split(',').map((s) => {
   const m = /^(\d+)x(\d+)$/.exec(s);
   if (!m) throw new Error(`matmul-k-scan: --mn: "${s}" is not MxN`);
   return { M: Number(m[1]), N: Number(m[2]) };
 });
-const ks = ints('ks', opt('ks', '4,8,16,32,64,128,176,256,512'));
-const [reps] = ints('reps', opt('reps', '20'));
-const [rounds] = ints('rounds', opt('rounds', '5'));
+const ks = posInts('ks', '4,8,16,32,64,128,176,256,512');
+const reps = posInt('reps', '20');
+const rounds = posInt('rounds', '5');
 const json = opt('json', '');
 
 const load0 = loadavg();

@@ -23,23 +23,10 @@ import { makeConfig, PRESETS } from '../models/llama-config.ts';
 import { modelMatmuls, type StepMatmul } from './e2e-model.ts';
 import { measureCase } from './measure.ts';
 import { sampleRows } from './reference.ts';
+import { scriptFlags } from './flags.ts';
 import { CEILINGS } from './suites.ts';
 
-const args = process.argv.slice(2);
-const FLAGS = ['preset', 'batch', 'seq', 'vocab', 'variants', 'reps', 'rounds', 'only', 'json'];
-for (let i = 0; i < args.length; i += 2) {
-  const f = args[i]!.replace(/^--/, '');
-  if (!FLAGS.includes(f) || args[i + 1] === undefined) throw new Error(`matmul-shapes: unknown flag or missing value: ${args[i]} (flags: ${FLAGS.map((x) => `--${x}`).join(' ')})`);
-}
-const opt = (name: string, dflt: string) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1]! : dflt;
-};
-const posInt = (name: string, dflt: string) => {
-  const v = Number(opt(name, dflt));
-  if (!Number.isInteger(v) || v < 1) throw new Error(`matmul-shapes: --${name} must be a positive integer, got ${opt(name, dflt)}`);
-  return v;
-};
+const { opt, posInt } = scriptFlags('matmul-shapes', process.argv.slice(2), ['preset', 'batch', 'seq', 'vocab', 'variants', 'reps', 'rounds', 'only', 'json']);
 const preset = opt('preset', 'small');
 if (!(preset in PRESETS)) throw new Error(`matmul-shapes: unknown --preset ${preset} (known: ${Object.keys(PRESETS).join(', ')})`);
 const B = posInt('batch', '16');
