@@ -14,6 +14,7 @@ export const SUITES: SuiteEntry[] = [
   { name: 'matmul-default', kind: 'ours', load: () => import('./matmul-default.ts') },
   { name: 'softmax', kind: 'ours', load: () => import('./softmax.ts') },
   { name: 'matmul', kind: 'ours', load: () => import('./matmul.ts') },
+  { name: 'mma-ceiling', kind: 'ours', load: () => import('./mma-ceiling.ts') },
   { name: 'attention', kind: 'ours', load: () => import('./attention.ts') },
   { name: 'norm', kind: 'ours', load: () => import('./norm.ts') },
   { name: 'losses', kind: 'ours', load: () => import('./losses.ts') },

@@ -46,9 +46,14 @@ export interface TuneEntry {
   op: string;
   bucket: string;
   choice: string;
-  timings: Record<string, number>; // median ms per variant
+  timings: Record<string, number>; // median ms per variant (FAILED_MS: it threw)
+  /** Why a variant failed (a shader the driver rejects, a limit it exceeds): it is never chosen. */
+  failed?: Record<string, string>;
   measuredAt: string;
 }
+
+/** The timing a variant that threw gets: finite so the cache file keeps it, slower than any real run. */
+export const FAILED_MS = 1e300;
 
 let enabled = engineSwitch('CSRM_AUTOTUNE') !== '0';
 let loaded: { path: string; entries: TuneEntry[] } | null = null;
@@ -140,20 +145,30 @@ export async function autotune(key: TuneKey, variants: TuneVariant[], opts: Tune
   // an entry measured without one of today's variants is measured again
   if (hit && !opts.force && names.includes(hit.choice) && names.every((n) => n in hit.timings)) return hit.choice;
   const timings: Record<string, number> = {};
+  const failed: Record<string, string> = {};
   const clock = tuneClock();
   for (const v of variants) {
-    for (let i = 0; i < (opts.warmup ?? 1); i++) await v.run();
-    const ts: number[] = [];
-    for (let i = 0; i < Math.max(1, opts.reps ?? 3); i++) {
-      const t0 = clock();
-      await v.run();
-      ts.push(clock() - t0);
+    try {
+      for (let i = 0; i < (opts.warmup ?? 1); i++) await v.run();
+      const ts: number[] = [];
+      for (let i = 0; i < Math.max(1, opts.reps ?? 3); i++) {
+        const t0 = clock();
+        await v.run();
+        ts.push(clock() - t0);
+      }
+      timings[v.name] = median(ts);
+    } catch (e) {
+      // a variant this adapter cannot run (its shader rejected, a limit exceeded) loses; the others compete
+      timings[v.name] = FAILED_MS;
+      failed[v.name] = String((e as Error)?.message ?? e).split('\n')[0]!.slice(0, 300);
+      console.warn(`autotune ${key.op} [${key.bucket}]: variant ${v.name} failed: ${failed[v.name]}`);
     }
-    timings[v.name] = median(ts);
   }
-  const choice = pickVariant(timings, opts.fallback, opts.margin);
+  if (Object.keys(failed).length === variants.length) throw new Error(`autotune ${key.op} [${key.bucket}]: every variant failed: ${JSON.stringify(failed)}`);
+  const usable = opts.fallback !== undefined && !(opts.fallback in failed) ? opts.fallback : undefined;
+  const choice = pickVariant(timings, usable, opts.margin);
   const list = entries();
-  const entry: TuneEntry = { adapter, op: key.op, bucket: key.bucket, choice, timings, measuredAt: new Date().toISOString() };
+  const entry: TuneEntry = { adapter, op: key.op, bucket: key.bucket, choice, timings, ...(Object.keys(failed).length > 0 ? { failed } : {}), measuredAt: new Date().toISOString() };
   const i = list.findIndex((e) => e.adapter === adapter && e.op === key.op && e.bucket === key.bucket);
   if (i >= 0) list[i] = entry;
   else list.push(entry);
@@ -175,7 +190,7 @@ export function printAutotune(): string {
     lines.push(`  ${adapter}`);
     for (const e of list.filter((x) => x.adapter === adapter)) {
       const ts = Object.entries(e.timings)
-        .map(([n, ms]) => `${n}${n === e.choice ? '*' : ''} ${ms.toFixed(3)} ms`)
+        .map(([n, ms]) => `${n}${n === e.choice ? '*' : ''} ${e.failed?.[n] !== undefined ? 'failed' : `${ms.toFixed(3)} ms`}`)
         .join(', ');
       lines.push(`    ${e.op} [${e.bucket}] → ${e.choice}   (${ts}; ${e.measuredAt})`);
     }

@@ -29,6 +29,10 @@ export interface SubgroupMatrixInfo {
   syntax: SubgroupMatrixSyntax | null;
   /** The f16 × f16 → f32 configuration the matmul uses (the probe ran it); null if the adapter has none. */
   f16: SubgroupMatrixConfig | null;
+  /** Whether the found spelling also works with the subgroup_id builtin as the subgroup's index (the
+   * probe tries the local-index form first; kernels may prefer the builtin: a value the driver knows
+   * is uniform per subgroup). */
+  builtinIndex?: boolean;
   /** The adapter's largest subgroup size (a subgroup-matrix workgroup's x size must be a multiple). */
   subgroupMaxSize: number;
   /** Why the kernels are off, when they are. */
@@ -66,7 +70,11 @@ export async function probeSubgroupMatrix(device: GPUDevice, adapterInfo: GPUAda
   const problems: string[] = [];
   for (const s of SUBGROUP_MATRIX_SYNTAXES) {
     const why = await tryProduct(device, s, f16, subgroupMaxSize);
-    if (why === null) return { ...base, syntax: s, problem: null };
+    if (why === null) {
+      const builtinIndex =
+        s.index === 'builtin' || (device.features.has('subgroups') && (await tryProduct(device, { ...s, index: 'builtin' }, f16, subgroupMaxSize)) === null);
+      return { ...base, syntax: s, builtinIndex, problem: null };
+    }
     problems.push(`load ${s.load}/store ${s.store}: ${why}`);
   }
   return { ...base, syntax: null, problem: problems.join('; ') };

@@ -13,7 +13,9 @@ import { broadcastCols, matmulBroadcast, type BroadcastSpec } from '../../kernel
 import { matmulGeneric, GENERIC_TM, GENERIC_TN, GENERIC_WG } from '../../kernels/matmul/generic.ts';
 import { matmulRegister, REG_TM, REG_TN, REG_WG } from '../../kernels/matmul/register.ts';
 import { matmulTiled, TILE } from '../../kernels/matmul/tiled.ts';
-import { matmulSubgroupMatrix, sgmTileDims, type SgmTile } from '../../kernels/matmul/subgroup-matrix.ts';
+import { matmulSubgroupMatrix, sgmTileDims, sgmWorkgroupBytes, type SgmTile } from '../../kernels/matmul/subgroup-matrix.ts';
+import type { SubgroupMatrixSyntax } from '../../kernels/matmul/subgroup-matrix-syntax.ts';
+import { engineSwitch } from '../switches.ts';
 import { matmulRef } from '../reference/matmul.ts';
 import { sumTo } from './elementwise.ts';
 import { toF16, toF32 } from './cast.ts';
@@ -80,7 +82,11 @@ export type MatmulF16Variant =
   | 'sgmat128s8'
   | 'sgmat128k64'
   | 'sgmat128p'
-  | 'sgmat128d';
+  | 'sgmat128d'
+  | 'sgmat64db'
+  | 'sgmat128db'
+  | 'sgmat64b'
+  | 'sgmat128b';
 export const MATMUL_F16_VARIANTS: readonly MatmulF16Variant[] = [
   'f16',
   'widen',
@@ -92,6 +98,10 @@ export const MATMUL_F16_VARIANTS: readonly MatmulF16Variant[] = [
   'sgmat128k64',
   'sgmat128p',
   'sgmat128d',
+  'sgmat64db',
+  'sgmat128db',
+  'sgmat64b',
+  'sgmat128b',
 ];
 
 interface SgmVariant {
@@ -102,10 +112,15 @@ interface SgmVariant {
   direct?: boolean;
   /** next step's tiles fetched into registers during this step's multiplies */
   prefetch?: boolean;
+  /** two staged tile buffers, one barrier per step (kernels/matmul/subgroup-matrix.ts `double`) */
+  double?: boolean;
+  /** the subgroup's index from the subgroup_id builtin, where the probe found the local-index spelling */
+  builtinIndex?: boolean;
 }
 /** Subgroups (sm × sn), result matrices per subgroup (fm × fn) and staging of each subgroup-matrix
  * variant: 'k64' stages 64 of K per barrier pair instead of 32; 'p' prefetches the next tiles into
- * registers; 'd' loads from the operands directly. */
+ * registers; 'd' loads from the operands directly; 'db' double-buffers the staged tiles; 'b' takes
+ * the subgroup's index from the subgroup_id builtin. */
 const SGM_VARIANTS: Partial<Record<MatmulF16Variant, SgmVariant>> = {
   sgmat64: { tile: { sm: 2, sn: 2, fm: 2, fn: 2 } },
   sgmat64p: { tile: { sm: 2, sn: 2, fm: 2, fn: 2 }, prefetch: true },
@@ -115,24 +130,36 @@ const SGM_VARIANTS: Partial<Record<MatmulF16Variant, SgmVariant>> = {
   sgmat128k64: { tile: { sm: 2, sn: 2, fm: 4, fn: 4 }, bk32: 2 },
   sgmat128p: { tile: { sm: 2, sn: 2, fm: 4, fn: 4 }, prefetch: true },
   sgmat128d: { tile: { sm: 2, sn: 2, fm: 4, fn: 4 }, direct: true },
+  sgmat64db: { tile: { sm: 2, sn: 2, fm: 2, fn: 2 }, double: true },
+  sgmat128db: { tile: { sm: 2, sn: 2, fm: 4, fn: 4 }, double: true },
+  sgmat64b: { tile: { sm: 2, sn: 2, fm: 2, fn: 2 }, builtinIndex: true },
+  sgmat128b: { tile: { sm: 2, sn: 2, fm: 4, fn: 4 }, builtinIndex: true },
 };
 
 /** The tile of a subgroup-matrix variant on this adapter, or null where it cannot run: no
  * subgroup-matrix feature, no f16 → f32 configuration or working syntax (engine/subgroup-matrix.ts),
  * no fixed subgroup size, or a workgroup that is not a multiple of the largest subgroup size. */
-function sgmTileFor(info: DeviceInfo, v: MatmulF16Variant): (SgmTile & { direct: boolean; prefetch: boolean }) | null {
+function sgmTileFor(info: DeviceInfo, v: MatmulF16Variant): (SgmTile & { direct: boolean; prefetch: boolean; double: boolean; syntax: SubgroupMatrixSyntax }) | null {
   const sv = SGM_VARIANTS[v];
   const x = info.subgroupMatrix;
   if (!sv || !x || !x.syntax || !x.f16 || info.subgroupSize === null) return null;
   const t = sv.tile;
   if ((t.sm * t.sn * info.subgroupSize) % x.subgroupMaxSize !== 0) return null;
+  // the builtin-index variants exist only where they differ from the plain ones and the probe ran them
+  if (sv.builtinIndex && (x.syntax.index === 'builtin' || !x.builtinIndex)) return null;
   const bk = sv.direct ? x.f16.K : Math.ceil((32 * (sv.bk32 ?? 1)) / x.f16.K) * x.f16.K;
-  return { ...t, bk, direct: sv.direct ?? false, prefetch: sv.prefetch ?? false };
+  const tile = { ...t, bk, direct: sv.direct ?? false, prefetch: sv.prefetch ?? false, double: sv.double ?? false };
+  const limit = info.limits.maxComputeWorkgroupStorageSize ?? 16384;
+  if (sgmWorkgroupBytes({ cfg: x.f16, tile, direct: tile.direct, double: tile.double }) > limit) return null;
+  return { ...tile, syntax: sv.builtinIndex ? { ...x.syntax, index: 'builtin' } : x.syntax };
 }
 
-/** The f16 variants this adapter can run. */
+/** The f16 variants this adapter can run (less those CSRM_MATMUL_F16_OFF names; 'widen' always stays). */
 export function matmulF16Variants(info: DeviceInfo): MatmulF16Variant[] {
-  return MATMUL_F16_VARIANTS.filter((v) => (v === 'f16' ? info.features.includes('shader-f16') : v === 'widen' || sgmTileFor(info, v) !== null));
+  const off = new Set((engineSwitch('CSRM_MATMUL_F16_OFF') ?? '').split(',').map((x) => x.trim()));
+  return MATMUL_F16_VARIANTS.filter(
+    (v) => v === 'widen' || (!off.has(v) && (v === 'f16' ? info.features.includes('shader-f16') : sgmTileFor(info, v) !== null)),
+  );
 }
 
 /** The problem a variant is chosen for. */
@@ -399,9 +426,9 @@ function matmulF16Gpu(v: MatmulF16Variant, a: Tensor, b: Tensor, d: Dims, tA: bo
   }
   if (tile) {
     const x = info.subgroupMatrix!;
-    const spec = { transA: tA, transB: tB, vecA, vecB, out: o, cfg: x.f16!, sg: info.subgroupSize!, tile, syntax: x.syntax!, direct: tile.direct, prefetch: tile.prefetch };
+    const spec = { transA: tA, transB: tB, vecA, vecB, out: o, cfg: x.f16!, sg: info.subgroupSize!, tile, syntax: tile.syntax, direct: tile.direct, prefetch: tile.prefetch, double: tile.double };
     const { BM, BN } = sgmTileDims(spec);
-    const k = cached(`s${tile.sm}${tile.sn}${tile.fm}${tile.fn}${tile.bk}${tile.direct}${tile.prefetch}${tA}${tB}${vecA}${vecB}${o}`, () => matmulSubgroupMatrix(spec));
+    const k = cached(`s${tile.sm}${tile.sn}${tile.fm}${tile.fn}${tile.bk}${tile.direct}${tile.prefetch}${tile.double}${tile.syntax.index}${tA}${tB}${vecA}${vecB}${o}`, () => matmulSubgroupMatrix(spec));
     launch(k, [a, b, out], [Math.ceil(d.N / BN), Math.ceil(d.M / BM), d.batch], [d.M, d.N, d.K, d.sA, d.sB, d.M * d.N], 'matmul');
     return out;
   }

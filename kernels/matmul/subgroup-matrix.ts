@@ -40,6 +40,9 @@ export interface SgmSpec {
   direct?: boolean;
   /** Staged: fetch the next step's tiles into registers while this step multiplies. */
   prefetch?: boolean;
+  /** Staged, two tile buffers: step i multiplies from one while the next step's tiles (fetched into
+   * registers before the multiplies) go into the other, so each step needs one barrier instead of two. */
+  double?: boolean;
 }
 
 /** Extra f16 elements per staged row: rows stay 16-byte aligned and start in different banks. */
@@ -51,6 +54,20 @@ export function sgmTileDims(s: Pick<SgmSpec, 'cfg' | 'tile'>): { BM: number; BN:
 }
 
 const range = (n: number) => [...Array(n).keys()];
+
+/** Staged A and B tile sizes (f16 elements, one buffer each) of a spec. */
+function stagedSizes(s: Pick<SgmSpec, 'transA' | 'transB' | 'cfg' | 'tile'>): { a: number; b: number } {
+  const { BM, BN, BK } = sgmTileDims(s);
+  return { a: s.transA ? BK * (BM + PAD) : BM * (BK + PAD), b: s.transB ? BN * (BK + PAD) : BK * (BN + PAD) };
+}
+
+/** Workgroup memory of a spec in bytes (the larger of the transposes' staged layouts), for the
+ * adapter's maxComputeWorkgroupStorageSize. */
+export function sgmWorkgroupBytes(s: Pick<SgmSpec, 'cfg' | 'tile' | 'direct' | 'double'>): number {
+  const sizes = [false, true].flatMap((transA) => [false, true].map((transB) => stagedSizes({ ...s, transA, transB })));
+  const staged = s.direct ? 0 : Math.max(...sizes.map((z) => 2 * (z.a + z.b))) * (s.double ? 2 : 1);
+  return staged + 4 * s.tile.sm * s.tile.sn * s.cfg.M * s.cfg.N;
+}
 
 /** One operand's staging: an `outer × inner` tile, inner = the operand's contiguous dimension. */
 interface Stage {
@@ -72,7 +89,7 @@ interface Stage {
 
 /** Per thread, the staging of one operand in parts: `fetch` reads its share of the tile at `kExpr`
  * into registers r<name><j>, `store` writes the registers to workgroup memory. */
-function stageParts(st: Stage, threads: number, kExpr: string): { decl: string; fetch: string; store: string } {
+function stageParts(st: Stage, threads: number, kExpr: string, storeOff = ''): { decl: string; fetch: string; store: string } {
   const vw = st.vec ? 4 : 1;
   const perRow = st.inner / vw;
   const count = st.outer * perRow;
@@ -94,7 +111,7 @@ function stageParts(st: Stage, threads: number, kExpr: string): { decl: string; 
         ` ${reg} = select(${T}(0.0h), ${st.name}[${st.vec ? 'g >> 2u' : 'g'}], ok); }`,
     );
     const writes = st.vec ? range(4).map((t) => `${st.sh}[s + ${t}u] = ${reg}[${t}];`).join(' ') : `${st.sh}[s] = ${reg};`;
-    store.push(`if (${guard}) { ${idx} let s = o * ${st.ld}u + i; ${writes} }`);
+    store.push(`if (${guard}) { ${idx} let s = ${storeOff}o * ${st.ld}u + i; ${writes} }`);
   }
   return { decl: decl.join('\n  '), fetch: fetch.join('\n    '), store: store.join('\n    ') };
 }
@@ -124,7 +141,7 @@ export function matmulSubgroupMatrix(s: SgmSpec): Kernel {
         const off = transA ? `bA + (k0 + ${kOff}u) * p.M + m0 + ${row}` : `bA + (m0 + ${row}) * p.K + k0 + ${kOff}u`;
         mma.push(`let l${i} = ${sgmLoad(syntax, L, '&a', off, transA, transA ? 'p.M' : 'p.K')};`);
       } else {
-        const off = transA ? `${kOff * sa.ld}u + ${row}` : `${row} * ${sa.ld}u + ${kOff}u`;
+        const off = `${s.double ? 'curA + ' : ''}${transA ? `${kOff * sa.ld}u + ${row}` : `${row} * ${sa.ld}u + ${kOff}u`}`;
         mma.push(`let l${i} = ${sgmLoad(syntax, L, '&ta', off, transA, `${sa.ld}u`)};`);
       }
     }
@@ -134,7 +151,7 @@ export function matmulSubgroupMatrix(s: SgmSpec): Kernel {
         const off = transB ? `bB + (n0 + ${col}) * p.K + k0 + ${kOff}u` : `bB + (k0 + ${kOff}u) * p.N + n0 + ${col}`;
         mma.push(`let r${j} = ${sgmLoad(syntax, R, '&b', off, transB, transB ? 'p.K' : 'p.N')};`);
       } else {
-        const off = transB ? `${col} * ${sb.ld}u + ${kOff}u` : `${kOff * sb.ld}u + ${col}`;
+        const off = `${s.double ? 'curB + ' : ''}${transB ? `${col} * ${sb.ld}u + ${kOff}u` : `${kOff * sb.ld}u + ${col}`}`;
         mma.push(`let r${j} = ${sgmLoad(syntax, R, '&tb', off, transB, `${sb.ld}u`)};`);
       }
     }
@@ -164,19 +181,46 @@ export function matmulSubgroupMatrix(s: SgmSpec): Kernel {
   const VB = s.vecB && !s.direct ? 'vec4<f16>' : 'f16';
   // staged: this step's tile goes from registers to workgroup memory, then (prefetch) the next
   // step's global loads are issued before the multiplies so their latency hides behind them
-  const pa = stageParts(sa, threads, s.prefetch ? 'kn' : 'k0');
-  const pb = stageParts(sb, threads, s.prefetch ? 'kn' : 'k0');
-  const pre = s.direct ? '' : s.prefetch ? `${pa.decl}\n  ${pb.decl}\n  var kn = 0u;\n  ${pa.fetch}\n  ${pb.fetch}` : `${pa.decl}\n  ${pb.decl}`;
+  const size = stagedSizes(s);
+  const pa = stageParts(sa, threads, s.prefetch || s.double ? 'kn' : 'k0', s.double ? 'nxtA + ' : '');
+  const pb = stageParts(sb, threads, s.prefetch || s.double ? 'kn' : 'k0', s.double ? 'nxtB + ' : '');
+  // double: the first step's tiles go into buffer 0 before the loop; step i multiplies from buffer
+  // i mod 2 while step i + 1's tiles, fetched before the multiplies, go into the other one after them
+  const pre = s.direct
+    ? ''
+    : s.double
+      ? `${pa.decl}\n  ${pb.decl}\n  var kn = 0u;\n  var nxtA = 0u;\n  var nxtB = 0u;\n  ${pa.fetch}\n  ${pb.fetch}\n  ${pa.store}\n  ${pb.store}\n  workgroupBarrier();`
+      : s.prefetch
+        ? `${pa.decl}\n  ${pb.decl}\n  var kn = 0u;\n  ${pa.fetch}\n  ${pb.fetch}`
+        : `${pa.decl}\n  ${pb.decl}`;
   const loop = s.direct
     ? `${mma.join('\n    ')}`
-    : `${s.prefetch ? '' : `${pa.fetch}\n    ${pb.fetch}\n    `}${pa.store}
+    : s.double
+      ? `let cur = (k0 / ${BK}u) & 1u;
+    let curA = cur * ${size.a}u;
+    let curB = cur * ${size.b}u;
+    nxtA = ${size.a}u - curA;
+    nxtB = ${size.b}u - curB;
+    kn = k0 + ${BK}u;
+    let more = kn < p.K;
+    if (more) {
+      ${pa.fetch}
+      ${pb.fetch}
+    }
+    ${mma.join('\n    ')}
+    if (more) {
+      ${pa.store}
+      ${pb.store}
+    }
+    workgroupBarrier();`
+      : `${s.prefetch ? '' : `${pa.fetch}\n    ${pb.fetch}\n    `}${pa.store}
     ${pb.store}
     workgroupBarrier();
     ${s.prefetch ? `kn = k0 + ${BK}u;\n    ${pa.fetch}\n    ${pb.fetch}\n    ` : ''}${mma.join('\n    ')}
     workgroupBarrier();`;
   const name =
     `matmul_sgmat_${transA ? 't' : 'n'}${transB ? 't' : 'n'}_${s.vecA ? 'v' : 's'}${s.vecB ? 'v' : 's'}_${s.out}` +
-    `${s.direct ? '_direct' : ''}${s.prefetch ? '_pf' : ''}_c${cfg.M}x${cfg.N}x${cfg.K}_t${tile.sm}x${tile.sn}x${tile.fm}x${tile.fn}x${tile.bk}_s${sg}${syntax.index === 'builtin' ? 'b' : ''}`;
+    `${s.direct ? '_direct' : ''}${s.prefetch ? '_pf' : ''}${s.double ? '_db' : ''}_c${cfg.M}x${cfg.N}x${cfg.K}_t${tile.sm}x${tile.sn}x${tile.fm}x${tile.fn}x${tile.bk}_s${sg}${syntax.index === 'builtin' ? 'b' : ''}`;
   const k = kernel(
     name,
     /* wgsl */ `${sgmHeader(syntax)}
@@ -185,7 +229,7 @@ struct P { M: u32, N: u32, K: u32, sA: u32, sB: u32, sC: u32 }
 @group(0) @binding(1) var<storage, read> a: array<${VA}>;
 @group(0) @binding(2) var<storage, read> b: array<${VB}>;
 @group(0) @binding(3) var<storage, read_write> c: array<${s.out}>;
-${s.direct ? '' : `var<workgroup> ta: array<f16, ${sa.outer * sa.ld}>;\nvar<workgroup> tb: array<f16, ${sb.outer * sb.ld}>;`}
+${s.direct ? '' : `var<workgroup> ta: array<f16, ${sa.outer * sa.ld * (s.double ? 2 : 1)}>;\nvar<workgroup> tb: array<f16, ${sb.outer * sb.ld * (s.double ? 2 : 1)}>;`}
 var<workgroup> tc: array<f32, ${tile.sm * tile.sn * frag}>;
 ${s.out === 'f16' ? F32_TO_F16_BITS : ''}
 @compute @workgroup_size(${threads})

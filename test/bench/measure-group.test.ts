@@ -56,6 +56,15 @@ describe('measureGroup', () => {
     expect(disposed.sort()).toEqual(['fma', 'ours']);
   });
 
+  it('with noRef checks only the ceilings against float64, and the other rows say so', async () => {
+    const log: string[] = [], disposed: string[] = [];
+    const { records, ceilings } = await measureGroup([fake('ours', log, disposed)], { ...opts, noRef: true }, [fake('fma', log, disposed, { ceiling: true })]);
+    expect(log.filter((x) => x.startsWith('check'))).toEqual(['check fma']);
+    expect(ceilings.gflops).not.toBe(1000); // the ceiling still counts
+    expect(records[0]!.note).toBe('float64 check skipped (--no-ref)');
+    expect(Number.isNaN(records[0]!.rel_err)).toBe(true);
+  });
+
   it('keeps measuring the others when a case fails, and disposes every instance', async () => {
     const log: string[] = [], disposed: string[] = [];
     const { records } = await measureGroup(

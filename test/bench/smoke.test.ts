@@ -20,6 +20,8 @@ const peerReason: Record<string, () => Promise<string | null>> = {
   'jax-js-webgpu': jaxUnavailable,
   'onnxruntime-cpu': ortUnavailable,
   'onnxruntime-webgpu': ortWebUnavailable,
+  // the matrix-unit ceiling runs only where the probe found working subgroup matrices (not lavapipe)
+  'mma-ceiling': async () => (g.info.subgroupMatrix?.syntax ? null : 'the adapter lists no working subgroup matrices (cooperative matrix)'),
 };
 
 interface Loaded {

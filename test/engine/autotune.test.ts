@@ -76,6 +76,27 @@ describe('autotune', () => {
     expect(await autotune({ op: 'tie', bucket: 'c' }, [v('fb', 30), v('x', 1)], { fallback: 'fb', reps: 3 })).toBe('x');
   });
 
+  it('a variant that throws (a shader the adapter rejects) loses, is recorded with its reason, and the cache keeps it', async () => {
+    setAutotune(true);
+    const broken = { name: 'fb', run: async () => { throw new Error('WebGPU error: shader rejected\nmore'); } };
+    const warn = console.warn;
+    console.warn = () => {};
+    try {
+      // the fallback failed: the fastest of the others wins, not the fallback
+      expect(await autotune({ op: 'fail', bucket: 'b' }, [broken, { name: 'slow', run: spin(20) }, { name: 'ok', run: spin(1) }], { fallback: 'fb' })).toBe('ok');
+      const saved = JSON.parse(readFileSync(path, 'utf8'));
+      const e = (saved.entries ?? saved).find((x: { op: string }) => x.op === 'fail');
+      expect(e.failed).toEqual({ fb: 'WebGPU error: shader rejected' });
+      expect(e.timings.fb).toBeGreaterThan(e.timings.slow);
+      reloadAutotune();
+      expect(tunedChoice('fail', 'b')).toBe('ok');
+      expect(printAutotune()).toMatch(/fb failed/);
+      await expect(autotune({ op: 'fail2', bucket: 'b' }, [broken])).rejects.toThrow(/every variant failed/);
+    } finally {
+      console.warn = warn;
+    }
+  });
+
   it('rejects bad variant lists naming the op', async () => {
     setAutotune(true);
     await expect(autotune({ op: 'mm', bucket: 'b' }, [])).rejects.toThrow(/autotune mm\/b: no variants/);

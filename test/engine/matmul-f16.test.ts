@@ -145,11 +145,19 @@ describe('f16 matmul variant choice', () => {
   });
   it('is the matrix units where the probe found a working f16 → f32 configuration', () => {
     const cfg = { component: 'f16', result: 'f32', M: 16, N: 16, K: 16 };
-    const sgm = { configs: [cfg], syntax: { load: 'template', store: 'template', index: 'local' } as const, f16: cfg, subgroupMaxSize: 32, problem: null };
-    const gpu = { adapter: 'x', backend: 'x', limits: {}, isSoftware: false, subgroupSize: 32, features: ['shader-f16'], subgroupMatrix: sgm };
+    const sgm = { configs: [cfg], syntax: { load: 'template', store: 'template', index: 'local' } as const, builtinIndex: true, f16: cfg, subgroupMaxSize: 32, problem: null };
+    const gpu = { adapter: 'x', backend: 'x', limits: { maxComputeWorkgroupStorageSize: 49152 }, isSoftware: false, subgroupSize: 32, features: ['shader-f16'], subgroupMatrix: sgm };
     expect(E.chooseMatmulF16Variant(gpu, { batch: 1, M: 4096, N: 4096, K: 64 })).toBe('sgmat128');
     expect(E.chooseMatmulF16Variant(gpu, { batch: 1, M: 64, N: 64, K: 64 })).toBe('sgmat64');
     expect(E.matmulF16Variants(gpu)).toEqual(E.MATMUL_F16_VARIANTS);
+    // workgroup memory (staged tiles, ×2 double-buffered, + the f32 result scratch) within the limit:
+    // sgmat128db needs 41,984 bytes, sgmat128k64 39,936, sgmat128s8 27,136, sgmat128 23,040, sgmat64 13,824
+    expect(E.matmulF16Variants({ ...gpu, limits: { maxComputeWorkgroupStorageSize: 32768 } })).not.toContain('sgmat128db');
+    expect(E.matmulF16Variants({ ...gpu, limits: { maxComputeWorkgroupStorageSize: 32768 } })).toContain('sgmat128s8');
+    expect(E.matmulF16Variants({ ...gpu, limits: {} })).toEqual(['f16', 'widen', 'sgmat64', 'sgmat64p', 'sgmat64d', 'sgmat128d', 'sgmat64b']);
+    // the builtin-index variants only where the probe multiplied with it and it differs from the plain spelling
+    expect(E.matmulF16Variants({ ...gpu, subgroupMatrix: { ...sgm, builtinIndex: false } })).not.toContain('sgmat64b');
+    expect(E.matmulF16Variants({ ...gpu, subgroupMatrix: { ...sgm, syntax: { ...sgm.syntax, index: 'builtin' } } })).not.toContain('sgmat128b');
     // no working syntax, or a subgroup size the workgroups are not a multiple of: the f16 kernel
     expect(E.chooseMatmulF16Variant({ ...gpu, subgroupMatrix: { ...sgm, syntax: null, problem: 'x' } })).toBe('f16');
     expect(E.matmulF16Variants({ ...gpu, subgroupSize: 16, subgroupMatrix: { ...sgm, subgroupMaxSize: 128 } })).toEqual(['f16', 'widen', 'sgmat128s8']);
@@ -175,7 +183,7 @@ describe('f16 matmul variant choice', () => {
       const entry = E.autotuneEntries().find((e) => e.bucket === E.matmulF16Bucket(d))!;
       const runs = gpuSync().info.features.includes('shader-f16') ? ['f16', 'widen'] : ['widen'];
       // plus the subgroup-matrix tiles where the adapter has matrix units (an H200: all three)
-      if (gpuSync().info.subgroupMatrix?.syntax) runs.push(...E.MATMUL_F16_VARIANTS.filter((v) => v.startsWith('sgmat')));
+      runs.push(...E.matmulF16Variants(gpuSync().info).filter((v) => v.startsWith('sgmat')));
       expect(Object.keys(entry.timings).sort()).toEqual(runs.sort());
       expect(entry.choice).toBe(choice);
       expect(E.matmulF16VariantFor(d)).toBe(choice);
