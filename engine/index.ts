@@ -27,6 +27,7 @@ export async function initEngine() {
 export * from './ops/norm.ts';
 export * from './ops/rope.ts';
 export * from './ops/linear.ts';
+export * from './ops/linear-half.ts';
 export * from './ops/dropout.ts';
 export * from './ops/swiglu.ts';
 export * from './ops/swiglu-linear.ts';

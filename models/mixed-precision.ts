@@ -1,16 +1,17 @@
 // Mixed-precision compute of the decoder ('mixed-f16'; Micikevicius et al. 2018): f32 master weights,
 // f16 products. The one op that changes is the dense product x·Wᵀ:
 //   f16:  the operands of every projection without LoRA (q, k, v, o, gate, up, down) and of the LM and
-//         label heads — x and W rounded to f16 (toF16), multiplied with f32 accumulation, f32 output;
-//         in backward the output gradient is rounded to f16 and both operand gradients are f16
-//         products (f32 accumulation) that the casts' backward widens to f32.
+//         label heads — x and W rounded to f16, multiplied with f32 accumulation, f32 output; in
+//         backward the output gradient is rounded to f16 and both operand gradients are f16 products
+//         with f32 accumulation and f32 outputs (engine linearHalf: one op, 6 dispatches per product
+//         where the cast-and-multiply chain took 8).
 //   f32:  everything else — the embedding gather, RMSNorm, RoPE, attention, SwiGLU, residual adds,
 //         the losses, LoRA projections (their fused kernels are f32 only), the master weights and
 //         their gradients, clipping and AdamW. Activations between the products stay f32, so no
 //         other op needs an f16 kernel.
 // The f16 gradients are what can overflow (or flush to zero), hence dynamic loss scaling
 // (engine/optim/loss-scale.ts) in the training loop.
-import { linear, matmul, toF16, type Tensor } from '../engine/index.ts';
+import { linear, linearHalf, type Tensor } from '../engine/index.ts';
 
 export type Precision = 'f32' | 'mixed-f16';
 export const PRECISIONS: readonly Precision[] = ['f32', 'mixed-f16'];
@@ -19,5 +20,5 @@ export const PRECISIONS: readonly Precision[] = ['f32', 'mixed-f16'];
 export function denseT(x: Tensor, w: Tensor, precision: Precision = 'f32'): Tensor {
   if (precision === 'f32') return linear(x, w);
   if (precision !== 'mixed-f16') throw new Error(`denseT: precision "${precision}" is not one of ${PRECISIONS.join(', ')}`);
-  return matmul(toF16(x), toF16(w), { transB: true, out: 'f32' });
+  return linearHalf(x, w);
 }
