@@ -75,6 +75,7 @@ interface Prepared {
   samples: number[];
   gpuMs: number[];
   cpuMs: number[];
+  jsMs: number[];
 }
 
 const recordBase = (c: BenchCase, o: MeasureOpts): BenchRecord => ({
@@ -106,7 +107,7 @@ async function prepare(c: BenchCase, o: MeasureOpts): Promise<Prepared> {
     const peak = () => inst.peakBytes ?? (ownsPool(c) ? peakBytes() - live0 : null);
     // without a warm-up (the smoke test: one case, one run) the peak is read after the timed run;
     // device time only where the work is ours: peers run on devices of their own
-    return { c, inst, relErr: NaN, peak: o.warmup > 0 ? peak() : null, peakLater: o.warmup > 0 ? null : peak, gpu: ownsPool(c) && !c.onCpu, samples: [], gpuMs: [], cpuMs: [] };
+    return { c, inst, relErr: NaN, peak: o.warmup > 0 ? peak() : null, peakLater: o.warmup > 0 ? null : peak, gpu: ownsPool(c) && !c.onCpu, samples: [], gpuMs: [], cpuMs: [], jsMs: [] };
   } catch (e) {
     await inst.dispose();
     throw e;
@@ -121,7 +122,10 @@ async function timeOnce(p: Prepared): Promise<void> {
   await p.inst.run();
   p.samples.push(performance.now() - t0);
   const c1 = threadCpu();
-  if (c0 && c1) p.cpuMs.push(c1.otherMs - c0.otherMs);
+  if (c0 && c1) {
+    p.cpuMs.push(c1.otherMs - c0.otherMs);
+    p.jsMs.push(c1.jsMs - c0.jsMs);
+  }
   if (spanning) {
     const ms = await endGpuSpan();
     if (ms === null) p.gpu = false;
@@ -208,6 +212,8 @@ function record(p: Prepared, o: MeasureOpts): BenchRecord {
     cpu_min_ms: p.cpuMs.length === p.samples.length ? Math.min(...p.cpuMs) : null,
   };
   const rec: BenchRecord = { ...recordBase(c, o), median_ms: t.median_ms, gpu_ms: t.gpu_ms, cpu_ms: t.cpu_ms, rel_err: p.relErr };
+  // the JS thread's CPU per repetition (encoding, autograd, waiting): what bounds a fast GPU's wall time
+  if (p.jsMs.length === p.samples.length && p.jsMs.length > 0) rec.js_ms = median(p.jsMs);
   // a ceiling is the best the adapter did (fastest repetition); every other rate uses the median
   const ms = c.system === 'ceiling' ? t.min_ms : t.median_ms;
   if (c.flops) rec.gflops = c.flops / (ms * 1e6);

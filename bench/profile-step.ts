@@ -4,7 +4,9 @@
 // --cpu-profile: the dispatches of one more step are recorded and replayed one at a time, each timed by
 // the adapter threads' CPU time (on lavapipe the steadiest per-kernel cost on a loaded machine).
 //   [CSRM_TIME_KERNELS=1] npx tsx bench/profile-step.ts [preset] [lora] [--task lm|relevance|mixed] [--steps N]
-//       [--matmul VARIANT] [--cpu-profile] [--no-in-place]
+//       [--matmul VARIANT] [--cpu-profile] [--no-in-place] [--precision f32|mixed-f16] [--ops]
+// --precision: the step's precision (mixed-f16: the loss scaler carried across the steps);
+// --ops: one more step's dispatches counted per op (what a fusion or a cheaper op would save).
 // --no-in-place: every second gradient of a tensor is made apart and added (the engine's in-place sums off: A/B runs).
 // Tasks: lm — B 16 × T 64 plain LM rows (every position carries the LM head's loss, as bench/train-step.ts);
 // relevance — 16 relevance prompts of 40–112 tokens (the label head: three rows of the LM head);
@@ -18,6 +20,8 @@ import { sftStep } from '../pipeline/train/sft.ts';
 import { launch, onLaunch, type LaunchRecord } from '../engine/runtime.ts';
 import { threadCpu, threadCpuSince } from '../engine/thread-cpu.ts';
 import { benchSftConfig } from './train-step.ts';
+import { PRECISIONS, type Precision } from '../models/mixed-precision.ts';
+import type { LossScale } from '../engine/optim/loss-scale.ts';
 
 const args = process.argv.slice(2);
 const flag = (name: string, dflt: string) => {
@@ -31,6 +35,10 @@ const noInPlace = args.includes('--no-in-place');
 if (noInPlace) args.splice(args.indexOf('--no-in-place'), 1);
 const cpuProfile = args.includes('--cpu-profile');
 if (cpuProfile) args.splice(args.indexOf('--cpu-profile'), 1);
+const opsCount = args.includes('--ops');
+if (opsCount) args.splice(args.indexOf('--ops'), 1);
+const precision = flag('precision', 'f32');
+if (!(PRECISIONS as readonly string[]).includes(precision)) throw new Error(`--precision ${precision}: expected ${PRECISIONS.join(' or ')}`);
 if (!['lm', 'relevance', 'mixed'].includes(task)) throw new Error(`--task ${task}: expected lm, relevance or mixed`);
 const preset = args[0] ?? 'small';
 const lora = args[1] === 'lora';
@@ -59,17 +67,19 @@ if (lora) addLora(m, paperLora(cfg.dim), 3);
 const params = trainableParams(m);
 const seqs = samples();
 const T = Math.max(...seqs.map((s) => s.ids.length));
-const sft = benchSftConfig(seqs.length, T);
+const sft = { ...benchSftConfig(seqs.length, T), ...(precision !== 'f32' ? { precision: precision as Precision } : {}) };
+let scale: LossScale | null = null;
 const opt = adamw(params, { lr: sft.lr, weightDecay: sft.weightDecay });
 const inp = { model: m, labelIds: [0, 1, 2] as const, padId: 0, cfg: sft, label: 'profile' };
-const label = `preset ${preset}${lora ? ' + LoRA' : ''}, task ${task}, B ${seqs.length} × T ${T}`;
+const label = `preset ${preset}${lora ? ' + LoRA' : ''}, task ${task}, B ${seqs.length} × T ${T}${precision !== 'f32' ? `, ${precision}` : ''}`;
 for (let s = 0; s < steps; s++) {
   const t0 = performance.now();
   const u0 = process.cpuUsage();
   const c0 = threadCpu();
   const d0 = dispatchCount();
   const tokens = await scopeAsync(async () => {
-    const st = await sftStep(inp, params, opt, seqs, s);
+    const st = await sftStep(inp, params, opt, seqs, s, scale);
+    scale = st.scale;
     await item(st.loss);
     return st.tokens;
   });
@@ -82,6 +92,7 @@ for (let s = 0; s < steps; s++) {
   );
 }
 await sync();
+if (opsCount) await countOps();
 if (cpuProfile) await replayProfile();
 const kt = kernelTimes();
 if (kt.length > 0) {
@@ -91,11 +102,26 @@ if (kt.length > 0) {
 }
 await shutdownGpu();
 
+/** One more step's dispatches per op, most first. */
+async function countOps(): Promise<void> {
+  const byOp = new Map<string, number>();
+  onLaunch((r) => byOp.set(r.op, (byOp.get(r.op) ?? 0) + 1));
+  await scopeAsync(async () => {
+    const st = await sftStep(inp, params, opt, seqs, steps, scale);
+    scale = st.scale;
+    return item(st.loss);
+  });
+  onLaunch(null);
+  const total = [...byOp.values()].reduce((a, b) => a + b, 0);
+  console.log(`dispatches of one step by op (${total}):`);
+  for (const [op, n] of [...byOp].sort((a, b) => b[1] - a[1])) console.log(`  ${op.padEnd(28)} ${String(n).padStart(5)}`);
+}
+
 /** Records one step's dispatches, replays each alone (best of 3 after a warm-up) and prints adapter-thread CPU per op. */
 async function replayProfile(): Promise<void> {
   const recs: LaunchRecord[] = [];
   onLaunch((r) => recs.push(r));
-  await scopeAsync(async () => item((await sftStep(inp, params, opt, seqs, steps)).loss));
+  await scopeAsync(async () => item((await sftStep(inp, params, opt, seqs, steps, scale)).loss));
   onLaunch(null);
   const cost: number[] = [];
   for (const r of recs) {

@@ -72,14 +72,15 @@ export function table(rows: BenchRecord[]): string {
 export function e2eTable(rows: BenchRecord[]): string | null {
   const e = rows.filter((r) => r.throughput !== undefined || r.required_bytes !== undefined);
   if (e.length === 0) return null;
-  const head = '| kernel | shape | throughput | MFU | MFU (CPU) | dispatches | peak bytes | required bytes | peak / required |';
-  const sep = '|---|---|---:|---:|---:|---:|---:|---:|---:|';
+  const head = '| kernel | shape | throughput | MFU | MFU (CPU) | dispatches | JS thread ms (µs per dispatch) | peak bytes | required bytes | peak / required |';
+  const sep = '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|';
   const body = e.map((r) => {
     const ratio = r.peak_bytes !== null && r.required_bytes ? `${(r.peak_bytes / r.required_bytes).toFixed(2)}×` : '—';
     const thr = r.throughput !== undefined ? `${r.throughput.toFixed(r.throughput < 100 ? 1 : 0)} ${r.throughput_unit ?? ''}` : '—';
     const mfu = r.ceiling_share === null ? '—' : `${(100 * r.ceiling_share).toFixed(1)}%`;
     const mfuCpu = r.cpu_ceiling_share === undefined ? '—' : `${(100 * r.cpu_ceiling_share).toFixed(1)}%`;
-    return `| ${r.kernel} | ${r.shape} | ${thr} | ${mfu} | ${mfuCpu} | ${r.dispatches ?? '—'} | ${fmtBytes(r.peak_bytes)} | ${fmtBytes(r.required_bytes ?? null)} | ${ratio} |`;
+    const js = r.js_ms === undefined ? '—' : `${r.js_ms.toFixed(1)}${r.dispatches ? ` (${((1000 * r.js_ms) / r.dispatches).toFixed(0)})` : ''}`;
+    return `| ${r.kernel} | ${r.shape} | ${thr} | ${mfu} | ${mfuCpu} | ${r.dispatches ?? '—'} | ${js} | ${fmtBytes(r.peak_bytes)} | ${fmtBytes(r.required_bytes ?? null)} | ${ratio} |`;
   });
   return [head, sep, ...body].join('\n');
 }

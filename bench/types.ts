@@ -75,6 +75,8 @@ export interface BenchRecord {
   required_bytes?: number;
   /** Median CPU ms per repetition of the threads other than the JS one (see bench/measure.ts). */
   cpu_ms?: number | null;
+  /** Median CPU ms per repetition of the JS thread (encoding, autograd, the binding's waits). */
+  js_ms?: number;
   /** GFLOP (compute) or GB (bandwidth) per second of that CPU time, and its share of the ceiling's. */
   per_cpu_s?: number;
   cpu_ceiling_share?: number;

@@ -1,6 +1,7 @@
 // Size-class pool of GPU storage buffers, and the live-bytes counter tests use to prove no leaks.
 // Classes are 2^k·{1, 1.25, 1.5, 1.75} bytes (≥ 256), so waste stays under 25% and reuse is high.
 import { gpuSync } from './device.ts';
+import { clearBindGroups } from './bind-groups.ts';
 
 export interface PooledBuffer {
   buffer: GPUBuffer;
@@ -71,6 +72,7 @@ export function reservedBytes(): number {
 }
 /** Gives every free pooled buffer back to the device. */
 export function trimPool(): void {
+  clearBindGroups(); // the cached bind groups name the buffers about to be destroyed
   for (const list of free.values()) for (const b of list) {
     reserved -= b.size;
     b.destroy();

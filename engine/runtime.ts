@@ -9,6 +9,7 @@ import { unpackF16 } from './half.ts';
 
 import { kernel, type Kernel } from '../kernels/kernel.ts';
 import { engineSwitch } from './switches.ts';
+import { bindGroupFor, clearBindGroups } from './bind-groups.ts';
 export type { Kernel } from '../kernels/kernel.ts';
 
 /** A uniform value: a plain number is a u32 (i32 if negative); {f} is an f32. */
@@ -24,6 +25,10 @@ let pass: GPUComputePassEncoder | null = null;
 let dispatches = 0;
 let uniformBuf: GPUBuffer | null = null;
 let uniformCpu = new ArrayBuffer(UNIFORM_SLOT * UNIFORM_SLOTS);
+// views over the whole staging buffer, made once per buffer (three views per launch cost more than the writes)
+let uniformU32 = new Uint32Array(uniformCpu);
+let uniformF32 = new Float32Array(uniformCpu);
+let uniformI32 = new Int32Array(uniformCpu);
 let uniformUsed = 0;
 const uniformFree: GPUBuffer[] = [];
 const uniformInFlight: GPUBuffer[] = [];
@@ -52,6 +57,7 @@ function cachesFor(g: Gpu): void {
   if (cachedFor === g.device) return;
   pipelines.clear();
   byKernel = new WeakMap();
+  clearBindGroups();
   cachedFor = g.device;
 }
 
@@ -68,7 +74,8 @@ function compile(g: Gpu, k: Kernel): Compiled {
   }
   const entries: GPUBindGroupLayoutEntry[] = [];
   let b = 0;
-  if (k.params) entries.push({ binding: b++, visibility: 4 /* COMPUTE */, buffer: { type: 'uniform' } });
+  // the uniform slot moves with every launch: a dynamic offset keeps the bind group reusable (bind-groups.ts)
+  if (k.params) entries.push({ binding: b++, visibility: 4 /* COMPUTE */, buffer: { type: 'uniform', hasDynamicOffset: true } });
   for (const a of k.bindings) {
     entries.push({ binding: b++, visibility: 4, buffer: { type: a === 'r' ? 'read-only-storage' : 'storage' } });
   }
@@ -128,16 +135,15 @@ function claimUniform(g: Gpu, params: Param[]): { buffer: GPUBuffer; offset: num
   }
   const offset = uniformUsed * UNIFORM_SLOT;
   if (params.length * 4 > UNIFORM_SLOT) throw new Error(`too many uniform params (${params.length})`);
-  const u = new Uint32Array(uniformCpu, offset, UNIFORM_SLOT / 4);
-  const f = new Float32Array(uniformCpu, offset, UNIFORM_SLOT / 4);
-  const i = new Int32Array(uniformCpu, offset, UNIFORM_SLOT / 4);
-  params.forEach((p, j) => {
+  const w = offset / 4;
+  for (let j = 0; j < params.length; j++) {
+    const p = params[j]!;
     if (typeof p === 'number') {
       if (!Number.isInteger(p)) throw new Error(`uniform param ${j} = ${p} is not an integer; wrap floats as {f: x}`);
-      if (p < 0) i[j] = p;
-      else u[j] = p;
-    } else f[j] = p.f;
-  });
+      if (p < 0) uniformI32[w + j] = p;
+      else uniformU32[w + j] = p;
+    } else uniformF32[w + j] = p.f;
+  }
   uniformUsed++;
   return { buffer: uniformBuf, offset };
 }
@@ -189,14 +195,9 @@ export function launch(k: Kernel, bindings: Binding[], grid: [number, number, nu
   }
   const c = compile(g, k);
   setCurrentKernel(k.name);
-  const entries: GPUBindGroupEntry[] = [];
-  let b = 0;
-  if (k.params) {
-    const u = claimUniform(g, params);
-    entries.push({ binding: b++, resource: { buffer: u.buffer, offset: u.offset, size: UNIFORM_SLOT } });
-  }
-  for (const x of bindings) entries.push({ binding: b++, resource: { buffer: bufferOf(op, x) } });
-  const bind = g.device.createBindGroup({ layout: c.layout, entries });
+  const u = k.params ? claimUniform(g, params) : null;
+  const bind = bindGroupFor(g.device, c.layout, u?.buffer ?? null, UNIFORM_SLOT, bindings.map((x) => bufferOf(op, x)));
+  const offsets = u ? [u.offset] : [];
   if (timing && g.has('timestamp-query')) {
     endPass();
     const slot = timer.claim(g, timingByKernel ? `${op} ${k.name} ${grid.join('x')}` : op);
@@ -204,13 +205,13 @@ export function launch(k: Kernel, bindings: Binding[], grid: [number, number, nu
       timestampWrites: { querySet: timer.set!, beginningOfPassWriteIndex: slot * 2, endOfPassWriteIndex: slot * 2 + 1 },
     });
     pass.setPipeline(c.pipeline);
-    pass.setBindGroup(0, bind);
+    pass.setBindGroup(0, bind, offsets);
     pass.dispatchWorkgroups(grid[0], grid[1], grid[2]);
     endPass();
   } else {
     const p = ensurePass(g);
     p.setPipeline(c.pipeline);
-    p.setBindGroup(0, bind);
+    p.setBindGroup(0, bind, offsets);
     p.dispatchWorkgroups(grid[0], grid[1], grid[2]);
   }
   dispatches++;
@@ -239,6 +240,9 @@ export function flush(): void {
   }
   uniformFree.push(...uniformInFlight.splice(0));
   uniformCpu = new ArrayBuffer(UNIFORM_SLOT * UNIFORM_SLOTS);
+  uniformU32 = new Uint32Array(uniformCpu);
+  uniformF32 = new Float32Array(uniformCpu);
+  uniformI32 = new Int32Array(uniformCpu);
   uniformUsed = 0;
 }
 
@@ -454,17 +458,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
       this.ops.push(`${op} (output ${j}, ${b})`);
       const c = compile(g, this.kernel);
       const u = claimUniform(g, [b.size, this.ops.length - 1]);
-      const bind = g.device.createBindGroup({
-        layout: c.layout,
-        entries: [
-          { binding: 0, resource: { buffer: u.buffer, offset: u.offset, size: UNIFORM_SLOT } },
-          { binding: 1, resource: { buffer: b.gpu!.buffer } },
-          { binding: 2, resource: { buffer: this.flag! } },
-        ],
-      });
+      const bind = bindGroupFor(g.device, c.layout, u.buffer, UNIFORM_SLOT, [b.gpu!.buffer, this.flag!]);
       const p = ensurePass(g);
       p.setPipeline(c.pipeline);
-      p.setBindGroup(0, bind);
+      p.setBindGroup(0, bind, [u.offset]);
       const [x, y, z] = grid1d(Math.ceil(b.size / 256));
       p.dispatchWorkgroups(x, y, z);
     });
