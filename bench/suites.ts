@@ -11,6 +11,7 @@ export interface SuiteEntry {
 
 export const SUITES: SuiteEntry[] = [
   { name: 'elementwise', kind: 'ours', load: () => import('./elementwise.ts') },
+  { name: 'launch', kind: 'ours', load: () => import('./launch.ts') },
   { name: 'matmul-default', kind: 'ours', load: () => import('./matmul-default.ts') },
   { name: 'softmax', kind: 'ours', load: () => import('./softmax.ts') },
   { name: 'matmul', kind: 'ours', load: () => import('./matmul.ts') },
