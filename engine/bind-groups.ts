@@ -1,10 +1,12 @@
-// Bind groups by (layout, buffers): a training step launches the same kernels on the same pooled
-// buffers every step, and making a bind group costs more of the host's time per launch than encoding
-// the dispatch (scratch measurement on lavapipe: 16–80 µs per createBindGroup against 2–9 µs for
-// setPipeline + setBindGroup + dispatchWorkgroups). The uniform slot is a dynamic offset, so it is not
-// part of the key. Entries name buffers by identity; a destroyed buffer's entries are never hit again
-// (a new buffer is a new key), and the cache is emptied when the pool gives buffers back and when it
-// grows past MAX_ENTRIES, so it holds no destroyed buffer for long.
+// Bind groups by (layout, uniform slot, buffers): a training step launches the same kernels on the same
+// pooled buffers every step, in the same order, so the same uniform slots (the staging buffer that
+// returns after each submit, slot = position in the batch), and making a bind group costs more host
+// time per launch than encoding the dispatch. The slot is part of the key rather than a dynamic offset:
+// on lavapipe, dynamic offsets more than doubled the adapter's time per dispatch (bench/launch.ts,
+// three interleaved runs: 54–71 ms → 136–184 ms of adapter CPU per 2,000 launches). Entries name
+// buffers by identity; a destroyed buffer's entries are never hit again (a new buffer is a new key), and
+// the cache is emptied when the pool gives buffers back and when it grows past MAX_ENTRIES, so it holds
+// no destroyed buffer for long.
 const MAX_ENTRIES = 8192;
 
 let ids = new WeakMap<object, number>();
@@ -19,12 +21,14 @@ function idOf(x: object): number {
   return id;
 }
 
-/**
- * The bind group of `layout` with `uniform` (bound at offset 0, `uniformSize` bytes; the slot is set
- * with a dynamic offset) followed by `buffers`, each whole.
- */
-export function bindGroupFor(device: GPUDevice, layout: GPUBindGroupLayout, uniform: GPUBuffer | null, uniformSize: number, buffers: readonly GPUBuffer[]): GPUBindGroup {
-  let key = `${idOf(layout)}|${uniform ? idOf(uniform) : 0}`;
+/** The bind group of `layout` with `uniform`'s slot at `offset` (`size` bytes), then `buffers`, each whole. */
+export function bindGroupFor(
+  device: GPUDevice,
+  layout: GPUBindGroupLayout,
+  uniform: { buffer: GPUBuffer; offset: number; size: number } | null,
+  buffers: readonly GPUBuffer[],
+): GPUBindGroup {
+  let key = uniform ? `${idOf(layout)}|${idOf(uniform.buffer)}@${uniform.offset}` : `${idOf(layout)}|`;
   for (const b of buffers) key += `,${idOf(b)}`;
   const hit = cache.get(key);
   if (hit) {
@@ -34,7 +38,7 @@ export function bindGroupFor(device: GPUDevice, layout: GPUBindGroupLayout, unif
   misses++;
   const entries: GPUBindGroupEntry[] = [];
   let i = 0;
-  if (uniform) entries.push({ binding: i++, resource: { buffer: uniform, offset: 0, size: uniformSize } });
+  if (uniform) entries.push({ binding: i++, resource: { buffer: uniform.buffer, offset: uniform.offset, size: uniform.size } });
   for (const b of buffers) entries.push({ binding: i++, resource: { buffer: b } });
   const bg = device.createBindGroup({ layout, entries });
   if (cache.size >= MAX_ENTRIES) cache.clear();

@@ -74,8 +74,7 @@ function compile(g: Gpu, k: Kernel): Compiled {
   }
   const entries: GPUBindGroupLayoutEntry[] = [];
   let b = 0;
-  // the uniform slot moves with every launch: a dynamic offset keeps the bind group reusable (bind-groups.ts)
-  if (k.params) entries.push({ binding: b++, visibility: 4 /* COMPUTE */, buffer: { type: 'uniform', hasDynamicOffset: true } });
+  if (k.params) entries.push({ binding: b++, visibility: 4 /* COMPUTE */, buffer: { type: 'uniform' } });
   for (const a of k.bindings) {
     entries.push({ binding: b++, visibility: 4, buffer: { type: a === 'r' ? 'read-only-storage' : 'storage' } });
   }
@@ -196,8 +195,7 @@ export function launch(k: Kernel, bindings: Binding[], grid: [number, number, nu
   const c = compile(g, k);
   setCurrentKernel(k.name);
   const u = k.params ? claimUniform(g, params) : null;
-  const bind = bindGroupFor(g.device, c.layout, u?.buffer ?? null, UNIFORM_SLOT, bindings.map((x) => bufferOf(op, x)));
-  const offsets = u ? [u.offset] : [];
+  const bind = bindGroupFor(g.device, c.layout, u ? { ...u, size: UNIFORM_SLOT } : null, bindings.map((x) => bufferOf(op, x)));
   if (timing && g.has('timestamp-query')) {
     endPass();
     const slot = timer.claim(g, timingByKernel ? `${op} ${k.name} ${grid.join('x')}` : op);
@@ -205,13 +203,13 @@ export function launch(k: Kernel, bindings: Binding[], grid: [number, number, nu
       timestampWrites: { querySet: timer.set!, beginningOfPassWriteIndex: slot * 2, endOfPassWriteIndex: slot * 2 + 1 },
     });
     pass.setPipeline(c.pipeline);
-    pass.setBindGroup(0, bind, offsets);
+    pass.setBindGroup(0, bind);
     pass.dispatchWorkgroups(grid[0], grid[1], grid[2]);
     endPass();
   } else {
     const p = ensurePass(g);
     p.setPipeline(c.pipeline);
-    p.setBindGroup(0, bind, offsets);
+    p.setBindGroup(0, bind);
     p.dispatchWorkgroups(grid[0], grid[1], grid[2]);
   }
   dispatches++;
@@ -458,10 +456,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
       this.ops.push(`${op} (output ${j}, ${b})`);
       const c = compile(g, this.kernel);
       const u = claimUniform(g, [b.size, this.ops.length - 1]);
-      const bind = bindGroupFor(g.device, c.layout, u.buffer, UNIFORM_SLOT, [b.gpu!.buffer, this.flag!]);
+      const bind = bindGroupFor(g.device, c.layout, { ...u, size: UNIFORM_SLOT }, [b.gpu!.buffer, this.flag!]);
       const p = ensurePass(g);
       p.setPipeline(c.pipeline);
-      p.setBindGroup(0, bind, [u.offset]);
+      p.setBindGroup(0, bind);
       const [x, y, z] = grid1d(Math.ceil(b.size / 256));
       p.dispatchWorkgroups(x, y, z);
     });
