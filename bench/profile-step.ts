@@ -19,6 +19,7 @@ import type { Seq } from '../pipeline/train/batch.ts';
 import { sftStep } from '../pipeline/train/sft.ts';
 import { launch, onLaunch, type LaunchRecord } from '../engine/runtime.ts';
 import { threadCpu, threadCpuSince } from '../engine/thread-cpu.ts';
+import { bindGroupStats } from '../engine/bind-groups.ts';
 import { benchSftConfig } from './train-step.ts';
 import { PRECISIONS, type Precision } from '../models/mixed-precision.ts';
 import type { LossScale } from '../engine/optim/loss-scale.ts';
@@ -92,6 +93,10 @@ for (let s = 0; s < steps; s++) {
   );
 }
 await sync();
+{
+  const b = bindGroupStats();
+  console.log(`bind groups: ${b.hits} reused, ${b.misses} made (${b.size} cached)`);
+}
 if (opsCount) await countOps();
 if (cpuProfile) await replayProfile();
 const kt = kernelTimes();
