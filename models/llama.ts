@@ -268,6 +268,18 @@ function proj(m: Llama, layer: LlamaLayer, l: number, t: LoraTarget, x: Tensor, 
   });
 }
 
+/** The weights mixed precision multiplies in f16 (denseT): every projection without an active LoRA
+ * adapter, the LM head (or the tied embedding) and the label head; for withHalfWeights. */
+export function halfPrecisionWeights(m: Llama): Tensor[] {
+  const out: Tensor[] = [];
+  for (const layer of m.layers) {
+    for (const t of Object.keys(LORA_TARGET_WEIGHT) as LoraTarget[]) if (!(layer.lora[t] && m.config.lora)) out.push(layer[LORA_TARGET_WEIGHT[t]] as Tensor);
+  }
+  out.push(m.lmHead ?? m.embed);
+  if (m.labelHead) out.push(m.labelHead);
+  return out;
+}
+
 /** Whether projection t is a plain f32 product (no LoRA adapter, no mixed precision): the fused kernels' condition. */
 const dense = (m: Llama, layer: LlamaLayer, t: LoraTarget, o: ForwardOpts) => !(layer.lora[t] && m.config.lora) && (o.precision ?? 'f32') === 'f32';
 

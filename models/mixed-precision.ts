@@ -11,14 +11,35 @@
 //         other op needs an f16 kernel.
 // The f16 gradients are what can overflow (or flush to zero), hence dynamic loss scaling
 // (engine/optim/loss-scale.ts) in the training loop.
-import { linear, linearHalf, type Tensor } from '../engine/index.ts';
+import { linear, linearHalf, toF16Many, type Tensor } from '../engine/index.ts';
 
 export type Precision = 'f32' | 'mixed-f16';
 export const PRECISIONS: readonly Precision[] = ['f32', 'mixed-f16'];
+
+/** f16 copies of the weights a step multiplies, while withHalfWeights runs (null otherwise). */
+let halfCopies: Map<Tensor, Tensor> | null = null;
+
+/**
+ * Runs `fn` with f16 copies of `weights` made up front in a few launches (toF16Many), which denseT
+ * multiplies instead of casting a weight where it is used: one cast per weight and step instead of
+ * one per product (a step with relevance and LM sub-batches multiplies each weight twice). The copies
+ * belong to the caller's scope (linearHalf keeps them for the backward); the bits are toF16's.
+ */
+export function withHalfWeights<T>(weights: readonly Tensor[], fn: () => T): T {
+  const copies = toF16Many(weights);
+  const prev = halfCopies;
+  halfCopies = new Map(weights.map((w, i) => [w, copies[i]!]));
+  try {
+    return fn();
+  } finally {
+    halfCopies = prev;
+  }
+}
 
 /** x·Wᵀ (W [out, in], PyTorch's Linear layout) in the given precision; f32 output either way. */
 export function denseT(x: Tensor, w: Tensor, precision: Precision = 'f32'): Tensor {
   if (precision === 'f32') return linear(x, w);
   if (precision !== 'mixed-f16') throw new Error(`denseT: precision "${precision}" is not one of ${PRECISIONS.join(', ')}`);
-  return linearHalf(x, w);
+  const w16 = halfCopies?.get(w);
+  return linearHalf(x, w, w16 && !w16.disposed ? w16 : undefined);
 }

@@ -4,7 +4,8 @@
 import { record } from '../autograd.ts';
 import { grid1d, launch } from '../runtime.ts';
 import { assertDtype, assertLive, empty, Tensor, type DType } from '../tensor.ts';
-import { CAST_WG, castF16ToF32, castF32ToF16 } from '../../kernels/cast/f16.ts';
+import { CAST_WG, castF16ToF32, castF32ToF16, castF32ToF16Many } from '../../kernels/cast/f16.ts';
+import { chunks, slotsPerLaunch } from '../optim/group.ts';
 import { toF16Ref } from '../reference/cast.ts';
 
 function castRaw(x: Tensor, to: DType): Tensor {
@@ -31,4 +32,28 @@ export function toF32(x: Tensor): Tensor {
   assertLive('toF32', x);
   assertDtype('toF32', x, 'f16');
   return record(castRaw(x, 'f32'), 'toF32', [x], (g) => [toF16(g)]);
+}
+
+/**
+ * f16 copies of many f32 tensors in a few launches (k per launch, as many as the storage-binding
+ * limit allows): the same bits as toF16 on each, no gradient recorded — for ops that route their
+ * gradients to the f32 originals themselves (linearHalf's `w16`: a step's weights cast once).
+ */
+export function toF16Many(xs: readonly Tensor[]): Tensor[] {
+  for (const x of xs) {
+    assertLive('toF16Many', x);
+    assertDtype('toF16Many', x, 'f32');
+  }
+  const out = xs.map((x) => empty(x.shape, 'f16', x.backend));
+  const gpu = xs.map((x, i) => i).filter((i) => xs[i]!.backend === 'gpu' && xs[i]!.size > 0);
+  for (const [i, x] of xs.entries()) {
+    if (x.backend === 'cpu') (out[i]!.cpu as Float64Array).set(toF16Ref(x.cpu!));
+  }
+  for (const grp of chunks(gpu, slotsPerLaunch(2, 0))) {
+    const ps: number[] = [];
+    let e = 0;
+    for (const i of grp) ps.push(xs[i]!.size, (e += Math.ceil(xs[i]!.size / 2)));
+    launch(castF32ToF16Many(grp.length), grp.flatMap((i) => [xs[i]!, out[i]!]), grid1d(Math.ceil(e / CAST_WG)), ps, 'toF16Many');
+  }
+  return out;
 }

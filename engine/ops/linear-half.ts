@@ -12,7 +12,9 @@ import { assertDtype, assertLive, Tensor, view } from '../tensor.ts';
 import { toF16 } from './cast.ts';
 import { matmulRaw } from './matmul.ts';
 
-export function linearHalf(x: Tensor, w: Tensor): Tensor {
+/** `wHalf`, where given, is f16(W) made beforehand (toF16Many: a step's weights cast in a few launches);
+ * the op then reads it instead of casting W, and keeps it for its backward. */
+export function linearHalf(x: Tensor, w: Tensor, wHalf?: Tensor): Tensor {
   assertLive('linearHalf', x, w);
   assertDtype('linearHalf', x, 'f32');
   assertDtype('linearHalf', w, 'f32');
@@ -20,9 +22,15 @@ export function linearHalf(x: Tensor, w: Tensor): Tensor {
   if (x.rank < 1 || w.rank !== 2 || K !== w.shape[1]) {
     throw new Error(`linearHalf: x [${x.shape.join(', ')}] does not match W [${w.shape.join(', ')}] (expected x [..., in], W [out, in])`);
   }
+  if (wHalf) {
+    assertLive('linearHalf', wHalf);
+    assertDtype('linearHalf', wHalf, 'f16');
+    if (wHalf.shape.join(',') !== w.shape.join(',')) throw new Error(`linearHalf: f16(W) [${wHalf.shape.join(', ')}] is not W's shape [${w.shape.join(', ')}]`);
+  }
   const N = w.shape[0]!;
   const rows = x.size / Math.max(1, K);
-  const [x16, w16] = noGrad(() => [toF16(x), toF16(w)]);
+  const x16 = noGrad(() => toF16(x));
+  const w16 = wHalf ?? noGrad(() => toF16(w));
   const x2 = view(x16, [rows, K]);
   const y2 = matmulRaw(x2, w16, false, true, 'f32');
   const y = view(y2, [...x.shape.slice(0, -1), N]);
@@ -49,10 +57,10 @@ export function linearHalf(x: Tensor, w: Tensor): Tensor {
     [x16, w16],
   );
   if (!out.requiresGrad) {
-    // nothing recorded (no gradient wanted): the f16 copies are not needed past the product
+    // nothing recorded (no gradient wanted): the f16 copies made here are not needed past the product
     x2.dispose();
     x16.dispose();
-    w16.dispose();
+    if (!wHalf) w16.dispose();
   }
   return out;
 }

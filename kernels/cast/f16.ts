@@ -3,7 +3,7 @@
 // subnormals, while these give round-to-nearest-even, overflow to ±Inf, exact subnormals and quiet
 // NaNs on every adapter, the same values as engine/half.ts on the host. Packed words (two f16 per
 // u32, element 2i in the low half) need no shader-f16 feature.
-import { f16Kernel, kernel } from '../kernel.ts';
+import { f16Kernel, kernel, memoKernel } from '../kernel.ts';
 
 export const CAST_WG = 256;
 
@@ -93,3 +93,40 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     ['r', 'rw'],
   ),
 );
+
+/** Up to `k` casts f32 → f16 in one launch: slot s binds x_s, y_s; the slots' output words lie end to
+ * end in one index space (p.e_s = end of slot s in words, p.n_s = its element count). The same bits as
+ * castF32ToF16 on each. */
+export const castF32ToF16Many = memoKernel(function castF32ToF16Many(k: number) {
+  const slots = Array.from({ length: k }, (_, s) => s);
+  const decl = slots
+    .map((s) => `@group(0) @binding(${1 + 2 * s}) var<storage, read> x${s}: array<u32>;\n@group(0) @binding(${2 + 2 * s}) var<storage, read_write> y${s}: array<u32>;`)
+    .join('\n');
+  const body = slots
+    .map(
+      (s) => `${s ? 'else ' : ''}if (w < p.e${s}) {
+    let q = w${s ? ` - p.e${s - 1}` : ''};
+    let i = 2u * q;
+    let lo = f32ToF16Bits(x${s}[i]);
+    let hi = select(0u, f32ToF16Bits(x${s}[min(i + 1u, p.n${s} - 1u)]), i + 1u < p.n${s});
+    y${s}[q] = lo | (hi << 16u);
+  }`,
+    )
+    .join(' ');
+  return f16Kernel(
+    kernel(
+      `cast_f32_to_f16_many_${k}`,
+      /* wgsl */ `
+struct P { ${slots.map((s) => `n${s}: u32, e${s}: u32`).join(', ')} }
+@group(0) @binding(0) var<uniform> p: P;
+${decl}
+${F32_TO_F16_BITS}
+@compute @workgroup_size(${CAST_WG})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>) {
+  let w = gid.x + gid.y * nw.x * ${CAST_WG}u;
+  ${body}
+}`,
+      slots.flatMap(() => ['r', 'rw'] as const),
+    ),
+  );
+});

@@ -22,8 +22,8 @@ import {
   type Tensor,
 } from '../../engine/index.ts';
 import { threeTokenCE } from '../../engine/losses/index.ts';
-import { hiddenRows, forwardHidden, forwardRows, labelLogits, lmLoss, noDecayParams, trainableParams, type Llama } from '../../models/llama.ts';
-import { PRECISIONS, type Precision } from '../../models/mixed-precision.ts';
+import { halfPrecisionWeights, hiddenRows, forwardHidden, forwardRows, labelLogits, lmLoss, noDecayParams, trainableParams, type Llama } from '../../models/llama.ts';
+import { PRECISIONS, withHalfWeights, type Precision } from '../../models/mixed-precision.ts';
 import { buildBatch, type LmSeq, type RelevanceSeq, type Seq, type TranslationSeq } from './batch.ts';
 import { interleave } from './interleave.ts';
 import { smoothedTargets, type Triple } from './label-smoothing.ts';
@@ -153,6 +153,12 @@ export type SftStepInputs = Pick<SftInputs, 'model' | 'labelIds' | 'padId' | 'cf
  * every position. Each sub-batch is padded to its own longest sample.
  */
 export function stepLoss(inp: SftStepInputs, seqs: Seq[], step: number): { loss: Tensor; tokens: number; dispose(): void } {
+  // mixed precision: the step's f16 weights are cast once, up front (withHalfWeights), not per product
+  if ((inp.cfg.precision ?? 'f32') !== 'f32') return withHalfWeights(halfPrecisionWeights(inp.model), () => stepLossIn(inp, seqs, step));
+  return stepLossIn(inp, seqs, step);
+}
+
+function stepLossIn(inp: SftStepInputs, seqs: Seq[], step: number): { loss: Tensor; tokens: number; dispose(): void } {
   const { model, cfg } = inp;
   const precision = cfg.precision ?? 'f32';
   const dropoutSeed = stepDropoutSeed(cfg.seed, step);

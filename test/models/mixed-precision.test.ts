@@ -5,8 +5,8 @@ import { describe, expect, it } from 'vitest';
 import * as E from '../../engine/index.ts';
 import { lmCrossEntropy } from '../../engine/losses/index.ts';
 import { makeConfig } from '../../models/llama-config.ts';
-import { addLora, disposeLlama, forwardHidden, hiddenRows, initLlama, llamaOnBackend, lmLogits, namedTensors, trainableParams, type Llama } from '../../models/llama.ts';
-import type { Precision } from '../../models/mixed-precision.ts';
+import { addLora, disposeLlama, forwardHidden, halfPrecisionWeights, hiddenRows, initLlama, llamaOnBackend, lmLogits, namedTensors, trainableParams, type Llama } from '../../models/llama.ts';
+import { withHalfWeights, type Precision } from '../../models/mixed-precision.ts';
 import { buildBatch, type LmSeq } from '../../pipeline/train/batch.ts';
 import { runSft, sftStep, type SftConfig } from '../../pipeline/train/sft.ts';
 import { cpuBatch } from '../../bench/e2e-model.ts';
@@ -157,4 +157,31 @@ describe('mixed-f16 training (tiny preset, 16 random sequences of 32 tokens, V 3
     E.zeroGrad(ps);
     disposeLlama(m);
   });
+});
+
+describe('mixed-f16 with the step\'s weights cast up front (withHalfWeights)', () => {
+  for (const lora of [false, true]) {
+    it(`${lora ? 'LoRA on q/v' : 'full'}: loss and every gradient bit for bit those of casting each weight where it is multiplied, in fewer dispatches`, async () => {
+      const V = 97;
+      const m = initLlama(makeConfig('tiny', V), 5);
+      if (lora) addLora(m, { r: 4, alpha: 8, dropout: 0, targets: ['q', 'v'] }, 6);
+      const batch = buildBatch(seqs(3, 11, V, 43), 0, 11);
+      const run = async (upFront: boolean) => {
+        const d0 = E.dispatchCount();
+        const r = upFront ? await withHalfWeights(halfPrecisionWeights(m), () => lossAndGrads(m, batch, 'mixed-f16')) : await lossAndGrads(m, batch, 'mixed-f16');
+        return { ...r, dispatches: E.dispatchCount() - d0 };
+      };
+      const each = await run(false);
+      const front = await run(true);
+      expect(front.loss).toBe(each.loss);
+      expect(front.grads.length).toBe(each.grads.length);
+      front.grads.forEach((g, i) => expect(Array.from(g)).toEqual(Array.from(each.grads[i]!)));
+      // 2 layers × 7 projections (less the LoRA ones) + the tied head: one cast each, now a few launches
+      const weights = halfPrecisionWeights(m).length;
+      expect(weights).toBe(2 * (lora ? 5 : 7) + 1);
+      expect(front.dispatches).toBeLessThan(each.dispatches - weights + 5);
+      batch.dispose();
+      disposeLlama(m);
+    });
+  }
 });
