@@ -11,13 +11,15 @@
 //         other op needs an f16 kernel.
 // The f16 gradients are what can overflow (or flush to zero), hence dynamic loss scaling
 // (engine/optim/loss-scale.ts) in the training loop.
-import { linear, linearHalf, toF16Many, type Tensor } from '../engine/index.ts';
+import { linear, linearHalf, noGrad, toF16, toF16Many, type Tensor } from '../engine/index.ts';
 
 export type Precision = 'f32' | 'mixed-f16';
 export const PRECISIONS: readonly Precision[] = ['f32', 'mixed-f16'];
 
-/** f16 copies of the weights a step multiplies, while withHalfWeights runs (null otherwise). */
+/** f16 copies of the weights a step multiplies, while withHalfWeights runs (null otherwise), and of the
+ * inputs multiplied so far (q, k and v share theirs, as gate and up do: one cast each). */
 let halfCopies: Map<Tensor, Tensor> | null = null;
+let halfInputs: Map<Tensor, Tensor> | null = null;
 
 /**
  * Runs `fn` with f16 copies of `weights` made up front in a few launches (toF16Many), which denseT
@@ -26,13 +28,15 @@ let halfCopies: Map<Tensor, Tensor> | null = null;
  * belong to the caller's scope (linearHalf keeps them for the backward); the bits are toF16's.
  */
 export function withHalfWeights<T>(weights: readonly Tensor[], fn: () => T): T {
+  // the cache of inputs keys on tensor identity: an input is not changed in place while it is in use
   const copies = toF16Many(weights);
-  const prev = halfCopies;
+  const prev = [halfCopies, halfInputs] as const;
   halfCopies = new Map(weights.map((w, i) => [w, copies[i]!]));
+  halfInputs = new Map();
   try {
     return fn();
   } finally {
-    halfCopies = prev;
+    [halfCopies, halfInputs] = prev;
   }
 }
 
@@ -41,5 +45,7 @@ export function denseT(x: Tensor, w: Tensor, precision: Precision = 'f32'): Tens
   if (precision === 'f32') return linear(x, w);
   if (precision !== 'mixed-f16') throw new Error(`denseT: precision "${precision}" is not one of ${PRECISIONS.join(', ')}`);
   const w16 = halfCopies?.get(w);
-  return linearHalf(x, w, w16 && !w16.disposed ? w16 : undefined);
+  let x16 = halfInputs?.get(x);
+  if (halfInputs && (!x16 || x16.disposed)) halfInputs.set(x, (x16 = noGrad(() => toF16(x))));
+  return linearHalf(x, w, w16 && !w16.disposed ? w16 : undefined, x16);
 }

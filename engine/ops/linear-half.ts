@@ -12,9 +12,10 @@ import { assertDtype, assertLive, Tensor, view } from '../tensor.ts';
 import { toF16 } from './cast.ts';
 import { matmulRaw } from './matmul.ts';
 
-/** `wHalf`, where given, is f16(W) made beforehand (toF16Many: a step's weights cast in a few launches);
- * the op then reads it instead of casting W, and keeps it for its backward. */
-export function linearHalf(x: Tensor, w: Tensor, wHalf?: Tensor): Tensor {
+/** `wHalf` / `xHalf`, where given, are f16(W) / f16(x) made beforehand (toF16Many: a step's weights cast
+ * in a few launches; one cast of an input several projections share); the op then reads them instead of
+ * casting, and keeps them for its backward. */
+export function linearHalf(x: Tensor, w: Tensor, wHalf?: Tensor, xHalf?: Tensor): Tensor {
   assertLive('linearHalf', x, w);
   assertDtype('linearHalf', x, 'f32');
   assertDtype('linearHalf', w, 'f32');
@@ -27,9 +28,14 @@ export function linearHalf(x: Tensor, w: Tensor, wHalf?: Tensor): Tensor {
     assertDtype('linearHalf', wHalf, 'f16');
     if (wHalf.shape.join(',') !== w.shape.join(',')) throw new Error(`linearHalf: f16(W) [${wHalf.shape.join(', ')}] is not W's shape [${w.shape.join(', ')}]`);
   }
+  if (xHalf) {
+    assertLive('linearHalf', xHalf);
+    assertDtype('linearHalf', xHalf, 'f16');
+    if (xHalf.shape.join(',') !== x.shape.join(',')) throw new Error(`linearHalf: f16(x) [${xHalf.shape.join(', ')}] is not x's shape [${x.shape.join(', ')}]`);
+  }
   const N = w.shape[0]!;
   const rows = x.size / Math.max(1, K);
-  const x16 = noGrad(() => toF16(x));
+  const x16 = xHalf ?? noGrad(() => toF16(x));
   const w16 = wHalf ?? noGrad(() => toF16(w));
   const x2 = view(x16, [rows, K]);
   const y2 = matmulRaw(x2, w16, false, true, 'f32');
@@ -59,7 +65,7 @@ export function linearHalf(x: Tensor, w: Tensor, wHalf?: Tensor): Tensor {
   if (!out.requiresGrad) {
     // nothing recorded (no gradient wanted): the f16 copies made here are not needed past the product
     x2.dispose();
-    x16.dispose();
+    if (!xHalf) x16.dispose();
     if (!wHalf) w16.dispose();
   }
   return out;
