@@ -1,10 +1,12 @@
 // Fused causal/padded multi-head (and grouped-query) attention. The forward never materialises the
 // T×S score matrix: kernels/attention/forward-rows.ts streams keys with an online softmax and saves
 // the log-sum-exp; the backward recomputes P from Q, K and the LSE (kernels/attention/backward-rows.ts).
-// Three kernel variants compute the same thing: 'rows' (one query or key row per invocation, every
+// Four kernel variants compute the same thing: 'rows' (one query or key row per invocation, every
 // invocation loading what it reads), 'subgroup' (rows a subgroup shares loaded once per subgroup:
-// CPU adapters) and 'flash' (tiles of keys or queries staged in workgroup memory once per workgroup:
-// hardware GPUs); see attentionVariantFor for the choice.
+// CPU adapters), 'subgroup-ds' (its forward; a backward that writes dS in the dK/dV pass and reads it
+// for dQ, kernels/attention/backward-scores.ts, while that buffer stays under ATTN_SCORES_MAX_BYTES)
+// and 'flash' (tiles of keys or queries staged in workgroup memory once per workgroup: hardware
+// GPUs); see attentionVariantFor for the choice.
 // On the cpu backend both directions are the float64 naive reference (engine/reference/attention.ts),
 // which is what gradcheck and gpucheck compare against.
 import { record } from '../autograd.ts';
@@ -21,6 +23,7 @@ import { engineSwitch } from '../switches.ts';
 import { randn } from '../create.ts';
 import { attentionBackwardDkv, attentionBackwardDq, attentionBackwardPrep } from '../../kernels/attention/backward-rows.ts';
 import { attentionBackwardDkvSubgroup, attentionBackwardDqSubgroup } from '../../kernels/attention/backward-subgroup.ts';
+import { attentionBackwardDqScores } from '../../kernels/attention/backward-scores.ts';
 import { ATTN_WG } from '../../kernels/attention/common.ts';
 import { attentionBackwardRef, attentionRef, type AttnDims } from '../reference/attention.ts';
 import type { Param } from '../runtime.ts';
@@ -66,14 +69,39 @@ function checkAttention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOpts): A
   return { B, T, S, H, Hkv, Dh, causal: opts.causal ?? true, scale, offset };
 }
 
-export type AttentionVariant = 'rows' | 'subgroup' | 'flash';
-export const ATTENTION_VARIANTS: readonly AttentionVariant[] = ['rows', 'subgroup', 'flash'];
+export type AttentionVariant = 'rows' | 'subgroup' | 'subgroup-ds' | 'flash';
+export const ATTENTION_VARIANTS: readonly AttentionVariant[] = ['rows', 'subgroup', 'subgroup-ds', 'flash'];
+
+/**
+ * Largest dS buffer ([B, H, T, S rounded up to 4] f32) the 'subgroup-ds' backward allocates; above it
+ * that variant's backward is the two recomputing passes of 'subgroup' (same math). 64 MiB holds
+ * B1 H12 T1024 S1024 (48 MiB) and the SFT step's B16 H4 T112 (3.2 MiB).
+ */
+export const ATTN_SCORES_MAX_BYTES = 64 * 2 ** 20;
+let scoresMaxBytes = ATTN_SCORES_MAX_BYTES;
+
+/** Sets the dS budget of 'subgroup-ds' (tests reach its fallback with 0); null restores ATTN_SCORES_MAX_BYTES. */
+export function setAttentionScoresMaxBytes(n: number | null): void {
+  if (n !== null && !(Number.isInteger(n) && n >= 0)) throw new Error(`setAttentionScoresMaxBytes: ${n} is not a byte count`);
+  scoresMaxBytes = n ?? ATTN_SCORES_MAX_BYTES;
+}
+
+/** Bytes of the dS buffer of the 'subgroup-ds' backward. */
+export function attentionScoresBytes(d: Pick<AttnDims, 'B' | 'H' | 'T' | 'S'>): number {
+  return d.B * d.H * d.T * Math.ceil(d.S / 4) * 16;
+}
+
+/** 'subgroup-ds' needs the subgroup kernels and 9 storage buffers in its dK/dV pass. */
+function scoresUsable(): boolean {
+  return subgroupKernelsUsable(ATTN_WG) && (gpuSync().info.limits.maxStorageBuffersPerShaderStage ?? 8) >= 9;
+}
 
 let override: AttentionVariant | null = null;
 
 function checkVariant(v: string, where: string): AttentionVariant {
   if (!ATTENTION_VARIANTS.includes(v as AttentionVariant)) throw new Error(`${where}: unknown attention variant "${v}" (one of ${ATTENTION_VARIANTS.join(', ')})`);
-  if (v === 'subgroup' && !subgroupKernelsUsable(ATTN_WG)) throw new Error(`${where}: the subgroup attention kernels need a fixed subgroup size dividing ${ATTN_WG}, which ${gpuSync().info.adapter} lacks`);
+  if ((v === 'subgroup' || v === 'subgroup-ds') && !subgroupKernelsUsable(ATTN_WG)) throw new Error(`${where}: the subgroup attention kernels need a fixed subgroup size dividing ${ATTN_WG}, which ${gpuSync().info.adapter} lacks`);
+  if (v === 'subgroup-ds' && !scoresUsable()) throw new Error(`${where}: 'subgroup-ds' needs 9 storage buffers per shader stage, which ${gpuSync().info.adapter} lacks`);
   return v as AttentionVariant;
 }
 
@@ -84,11 +112,22 @@ export function setAttentionVariant(v: AttentionVariant | null): void {
 
 /** The variants this adapter can run. */
 export function attentionVariants(): AttentionVariant[] {
-  return ATTENTION_VARIANTS.filter((v) => v !== 'subgroup' || subgroupKernelsUsable(ATTN_WG));
+  return ATTENTION_VARIANTS.filter((v) => (v === 'subgroup' ? subgroupKernelsUsable(ATTN_WG) : v === 'subgroup-ds' ? scoresUsable() : true));
 }
 
 /**
- * The fixed rule: on CPU adapters the kernel family (subgroup where the adapter has fixed subgroups;
+ * The kernel family's variant: 'rows' without fixed subgroups, else 'subgroup-ds' where it can run
+ * (lavapipe, causal, wall ms per backward, subgroup → subgroup-ds: B16 H4/2 T112 D16 4.22 → 3.77,
+ * D32 7.92 → 6.90, D64 15.30 → 12.73; B1 H12 T512 D32 25.2 → 23.6, D64 48.7 → 40.3; B4 H8 T128 D128
+ * 24.1 → 18.2), else 'subgroup'.
+ */
+function subgroupFamilyVariant(): AttentionVariant {
+  if (subgroupKernelSize(ATTN_WG) === null) return 'rows';
+  return scoresUsable() ? 'subgroup-ds' : 'subgroup';
+}
+
+/**
+ * The fixed rule: on CPU adapters the kernel family (subgroup-ds or subgroup where the adapter has fixed subgroups;
  * measured on lavapipe, B1 H12 T512 D64 causal, adapter-thread CPU: forward 221 → 30 ms, backward
  * 521 → 122 ms against the row kernels), whose lanes are SIMD lanes of one CPU thread and for which
  * workgroup memory and barriers are pure overhead (flash there, same shape, loaded machine: forward
@@ -97,7 +136,7 @@ export function attentionVariants(): AttentionVariant[] {
  * once per row and keep 4 invocations per row busy — not yet measured on one.
  */
 export function chooseAttentionVariant(): AttentionVariant {
-  if (gpuSync().info.isSoftware) return subgroupKernelSize(ATTN_WG) === null ? 'rows' : 'subgroup';
+  if (gpuSync().info.isSoftware) return subgroupFamilyVariant();
   return 'flash';
 }
 
@@ -116,7 +155,7 @@ export function attentionVariantFor(d: AttnDims): AttentionVariant {
   const env = engineSwitch('CSRM_ATTENTION');
   if (env !== undefined) return checkVariant(env, 'CSRM_ATTENTION');
   const family = forcedKernelFamily();
-  if (family !== null) return subgroupKernelSize(ATTN_WG) === null ? 'rows' : 'subgroup';
+  if (family !== null) return subgroupFamilyVariant();
   const tuned = tunedChoice('attention', attentionBucket(d)) as AttentionVariant | undefined;
   // a cache written by another version or device setup may name a variant this one cannot run
   if (tuned !== undefined && attentionVariants().includes(tuned)) return tuned;
@@ -181,7 +220,7 @@ function attentionForwardWith(variant: AttentionVariant, q: Tensor, k: Tensor, v
   }
   // without key lengths the mask reads no lengths; q stands in for the unused binding
   const SG = gpuSync().info.subgroupSize!;
-  const kern = variant === 'flash' ? attentionForwardFlash(d.Dh) : variant === 'subgroup' ? attentionForwardSubgroup(d.Dh, SG) : attentionForwardRows(d.Dh);
+  const kern = variant === 'flash' ? attentionForwardFlash(d.Dh) : variant === 'rows' ? attentionForwardRows(d.Dh) : attentionForwardSubgroup(d.Dh, SG);
   const rows = variant === 'flash' ? flashQueryShape(d.Dh).rows : ATTN_WG;
   launch(kern, [q, k, v, lens ?? q, o, lse], [Math.ceil(d.T / rows), d.H, d.B], params(d, !!lens), 'attention');
   return [o, lse];
@@ -211,13 +250,23 @@ function attentionBackwardWith(variant: AttentionVariant, ...[q, k, v, lens, o, 
   const ld = empty([d.B, d.H, d.T, 2], 'f32', 'gpu');
   const SG = gpuSync().info.subgroupSize!;
   const flash = variant === 'flash';
+  if (variant === 'subgroup-ds' && attentionScoresBytes(d) > scoresMaxBytes) variant = 'subgroup';
+  if (variant === 'subgroup-ds') {
+    if (q.size > 0) launch(attentionBackwardPrep(d.Dh), [o, dout, lse, ld], [Math.ceil(d.T / ATTN_WG), d.H, d.B], P, op);
+    const ds = empty([attentionScoresBytes(d) / 4], 'f32', 'gpu');
+    if (k.size > 0) launch(attentionBackwardDkvSubgroup(d.Dh, SG, true), [q, k, v, dout, ld, L, dk, dv, ds], [Math.ceil(d.S / ATTN_WG), d.Hkv, d.B], P, op);
+    if (q.size > 0) launch(attentionBackwardDqScores(d.Dh, SG), [k, ds, L, dq], [Math.ceil(d.T / ATTN_WG), d.H, d.B], P, op);
+    ds.dispose();
+    ld.dispose();
+    return [dq, dk, dv];
+  }
   if (q.size > 0) {
     launch(attentionBackwardPrep(d.Dh), [o, dout, lse, ld], [Math.ceil(d.T / ATTN_WG), d.H, d.B], P, op);
     const dqK = variant === 'flash' ? attentionBackwardDqFlash(d.Dh) : variant === 'subgroup' ? attentionBackwardDqSubgroup(d.Dh, SG) : attentionBackwardDq(d.Dh);
     launch(dqK, [q, k, v, dout, ld, L, dq], [Math.ceil(d.T / (flash ? flashQueryShape(d.Dh).rows : ATTN_WG)), d.H, d.B], P, op);
   }
   // with T = 0 this writes zeros: no query sees any key
-  const dkvK = variant === 'flash' ? attentionBackwardDkvFlash(d.Dh) : variant === 'subgroup' ? attentionBackwardDkvSubgroup(d.Dh, SG) : attentionBackwardDkv(d.Dh);
+  const dkvK = variant === 'flash' ? attentionBackwardDkvFlash(d.Dh) : variant === 'subgroup' ? attentionBackwardDkvSubgroup(d.Dh, SG, false) : attentionBackwardDkv(d.Dh);
   if (k.size > 0) launch(dkvK, [q, k, v, dout, ld, L, dk, dv], [Math.ceil(d.S / (flash ? flashKeyShape(d.Dh).rows : ATTN_WG)), d.Hkv, d.B], P, op);
   ld.dispose();
   return [dq, dk, dv];

@@ -54,8 +54,13 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(subgroup_invocat
   );
 });
 
-/** dK and dV, one lane per key row, queries (of every head of the group) in blocks. Grid: (ceil(S / WG), Hkv, B). */
-export const attentionBackwardDkvSubgroup = memoKernel(function attentionBackwardDkvSubgroup(Dh: number, SG: number): Kernel {
+/**
+ * dK and dV, one lane per key row, queries (of every head of the group) in blocks. Grid: (ceil(S / WG), Hkv, B).
+ * With `writeScores`, also dS_ij (unscaled) into `ds` [B, H, T, S4] (S4 = S rounded up to 4; see
+ * backward-scores.ts, whose dQ then reads them instead of recomputing P and dP); only the pairs this
+ * pass visits are written — every visible one — and the reader masks the rest.
+ */
+export const attentionBackwardDkvSubgroup = memoKernel(function attentionBackwardDkvSubgroup(Dh: number, SG: number, writeScores: boolean): Kernel {
   const DH4 = Dh / 4;
   const QB = attentionKeyBlock(Dh, SG);
   const blk = blockLayout(QB, DH4, SG);
@@ -72,12 +77,13 @@ export const attentionBackwardDkvSubgroup = memoKernel(function attentionBackwar
     body.push(`  let seen = i0 + ${i}u >= start && i0 + ${i}u < p.T;`);
     body.push(`  let pij = select(0.0, exp(hsum(s4) - st.x), seen);`);
     body.push(`  let ds = pij * (hsum(dp4) - st.y);`);
+    if (writeScores) body.push(`  if (gid.x < p.S) { dsOut[((b * p.H + h) * p.T + i0 + ${i}u) * S4 + j] = ds; }`);
     body.push(unroll(DH4, (d) => `av[${d}] = fma(vec4<f32>(pij), ${blk.get('gb', i, d)}, av[${d}]); ak[${d}] = fma(vec4<f32>(ds), ${blk.get('qb', i, d)}, ak[${d}]);`));
     body.push('}');
   }
   return kernel(
-    `attention_bwd_dkv_subgroup_d${Dh}_sg${SG}`,
-    /* wgsl */ `${HEAD(ATTN_DKV_BINDINGS)}
+    `attention_bwd_dkv_subgroup_d${Dh}_sg${SG}${writeScores ? '_ds' : ''}`,
+    /* wgsl */ `${HEAD(ATTN_DKV_BINDINGS)}${writeScores ? '\n@group(0) @binding(9) var<storage, read_write> dsOut: array<f32>;' : ''}
 ${ATTN_HELPERS(DH4)}
 @compute @workgroup_size(${ATTN_WG})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
@@ -86,7 +92,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(subgroup_invocat
   let b = gid.z;
   if (subgroupAll(gid.x >= p.S)) { return; } // a subgroup wholly past the last key row does nothing
   ${DKV_ROW_STATE(DH4)}
-  let startAll = subgroupMin(start);
+  let startAll = subgroupMin(start);${writeScores ? '\n  let S4 = (p.S + 3u) / 4u * 4u;' : ''}
   for (var g = 0u; g < p.group; g++) {
     let h = hk * p.group + g;
     for (var i0 = startAll; i0 < p.T; i0 += ${QB}u) {
@@ -97,6 +103,6 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(subgroup_invocat
     ${unroll(DH4, (d) => `dk[ko + ${d}u] = ak[${d}] * p.scale; dv[ko + ${d}u] = av[${d}];`)}
   }
 }`,
-    ['r', 'r', 'r', 'r', 'r', 'r', 'rw', 'rw'],
+    writeScores ? ['r', 'r', 'r', 'r', 'r', 'r', 'rw', 'rw', 'rw'] : ['r', 'r', 'r', 'r', 'r', 'r', 'rw', 'rw'],
   );
 });

@@ -36,7 +36,7 @@ describe('attention (flash kernels): tile edges against the float64 reference (r
 });
 
 describe('attention: every variant agrees', () => {
-  it('rows, subgroup (where the adapter has it) and flash give the same output to float rounding', async () => {
+  it('rows, subgroup and subgroup-ds (where the adapter has them) and flash give the same output to float rounding', async () => {
     const c: Case = { B: 1, T: 45, S: 77, H: 2, Hkv: 1, Dh: 64, causal: true, lens: null, offset: 40 };
     const [qi, ki, vi] = inputs(c) as CheckInput[];
     const outs: ArrayLike<number>[] = [];
@@ -49,11 +49,12 @@ describe('attention: every variant agrees', () => {
     for (const o of outs.slice(1)) expect(E.relErr(o, outs[0]!)).toBeLessThan(1e-5);
   });
   it('rejects an unknown variant, naming the choices', () => {
-    expect(() => E.setAttentionVariant('tiles' as E.AttentionVariant)).toThrow(/unknown attention variant "tiles" \(one of rows, subgroup, flash\)/);
+    expect(() => E.setAttentionVariant('tiles' as E.AttentionVariant)).toThrow(/unknown attention variant "tiles" \(one of rows, subgroup, subgroup-ds, flash\)/);
   });
   it('the fixed rule keeps the CPU adapters\' family and takes flash on hardware GPUs', () => {
     const info = gpuSync().info;
-    const want = info.isSoftware ? (E.subgroupKernelsUsable(32) ? 'subgroup' : 'rows') : 'flash';
+    const storage = info.limits.maxStorageBuffersPerShaderStage ?? 8;
+    const want = info.isSoftware ? (E.subgroupKernelsUsable(32) ? (storage >= 9 ? 'subgroup-ds' : 'subgroup') : 'rows') : 'flash';
     expect(E.chooseAttentionVariant()).toBe(want);
   });
 });

@@ -4,12 +4,14 @@ import { gradcheck, type CheckInput } from '../../engine/index.ts';
 import { attentionForwardRows } from '../../kernels/attention/forward-rows.ts';
 import { attentionBackwardDkv, attentionBackwardDq, attentionBackwardPrep } from '../../kernels/attention/backward-rows.ts';
 import { attentionBackwardDkvSubgroup, attentionBackwardDqSubgroup } from '../../kernels/attention/backward-subgroup.ts';
+import { attentionBackwardDqScores } from '../../kernels/attention/backward-scores.ts';
 import { ATTN_WG } from '../../kernels/attention/common.ts';
 import { attentionForwardSubgroup } from '../../kernels/attention/forward-subgroup.ts';
 import { attentionForwardFlash } from '../../kernels/attention/forward-flash.ts';
 import { attentionBackwardDkvFlash, attentionBackwardDqFlash } from '../../kernels/attention/backward-flash.ts';
 import { gpuSync } from '../../engine/device.ts';
 import { expectSteadyMemory } from '../util.ts';
+import { onLaunch } from '../../engine/runtime.ts';
 import { checkOnGpu, fn, inputs, label, randomCase, type Case } from './attention-cases.ts';
 
 // every kernel variant the adapter has (subgroup needs a fixed subgroup size; flash: attention-flash.test.ts adds tile edge cases)
@@ -49,6 +51,29 @@ describe('attention: float64 gradcheck of the reference path', () => {
       expect(gradcheck(fn(c), inputs(c)).ok).toBe(true);
     });
   }
+});
+
+describe.skipIf(!variants.includes('subgroup-ds'))('attention (subgroup-ds): dQ from the written dS, and its fallback over the dS budget', () => {
+  const c: Case = { B: 2, T: 29, S: 43, H: 4, Hkv: 2, Dh: 32, causal: true, lens: [43, 26], offset: 14 }; // S not a multiple of 4
+  afterAll(() => E.setAttentionScoresMaxBytes(null));
+  for (const budget of [null, 0] as const) {
+    it(budget === null ? 'within the budget the backward reads dS (kernel attention_bwd_dq_scores)' : 'with a budget of 0 the backward recomputes (kernel attention_bwd_dq_subgroup)', async () => {
+      E.setAttentionVariant('subgroup-ds');
+      E.setAttentionScoresMaxBytes(budget);
+      const ran = new Set<string>();
+      onLaunch((r) => ran.add(r.kernel.name.replace(/_d\d+_sg\d+.*$/, '')));
+      try {
+        await checkOnGpu(c);
+      } finally {
+        onLaunch(null);
+      }
+      expect(ran.has('attention_bwd_dq_scores')).toBe(budget === null);
+      expect(ran.has('attention_bwd_dq_subgroup')).toBe(budget !== null);
+    });
+  }
+  it('rejects a budget that is not a byte count', () => {
+    expect(() => E.setAttentionScoresMaxBytes(-1)).toThrow(/setAttentionScoresMaxBytes: -1 is not a byte count/);
+  });
 });
 
 describe('attention: masking edge cases', () => {
@@ -103,7 +128,7 @@ describe('attention: kernels, errors, memory', () => {
       for (const k of [attentionForwardRows(Dh), attentionBackwardPrep(Dh), attentionBackwardDq(Dh), attentionBackwardDkv(Dh)]) await E.precompile(k);
       for (const k of [attentionForwardFlash(Dh), attentionBackwardDqFlash(Dh), attentionBackwardDkvFlash(Dh)]) await E.precompile(k);
       if (SG !== null && E.subgroupKernelsUsable(ATTN_WG)) {
-        for (const k of [attentionForwardSubgroup(Dh, SG), attentionBackwardDqSubgroup(Dh, SG), attentionBackwardDkvSubgroup(Dh, SG)]) await E.precompile(k);
+        for (const k of [attentionForwardSubgroup(Dh, SG), attentionBackwardDqSubgroup(Dh, SG), attentionBackwardDkvSubgroup(Dh, SG, false), attentionBackwardDkvSubgroup(Dh, SG, true), attentionBackwardDqScores(Dh, SG)]) await E.precompile(k);
       }
     }
   });
