@@ -13,7 +13,8 @@ export const ENGINE_SWITCHES = {
   CSRM_AUTOTUNE_CACHE: 'where tuned choices are cached (default .bench-cache/autotune.json)',
   CSRM_KERNELS: 'rows | subgroup: the kernel family of ops that have both (default: subgroup on CPU adapters with fixed subgroups, kernel-family.ts)',
   CSRM_MATMUL_F16_OFF: 'f16 matmul variants to leave out, comma-separated (scripts/gpu-run.sh sets it to the subgroup-matrix variants whose float64 tests failed there)',
-  CSRM_ATTENTION: "rows | subgroup | flash: the attention kernels (default: the tuned choice, else today's family on CPU adapters and flash on hardware GPUs, ops/attention.ts)",
+  CSRM_ATTENTION: "rows | subgroup | subgroup-ds | flash: the attention kernels (default: the tuned choice, else today's family on CPU adapters and flash on hardware GPUs, ops/attention.ts)",
+  CSRM_BIND_GROUP_REUSE: '0: make every launch its own bind group (default: reuse them across launches, bind-groups.ts)',
 } as const;
 
 export type EngineSwitch = keyof typeof ENGINE_SWITCHES;
