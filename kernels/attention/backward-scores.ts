@@ -11,7 +11,7 @@
 // backward-subgroup.ts). Pairs the dK/dV pass did not visit hold stale values: they are selected
 // away (j ≥ the row's key end), never multiplied.
 import { kernel, type Kernel, memoKernel } from '../kernel.ts';
-import { ATTN_HELPERS, ATTN_PARAMS, ATTN_WG, blockLayout, unroll } from './common.ts';
+import { ATTN_HELPERS, ATTN_SUBGROUP_HEAD, ATTN_WG, blockLayout, unroll } from './common.ts';
 
 const range = (n: number) => [...Array(n).keys()];
 
@@ -33,13 +33,10 @@ export const attentionBackwardDqScores = memoKernel(function attentionBackwardDq
   for (const j of range(KB)) body.push(unroll(DH4, (d) => `acc[${d}] = fma(vec4<f32>(ds${j >> 2}[${j & 3}]), ${blk.get('kb', j, d)}, acc[${d}]);`));
   return kernel(
     `attention_bwd_dq_scores_d${Dh}_sg${SG}`,
-    /* wgsl */ `enable subgroups;
-diagnostic(off, subgroup_uniformity);
-${ATTN_PARAMS}
-@group(0) @binding(1) var<storage, read> k: array<vec4<f32>>;
+    /* wgsl */ `${ATTN_SUBGROUP_HEAD(`@group(0) @binding(1) var<storage, read> k: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> ds: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read> lens: array<i32>;
-@group(0) @binding(4) var<storage, read_write> dq: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read_write> dq: array<vec4<f32>>;`)}
 ${ATTN_HELPERS(DH4)}
 @compute @workgroup_size(${ATTN_WG})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {

@@ -8,13 +8,9 @@
 // Masked pairs get P = dS = 0. Lanes past the last row shadow it and do not write; the row loops run
 // to the subgroup's extreme bound (subgroupMax / subgroupMin), the same on every lane.
 import { kernel, type Kernel, memoKernel } from '../kernel.ts';
-import { attentionKeyBlock, ATTN_DKV_BINDINGS, ATTN_DQ_BINDINGS, ATTN_HELPERS, ATTN_PARAMS, ATTN_WG, blockLayout, DKV_ROW_STATE, DQ_ROW_STATE, unroll } from './common.ts';
+import { attentionKeyBlock, ATTN_DKV_BINDINGS, ATTN_DQ_BINDINGS, ATTN_HELPERS, ATTN_SUBGROUP_HEAD, ATTN_WG, blockLayout, DKV_ROW_STATE, DQ_ROW_STATE, unroll } from './common.ts';
 
 const range = (n: number) => [...Array(n).keys()];
-const HEAD = (bindings: string) => `enable subgroups;
-diagnostic(off, subgroup_uniformity);
-${ATTN_PARAMS}
-${bindings}`;
 
 /** dQ, one lane per query row, keys in blocks. Grid: (ceil(T / WG), H, B). */
 export const attentionBackwardDqSubgroup = memoKernel(function attentionBackwardDqSubgroup(Dh: number, SG: number): Kernel {
@@ -33,7 +29,7 @@ export const attentionBackwardDqSubgroup = memoKernel(function attentionBackward
   }
   return kernel(
     `attention_bwd_dq_subgroup_d${Dh}_sg${SG}`,
-    /* wgsl */ `${HEAD(ATTN_DQ_BINDINGS)}
+    /* wgsl */ `${ATTN_SUBGROUP_HEAD(ATTN_DQ_BINDINGS)}
 ${ATTN_HELPERS(DH4)}
 @compute @workgroup_size(${ATTN_WG})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
@@ -83,7 +79,7 @@ export const attentionBackwardDkvSubgroup = memoKernel(function attentionBackwar
   }
   return kernel(
     `attention_bwd_dkv_subgroup_d${Dh}_sg${SG}${writeScores ? '_ds' : ''}`,
-    /* wgsl */ `${HEAD(ATTN_DKV_BINDINGS)}${writeScores ? '\n@group(0) @binding(9) var<storage, read_write> dsOut: array<f32>;' : ''}
+    /* wgsl */ `${ATTN_SUBGROUP_HEAD(ATTN_DKV_BINDINGS)}${writeScores ? '\n@group(0) @binding(9) var<storage, read_write> dsOut: array<f32>;' : ''}
 ${ATTN_HELPERS(DH4)}
 @compute @workgroup_size(${ATTN_WG})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {

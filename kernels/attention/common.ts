@@ -98,6 +98,13 @@ fn queryStart(b: u32, j: u32) -> u32 {
 }
 fn hsum(v: vec4<f32>) -> f32 { return v.x + v.y + v.z + v.w; }`;
 
+/** The header of a kernel that runs on subgroups: the extension, the uniformity diagnostic off (the
+ * row loops run to subgroup-uniform bounds the analysis cannot see), the parameters and the bindings. */
+export const ATTN_SUBGROUP_HEAD = (bindings: string) => `enable subgroups;
+diagnostic(off, subgroup_uniformity);
+${ATTN_PARAMS}
+${bindings}`;
+
 export const ATTN_WG = 32;
 
 /** n copies of a statement with its index d as a literal. Loops over the head dim are written out

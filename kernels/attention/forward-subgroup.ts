@@ -12,7 +12,7 @@
 // subgroup's largest visible end. Grid: (ceil(T / WG), H, B); WG is a multiple of SG and SG is the
 // adapter's fixed subgroup size with lanes in local-index order (engine/device.ts probes both).
 import { kernel, type Kernel, memoKernel } from '../kernel.ts';
-import { attentionKeyBlock, ATTN_FWD_BINDINGS, ATTN_HELPERS, ATTN_PARAMS, ATTN_WG, blockLayout, FWD_ROW_STATE, FWD_ROW_WRITE, unroll } from './common.ts';
+import { attentionKeyBlock, ATTN_FWD_BINDINGS, ATTN_HELPERS, ATTN_SUBGROUP_HEAD, ATTN_WG, blockLayout, FWD_ROW_STATE, FWD_ROW_WRITE, unroll } from './common.ts';
 
 export const attentionForwardSubgroup = memoKernel(function attentionForwardSubgroup(Dh: number, SG: number): Kernel {
   const DH4 = Dh / 4;
@@ -40,12 +40,8 @@ export const attentionForwardSubgroup = memoKernel(function attentionForwardSubg
   for (const j of range(KB)) body.push(unroll(DH4, (d) => `acc[${d}] = fma(vec4<f32>(e${j}), ${blk.get('vb', j, d)}, acc[${d}]);`));
   return kernel(
     `attention_fwd_subgroup_d${Dh}_sg${SG}`,
-    // the key loop runs to subgroupMax(end): the same bound on every lane, which WGSL's uniformity
-    // analysis cannot see, so its subgroup-uniformity diagnostic is off
-    /* wgsl */ `enable subgroups;
-diagnostic(off, subgroup_uniformity);
-${ATTN_PARAMS}
-${ATTN_FWD_BINDINGS}
+    // the key loop runs to subgroupMax(end), the same bound on every lane (hence the header's diagnostic)
+    /* wgsl */ `${ATTN_SUBGROUP_HEAD(ATTN_FWD_BINDINGS)}
 ${ATTN_HELPERS(DH4)}
 @compute @workgroup_size(${ATTN_WG})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
