@@ -143,7 +143,14 @@ export function backward(root: Tensor, grad?: Tensor): void {
         const prev = !inp.requiresGrad ? undefined : inp.node ? grads.get(inp.id) : fresh.has(inp.id) ? (inp.grad ?? undefined) : undefined;
         return prev && prev.dtype === 'f32' && prev.gpu?.refs === 1 && ins.filter((x) => x === inp).length === 1 ? prev : null;
       });
-      const gs = intoEnabled && into.some((x) => x) ? t.node.backward(g, into) : t.node.backward(g);
+      let released = false;
+      const releaseG = () => {
+        if (released || g === external) return;
+        released = true;
+        g.dispose();
+      };
+      const gs = t.node.backward(g, intoEnabled && into.some((x) => x) ? into : undefined, releaseG);
+      if (released && gs.includes(g)) throw new Error(`backward of ${t.node.op}: the rule released its output gradient and then returned it`);
       const used = new Set<Tensor>();
       // A rule that passes g through (add, views) hands g itself to the first input that takes it,
       // where a copy would be exact: one dispatch and one buffer fewer. The caller's gradient is never handed on.
@@ -194,7 +201,7 @@ export function backward(root: Tensor, grad?: Tensor): void {
           }
         }
       });
-      if (g !== external && !moved) g.dispose();
+      if (g !== external && !moved && !released) g.dispose();
     }
     for (const g of grads.values()) if (g !== external) g.dispose();
   });

@@ -15,9 +15,11 @@ export interface GradNode {
    * Returns one gradient per input (null where an input needs none). Runs with grad recording off.
    * `into[j]`, where given, is input j's gradient so far (f32, its storage not shared): a rule may
    * add its gradient into it in place, bit for bit as add(into[j], gradient) would, and return
-   * into[j] itself; autograd then adds nothing.
+   * into[j] itself; autograd then adds nothing. `release()` frees g at once where the tape owns it
+   * (a no-op for the caller's gradient): a rule calls it when it no longer reads g — after casting it,
+   * say — so that g's storage is free for the rule's own temporaries; such a rule never returns g.
    */
-  backward: (g: Tensor, into?: readonly (Tensor | null)[]) => (Tensor | null)[];
+  backward: (g: Tensor, into?: readonly (Tensor | null)[], release?: () => void) => (Tensor | null)[];
   /** Intermediates the rule holds in its closure for the backward (not inputs), where they are large: savedTensors lists them. */
   held?: readonly Tensor[];
 }

@@ -4,7 +4,7 @@
 import { record } from '../autograd.ts';
 import { grid1d, launch } from '../runtime.ts';
 import { assertDtype, assertLive, empty, Tensor, type DType } from '../tensor.ts';
-import { CAST_WG, castF16ToF32, castF32ToF16, castF32ToF16Many } from '../../kernels/cast/f16.ts';
+import { CAST_WG, castF16ToF32, castF32ToF16, castF32ToF16Many, roundF32ToF16 } from '../../kernels/cast/f16.ts';
 import { chunks, slotsPerLaunch } from '../optim/group.ts';
 import { toF16Ref } from '../reference/cast.ts';
 
@@ -17,6 +17,22 @@ function castRaw(x: Tensor, to: DType): Tensor {
   }
   const k = to === 'f16' ? castF32ToF16 : castF16ToF32;
   launch(k, [x, out], grid1d(Math.ceil(Math.ceil(x.size / 2) / CAST_WG)), [x.size], to === 'f16' ? 'toF16' : 'toF32');
+  return out;
+}
+
+/** toF32(toF16(x)) in one pass, as f32: x's values rounded to f16 (nearest even, ±Inf beyond the
+ * range), no f16 copy made. Raw (no gradient): for backward rules that multiply f16-rounded values in
+ * f32 (linearHalf on adapters whose f16 products run on widened operands). */
+export function roundToF16Raw(x: Tensor): Tensor {
+  assertLive('roundToF16Raw', x);
+  assertDtype('roundToF16Raw', x, 'f32');
+  const out = empty(x.shape, 'f32', x.backend);
+  if (out.size === 0) return out;
+  if (x.backend === 'cpu') {
+    (out.cpu as Float64Array).set(toF16Ref(x.cpu!));
+    return out;
+  }
+  launch(roundF32ToF16, [x, out], grid1d(Math.ceil(x.size / CAST_WG)), [x.size], 'roundToF16');
   return out;
 }
 

@@ -7,10 +7,14 @@
 // also rounds dx and dW to f16 before widening them (toF16's backward), which this op skips: 2 fewer
 // dispatches per product (no f16 gradients written and widened) and gradients rounded once, in f32.
 // An overflowing f16(g) (loss scale too large) still gives Inf/NaN gradients, which the scaler sees.
+// Where the adapter's f16 products run on widened operands (variant 'widen', lavapipe), the backward
+// multiplies f16(g) held in f32 (one rounding pass, no f16 copy to widen twice): the same bits.
 import { noGrad, record } from '../autograd.ts';
 import { assertDtype, assertLive, Tensor, view } from '../tensor.ts';
-import { toF16 } from './cast.ts';
-import { matmulRaw } from './matmul.ts';
+import { roundToF16Raw, toF16, toF32 } from './cast.ts';
+import { matmulF16Widens, matmulRaw } from './matmul.ts';
+
+const castRawF32 = (t16: Tensor) => noGrad(() => toF32(t16));
 
 /** `wHalf` / `xHalf`, where given, are f16(W) / f16(x) made beforehand (toF16Many: a step's weights cast
  * in a few launches; one cast of an input several projections share); the op then reads them instead of
@@ -45,19 +49,31 @@ export function linearHalf(x: Tensor, w: Tensor, wHalf?: Tensor, xHalf?: Tensor)
     y,
     'linearHalf',
     [x, w],
-    (g) => {
-      const g16 = noGrad(() => toF16(g));
-      const g2 = view(g16, [rows, N]);
+    (g, _into, release) => {
+      const gv = view(g, [rows, N]);
+      // where both products run on widened operands ('widen'), f16(g) is made as f32 in one pass
+      // (roundToF16Raw): the same bits as widening an f16 copy, with one [rows, N] buffer fewer and
+      // two casts of it fewer (the LM head's g is the [tokens, vocab] logits gradient)
+      const wide = (!x.requiresGrad || matmulF16Widens(gv, w16, false, false)) && (!w.requiresGrad || matmulF16Widens(gv, x2, true, false));
+      const g2 = wide ? roundToF16Raw(gv) : noGrad(() => toF16(gv));
+      gv.dispose();
+      release?.(); // g is read only through g2 from here: its storage is free for the products' temporaries
+      const operand = (t16: Tensor) => (wide ? castRawF32(t16) : t16);
       let gx: Tensor | null = null;
       let gw: Tensor | null = null;
       if (x.requiresGrad) {
-        const t = matmulRaw(g2, w16, false, false, 'f32');
+        const w2 = operand(w16);
+        const t = matmulRaw(g2, w2, false, false, 'f32');
+        if (w2 !== w16) w2.dispose();
         gx = view(t, x.shape);
         t.dispose();
       }
-      if (w.requiresGrad) gw = matmulRaw(g2, x2, true, false, 'f32');
+      if (w.requiresGrad) {
+        const x32 = operand(x2);
+        gw = matmulRaw(g2, x32, true, false, 'f32');
+        if (x32 !== x2) x32.dispose();
+      }
       g2.dispose();
-      g16.dispose();
       return [gx, gw];
     },
     [x16, w16],

@@ -578,6 +578,12 @@ export function matmulLmGradRaw(z: Tensor, b: Tensor, tB: boolean, info: Tensor,
   return out;
 }
 
+/** Whether the f16 product of operands shaped as a and b (either dtype) runs on widened operands
+ * (variant 'widen') here: then f32 operands holding f16 values give its bits without the f16 copies. */
+export function matmulF16Widens(a: Tensor, b: Tensor, tA: boolean, tB: boolean): boolean {
+  return a.backend === 'gpu' && matmulF16VariantFor(dims(a, b, tA, tB)) === 'widen';
+}
+
 /** The raw kernel (no autograd). `outDtype` matters for f16 operands only (default f16). */
 export function matmulRaw(a: Tensor, b: Tensor, tA = false, tB = false, outDtype?: DType): Tensor {
   const d = dims(a, b, tA, tB);

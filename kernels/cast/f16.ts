@@ -94,6 +94,27 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   ),
 );
 
+/** y (f32) = x (f32) rounded to f16 and widened back, one element per invocation: the bits of
+ * castF16ToF32(castF32ToF16(x)) in one pass and without the f16 copy (an f16 product that runs on
+ * widened operands reads this directly). */
+export const roundF32ToF16 = kernel(
+  'round_f32_to_f16',
+  /* wgsl */ `
+struct P { n: u32 }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read> x: array<u32>;
+@group(0) @binding(2) var<storage, read_write> y: array<u32>;
+${F32_TO_F16_BITS}
+${F16_TO_F32_BITS}
+@compute @workgroup_size(${CAST_WG})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>) {
+  let i = gid.x + gid.y * nw.x * ${CAST_WG}u;
+  if (i >= p.n) { return; }
+  y[i] = f16ToF32Bits(f32ToF16Bits(x[i]));
+}`,
+  ['r', 'rw'],
+);
+
 /** Up to `k` casts f32 → f16 in one launch: slot s binds x_s, y_s; the slots' output words lie end to
  * end in one index space (p.e_s = end of slot s in words, p.n_s = its element count). The same bits as
  * castF32ToF16 on each. */

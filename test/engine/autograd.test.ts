@@ -87,6 +87,40 @@ describe('autograd', () => {
     expect(await values(c.grad)).toEqual([0.5, -1]);
   });
 
+  it('release() frees the rule\'s output gradient at once, never the caller\'s; returning it afterwards is an error', async () => {
+    // a rule that scales g into a new tensor, releasing g first when asked to
+    const scaled = (x: Tensor, releaseIt: boolean, log: { disposedInRule: boolean | null }) =>
+      record(noGrad(() => copy(x)), 'scaled', [x], (g, _into, release) => {
+        const out = noGrad(() => mulScalar(g, 2));
+        if (releaseIt) release?.();
+        log.disposedInRule = g.disposed;
+        return [out];
+      });
+    const x = tensor([1, -2, 3], [3], { requiresGrad: true });
+    const log = { disposedInRule: null as boolean | null };
+    backward(sumAll(scaled(mulScalar(x, 1), true, log)));
+    expect(log.disposedInRule).toBe(true); // the tape's gradient, freed inside the rule
+    expect(await values(x.grad)).toEqual([2, 2, 2]);
+    backward(sumAll(scaled(mulScalar(x, 1), false, log)));
+    expect(log.disposedInRule).toBe(false); // without the call, autograd frees it after the rule
+    expect(await values(x.grad)).toEqual([4, 4, 4]);
+    zeroGrad([x]);
+    // the caller's gradient: release() leaves it alone
+    const ext = tensor([0.5, -1, 2], [3]);
+    backward(scaled(x, true, log), ext);
+    expect(log.disposedInRule).toBe(false);
+    expect(await values(ext)).toEqual([0.5, -1, 2]);
+    expect(await values(x.grad)).toEqual([1, -2, 4]);
+    zeroGrad([x]);
+    // a pass-through rule that released g cannot hand it on
+    const bad = record(noGrad(() => copy(x)), 'bad', [x], (g, _into, release) => {
+      release?.();
+      return [g];
+    });
+    expect(() => backward(sumAll(mulScalar(bad, 1)))).toThrow(/bad: the rule released its output gradient and then returned it/);
+    zeroGrad([x]);
+  });
+
   it('one gradient for two intermediates: they share its storage (no copy); parameters never share a gradient\'s storage', async () => {
     // GPU tensors: a copy is a dispatch
     const x = tensor([1, -2, 3], [3], { requiresGrad: true });

@@ -26,6 +26,26 @@ describe('toF16 / toF32 forward', () => {
       else expect(Object.is(back[i], want[i]), `element ${i} (${v[i]}): ${back[i]} vs ${want[i]}`).toBe(true);
     }
   });
+  it('roundToF16Raw: the bits of toF32(toF16(x)) in f32, on the specials and on fresh random data of odd sizes', async () => {
+    const v = [
+      65504, 65519, 65520, -65520, 3.4e38, Infinity, -Infinity, NaN, 0, -0,
+      2 ** -24, 2 ** -25, 3 * 2 ** -25, 2 ** -26, 1e-8, -1e-7, 2 ** -14 - 2 ** -26, 6.1e-5,
+      1 + 2 ** -11, 1 + 3 * 2 ** -11, 1e-40, 0.1, -2049, 2049, 4097,
+    ];
+    const rand = Array.from({ length: 257 + 513 }, () => (r.uniform() - 0.5) * 2 ** Math.floor(r.uniform() * 40 - 25));
+    for (const data of [v, rand]) {
+      const x = E.tensor(data, [data.length]);
+      const got = await E.read(E.roundToF16Raw(x));
+      const want = await E.read(E.toF32(E.toF16(x)));
+      expect(E.roundToF16Raw(x).dtype).toBe('f32');
+      for (let i = 0; i < data.length; i++) {
+        if (Number.isNaN(want[i]!)) expect(got[i], `element ${i} (${data[i]})`).toBeNaN();
+        else expect(Object.is(got[i], want[i]), `element ${i} (${data[i]}): ${got[i]} vs ${want[i]}`).toBe(true);
+      }
+      const cpu = await E.read(E.roundToF16Raw(E.tensor(data, [data.length], { backend: 'cpu' })));
+      for (let i = 0; i < data.length; i++) if (!Number.isNaN(want[i]!)) expect(Object.is(cpu[i], want[i]), `cpu element ${i}`).toBe(true);
+    }
+  });
   it('widen every f16 value exactly and narrow it back to itself (all 65536 bit patterns)', async () => {
     const all = Array.from({ length: 0x10000 }, (_, h) => f16ToF32(h));
     const h = E.tensor(all, [all.length], { dtype: 'f16' });

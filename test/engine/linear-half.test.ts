@@ -9,6 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import * as E from '../../engine/index.ts';
 import { gpuSync } from '../../engine/device.ts';
 import { roundF16 } from '../../engine/half.ts';
+import { record } from '../../engine/autograd.ts';
 import { onLaunch } from '../../engine/runtime.ts';
 import { matmulRef } from '../../engine/reference/matmul.ts';
 import { expectSteadyMemory, randData, rng } from '../util.ts';
@@ -69,34 +70,51 @@ describe('linearHalf', () => {
     });
   }
 
-  it('forward: the bits of matmul(toF16(x), toF16(W), {transB, out: f32}); backward 2 dispatches fewer than that chain', async () => {
-    const x = E.tensor(xd, [B, T, K], { requiresGrad: true });
-    const w = E.tensor(wd, [N, K], { requiresGrad: true });
-    const g = E.tensor(gd, [B, T, N]);
-    // the kernels each pass launches (test/setup.ts's poison fills of new buffers left out)
-    const count = async (f: () => E.Tensor) => {
-      await E.sync();
-      const ops: string[] = [];
-      onLaunch((l) => void (l.op !== 'poison' && ops.push(l.op)));
-      const y = f();
-      const fwdOps = ops.splice(0);
-      E.backward(y, g);
-      onLaunch(null);
-      const out = { y: await E.read(y), fwd: fwdOps, bwd: ops };
-      y.dispose();
-      E.zeroGrad([x, w]);
-      return out;
-    };
-    const half = await count(() => E.linearHalf(x, w));
-    const chain = await count(() => E.matmul(E.toF16(x), E.toF16(w), { transB: true, out: 'f32' }));
-    expect(Array.from(half.y)).toEqual(Array.from(chain.y));
-    expect(half.fwd).toEqual(['toF16', 'toF16', 'matmul']);
-    expect(chain.fwd).toEqual(half.fwd);
-    // backward: the output gradient to f16 and the two products, without widening f16 dx and dW
-    expect(half.bwd).toEqual(['toF16', 'matmul', 'matmul']);
-    expect(chain.bwd).toEqual(['toF16', 'matmul', 'matmul', 'toF32', 'toF32']);
-    for (const t of [x, w, g]) t.dispose();
-  });
+  for (const variant of ['f16', 'widen'] as const) {
+    it(`${variant}: forward the bits of matmul(toF16(x), toF16(W), {transB, out: f32}), backward those of the f16 products of f16(g); fewer dispatches than that chain`, async (ctx) => {
+      if (!E.matmulF16Variants(gpuSync().info).includes(variant)) ctx.skip();
+      E.setMatmulVariant(variant);
+      const x = E.tensor(xd, [B, T, K], { requiresGrad: true });
+      const w = E.tensor(wd, [N, K], { requiresGrad: true });
+      const g = E.tensor(gd, [B, T, N]);
+      try {
+        // the kernels each pass launches (test/setup.ts's poison fills of new buffers left out)
+        const count = async (f: () => E.Tensor) => {
+          await E.sync();
+          const ops: string[] = [];
+          onLaunch((l) => void (l.op !== 'poison' && ops.push(l.op)));
+          const y = f();
+          const fwdOps = ops.splice(0);
+          E.backward(y, g);
+          onLaunch(null);
+          const out = { y: await E.read(y), fwd: fwdOps, bwd: ops, gx: await E.read(x.grad!), gw: await E.read(w.grad!) };
+          y.dispose();
+          E.zeroGrad([x, w]);
+          return out;
+        };
+        const half = await count(() => E.linearHalf(x, w));
+        const chain = await count(() => E.matmul(E.toF16(x), E.toF16(w), { transB: true, out: 'f32' }));
+        expect(Array.from(half.y)).toEqual(Array.from(chain.y));
+        expect(half.fwd).toEqual(variant === 'widen' ? ['toF16', 'toF16', 'toF32', 'toF32', 'matmul'] : ['toF16', 'toF16', 'matmul']);
+        expect(chain.fwd).toEqual(half.fwd);
+        // backward: f16(g) and the two products, without widening f16 dx and dW; on widened operands,
+        // f16(g) made as f32 in one pass and W, x widened for the products
+        expect(half.bwd).toEqual(variant === 'widen' ? ['roundToF16', 'toF32', 'matmul', 'toF32', 'matmul'] : ['toF16', 'matmul', 'matmul']);
+        if (variant === 'f16') expect(chain.bwd).toEqual(['toF16', 'matmul', 'matmul', 'toF32', 'toF32']);
+        expect(half.bwd.length, chain.bwd.join(' ')).toBeLessThanOrEqual(chain.bwd.length - 2);
+        // the gradients' bits: the f16 products of f16(g) with f16(W) and f16(x), f32 outputs
+        const want = E.noGrad(() => {
+          const [g16, w16, x16] = [E.toF16(E.reshape(g, [B * T, N])), E.toF16(w), E.toF16(E.reshape(x, [B * T, K]))];
+          return [E.matmul(g16, w16, { out: 'f32' }), E.matmul(g16, x16, { transA: true, out: 'f32' })];
+        });
+        expect(Array.from(half.gx)).toEqual(Array.from(await E.read(want[0]!)));
+        expect(Array.from(half.gw)).toEqual(Array.from(await E.read(want[1]!)));
+      } finally {
+        E.setMatmulVariant(null);
+        for (const t of [x, w, g]) t.dispose();
+      }
+    });
+  }
 
   it('an output gradient beyond the f16 range gives non-finite gradients (what the loss scaler detects)', async () => {
     const x = E.tensor(xd, [B, T, K], { requiresGrad: true });
@@ -118,6 +136,35 @@ describe('linearHalf', () => {
     const h = E.toF16(x);
     expect(() => E.linearHalf(h, w)).toThrow(/linearHalf/);
     for (const t of [x, w, h]) t.dispose();
+  });
+
+  it('frees a tape-owned output gradient once it is cast, before the products run (their temporaries may take its storage)', async () => {
+    const x = E.tensor(xd, [B, T, K], { requiresGrad: true });
+    const w = E.tensor(wd, [N, K], { requiresGrad: true });
+    for (const variant of E.MATMUL_F16_VARIANTS.filter((v) => v === 'f16' || v === 'widen')) {
+      E.setMatmulVariant(variant);
+      let g: E.Tensor | null = null;
+      const seen: boolean[] = [];
+      E.scope(() => {
+        const y = E.linearHalf(x, w);
+        // an identity whose rule makes the gradient linearHalf receives: owned by the tape, not the caller
+        const id = E.noGrad(() => E.mulScalar(y, 1));
+        const out = record(id, 'probe', [y], (gy) => [(g = E.noGrad(() => E.mulScalar(gy, 1)))]);
+        onLaunch((l) => void (g && l.kernel.name.startsWith('matmul') && seen.push(g.disposed)));
+        try {
+          E.backward(out, E.tensor(gd, [B, T, N]));
+        } finally {
+          onLaunch(null);
+        }
+      });
+      expect(seen.length, variant).toBe(2); // dx and dW
+      expect(seen, variant).toEqual([true, true]);
+      expect(relErr(await E.read(w.grad!), dw.c), variant).toBeLessThan(dw.bound + 1e-6);
+      E.zeroGrad([x, w]);
+    }
+    E.setMatmulVariant(null);
+    x.dispose();
+    w.dispose();
   });
 
   it('leaves no memory behind, with and without gradients', async () => {
