@@ -66,3 +66,70 @@ ${lanes
     ['r', 'rw'],
   );
 });
+
+/** Lanes of a column group in reduceStridedWide: lavapipe's SIMD width (its subgroup size). */
+export const RED_WIDE_LANES = 8;
+
+/**
+ * The same reduction with each invocation owning V columns (W floats each) spaced RED_WIDE_LANES
+ * apart: a group of RED_WIDE_LANES neighbouring invocations reads RED_WIDE_LANES·V·W contiguous
+ * floats of every row it visits (one vec4 per lane and load, side by side) instead of
+ * RED_WIDE_LANES·W. On a CPU adapter a subgroup's lanes run one loop together, so a row of a wide
+ * matrix (16 KiB at 4096 floats) costs it a new page per visit: wider visits mean fewer pages per
+ * byte. Invocation o: group g = o / L, lane l = o % L; g → (outer·chunk ac, column block b); lane l
+ * reads columns cb + v·L (cb = b·L·V + l, v < V), those past innerW clamped and not written.
+ * Params as reduceStridedChunks: outer, len, innerW, seg, chunks, div.
+ */
+export const reduceStridedWide = memoKernel(function reduceStridedWide(kind: ReduceKind, W: 1 | 4, V: number): Kernel {
+  const isMax = kind === 'max';
+  const L = RED_WIDE_LANES;
+  const T = W === 4 ? 'vec4<f32>' : 'f32';
+  const B = W === 4 ? 'vec4<bool>' : 'bool';
+  const comb = (a: string, v: string) => (isMax ? `max(${a}, ${v})` : `${a} + ${v}`);
+  const cols = [...Array(V).keys()];
+  const flag = (v: number) => (isMax ? ` bad${v} = bad${v} | ${W === 4 ? 'nan4' : 'nan1'}(x${v});` : '');
+  return kernel(
+    `reduce_${kind}_strided_wide_w${W}_v${V}`,
+    /* wgsl */ `
+struct P { outer: u32, len: u32, innerW: u32, seg: u32, chunks: u32, div: f32 }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read> x: array<${T}>;
+@group(0) @binding(2) var<storage, read_write> y: array<${T}>;
+var<private> NEG_INF_BITS: u32 = 0xff800000u;
+var<private> NAN_BITS: u32 = 0x7fc00000u;
+${isMax ? NAN_TESTS : ''}
+@compute @workgroup_size(${RED_STRIDED_WG})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>) {
+  let o = gid.x + gid.y * nw.x * ${RED_STRIDED_WG}u;
+  let blocks = (p.innerW + ${L * V - 1}u) / ${L * V}u;
+  let g = o / ${L}u;
+  if (g >= p.outer * p.chunks * blocks) { return; }
+  let l = o - g * ${L}u;
+  let ac = g / blocks;
+  let cb = (g - ac * blocks) * ${L * V}u + l;
+  let a = ac / p.chunks;
+  let k0 = (ac - a * p.chunks) * p.seg;
+  let k1 = min(k0 + p.seg, p.len);
+  let st = p.innerW;
+  var idx = (a * p.len + k0) * st;
+${cols.map((v) => `  let c${v} = min(cb + ${v * L}u, st - 1u);\n  var acc${v} = ${T}(${isMax ? 'bitcast<f32>(NEG_INF_BITS)' : '0.0'});${isMax ? `\n  var bad${v} = ${B}(false);` : ''}`).join('\n')}
+  for (var k = k0; k < k1; k++) {
+${cols.map((v) => `    let x${v} = x[idx + c${v}];${flag(v)}`).join('\n')}
+${cols.map((v) => `    acc${v} = ${comb(`acc${v}`, `x${v}`)};`).join('\n')}
+    idx += st;
+  }
+  let out = ac * st;
+${cols
+  .map(
+    (v) => `  if (cb + ${v * L}u < st) {
+    var r${v} = acc${v};
+    ${isMax ? `r${v} = select(r${v}, ${T}(bitcast<f32>(NAN_BITS)), bad${v});` : ''}
+    ${kind === 'mean' ? `r${v} = r${v} / p.div;` : ''}
+    y[out + c${v}] = r${v};
+  }`,
+  )
+  .join('\n')}
+}`,
+    ['r', 'rw'],
+  );
+});

@@ -6,6 +6,7 @@ import * as E from '../../engine/index.ts';
 import { gpucheck } from '../../engine/index.ts';
 import { reduceChunks, reduceLayoutFor, setReduceLayout, type ReduceLayout } from '../../engine/ops/reduce.ts';
 import { subgroupKernelsUsable } from '../../engine/kernel-family.ts';
+import { gpuSync } from '../../engine/device.ts';
 import { RED_ROWS_WG } from '../../kernels/reduce/rows-vec4.ts';
 import { input, rng } from '../util.ts';
 
@@ -99,13 +100,13 @@ describe('row reductions (inner = 1), every layout forced', () => {
   });
 });
 
-const COL_LAYOUTS: ReduceLayout[] = ['chunks', 'strided'];
+const COL_LAYOUTS: ReduceLayout[] = ['chunks', 'chunks-wide', 'strided'];
 // [outer, len, inner]: inner not a multiple of 4 (scalar columns), a multiple (vec4 columns), tiny
-const COL_SHAPES: [number, number, number][] = [[5, 7, 3], [3, 9, 8], [2, 300, 12], [1, 1029, 4], [4, 2, 5], [1, 67, 1028]];
+const COL_SHAPES: [number, number, number][] = [[5, 7, 3], [3, 9, 8], [2, 300, 12], [1, 1029, 4], [4, 2, 5], [1, 67, 1028], [2, 33, 531]];
 
 describe('column reductions (inner > 1), every layout forced', () => {
   for (const layout of COL_LAYOUTS)
-    for (const chunks of layout === 'chunks' ? [null, 4] : [null]) {
+    for (const chunks of layout === 'strided' ? [null] : [null, 4]) {
       it(`${layout}${chunks ? `, ${chunks} chunks (two launches)` : ''}: sum, mean, max over the middle axis against float64`, async () => {
         setReduceLayout(layout, chunks);
         for (const [outer, len, inner] of COL_SHAPES) {
@@ -119,7 +120,7 @@ describe('column reductions (inner > 1), every layout forced', () => {
       });
     }
   it('max over columns propagates NaN and keeps −∞', async () => {
-    for (const [layout, chunks] of [['chunks', null], ['chunks', 3], ['strided', null]] as const) {
+    for (const [layout, chunks] of [['chunks', null], ['chunks', 3], ['chunks-wide', null], ['chunks-wide', 3], ['strided', null]] as const) {
       setReduceLayout(layout, chunks);
       const [len, inner] = [10, 8];
       const d = data([len, inner]);
@@ -155,6 +156,15 @@ describe('the fixed rule', () => {
     x.dispose();
     y.dispose();
   });
+  it('columns: chunks-wide on CPU adapters, chunks elsewhere; the default sums a wide matrix over its rows as float64 does', async () => {
+    setReduceLayout(null);
+    const soft = gpuSync().info.isSoftware;
+    expect(reduceLayoutFor(300, 1028)).toBe(soft ? 'chunks-wide' : 'chunks');
+    const [len, inner] = [130, 1030];
+    const inp = data([len, inner], 0.1, 3);
+    expectClose(await gpuReduce('sum', inp, [len, inner], 0), ref('sum', inp, 1, len, inner), 2e-6, 'default columns');
+  });
+
   it('rejects a forced subgroup layout where the adapter has no usable subgroup size', () => {
     if (subgroupKernelsUsable(RED_ROWS_WG)) return expect(() => setReduceLayout('subgroup')).not.toThrow();
     expect(() => setReduceLayout('subgroup')).toThrow(/setReduceLayout: the adapter has no fixed subgroup size/);
