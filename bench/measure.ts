@@ -87,9 +87,16 @@ const recordBase = (c: BenchCase, o: MeasureOpts): BenchRecord => ({
   gbps: null,
   rel_err: NaN,
   peak_bytes: null,
-  adapter: c.onCpu ? `host CPU (${cpus()[0]?.model ?? 'unknown'} ×${cpus().length})` : o.adapter,
+  adapter: c.onCpu ? `host CPU (${hostCpu()})` : o.adapter,
+  host: hostCpu(),
   ceiling_share: null,
 });
+
+/** The host's CPU model and core count: a CPU adapter's ceilings follow it (the same kind of VM has run on
+ * AMD EPYC and Intel Xeon hosts, with FMA ceilings 55–94 GFLOP/s), so every record names it. */
+export function hostCpu(): string {
+  return `${cpus()[0]?.model?.trim() ?? 'unknown CPU'} ×${cpus().length}`;
+}
 
 const failed = (c: BenchCase, o: MeasureOpts, e: unknown): BenchRecord => ({ ...recordBase(c, o), note: `failed: ${String((e as Error)?.message ?? e).split('\n')[0]}` });
 

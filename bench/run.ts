@@ -7,9 +7,10 @@
 // (rows say so): for the base preset's training step on a GPU, whose host reference takes minutes.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { loadavg } from 'node:os';
 import { autotuneCachePath, printAutotune } from '../engine/autotune.ts';
 import { clearInputs } from './inputs.ts';
-import { measureCase, measureGroup, type Ceilings } from './measure.ts';
+import { hostCpu, measureCase, measureGroup, type Ceilings } from './measure.ts';
 import { ratioLines } from './ratios.ts';
 import { selectKernels } from './select.ts';
 import { CEILINGS, SUITES } from './suites.ts';
@@ -111,11 +112,12 @@ async function main(): Promise<void> {
   const g = await getGpu();
   const adapter = g.info.adapter + (args.toggles ? ` [toggles: ${args.toggles}]` : '');
   console.log(`adapter: ${adapter}`);
+  console.log(`host: ${hostCpu()}; load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
   const opts: BenchOpts = { smoke: args.smoke, size: args.size };
   const mopts = { warmup: args.smoke ? 1 : 2, reps: args.reps, adapter, ceilings: { gflops: null, gbps: null } as Ceilings, noRef: args.noRef };
   const rows: BenchRecord[] = [];
   const note = (kernel: string, system: string, why: string): BenchRecord => ({
-    kernel, shape: '—', system, median_ms: NaN, gflops: null, gbps: null, rel_err: NaN, peak_bytes: null, adapter, ceiling_share: null, note: why,
+    kernel, shape: '—', system, median_ms: NaN, gflops: null, gbps: null, rel_err: NaN, peak_bytes: null, adapter, host: hostCpu(), ceiling_share: null, note: why,
   });
 
   const cases: BenchCase[] = [];

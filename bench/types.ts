@@ -63,6 +63,8 @@ export interface BenchRecord {
   rel_err: number;
   peak_bytes: number | null;
   adapter: string;
+  /** The host CPU (model ×cores): on a CPU adapter what the adapter's speed follows. */
+  host?: string;
   ceiling_share: number | null;
   /** The ceiling rate ceiling_share is a share of (GFLOP/s or GB/s): the run's, or the one measured in this row's own rounds. */
   ceiling_rate?: number;

@@ -38,6 +38,8 @@ describe('measureGroup', () => {
     expect(log).toEqual(['a', 'b', 'c', ...Array(4).fill(['a', 'b', 'c']).flat(), 'check a', 'check b', 'check c']);
     expect(records.map((r) => r.system)).toEqual(['a', 'b', 'c']);
     for (const r of records) expect(r.note).toBeUndefined();
+    // every record names the host CPU, which a CPU adapter's speed follows
+    for (const r of records) expect(r.host).toMatch(/ ×\d+$/);
     expect(disposed.sort()).toEqual(['a', 'b', 'c']);
   });
 
