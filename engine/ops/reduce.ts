@@ -59,6 +59,8 @@ function reduceRaw(kind: ReduceKind, x: Tensor, axis: number): Tensor {
 export type ReduceLayout = 'thread-vec4' | 'subgroup' | 'workgroup' | 'thread' | 'chunks' | 'chunks-wide' | 'strided';
 /** Columns per invocation of 'chunks-wide' (kernels/reduce/strided-chunks.ts reduceStridedWide). */
 export const REDUCE_WIDE_V = 8;
+/** Row length (floats) from which CPU adapters sum columns with 'chunks-wide'. */
+export const REDUCE_WIDE_MIN_INNER = 4096;
 const ROW_LAYOUTS: readonly ReduceLayout[] = ['thread-vec4', 'subgroup', 'workgroup', 'thread'];
 
 /** Rows at least this long get vec4 loads on CPU adapters (shorter: the scalar invocation per row). */
@@ -96,9 +98,12 @@ export function reduceChunks(units: number, len: number, target: number, minSeg:
 /**
  * The layout the fixed rule picks for rows of `len` (inner = 1) or columns (inner > 1), or the forced one.
  * Columns: 'chunks' (vec4 or scalar columns side by side, split when they are few); on CPU adapters
- * 'chunks-wide'. Measured on this machine (2026-12-05, ms per sum over axis 0, chunks → chunks-wide,
- * V = 8): 4096 × 4096 17.6 → 6.2 (V = 4: 8.1, V = 16: 9.3), 2048 × 768 1.18 → 0.98, 4096 × 1024 and
- * 1024 × 256 equal; a subgroup reads 1 KiB of each 16 KiB row it visits instead of 128 B.
+ * 'chunks-wide' for rows of REDUCE_WIDE_MIN_INNER floats or more. Measured on this machine
+ * (2026-12-05, ms per sum over axis 0, chunks → chunks-wide, V = 8): 4096 × 4096 17.6 → 6.2 (V = 4:
+ * 8.1, V = 16: 9.3); with the chunk count of 'chunks' (fewer invocations) 4096 × 4096 17.6 → 10.2,
+ * 2048 × 4096 7.1 → 4.0, 4096 × 2048 3.6 → 3.8, 4096 × 1024 1.7 → 2.0, 512 × 8192 2.2 → 2.2: a
+ * subgroup reads 1 KiB of each row it visits instead of 128 B, which pays where a row spans 16 KiB
+ * (four pages); shorter rows keep 'chunks' (and its bits).
  * Rows on CPU adapters (lavapipe): 'thread-vec4' from 8 floats. Measured on this machine (2 cores,
  * GPU ms of 4M floats): 4096 × 1024 thread-vec4 1.8, subgroup 2.0 (the subgroup combine costs ≈ 90 ns
  * per row: 1M rows of 4 take 96 ms), workgroup tree 10; rows of 64 and 256: thread-vec4 2.6, the
@@ -109,7 +114,7 @@ export function reduceChunks(units: number, len: number, target: number, minSeg:
 export function reduceLayoutFor(len: number, inner: number): ReduceLayout {
   const rows = inner === 1;
   if (forced && ROW_LAYOUTS.includes(forced.layout) === rows) return forced.layout;
-  if (!rows) return gpuSync().info.isSoftware ? 'chunks-wide' : 'chunks';
+  if (!rows) return gpuSync().info.isSoftware && inner >= REDUCE_WIDE_MIN_INNER ? 'chunks-wide' : 'chunks';
   if (forcedKernelFamily() === 'subgroup' && subgroupKernelSize(RED_ROWS_WG) !== null) return 'subgroup';
   if (gpuSync().info.isSoftware) return len >= REDUCE_VEC4_MIN_LEN ? 'thread-vec4' : 'thread';
   return len >= 2 * ROW_WG ? 'workgroup' : 'thread';
@@ -140,6 +145,7 @@ function launchReduce(kind: ReduceKind, x: Tensor, out: Tensor, outer: number, l
     // invocations per (outer, chunk): one per column, or RED_WIDE_LANES per block of RED_WIDE_LANES·V columns
     const perChunk = wide ? Math.ceil(iw / (RED_WIDE_LANES * REDUCE_WIDE_V)) * RED_WIDE_LANES : iw;
     const k = (kd: ReduceKind) => (wide ? reduceStridedWide(kd, W, REDUCE_WIDE_V) : reduceStridedChunks(kd, W, 2));
+    // with as many chunks, the two kernels give the same bits (the same order per column)
     const C = Math.min(len, forcedChunks ?? reduceChunks(outer * perChunk, len, splitLanes(), MIN_SEG_COLS));
     const seg = Math.ceil(len / C);
     const chunks = Math.ceil(len / seg);

@@ -78,7 +78,9 @@ export const RED_WIDE_LANES = 8;
  * matrix (16 KiB at 4096 floats) costs it a new page per visit: wider visits mean fewer pages per
  * byte. Invocation o: group g = o / L, lane l = o % L; g → (outer·chunk ac, column block b); lane l
  * reads columns cb + v·L (cb = b·L·V + l, v < V), those past innerW clamped and not written.
- * Params as reduceStridedChunks: outer, len, innerW, seg, chunks, div.
+ * Each column is summed as reduceStridedChunks(kind, W, 2) sums it (two accumulators over
+ * alternate rows, the odd row last into the first, then their sum): the same bits for the same
+ * chunks. Params as reduceStridedChunks: outer, len, innerW, seg, chunks, div.
  */
 export const reduceStridedWide = memoKernel(function reduceStridedWide(kind: ReduceKind, W: 1 | 4, V: number): Kernel {
   const isMax = kind === 'max';
@@ -87,7 +89,7 @@ export const reduceStridedWide = memoKernel(function reduceStridedWide(kind: Red
   const B = W === 4 ? 'vec4<bool>' : 'bool';
   const comb = (a: string, v: string) => (isMax ? `max(${a}, ${v})` : `${a} + ${v}`);
   const cols = [...Array(V).keys()];
-  const flag = (v: number) => (isMax ? ` bad${v} = bad${v} | ${W === 4 ? 'nan4' : 'nan1'}(x${v});` : '');
+  const flag = (x: string, v: number) => (isMax ? ` bad${v} = bad${v} | ${W === 4 ? 'nan4' : 'nan1'}(${x});` : '');
   return kernel(
     `reduce_${kind}_strided_wide_w${W}_v${V}`,
     /* wgsl */ `
@@ -112,17 +114,27 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let k1 = min(k0 + p.seg, p.len);
   let st = p.innerW;
   var idx = (a * p.len + k0) * st;
-${cols.map((v) => `  let c${v} = min(cb + ${v * L}u, st - 1u);\n  var acc${v} = ${T}(${isMax ? 'bitcast<f32>(NEG_INF_BITS)' : '0.0'});${isMax ? `\n  var bad${v} = ${B}(false);` : ''}`).join('\n')}
-  for (var k = k0; k < k1; k++) {
-${cols.map((v) => `    let x${v} = x[idx + c${v}];${flag(v)}`).join('\n')}
-${cols.map((v) => `    acc${v} = ${comb(`acc${v}`, `x${v}`)};`).join('\n')}
-    idx += st;
+${cols.map((v) => `  let c${v} = min(cb + ${v * L}u, st - 1u);
+  var a${v} = ${T}(${isMax ? 'bitcast<f32>(NEG_INF_BITS)' : '0.0'});
+  var b${v} = a${v};${isMax ? `
+  var bad${v} = ${B}(false);` : ''}`).join('\n')}
+  var k = k0;
+  for (; k + 1u < k1; k += 2u) {
+${cols.map((v) => `    let x${v} = x[idx + c${v}];${flag(`x${v}`, v)}
+    let y${v} = x[idx + st + c${v}];${flag(`y${v}`, v)}`).join('\n')}
+${cols.map((v) => `    a${v} = ${comb(`a${v}`, `x${v}`)};
+    b${v} = ${comb(`b${v}`, `y${v}`)};`).join('\n')}
+    idx += 2u * st;
+  }
+  if (k < k1) {
+${cols.map((v) => `    let x${v} = x[idx + c${v}];${flag(`x${v}`, v)}
+    a${v} = ${comb(`a${v}`, `x${v}`)};`).join('\n')}
   }
   let out = ac * st;
 ${cols
   .map(
     (v) => `  if (cb + ${v * L}u < st) {
-    var r${v} = acc${v};
+    var r${v} = ${comb(`a${v}`, `b${v}`)};
     ${isMax ? `r${v} = select(r${v}, ${T}(bitcast<f32>(NAN_BITS)), bad${v});` : ''}
     ${kind === 'mean' ? `r${v} = r${v} / p.div;` : ''}
     y[out + c${v}] = r${v};

@@ -4,7 +4,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import * as E from '../../engine/index.ts';
 import { gpucheck } from '../../engine/index.ts';
-import { reduceChunks, reduceLayoutFor, setReduceLayout, type ReduceLayout } from '../../engine/ops/reduce.ts';
+import { REDUCE_WIDE_MIN_INNER, reduceChunks, reduceLayoutFor, setReduceLayout, type ReduceLayout } from '../../engine/ops/reduce.ts';
 import { subgroupKernelsUsable } from '../../engine/kernel-family.ts';
 import { gpuSync } from '../../engine/device.ts';
 import { RED_ROWS_WG } from '../../kernels/reduce/rows-vec4.ts';
@@ -119,6 +119,23 @@ describe('column reductions (inner > 1), every layout forced', () => {
         }
       });
     }
+  it('chunks-wide gives the bits of chunks at the same chunk count (the same order per column)', async () => {
+    // odd and wide shapes, scalar and vec4 columns, one and several chunks (the fixed rule splits the short axis-0 counts)
+    const shapes: [number, number, number][] = [[1, 4099, 1028], [2, 301, 530], [1, 67, 4096], [3, 64, 8], [1, 4096, 64]];
+    for (const [outer, len, inner] of shapes) {
+      const inp = data([outer, len, inner], 0.1, 3);
+      for (const kind of KINDS)
+        for (const chunks of [1, 3, 7]) {
+          setReduceLayout('chunks', chunks);
+          const a = await gpuReduce(kind, inp, [outer, len, inner], 1);
+          setReduceLayout('chunks-wide', chunks);
+          const b = await gpuReduce(kind, inp, [outer, len, inner], 1);
+          const what = `${kind} [${outer}, ${len}, ${inner}] chunks ${chunks}`;
+          expect(b.length, what).toBe(a.length);
+          for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) throw new Error(`${what}: element ${i} is ${b[i]}, chunks gives ${a[i]}`);
+        }
+    }
+  });
   it('max over columns propagates NaN and keeps −∞', async () => {
     for (const [layout, chunks] of [['chunks', null], ['chunks', 3], ['chunks-wide', null], ['chunks-wide', 3], ['strided', null]] as const) {
       setReduceLayout(layout, chunks);
@@ -156,11 +173,13 @@ describe('the fixed rule', () => {
     x.dispose();
     y.dispose();
   });
-  it('columns: chunks-wide on CPU adapters, chunks elsewhere; the default sums a wide matrix over its rows as float64 does', async () => {
+  it('columns: chunks-wide on CPU adapters for rows of 16 KiB or more, chunks elsewhere; the default sums a wide matrix over its rows as float64 does', async () => {
     setReduceLayout(null);
     const soft = gpuSync().info.isSoftware;
-    expect(reduceLayoutFor(300, 1028)).toBe(soft ? 'chunks-wide' : 'chunks');
-    const [len, inner] = [130, 1030];
+    expect(reduceLayoutFor(300, 1028)).toBe('chunks');
+    expect(reduceLayoutFor(300, REDUCE_WIDE_MIN_INNER - 1)).toBe('chunks');
+    expect(reduceLayoutFor(300, REDUCE_WIDE_MIN_INNER)).toBe(soft ? 'chunks-wide' : 'chunks');
+    const [len, inner] = [130, 4098];
     const inp = data([len, inner], 0.1, 3);
     expectClose(await gpuReduce('sum', inp, [len, inner], 0), ref('sum', inp, 1, len, inner), 2e-6, 'default columns');
   });
