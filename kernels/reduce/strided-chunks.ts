@@ -12,6 +12,20 @@ import { NAN_TESTS, type ReduceKind } from './axis.ts';
 
 export const RED_STRIDED_WG = 64;
 
+/** The column kernels' parameters, bindings, run-time −∞/NaN and entry up to the invocation index o. */
+const stridedHead = (T: string, isMax: boolean) => `
+struct P { outer: u32, len: u32, innerW: u32, seg: u32, chunks: u32, div: f32 }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read> x: array<${T}>;
+@group(0) @binding(2) var<storage, read_write> y: array<${T}>;
+// run-time −∞ and NaN (constant ones are WGSL compile errors); −∞ is max's identity, as in Math.max
+var<private> NEG_INF_BITS: u32 = 0xff800000u;
+var<private> NAN_BITS: u32 = 0x7fc00000u;
+${isMax ? NAN_TESTS : ''}
+@compute @workgroup_size(${RED_STRIDED_WG})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>) {
+  let o = gid.x + gid.y * nw.x * ${RED_STRIDED_WG}u;`;
+
 /** Params: outer, len, innerW (inner / W), seg, chunks, div (mean's divisor: the full axis length). */
 export const reduceStridedChunks = memoKernel(function reduceStridedChunks(kind: ReduceKind, W: 1 | 4, U: number): Kernel {
   const isMax = kind === 'max';
@@ -23,17 +37,7 @@ export const reduceStridedChunks = memoKernel(function reduceStridedChunks(kind:
   return kernel(
     `reduce_${kind}_strided_chunks_w${W}_u${U}`,
     /* wgsl */ `
-struct P { outer: u32, len: u32, innerW: u32, seg: u32, chunks: u32, div: f32 }
-@group(0) @binding(0) var<uniform> p: P;
-@group(0) @binding(1) var<storage, read> x: array<${T}>;
-@group(0) @binding(2) var<storage, read_write> y: array<${T}>;
-// run-time −∞ and NaN (constant ones are WGSL compile errors); −∞ is max's identity, as in Math.max
-var<private> NEG_INF_BITS: u32 = 0xff800000u;
-var<private> NAN_BITS: u32 = 0x7fc00000u;
-${isMax ? NAN_TESTS : ''}
-@compute @workgroup_size(${RED_STRIDED_WG})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>) {
-  let o = gid.x + gid.y * nw.x * ${RED_STRIDED_WG}u;
+${stridedHead(T, isMax)}
   if (o >= p.outer * p.chunks * p.innerW) { return; }
   let ac = o / p.innerW;
   let j = o - ac * p.innerW;
@@ -93,16 +97,7 @@ export const reduceStridedWide = memoKernel(function reduceStridedWide(kind: Red
   return kernel(
     `reduce_${kind}_strided_wide_w${W}_v${V}`,
     /* wgsl */ `
-struct P { outer: u32, len: u32, innerW: u32, seg: u32, chunks: u32, div: f32 }
-@group(0) @binding(0) var<uniform> p: P;
-@group(0) @binding(1) var<storage, read> x: array<${T}>;
-@group(0) @binding(2) var<storage, read_write> y: array<${T}>;
-var<private> NEG_INF_BITS: u32 = 0xff800000u;
-var<private> NAN_BITS: u32 = 0x7fc00000u;
-${isMax ? NAN_TESTS : ''}
-@compute @workgroup_size(${RED_STRIDED_WG})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>) {
-  let o = gid.x + gid.y * nw.x * ${RED_STRIDED_WG}u;
+${stridedHead(T, isMax)}
   let blocks = (p.innerW + ${L * V - 1}u) / ${L * V}u;
   let g = o / ${L}u;
   if (g >= p.outer * p.chunks * blocks) { return; }
