@@ -127,6 +127,47 @@ function copyCase(o: BenchOpts): BenchCase {
   return c;
 }
 
+/** The system name of a same-size copy row (bench/run.ts adds one to every bandwidth group). */
+export const SAME_SIZE_COPY = 'same-size copy';
+
+/**
+ * The copy-ceiling kernel moving the bytes a bandwidth row moves (read + write), timed in that row's
+ * rounds like the row itself (median, one call and a sync per repetition): the rate a perfect
+ * kernel reaches at that size, where the fixed cost of a call and its wait weigh more than at the
+ * ceiling's 100+ MiB. A row's GB/s over this row's is its kernel's share of what the size allows.
+ */
+export function sameSizeCopyCase(kernel: string, shape: string, bytes: number): BenchCase {
+  const n4 = Math.max(1, Math.round(bytes / 32)); // vec4 words read (and written)
+  return {
+    kernel,
+    shape,
+    system: SAME_SIZE_COPY,
+    ceiling: 'bandwidth',
+    bytes: 32 * n4,
+    tolerance: 0,
+    async setup(): Promise<BenchInstance> {
+      const n = 4 * n4;
+      const host = hostInput(`same_size_copy_${n}`, [n]);
+      const x: Tensor = tensor(host, [n]);
+      const y = empty([n]);
+      return {
+        async run() {
+          launch(copyCeiling(4), [x, y], grid1d(Math.ceil(n4 / (COPY_WG * 4))), [n4], 'copy_same_size');
+          await sync();
+        },
+        async relErr() {
+          const got = new Float32Array(await readBuffer(y.gpu!.buffer, 4 * n));
+          return relErr(got, host);
+        },
+        dispose() {
+          x.dispose();
+          y.dispose();
+        },
+      };
+    },
+  };
+}
+
 export const suite: BenchSuite = {
   name: 'ceilings',
   cases: (o) => [fmaCase(o), copyCase(o)],

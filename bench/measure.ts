@@ -100,7 +100,8 @@ export function hostCpu(): string {
 
 const failed = (c: BenchCase, o: MeasureOpts, e: unknown): BenchRecord => ({ ...recordBase(c, o), note: `failed: ${String((e as Error)?.message ?? e).split('\n')[0]}` });
 
-const ownsPool = (c: BenchCase) => c.system === 'ours' || c.system.startsWith('ours:') || c.system === 'ceiling';
+// the same-size copy (bench/ceilings.ts) runs our copy kernel on the engine's pool
+const ownsPool = (c: BenchCase) => c.system === 'ours' || c.system.startsWith('ours:') || c.system === 'ceiling' || c.system === 'same-size copy';
 
 /** Set-up and warm-up of one case, and its peak bytes over them (the warm-up runs are the timed work). */
 async function prepare(c: BenchCase, o: MeasureOpts): Promise<Prepared> {

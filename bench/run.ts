@@ -63,7 +63,7 @@ export function table(rows: BenchRecord[]): string {
   const body = rows.map(
     (r) =>
       `| ${r.kernel} | ${r.shape} | ${r.system}${r.variant ? ` [${r.variant}]` : ''} | ${fmt(r.median_ms, 3)} | ${fmt(r.gpu_ms ?? null, 3)} | ${fmt(r.gflops)} | ${fmt(r.gbps)} | ${
-        r.ceiling_share === null ? (r.adapter.startsWith('host CPU') && !r.note ? 'n/a (CPU)' : '—') : `${(100 * r.ceiling_share).toFixed(1)}%${r.ceiling_rate ? ` of ${fmt(r.ceiling_rate, 1)}` : ''}`
+        r.ceiling_share === null ? (r.adapter.startsWith('host CPU') && !r.note ? 'n/a (CPU)' : '—') : `${(100 * r.ceiling_share).toFixed(1)}%${r.ceiling_rate ? ` of ${fmt(r.ceiling_rate, 1)}` : ''}${r.same_size_copy_share !== undefined ? ` (${(100 * r.same_size_copy_share).toFixed(0)}% of the same-size copy)` : ''}`
       } | ${fmt(r.cpu_ms ?? null, 1)} | ${r.cpu_ceiling_share === undefined ? '—' : `${(100 * r.cpu_ceiling_share).toFixed(1)}%`} | ${Number.isFinite(r.rel_err) ? r.rel_err.toExponential(1) : '—'} | ${fmtBytes(r.peak_bytes)} | ${r.note ?? ''} |`,
   );
   return [head, sep, ...body].join('\n');
@@ -145,6 +145,7 @@ async function main(): Promise<void> {
   }
 
   // ceilings first: every later row is a share of them (not filtered by --kernel/--size)
+  const { sameSizeCopyCase, SAME_SIZE_COPY } = await import('./ceilings.ts');
   const ceil = (await CEILINGS.load()).suite.cases({ smoke: args.smoke });
   for (const c of ceil) {
     const r = await measureCase(c, mopts);
@@ -162,10 +163,15 @@ async function main(): Promise<void> {
   // then slows every system of a row and its ceiling alike)
   for (const key of order) {
     const group = cases.filter((x) => `${x.kernel}\u0000${x.shape}` === key);
+    // a bandwidth row of ours gets the copy kernel at its own bytes beside it: what its size allows
+    const moved = group.find((c) => c.ceiling === 'bandwidth' && c.bytes && (c.system === 'ours' || c.system.startsWith('ours:')));
+    if (moved) group.push(sameSizeCopyCase(moved.kernel, moved.shape, moved.bytes!));
     const kinds = new Set(group.map((c) => c.ceiling));
     const { records, ceilings } = await measureGroup(group, mopts, args.smoke ? [] : ceil.filter((c) => kinds.has(c.ceiling)));
     const rates = [kinds.has('compute') && ceilings.gflops ? `FMA ${fmt(ceilings.gflops, 1)} GFLOP/s` : '', kinds.has('bandwidth') && ceilings.gbps ? `copy ${fmt(ceilings.gbps, 1)} GB/s` : ''].filter(Boolean).join(', ');
+    const copy = records.find((r) => r.system === SAME_SIZE_COPY && !r.note && r.gbps);
     for (const r of records) {
+      if (copy && r !== copy && r.gbps !== null && !r.note) r.same_size_copy_share = r.gbps / copy.gbps!;
       rows.push(r);
       // the progress line carries the row's rates: a run stopped at a time limit still leaves them in the log
       console.error(`  ${r.kernel} ${r.shape} ${r.system}: ${fmt(r.median_ms, 3)} ms (GPU ${fmt(r.gpu_ms ?? null, 3)} ms; ${fmt(r.gflops)} GFLOP/s; ${fmt(r.gbps)} GB/s) ${r.note ?? ''}`);

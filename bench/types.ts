@@ -66,6 +66,9 @@ export interface BenchRecord {
   /** The host CPU (model ×cores): on a CPU adapter what the adapter's speed follows. */
   host?: string;
   ceiling_share: number | null;
+  /** Bandwidth rows of ours: GB/s over the same-size copy's in the same rounds (bench/ceilings.ts
+   * sameSizeCopyCase), the kernel's share of what a call of that size allows. */
+  same_size_copy_share?: number;
   /** The ceiling rate ceiling_share is a share of (GFLOP/s or GB/s): the run's, or the one measured in this row's own rounds. */
   ceiling_rate?: number;
   /** Median device time per repetition from timestamp queries (our systems, where the adapter has them). */
