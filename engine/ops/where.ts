@@ -4,7 +4,7 @@ import { record } from '../autograd.ts';
 import { fill } from '../create.ts';
 import { launch, grid1d, type Param } from '../runtime.ts';
 import { assertDtype, assertLive, assertSameBackend, empty, Tensor } from '../tensor.ts';
-import { whereKernel, whereRowsKernel, WHERE_MAX_RANK, WHERE_WG } from '../../kernels/where/select.ts';
+import { fillRowsKernel, whereKernel, whereRowsKernel, WHERE_MAX_RANK, WHERE_WG } from '../../kernels/where/select.ts';
 import { rowsGrid } from '../../kernels/shape/rows.ts';
 import { asRows, ROWS_MIN_W } from './coalesce.ts';
 import { whereRef } from '../reference/where.ts';
@@ -78,6 +78,28 @@ export function where(cond: Tensor, a: Tensor, b: Tensor): Tensor {
   ]);
 }
 
+function whereWithScalar(mask: Tensor, x: Tensor, value: number): Tensor {
+  const v = fill([], value, x.backend);
+  const y = whereRaw(mask, v, x, 'maskedFill');
+  v.dispose();
+  return y;
+}
+
+/** maskedFill's forward by the row kernel with the value as a uniform, where mask and x coalesce into rows; null otherwise. */
+function fillRows(mask: Tensor, x: Tensor, value: number): Tensor | null {
+  if (x.backend !== 'gpu' || x.size === 0) return null;
+  const rows = asRows(x.shape, [bstrides(mask.shape, x.shape), bstrides(x.shape, x.shape)]);
+  if (!rows || rows.W < ROWS_MIN_W) return null;
+  const st = rows.st as [[number, number], [number, number]];
+  const vec = rows.W % 4 === 0 && st.every(([rs, cs]) => cs === 0 || (cs === 1 && rs % 4 === 0));
+  const q = vec ? 4 : 1;
+  const rs = ([r0, c0]: [number, number]) => (c0 === 1 ? r0 / q : r0);
+  const [[, cc], [, xc]] = st;
+  const out = empty(x.shape, 'f32', 'gpu');
+  launch(fillRowsKernel(mask.dtype === 'f32', vec ? [cc === 1, xc === 1] : null), [mask, x, out], rowsGrid(rows.R, rows.W / q), [rows.R, rows.W / q, rs(st[0]), cc, rs(st[1]), xc, { f: value }], 'maskedFill');
+  return out;
+}
+
 /** x with `value` where mask is true; mask broadcasts to x's shape (not the other way round). */
 export function maskedFill(x: Tensor, mask: Tensor, value: number): Tensor {
   assertLive('maskedFill', x, mask);
@@ -88,8 +110,6 @@ export function maskedFill(x: Tensor, mask: Tensor, value: number): Tensor {
     throw new Error(`maskedFill: mask [${mask.shape.join(', ')}] does not broadcast to x [${x.shape.join(', ')}]`);
   }
   assertSameBackend('maskedFill', x, mask);
-  const v = fill([], value, x.backend);
-  const y = whereRaw(mask, v, x, 'maskedFill');
-  v.dispose();
+  const y = fillRows(mask, x, value) ?? whereWithScalar(mask, x, value);
   return record(y, 'maskedFill', [x, mask], (g) => [routeGrad(mask, g, false, x.shape), null]);
 }

@@ -85,6 +85,36 @@ describe('maskedFill', () => {
       });
     }
   }
+  it('−∞ and large values, an f32 mask with −0.0 (false) and NaN bits (true), row and rank-walk paths', async () => {
+    for (const [sx, sm] of [[[6, 44], [44]], [[6, 44], [6, 1]], [[4, 37], [37]], [[3, 5], [5]], [[2, 3, 40], [2, 1, 40]]] as [number[], number[]][]) {
+      const n = sx.reduce((a, b) => a * b, 1);
+      const k = sm.reduce((a, b) => a * b, 1);
+      const xs = Array.from({ length: n }, (_, i) => Math.fround(Math.sin(i + 1)));
+      const ms = Array.from({ length: k }, (_, i) => [0, -0, 1, NaN, 0.25][i % 5]!);
+      for (const value of [-Infinity, 3e38, -7.5]) {
+        const x = E.tensor(xs, sx);
+        const m = E.tensor(ms, sm);
+        const y = await E.toArray(E.maskedFill(x, m, value));
+        // the mask's element of output i: broadcast over x's shape (sm aligned right)
+        const pad = [...Array(sx.length - sm.length).fill(1), ...sm];
+        const want = xs.map((v, i) => {
+          let rem = i;
+          let mi = 0;
+          let mstride = 1;
+          for (let d = sx.length - 1; d >= 0; d--) {
+            const c = rem % sx[d]!;
+            rem = Math.floor(rem / sx[d]!);
+            if (pad[d] !== 1) mi += c * mstride;
+            mstride *= pad[d]!;
+          }
+          const mv = ms[mi]!;
+          return mv !== 0 ? Math.fround(value) : v; // NaN ≠ 0: true; −0.0 = 0: false
+        });
+        expect(y, `x [${sx}] mask [${sm}] value ${value}`).toEqual(want);
+        for (const t of [x, m]) t.dispose();
+      }
+    }
+  });
   it('rejects a mask larger than x and a non-f32 x', () => {
     const x = E.tensor([1, 2, 3], [3]);
     const m = E.tensor([1, 0, 1, 0, 1, 0], [2, 3], { dtype: 'u32' });
