@@ -86,6 +86,12 @@ function fmaCase(o: BenchOpts): BenchCase {
   return c;
 }
 
+/** The largest buffer a copy kernel may bind on this adapter (bytes). */
+export function copyBindingLimit(): number {
+  const l = gpuSync().info.limits;
+  return Math.min(l.maxStorageBufferBindingSize ?? 2 ** 27, l.maxBufferSize ?? 2 ** 27);
+}
+
 function copyCase(o: BenchOpts): BenchCase {
   const c: BenchCase = {
     kernel: 'ceiling_copy',
@@ -94,9 +100,7 @@ function copyCase(o: BenchOpts): BenchCase {
     ceiling: 'bandwidth',
     tolerance: 0,
     async setup(): Promise<BenchInstance> {
-      const g = gpuSync();
-      const limit = Math.min(g.info.limits.maxStorageBufferBindingSize ?? 2 ** 27, g.info.limits.maxBufferSize ?? 2 ** 27);
-      const bytes = o.smoke ? 1037 * 16 : Math.floor(Math.min(256 * 2 ** 20, limit * 0.8) / 16) * 16;
+      const bytes = o.smoke ? 1037 * 16 : Math.floor(Math.min(256 * 2 ** 20, copyBindingLimit() * 0.8) / 16) * 16;
       const n = bytes / 4;
       const n4 = n / 4;
       const host = hostInput('ceiling_copy', [n]);
@@ -136,7 +140,8 @@ export const SAME_SIZE_COPY = 'same-size copy';
  * kernel reaches at that size, where the fixed cost of a call and its wait weigh more than at the
  * ceiling's 100+ MiB. A row's GB/s over this row's is its kernel's share of what the size allows.
  */
-export function sameSizeCopyCase(kernel: string, shape: string, bytes: number): BenchCase {
+export function sameSizeCopyCase(kernel: string, shape: string, bytes: number): BenchCase | null {
+  if (bytes / 2 > copyBindingLimit()) return null; // past what one binding holds: the copy ceiling's own size applies
   const n4 = Math.max(1, Math.round(bytes / 32)); // vec4 words read (and written)
   return {
     kernel,
