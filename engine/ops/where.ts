@@ -23,6 +23,19 @@ function bstrides(shape: readonly number[], out: readonly number[]): number[] {
   return st;
 }
 
+/**
+ * The row kernels' view of a broadcast whose operands coalesce into R rows of W elements (W ≥
+ * ROWS_MIN_W), or null: with `vec` (every operand along the row from a vec4 start, or one value per
+ * row) W and the row strides of along-the-row operands count vec4s; st[k] = [row stride, column stride].
+ */
+function rowOperands(shape: readonly number[], strides: number[][]): { vec: boolean; R: number; W: number; st: [number, number][] } | null {
+  const rows = asRows(shape, strides);
+  if (!rows || rows.W < ROWS_MIN_W) return null;
+  const vec = rows.W % 4 === 0 && rows.st.every(([rs, cs]) => cs === 0 || (cs === 1 && rs % 4 === 0));
+  const q = vec ? 4 : 1;
+  return { vec, R: rows.R, W: rows.W / q, st: rows.st.map(([r0, c0]) => [c0 === 1 ? r0 / q : r0, c0] as [number, number]) };
+}
+
 function whereRaw(cond: Tensor, a: Tensor, b: Tensor, op: string): Tensor {
   const shape = broadcastShape(op, broadcastShape(op, cond.shape, a.shape), b.shape);
   const backend = assertSameBackend(op, cond, a, b);
@@ -35,15 +48,11 @@ function whereRaw(cond: Tensor, a: Tensor, b: Tensor, op: string): Tensor {
     whereRef(cond.cpu!, a.cpu!, b.cpu!, shape, sc, sa, sb, out.cpu!);
     return out;
   }
-  const rows = asRows(shape, [sc, sa, sb]);
-  if (rows && rows.W >= ROWS_MIN_W) {
-    const st = rows.st as [[number, number], [number, number], [number, number]];
-    // vec4 lanes: every operand along the row (column stride 1, row start on a vec4) or per row
-    const vec = rows.W % 4 === 0 && st.every(([rs, cs]) => cs === 0 || (cs === 1 && rs % 4 === 0));
-    const q = vec ? 4 : 1;
-    const rs = ([r0, c0]: [number, number]) => (c0 === 1 ? r0 / q : r0);
-    const [[, cc], [, ac], [, bc]] = st;
-    launch(whereRowsKernel(cond.dtype === 'f32', vec ? [cc === 1, ac === 1, bc === 1] : null), [cond, a, b, out], rowsGrid(rows.R, rows.W / q), [rows.R, rows.W / q, rs(st[0]), cc, rs(st[1]), ac, rs(st[2]), bc], op);
+  const rows = rowOperands(shape, [sc, sa, sb]);
+  if (rows) {
+    const { vec, R, W, st } = rows;
+    const [[cr, cc], [ar, ac], [br, bc]] = st;
+    launch(whereRowsKernel(cond.dtype === 'f32', vec ? [cc === 1, ac === 1, bc === 1] : null), [cond, a, b, out], rowsGrid(R, W), [R, W, cr, cc, ar, ac, br, bc], op);
     return out;
   }
   const r = shape.length;
@@ -88,15 +97,12 @@ function whereWithScalar(mask: Tensor, x: Tensor, value: number): Tensor {
 /** maskedFill's forward by the row kernel with the value as a uniform, where mask and x coalesce into rows; null otherwise. */
 function fillRows(mask: Tensor, x: Tensor, value: number): Tensor | null {
   if (x.backend !== 'gpu' || x.size === 0) return null;
-  const rows = asRows(x.shape, [bstrides(mask.shape, x.shape), bstrides(x.shape, x.shape)]);
-  if (!rows || rows.W < ROWS_MIN_W) return null;
-  const st = rows.st as [[number, number], [number, number]];
-  const vec = rows.W % 4 === 0 && st.every(([rs, cs]) => cs === 0 || (cs === 1 && rs % 4 === 0));
-  const q = vec ? 4 : 1;
-  const rs = ([r0, c0]: [number, number]) => (c0 === 1 ? r0 / q : r0);
-  const [[, cc], [, xc]] = st;
+  const rows = rowOperands(x.shape, [bstrides(mask.shape, x.shape), bstrides(x.shape, x.shape)]);
+  if (!rows) return null;
+  const { vec, R, W, st } = rows;
+  const [[cr, cc], [xr, xc]] = st;
   const out = empty(x.shape, 'f32', 'gpu');
-  launch(fillRowsKernel(mask.dtype === 'f32', vec ? [cc === 1, xc === 1] : null), [mask, x, out], rowsGrid(rows.R, rows.W / q), [rows.R, rows.W / q, rs(st[0]), cc, rs(st[1]), xc, { f: value }], 'maskedFill');
+  launch(fillRowsKernel(mask.dtype === 'f32', vec ? [cc === 1, xc === 1] : null), [mask, x, out], rowsGrid(R, W), [R, W, cr, cc, xr, xc, { f: value }], 'maskedFill');
   return out;
 }
 
