@@ -2,9 +2,10 @@
 //   y = x·Wᵀ + (alpha/r) · dropout(x)·Aᵀ·Bᵀ
 // with dropout on the LoRA branch only, W frozen, A [r, in] ~ U(−1/√in, 1/√in) and B [out, r] = 0
 // (so an untrained adapter leaves the base output unchanged). Kernels (kernels/lora/*):
-//   forward:  lora_down  t = s·(keep ⊙ x)·Aᵀ           (dropout fused into the loads)
+//   forward:  lora_down  t = s·(keep ⊙ x)·Aᵀ           (dropout fused into the loads; lora_down_v4 where K % 4 = 0)
 //             lora_out   y = x·Wᵀ + t·Bᵀ               (base matmul with the up-projection as epilogue)
-//   backward: u = g·B (matmul), lora_dx (dx = g·W + s·keep ⊙ (u·A)), lora_da, dB = gᵀ·t (matmul).
+//   backward: u = g·B (matmul), lora_dx (dx = g·W + s·keep ⊙ (u·A)), lora_da (lora_da_v4 and, in row
+//             chunks, lora_da_sum where K % 4 = 0), dB = gᵀ·t (matmul).
 // Where the matmul runs the subgroup-broadcast kernel (CPU adapters), lora_out and lora_dx are that
 // kernel with the LoRA product as a second product (matmulPlusRaw): on lavapipe the 4×4-tile LoRA
 // kernels ran at a quarter of its speed (small preset, 1024 × 128 × 128: 8.4 ms vs ≈ 2 ms).
@@ -17,10 +18,13 @@ import { loraDown, LORA_DOWN_WG } from '../../kernels/lora/down.ts';
 import { loraOut, LORA_OUT_WG } from '../../kernels/lora/out.ts';
 import { loraDx, LORA_DX_WG } from '../../kernels/lora/dx.ts';
 import { loraDa, LORA_DA_WG } from '../../kernels/lora/da.ts';
+import { loraDownVec4, LORA_DOWN4_WG } from '../../kernels/lora/down-vec4.ts';
+import { loraDaSum, loraDaVec4, LORA_DA4_WG } from '../../kernels/lora/da-vec4.ts';
 import { loraMergeKernel, LORA_MERGE_WG } from '../../kernels/lora/merge.ts';
 import { dropScale, dropThreshold } from '../reference/dropout.ts';
 import { loraBwdRef, loraFwdRef, loraMergeRef, type LoraDims } from '../reference/lora.ts';
 import { matmulPlusRaw, matmulRaw } from './matmul.ts';
+import { gpuSync } from '../device.ts';
 import { checkDropout } from './dropout.ts';
 
 export interface LoraOpts {
@@ -62,7 +66,12 @@ function forward(x2: Tensor, w: Tensor, a: Tensor, b: Tensor, d: LoraDims): { y:
   if (d.K === 0) throw new Error('loraLinear: in = 0 is not supported on the GPU');
   const drop = d.thr > 0;
   const rb = Math.ceil(d.R / 4);
-  launch(loraDown(drop), [x2, a, t], grid1d(Math.ceil((d.M * rb) / LORA_DOWN_WG)), [d.M, d.K, d.R, d.seed, d.thr, { f: d.s }], 'loraLinear (down)');
+  if (d.K % 4 === 0) {
+    const RM = DOWN_ROWS;
+    launch(loraDownVec4(drop, RM), [x2, a, t], grid1d(Math.ceil((Math.ceil(d.M / RM) * rb) / LORA_DOWN4_WG)), [d.M, d.K, d.R, d.seed, d.thr, { f: d.s }], 'loraLinear (down)');
+  } else {
+    launch(loraDown(drop), [x2, a, t], grid1d(Math.ceil((d.M * rb) / LORA_DOWN_WG)), [d.M, d.K, d.R, d.seed, d.thr, { f: d.s }], 'loraLinear (down)');
+  }
   const fused = matmulPlusRaw(x2, w, false, true, t, b, false, true, { s2: 1, seed: 0, thr: 0 }, 'loraLinear (out)');
   if (fused) {
     y.dispose();
@@ -71,6 +80,47 @@ function forward(x2: Tensor, w: Tensor, a: Tensor, b: Tensor, d: LoraDims): { y:
   const grid: [number, number, number] = [Math.ceil(d.N / (4 * LORA_OUT_WG[0])), Math.ceil(d.M / (4 * LORA_OUT_WG[1])), 1];
   launch(loraOut(d.K % 4 === 0), [x2, w, t, b, y], grid, [d.M, d.N, d.K, d.R], 'loraLinear (out)');
   return { y, t };
+}
+
+/** Rows per invocation of lora_down_v4. ms per call at the tiny step's 1024 × 64, r 4 (wall of 50 calls,
+ * median of 7, lavapipe 2026-12-05): the one-row kernel 0.294, RM 1 / 2 / 4 / 8: 0.196 / 0.151 / 0.149 / 0.146. */
+const DOWN_ROWS = 4;
+
+let daChunks: number | null = null;
+/** Forces the row chunks of dA (tests reach the two-launch path on a CPU adapter); null: the rule. */
+export function setLoraDaChunks(c: number | null): void {
+  daChunks = c;
+}
+
+/**
+ * Row chunks of the vec4 dA kernel. On CPU adapters one launch: at 1024 × 64, r 4 (lavapipe, ms per
+ * call as DOWN_ROWS) da.ts 0.193, one chunk 0.170, 4–32 chunks and their sum 0.217–0.222 (the second
+ * launch costs more than the other thread gains). On GPUs enough chunks for ≈ 1024 invocations of
+ * at least 32 rows, so a long M is not one invocation's loop.
+ */
+function daChunkCount(d: LoraDims): number {
+  if (daChunks !== null) return Math.max(1, Math.min(daChunks, d.M));
+  if (gpuSync().info.isSoftware) return 1;
+  return Math.max(1, Math.min(Math.ceil(1024 / (Math.ceil(d.R / 4) * (d.K / 4))), Math.ceil(d.M / 32)));
+}
+
+/** dA by the vec4 kernel: the rows in daChunkCount chunks, then (more than one) their sum. */
+function daVec4(u: Tensor, x2: Tensor, d: LoraDims): Tensor {
+  const rb = Math.ceil(d.R / 4);
+  const k4 = d.K / 4;
+  const drop = d.thr > 0;
+  const seg = Math.max(1, Math.ceil(d.M / daChunkCount(d)));
+  const C = Math.max(1, Math.ceil(d.M / seg));
+  const uVec = d.R % 4 === 0;
+  const da = empty([d.R, d.K], 'f32', 'gpu');
+  const part = C === 1 ? da : empty([C * d.R * d.K], 'f32', 'gpu');
+  launch(loraDaVec4(drop, uVec), [u, x2, part], grid1d(Math.ceil((C * rb * k4) / LORA_DA4_WG)), [d.M, d.K, d.R, d.seed, d.thr, { f: d.s }, seg, C], 'loraLinear backward (dA)');
+  if (C > 1) {
+    const n = (d.R * d.K) / 4;
+    launch(loraDaSum, [part, da], grid1d(Math.ceil(n / LORA_DA4_WG)), [n, C], 'loraLinear backward (dA sum)');
+    part.dispose();
+  }
+  return da;
 }
 
 function backwardRule(g2: Tensor, x2: Tensor, w: Tensor, a: Tensor, b: Tensor, t: Tensor, d: LoraDims, want: [boolean, boolean, boolean]): [Tensor | null, Tensor | null, Tensor | null] {
@@ -94,7 +144,9 @@ function backwardRule(g2: Tensor, x2: Tensor, w: Tensor, a: Tensor, b: Tensor, t
     const grid: [number, number, number] = [Math.ceil(d.K / (4 * LORA_DX_WG[0])), Math.ceil(d.M / (4 * LORA_DX_WG[1])), 1];
     launch(loraDx(drop, d.K % 4 === 0), [g2, w, u!, a, dx], grid, [d.M, d.N, d.K, d.R, d.seed, d.thr, { f: d.s }], 'loraLinear backward (dx)');
   }
-  if (wa) {
+  if (wa && d.K % 4 === 0) {
+    da = daVec4(u!, x2, d);
+  } else if (wa) {
     da = empty([d.R, d.K], 'f32', 'gpu');
     const grid: [number, number, number] = [Math.ceil(d.K / (4 * LORA_DA_WG[0])), Math.ceil(d.R / (4 * LORA_DA_WG[1])), 1];
     launch(loraDa(drop), [u!, x2, da], grid, [d.M, d.K, d.R, d.seed, d.thr, { f: d.s }], 'loraLinear backward (dA)');

@@ -6,6 +6,9 @@ import { loraOut } from '../../kernels/lora/out.ts';
 import { loraDx } from '../../kernels/lora/dx.ts';
 import { loraDa } from '../../kernels/lora/da.ts';
 import { loraMergeKernel } from '../../kernels/lora/merge.ts';
+import { loraDownVec4 } from '../../kernels/lora/down-vec4.ts';
+import { loraDaSum, loraDaVec4 } from '../../kernels/lora/da-vec4.ts';
+import { setLoraDaChunks } from '../../engine/ops/lora.ts';
 import { input, randData, rng } from '../util.ts';
 import { gpuSync } from '../../engine/device.ts';
 import { onLaunch } from '../../engine/runtime.ts';
@@ -20,7 +23,10 @@ describe('loraLinear', () => {
       await precompile(loraOut(d));
       await precompile(loraDa(d));
       for (const v of [false, true]) await precompile(loraDx(d, v));
+      for (const v of [false, true]) await precompile(loraDaVec4(d, v));
+      await precompile(loraDownVec4(d, 4));
     }
+    await precompile(loraDaSum);
     await precompile(loraMergeKernel);
   });
   // [x shape, out, r]: odd sizes, size-1 dims, K % 4 = 0 (vec4 kernels) and not
@@ -47,6 +53,26 @@ describe('loraLinear', () => {
       });
     }
   }
+  it('dA in row chunks and their sum (the GPU rule; forced here): GPU vs float64, ragged last chunk, r % 4 = 0 and not', async () => {
+    const names: string[] = [];
+    onLaunch((l) => names.push(l.kernel.name));
+    try {
+      // [x shape, out, r, chunks]: M = 37 rows in 3 / 5 chunks (last chunk shorter), M = 6 in more chunks than rows
+      for (const [xs, out, rank, chunks] of [[[37, 12], 9, 4, 3], [[37, 16], 10, 6, 5], [[2, 3, 8], 6, 5, 40]] as const) {
+        setLoraDaChunks(chunks);
+        const f = (x: E.Tensor, w: E.Tensor, a: E.Tensor, b: E.Tensor) => E.loraLinear(x, w, a, b, { scale: 1.3, dropout: 0.25, seed: 77, training: true });
+        const inF = xs[xs.length - 1]!;
+        await gpucheck(f, [input(r, [...xs]), frozen(input(r, [out, inF])), input(r, [rank, inF]), input(r, [out, rank])], { fwdTol: 1e-4, bwdTol: 1e-4 });
+      }
+    } finally {
+      setLoraDaChunks(null);
+      onLaunch(null);
+    }
+    expect(names.filter((n) => n === 'lora_da_sum').length).toBeGreaterThanOrEqual(3);
+    expect(names).toContain('lora_da_v4_uv_drop');
+    expect(names).toContain('lora_da_v4_drop');
+    expect(names).toContain('lora_down_v4_r4_drop');
+  });
   it('the fused kernels with 32-row tiles (matmul variant broadcast32): GPU vs float64, forward and gradients', async () => {
     E.setMatmulVariant('broadcast32');
     const names: string[] = [];
