@@ -47,7 +47,7 @@ export function linearAdd(x: Tensor, w: Tensor, r: Tensor): Tensor {
   y2.dispose();
   return record(y, 'linearAdd', [x, w, r], (g, into) => {
     const g2 = view(g, [rows, N]);
-    const [gx, gw] = projectionGrads(g2, x, w, into?.[0] ?? null);
+    const [gx, gw] = projectionGrads(g2, x, w, into?.[0] ?? null, into?.[1] ?? null);
     g2.dispose();
     return [gx, gw, r.requiresGrad ? g : null];
   });
@@ -55,10 +55,10 @@ export function linearAdd(x: Tensor, w: Tensor, r: Tensor): Tensor {
 
 /**
  * The gradients of y = x·Wᵀ (x [..., K] as `rows` rows, W [N, K]) for y's gradient g2 [rows, N]:
- * dx = g2·W (summed into `acc`, x's gradient so far, where the product's kernel can: autograd's
- * `into`) and dW = g2ᵀ·x, each where x / W needs one.
+ * dx = g2·W and dW = g2ᵀ·x, each where x / W needs one, each summed into `acc` / `accW` (x's / W's
+ * gradient so far: autograd's `into`) where the product's kernel can.
  */
-export function projectionGrads(g2: Tensor, x: Tensor, w: Tensor, acc: Tensor | null): [Tensor | null, Tensor | null] {
+export function projectionGrads(g2: Tensor, x: Tensor, w: Tensor, acc: Tensor | null, accW: Tensor | null = null): [Tensor | null, Tensor | null] {
   const K = w.shape[1]!;
   const rows = g2.shape[0]!;
   let gx: Tensor | null = null;
@@ -73,7 +73,8 @@ export function projectionGrads(g2: Tensor, x: Tensor, w: Tensor, acc: Tensor | 
   }
   if (w.requiresGrad) {
     const xb = view(x, [rows, K]);
-    gw = matmulRaw(g2, xb, true, false);
+    if (accW && matmulAccumulateRaw(g2, xb, true, false, accW)) gw = accW;
+    else gw = matmulRaw(g2, xb, true, false);
     xb.dispose();
   }
   return [gx, gw];

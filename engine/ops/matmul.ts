@@ -644,8 +644,13 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOpts = {}): Tensor {
     }
     if (b.requiresGrad) {
       // op(B) = op(A)ᵀ·G; if B is stored transposed, B = Gᵀ·op(A)
-      gb = tB ? matmulRaw(g, a, true, tA) : matmulRaw(a, g, !tA, false);
-      if (gb.rank > b.rank) gb = reduceBatch(gb, b.shape);
+      // (a second gradient of a 2-D B — a weight two sub-batches use — is summed into the first likewise)
+      const acc = a.rank === 2 && b.rank === 2 ? (into?.[1] ?? null) : null;
+      if (acc && (tB ? matmulAccumulateRaw(g, a, true, tA, acc) : matmulAccumulateRaw(a, g, !tA, false, acc))) gb = acc;
+      else {
+        gb = tB ? matmulRaw(g, a, true, tA) : matmulRaw(a, g, !tA, false);
+        if (gb.rank > b.rank) gb = reduceBatch(gb, b.shape);
+      }
     }
     if (g !== g0) g.dispose();
     return [ga, gb];
@@ -683,7 +688,10 @@ function matmulFlat(a: Tensor, w: Tensor, tB: boolean, out: MatmulOpts['out']): 
     }
     if (w.requiresGrad) {
       const a2b = view(a, [rows, K]);
-      gw = tB ? matmulRaw(g2, a2b, true, false) : matmulRaw(a2b, g2, true, false);
+      // a second gradient of W (a weight two sub-batches use) is summed into the first by the product's writes
+      const acc = into?.[1] ?? null;
+      if (acc && (tB ? matmulAccumulateRaw(g2, a2b, true, false, acc) : matmulAccumulateRaw(a2b, g2, true, false, acc))) gw = acc;
+      else gw = tB ? matmulRaw(g2, a2b, true, false) : matmulRaw(a2b, g2, true, false);
       a2b.dispose();
     }
     g2.dispose();

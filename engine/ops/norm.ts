@@ -65,6 +65,7 @@ export function normBackward(
   dy: Tensor,
   need: { x: boolean; w: boolean; b: boolean },
   into: Tensor | null = null,
+  intoW: Tensor | null = null,
 ): [Tensor | null, Tensor | null, Tensor | null] {
   const D = x.shape[x.rank - 1]!;
   const rows = x.size / D;
@@ -73,7 +74,9 @@ export function normBackward(
   const wantW = need.w || need.b;
   const acc = need.x && into !== null && x.backend === 'gpu' && rows > 0 && normSubgroupSize(D) !== null && into.dtype === 'f32' && into.size === x.size && into.gpu?.refs === 1;
   const dx = need.x ? (acc ? into : empty(x.shape, 'f32', x.backend)) : null;
-  const dw = wantW ? empty([D], 'f32', x.backend) : null;
+  // rmsNorm's dw summed into the weight's gradient so far (autograd's `into`: a weight two sub-batches use) by the partials' sum
+  const accW = need.w && kind === 'rms' && intoW !== null && x.backend === 'gpu' && rows > 0 && normSubgroupSize(D) !== null && intoW.dtype === 'f32' && intoW.size === D && intoW.gpu?.refs === 1;
+  const dw = wantW ? (accW ? intoW : empty([D], 'f32', x.backend)) : null;
   const db = wantW && kind === 'layer' ? empty([D], 'f32', x.backend) : null;
   if (x.backend === 'cpu') {
     const r = normBackwardRef(kind, x.cpu as Float64Array, w.cpu as Float64Array, stats.cpu as Float64Array, dy.cpu as Float64Array, rows, D);
@@ -89,7 +92,7 @@ export function normBackward(
     const dxb = dx ?? empty([4], 'f32', 'gpu');
     const k = normBackwardSubgroup(kind, dv, SG, dx !== null, wantW, acc);
     launch(k, [x, w, stats, dy, dxb, part], grid1d(Math.ceil(subs / (NORM_SG_WG / SG))), [rows, dv, D, { f: 0 }], op);
-    if (dw) launch(normSumParts(kind), db ? [part, dw, db] : [part, dw], [Math.ceil(dv / 64), 1, 1], [subs, dv], op);
+    if (dw) launch(normSumParts(kind, accW), db ? [part, dw, db] : [part, dw], [Math.ceil(dv / 64), 1, 1], [subs, dv], op);
     part.dispose();
     if (!dx) dxb.dispose();
   } else {
@@ -110,7 +113,7 @@ function normOp(op: string, kind: NormKind, x: Tensor, weight: Tensor, bias: Ten
   const D = checkNorm(op, x, weight, bias);
   const [y, stats] = normForwardRaw(kind, x, weight, bias, D, eps);
   const inputs = bias ? [x, weight, bias] : [x, weight];
-  record(y, op, inputs, (g, into) => normBackward(kind, x, weight, stats, g, { x: x.requiresGrad, w: weight.requiresGrad, b: !!bias?.requiresGrad }, into?.[0] ?? null).slice(0, inputs.length));
+  record(y, op, inputs, (g, into) => normBackward(kind, x, weight, stats, g, { x: x.requiresGrad, w: weight.requiresGrad, b: !!bias?.requiresGrad }, into?.[0] ?? null, into?.[1] ?? null).slice(0, inputs.length));
   if (!y.node) stats.dispose(); // no backward will read it
   return y;
 }

@@ -31,7 +31,7 @@ export function swigluLinear(gate: Tensor, x: Tensor, w: Tensor): Tensor {
   const out = record(y, 'swigluLinear', [gate, x, w], (g, into) => {
     const [dgate, dup] = swigluBwd(g, gate, up);
     const dup2 = view(dup, [rows, N]);
-    const [dx, dw] = projectionGrads(dup2, x, w, into?.[1] ?? null);
+    const [dx, dw] = projectionGrads(dup2, x, w, into?.[1] ?? null, into?.[2] ?? null);
     dup2.dispose();
     dup.dispose();
     if (!gate.requiresGrad) {

@@ -85,10 +85,11 @@ ${wantW ? range(J).map((j) => `  if (on${j}) { part[${partIdx(j, 0)}] = pw${j};$
 });
 
 /** dw[c] (and db[c]) = Σ_sub part[sub, c]: one invocation per vec4 column. Bindings part, dw[, db]. */
-export const normSumParts = memoKernel(function normSumParts(kind: NormKind): Kernel {
+export const normSumParts = memoKernel(function normSumParts(kind: NormKind, acc: boolean): Kernel {
   const layer = kind === 'layer';
+  if (acc && layer) throw new Error('normSumParts: accumulation is for rmsNorm (one gradient, dw)');
   return kernel(
-    `${kind}norm_sum_parts`,
+    `${kind}norm_sum_parts${acc ? '_acc' : ''}`,
     /* wgsl */ `struct P { subs: u32, dv: u32 }
 @group(0) @binding(0) var<uniform> p: P;
 @group(0) @binding(1) var<storage, read> part: array<vec4<f32>>;
@@ -103,7 +104,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   for (var s = 0u; s < p.subs; s++) {
     ${layer ? 'aw += part[(s * p.dv + c) * 2u];\n    ab += part[(s * p.dv + c) * 2u + 1u];' : 'aw += part[s * p.dv + c];'}
   }
-  dw[c] = aw;
+  dw[c] = ${acc ? 'dw[c] + aw' : 'aw'};
   ${layer ? 'db[c] = ab;' : ''}
 }`,
     layer ? ['r', 'rw', 'rw'] : ['r', 'rw'],

@@ -6,6 +6,7 @@ import * as E from '../../engine/index.ts';
 import { gpucheck, type CheckInput } from '../../engine/index.ts';
 import { gpuSync } from '../../engine/device.ts';
 import { matmulAccumulateRaw } from '../../engine/ops/matmul.ts';
+import { swigluLinear } from '../../engine/ops/swiglu-linear.ts';
 import { onLaunch } from '../../engine/runtime.ts';
 import { input, randData, rng } from '../util.ts';
 
@@ -104,6 +105,34 @@ describe('gradients summed into the first by the products that read a tensor', (
       expect(fused.acc.filter((k) => k.startsWith('gather_rows_backward_subgroup')).length).toBe(norm);
       expect(plain.adds - fused.adds).toBe(1 + 2 * norm);
     }
+  });
+
+  it('a weight two sub-batches read (linear, linearAdd, swigluLinear, a 2-D and a 3-D matmul, rmsNorm): its second gradient summed into the first, bit for bit the product + add', async () => {
+    const [B, T, D, F] = [2, 14, 16, 20]; // B·T % 4 = 0: the weight-gradient products run the broadcast kernel (K = rows)
+    // two sub-batches x1 [B·T, D] and x2 [B, T, D] through the same weights, as the SFT step's relevance and LM rows
+    const f = (x1: E.Tensor, x2: E.Tensor, nw: E.Tensor, wq: E.Tensor, wo: E.Tensor, wg: E.Tensor, wu: E.Tensor, m: E.Tensor) => {
+      const block = (x: E.Tensor) => {
+        const h = E.rmsNorm(x, nw, 1e-5);
+        const q = E.linear(h, wq);
+        const y = E.linearAdd(q, wo, x);
+        const g = E.linear(y, wg);
+        const a = swigluLinear(g, y, wu);
+        return E.sumAll(E.mul(a, a));
+      };
+      const extra = E.sumAll(E.matmul(E.reshape(x1, [B * T, D]), m)); // a 2-D matmul (not matmulFlat) reading m
+      const extra2 = E.sumAll(E.mul(E.matmul(E.reshape(x1, [B * T, D]), m), E.matmul(E.reshape(x1, [B * T, D]), m)));
+      return E.add(E.add(block(x1), block(x2)), E.add(extra, extra2));
+    };
+    const ins = () => [input(r, [B * T, D]), input(r, [B, T, D]), input(r, [D]), input(r, [D, D]), input(r, [D, D]), input(r, [F, D]), input(r, [F, D]), input(r, [D, 8])];
+    await gpucheck(f, ins(), { fwdTol: 1e-5, bwdTol: 2e-5 });
+    const [fused, plain] = await withAndWithout(f, ins());
+    fused.grads.forEach((g, i) => expect(Array.from(g), `gradient of input ${i}`).toEqual(Array.from(plain.grads[i]!)));
+    expect(plain.acc).toEqual([]);
+    if (!hasBroadcast()) return;
+    // second gradients of wq, wo, wg, wu (matmul and projection rules), m (2-D matmul, read twice more) and nw (the norm's partial sums)
+    expect(fused.acc.filter((k) => k.startsWith('rmsnorm_sum_parts_acc')).length).toBe(1);
+    // 7 weight gradients summed in place (wq, wo, wg, wu, m's 2nd and 3rd, nw) and 2 activation gradients
+    expect(plain.adds - fused.adds).toBe(9);
   });
 
   it('never adds into a leaf gradient that was there before backward() (the caller may hold it)', async () => {
