@@ -53,14 +53,17 @@ function reduceRaw(kind: ReduceKind, x: Tensor, axis: number): Tensor {
  *     memory), 'thread' (an invocation per row, scalar loads);
  *   columns (inner > 1): 'chunks' (an invocation per vec4 column and chunk of the axis, a second launch
  *     adding the chunks), 'chunks-wide' (the same with REDUCE_WIDE_V columns per invocation, a group
- *     of 8 lanes reading 8·V neighbouring columns of a row), 'strided' (an invocation per output
- *     element, scalar loads).
+ *     of 8 lanes reading 8·V neighbouring columns of a row; the CPU rule for rows of 16 KiB from
+ *     db35b4c until 32-row segments of 'chunks' beat it, columnChunkCount; forced only now), 'strided'
+ *     (an invocation per output element, scalar loads).
  */
 export type ReduceLayout = 'thread-vec4' | 'subgroup' | 'workgroup' | 'thread' | 'chunks' | 'chunks-wide' | 'strided';
 /** Columns per invocation of 'chunks-wide' (kernels/reduce/strided-chunks.ts reduceStridedWide). */
 export const REDUCE_WIDE_V = 8;
-/** Row length (floats) from which CPU adapters sum columns with 'chunks-wide'. */
-export const REDUCE_WIDE_MIN_INNER = 4096;
+/** Elements (outer·len·inner) from which CPU adapters sum columns in segments of REDUCE_COL_SEG rows. */
+export const REDUCE_SHORT_SEG_MIN = 1 << 22;
+/** Rows per chunk of a large column sum on CPU adapters. */
+export const REDUCE_COL_SEG = 32;
 const ROW_LAYOUTS: readonly ReduceLayout[] = ['thread-vec4', 'subgroup', 'workgroup', 'thread'];
 
 /** Rows at least this long get vec4 loads on CPU adapters (shorter: the scalar invocation per row). */
@@ -97,13 +100,7 @@ export function reduceChunks(units: number, len: number, target: number, minSeg:
 
 /**
  * The layout the fixed rule picks for rows of `len` (inner = 1) or columns (inner > 1), or the forced one.
- * Columns: 'chunks' (vec4 or scalar columns side by side, split when they are few); on CPU adapters
- * 'chunks-wide' for rows of REDUCE_WIDE_MIN_INNER floats or more. Measured on this machine
- * (2026-12-05, ms per sum over axis 0, chunks → chunks-wide, V = 8): 4096 × 4096 17.6 → 6.2 (V = 4:
- * 8.1, V = 16: 9.3); with the chunk count of 'chunks' (fewer invocations) 4096 × 4096 17.6 → 10.2,
- * 2048 × 4096 7.1 → 4.0, 4096 × 2048 3.6 → 3.8, 4096 × 1024 1.7 → 2.0, 512 × 8192 2.2 → 2.2: a
- * subgroup reads 1 KiB of each row it visits instead of 128 B, which pays where a row spans 16 KiB
- * (four pages); shorter rows keep 'chunks' (and its bits).
+ * Columns: 'chunks' (vec4 or scalar columns side by side), split into columnChunkCount chunks.
  * Rows on CPU adapters (lavapipe): 'thread-vec4' from 8 floats. Measured on this machine (2 cores,
  * GPU ms of 4M floats): 4096 × 1024 thread-vec4 1.8, subgroup 2.0 (the subgroup combine costs ≈ 90 ns
  * per row: 1M rows of 4 take 96 ms), workgroup tree 10; rows of 64 and 256: thread-vec4 2.6, the
@@ -114,10 +111,31 @@ export function reduceChunks(units: number, len: number, target: number, minSeg:
 export function reduceLayoutFor(len: number, inner: number): ReduceLayout {
   const rows = inner === 1;
   if (forced && ROW_LAYOUTS.includes(forced.layout) === rows) return forced.layout;
-  if (!rows) return gpuSync().info.isSoftware && inner >= REDUCE_WIDE_MIN_INNER ? 'chunks-wide' : 'chunks';
+  if (!rows) return 'chunks';
   if (forcedKernelFamily() === 'subgroup' && subgroupKernelSize(RED_ROWS_WG) !== null) return 'subgroup';
   if (gpuSync().info.isSoftware) return len >= REDUCE_VEC4_MIN_LEN ? 'thread-vec4' : 'thread';
   return len >= 2 * ROW_WG ? 'workgroup' : 'thread';
+}
+
+/**
+ * Chunks of a column reduction over [outer, len, inner] whose unsplit launch has outer·perChunk
+ * invocations. Hardware GPUs (and small inputs): enough chunks to keep the adapter busy
+ * (reduceChunks). CPU adapters from REDUCE_SHORT_SEG_MIN elements: segments of REDUCE_COL_SEG rows.
+ * A lavapipe subgroup runs its whole loop before the next one starts, so a column walk visits one
+ * row after another at the same offset, and the next subgroup reads the neighbouring bytes of the
+ * same rows; with short segments those rows are few enough to stay streamed and cached (a cliff
+ * between 40 and 48 rows at 16 KiB rows, near the 32 streams an L2 prefetcher tracks). Measured on
+ * this machine (2026-12-05, Intel Xeon 2 vCPUs, GPU ms per sum over axis 0, both launches, median of
+ * 5 alternating rounds, old rule → 32-row segments; 'chunks-wide' at 32 rows beside it): 4096 × 4096
+ * 12.9 → 8.0 (8.5), 8192 × 4096 23.7 → 15.1 (16.5), 2048 × 4096 5.0 → 3.7 (4.0), 256 × 16384 2.7 →
+ * 2.0, 8192 × 2048 10.8 → 6.5, 4096 × 2048 4.0 → 3.3, 8192 × 1024 4.7 → 3.4, 2048 × 2048 2.3 → 1.7,
+ * 1024 × 4096 2.3 → 2.0, 512 × 8192 2.3 → 2.5, 4096 × 1024 1.6 → 1.8 (the last two within their
+ * rounds' spread); below 4M elements the extra chunks cost more than they save (48 × 768 0.16 → 0.28,
+ * 96 × 4096 0.34 → 0.44, 3000 × 512 0.72 → 0.82), so smaller sums keep the old rule and its bits.
+ */
+export function columnChunkCount(outer: number, len: number, inner: number, perChunk: number): number {
+  if (gpuSync().info.isSoftware && outer * len * inner >= REDUCE_SHORT_SEG_MIN) return Math.ceil(len / REDUCE_COL_SEG);
+  return reduceChunks(outer * perChunk, len, splitLanes(), MIN_SEG_COLS);
 }
 
 function launchReduce(kind: ReduceKind, x: Tensor, out: Tensor, outer: number, len: number, inner: number): void {
@@ -146,7 +164,7 @@ function launchReduce(kind: ReduceKind, x: Tensor, out: Tensor, outer: number, l
     const perChunk = wide ? Math.ceil(iw / (RED_WIDE_LANES * REDUCE_WIDE_V)) * RED_WIDE_LANES : iw;
     const k = (kd: ReduceKind) => (wide ? reduceStridedWide(kd, W, REDUCE_WIDE_V) : reduceStridedChunks(kd, W, 2));
     // with as many chunks, the two kernels give the same bits (the same order per column)
-    const C = Math.min(len, forcedChunks ?? reduceChunks(outer * perChunk, len, splitLanes(), MIN_SEG_COLS));
+    const C = Math.min(len, forcedChunks ?? columnChunkCount(outer, len, inner, perChunk));
     const seg = Math.ceil(len / C);
     const chunks = Math.ceil(len / seg);
     const grid = (n: number) => grid1d(Math.ceil(n / RED_STRIDED_WG));

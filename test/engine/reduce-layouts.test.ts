@@ -4,7 +4,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import * as E from '../../engine/index.ts';
 import { gpucheck } from '../../engine/index.ts';
-import { REDUCE_WIDE_MIN_INNER, reduceChunks, reduceLayoutFor, setReduceLayout, type ReduceLayout } from '../../engine/ops/reduce.ts';
+import { REDUCE_COL_SEG, REDUCE_SHORT_SEG_MIN, columnChunkCount, reduceChunks, reduceLayoutFor, setReduceLayout, type ReduceLayout } from '../../engine/ops/reduce.ts';
 import { subgroupKernelsUsable } from '../../engine/kernel-family.ts';
 import { gpuSync } from '../../engine/device.ts';
 import { RED_ROWS_WG } from '../../kernels/reduce/rows-vec4.ts';
@@ -173,15 +173,20 @@ describe('the fixed rule', () => {
     x.dispose();
     y.dispose();
   });
-  it('columns: chunks-wide on CPU adapters for rows of 16 KiB or more, chunks elsewhere; the default sums a wide matrix over its rows as float64 does', async () => {
+  it('columns: chunks, in 32-row segments on CPU adapters from 4M elements; the default sums a large matrix over its rows as float64 does', async () => {
     setReduceLayout(null);
     const soft = gpuSync().info.isSoftware;
     expect(reduceLayoutFor(300, 1028)).toBe('chunks');
-    expect(reduceLayoutFor(300, REDUCE_WIDE_MIN_INNER - 1)).toBe('chunks');
-    expect(reduceLayoutFor(300, REDUCE_WIDE_MIN_INNER)).toBe(soft ? 'chunks-wide' : 'chunks');
-    const [len, inner] = [130, 4098];
-    const inp = data([len, inner], 0.1, 3);
-    expectClose(await gpuReduce('sum', inp, [len, inner], 0), ref('sum', inp, 1, len, inner), 2e-6, 'default columns');
+    expect(reduceLayoutFor(300, 4096)).toBe('chunks');
+    // [1, 4096, 4096]: 1024 vec4 columns; below the threshold the old rule (256 vec4 columns → 16 chunks)
+    expect(columnChunkCount(1, 4096, 4096, 1024)).toBe(soft ? 4096 / REDUCE_COL_SEG : 1);
+    expect(columnChunkCount(1, 4095, 1024, 256)).toBe(reduceChunks(256, 4095, soft ? 4096 : 65536, 64));
+    expect(columnChunkCount(2, 1025, REDUCE_SHORT_SEG_MIN / 2048, 256)).toBe(soft ? Math.ceil(1025 / REDUCE_COL_SEG) : reduceChunks(512, 1025, 65536, 64));
+    // 1025 × 4099 ≥ 4M elements: 33 segments (the last one row) of scalar columns, and of a ragged vec4 block
+    for (const [len, inner] of [[1025, 4099], [1031, 4096]] as const) {
+      const inp = data([len, inner], 0.1, 3);
+      for (const kind of KINDS) expectClose(await gpuReduce(kind, inp, [len, inner], 0), ref(kind, inp, 1, len, inner), kind === 'max' ? 0 : 2e-6, `default ${kind} columns [${len}, ${inner}]`);
+    }
   });
 
   it('rejects a forced subgroup layout where the adapter has no usable subgroup size', () => {
