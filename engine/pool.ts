@@ -9,7 +9,15 @@ export interface PooledBuffer {
   refs: number; // tensors viewing this storage (reshape shares it); released at zero
 }
 
+// Each class's free buffers, highest id first: allocation takes the lowest id (the oldest buffer), so
+// which buffer a tensor gets depends on the set of free buffers, not on the order they were freed in.
+// A training step starts from the same free set every step, so its tensors get the same buffers every
+// step and its launches find their bind groups cached (engine/bind-groups.ts). A stack (last freed,
+// first reused) permuted the buffers from step to step: the demo's SFT step made 57–59 of its 189
+// bind groups anew every step (bench/profile-step.ts tiny --task mixed, steps 2–7).
 const free = new Map<number, GPUBuffer[]>();
+const ids = new WeakMap<GPUBuffer, number>();
+let nextId = 1;
 let live = 0;
 let peak = 0;
 let reserved = 0;
@@ -40,6 +48,7 @@ export function allocBuffer(bytes: number): PooledBuffer {
     const max = info.limits.maxBufferSize ?? Infinity;
     if (cls > max) throw new Error(`allocBuffer: ${cls} bytes exceeds the device's maxBufferSize ${max}`);
     buffer = device.createBuffer({ size: cls, usage: STORAGE_USAGE });
+    ids.set(buffer, nextId++);
     reserved += cls;
   }
   live += cls;
@@ -52,7 +61,17 @@ export function releaseBuffer(b: PooledBuffer): void {
   live -= b.bytes;
   let list = free.get(b.bytes);
   if (!list) free.set(b.bytes, (list = []));
-  list.push(b.buffer);
+  // insert keeping ids descending, so pop() gives the lowest
+  const id = ids.get(b.buffer)!;
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (ids.get(list[mid]!)! > id) lo = mid + 1;
+    else hi = mid;
+  }
+  if (lo === list.length) list.push(b.buffer);
+  else list.splice(lo, 0, b.buffer);
 }
 
 /** Bytes held by live tensors on the GPU. */

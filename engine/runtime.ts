@@ -24,11 +24,11 @@ let encoder: GPUCommandEncoder | null = null;
 let pass: GPUComputePassEncoder | null = null;
 let dispatches = 0;
 let uniformBuf: GPUBuffer | null = null;
-let uniformCpu = new ArrayBuffer(UNIFORM_SLOT * UNIFORM_SLOTS);
+const uniformCpu = new ArrayBuffer(UNIFORM_SLOT * UNIFORM_SLOTS);
 // views over the whole staging buffer, made once per buffer (three views per launch cost more than the writes)
-let uniformU32 = new Uint32Array(uniformCpu);
-let uniformF32 = new Float32Array(uniformCpu);
-let uniformI32 = new Int32Array(uniformCpu);
+const uniformU32 = new Uint32Array(uniformCpu);
+const uniformF32 = new Float32Array(uniformCpu);
+const uniformI32 = new Int32Array(uniformCpu);
 let uniformUsed = 0;
 const uniformFree: GPUBuffer[] = [];
 const uniformInFlight: GPUBuffer[] = [];
@@ -143,6 +143,7 @@ function claimUniform(g: Gpu, params: Param[]): { buffer: GPUBuffer; offset: num
       else uniformU32[w + j] = p;
     } else uniformF32[w + j] = p.f;
   }
+  uniformU32.fill(0, w + params.length, w + UNIFORM_SLOT / 4); // the words past the params read 0, as in a fresh slot
   uniformUsed++;
   return { buffer: uniformBuf, offset };
 }
@@ -237,10 +238,7 @@ export function flush(): void {
     uniformBuf = null;
   }
   uniformFree.push(...uniformInFlight.splice(0));
-  uniformCpu = new ArrayBuffer(UNIFORM_SLOT * UNIFORM_SLOTS);
-  uniformU32 = new Uint32Array(uniformCpu);
-  uniformF32 = new Float32Array(uniformCpu);
-  uniformI32 = new Int32Array(uniformCpu);
+  // the staging words are reused: writeBuffer copied them, and claimUniform rewrites every word of a slot
   uniformUsed = 0;
 }
 

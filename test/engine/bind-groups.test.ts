@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import * as E from '../../engine/index.ts';
 import { bindGroupStats } from '../../engine/bind-groups.ts';
-import { trimPool } from '../../engine/pool.ts';
+import { allocBuffer, releaseBuffer, trimPool } from '../../engine/pool.ts';
 import { launch } from '../../engine/runtime.ts';
 import { kernel } from '../../kernels/kernel.ts';
 
@@ -45,6 +45,30 @@ describe('bind groups (engine/bind-groups.ts)', () => {
     }
     y.dispose();
     z.dispose();
+  });
+
+  it('a slot reused by a later batch reads 0 past the params its launch passes, not the earlier launch\'s words', async () => {
+    const y = E.empty([37]);
+    await E.sync(); // the batch of the poison fill ends here: both launches below take the first slot
+    launch(affine, [y], [1, 1, 1], [37, { f: 1 }, { f: 5 }]);
+    expect((await E.read(y))[3]).toBe(8);
+    launch(affine, [y], [1, 1, 1], [37, { f: 2 }]); // the same slot; b not passed
+    expect(Array.from(await E.read(y))).toEqual(Array.from({ length: 37 }, (_, i) => 2 * i));
+    y.dispose();
+  });
+
+  it('the pool hands out a size class\'s free buffers lowest id (oldest) first, whatever the order they were freed in', async () => {
+    await E.sync();
+    trimPool();
+    const bytes = 4096 + 64; // a class of its own here
+    let held = [0, 1, 2, 3].map(() => allocBuffer(bytes));
+    const order = held.map((b) => b.buffer);
+    for (const freeOrder of [[2, 0, 3, 1], [3, 2, 1, 0], [0, 1, 2, 3], [1, 3, 0, 2]]) {
+      for (const i of freeOrder) releaseBuffer(held[i]!);
+      held = [0, 1, 2, 3].map(() => allocBuffer(bytes));
+      expect(held.map((b) => order.indexOf(b.buffer)), `freed in the order ${freeOrder}`).toEqual([0, 1, 2, 3]);
+    }
+    for (const b of held) releaseBuffer(b);
   });
 
   it('giving the pool back empties the cache (its buffers are destroyed)', async () => {

@@ -9,7 +9,9 @@ import { makeConfig, paperLora, paramCounts } from '../../models/llama-config.ts
 import { generateGreedy } from '../../models/generate.ts';
 import { addLora, baseParams, disposeLlama, trainableParams, noDecayParams, untieLabels, labelLogits, forwardHidden, initLlama, lmLogits, lmLoss, loraParams, namedTensors, trainableReport, type Llama } from '../../models/llama.ts';
 import { buildBatch, type LmSeq } from '../../pipeline/train/batch.ts';
-import { runSft, stepLoss, type SftConfig } from '../../pipeline/train/sft.ts';
+import { runSft, sftStep, stepLoss, type SftConfig } from '../../pipeline/train/sft.ts';
+import { adamw, item } from '../../engine/index.ts';
+import { bindGroupStats } from '../../engine/bind-groups.ts';
 
 const V = 40;
 const corpus: LmSeq[] = [
@@ -53,6 +55,33 @@ describe('Llama decoder', () => {
     }
     expect(losses[0]).toBeLessThan(0.1);
     expect(losses[1]).toBe(losses[0]);
+  });
+
+  it('after its first two steps (AdamW\'s state is made in the first) a training step makes no bind group anew: the pool hands it the same buffers every step', async () => {
+    // a stack pool (last freed, first reused) permuted them: 57–59 of the demo step's 189 bind groups were made every step
+    const m = tinyModel(2);
+    const params = trainableParams(m);
+    const c = cfg(100);
+    const opt = adamw(params, { lr: c.lr, weightDecay: c.weightDecay });
+    const inp = { model: m, labelIds: [0, 1, 2] as const, padId: 0, cfg: c, label: 'reuse' };
+    const made: number[] = [];
+    const reused: number[] = [];
+    for (let step = 0; step < 6; step++) {
+      const before = bindGroupStats().misses;
+      const hitsBefore = bindGroupStats().hits;
+      await scopeAsync(async () => {
+        const s = await sftStep(inp, params, opt, corpus, step);
+        await item(s.loss);
+        s.dispose();
+      });
+      made.push(bindGroupStats().misses - before);
+      reused.push(bindGroupStats().hits - hitsBefore);
+    }
+    expect(made.slice(2)).toEqual([0, 0, 0, 0]);
+    for (const n of reused.slice(2)) expect(n).toBeGreaterThan(50); // every launch of the step found its bind group
+    opt.dispose();
+    zeroGrad(params);
+    disposeLlama(m);
   });
 
   it('logs the gradient norm before clipping with each logged loss: at step 0, the float64 L2 norm of that batch\'s read gradients', async () => {
