@@ -6,6 +6,7 @@ import { launch, grid1d } from '../runtime.ts';
 import { assertDtype, assertLive, assertSameBackend, empty, Tensor } from '../tensor.ts';
 import { normBackwardW, normBackwardX, normForward, NORM_WG, type NormKind } from '../../kernels/norm/rows.ts';
 import { NORM_SG_ROWS, NORM_SG_WG, normBackwardSubgroup, normSumParts } from '../../kernels/norm/subgroup.ts';
+import { NORM_SEG_ROWS, normBackwardSegments, normRowCoefs } from '../../kernels/norm/segments.ts';
 import { normBackwardRef, normForwardRef } from '../reference/norm.ts';
 import { subgroupKernelSize } from '../kernel-family.ts';
 
@@ -19,6 +20,12 @@ import { subgroupKernelSize } from '../kernel-family.ts';
 function normSubgroupSize(D: number): number | null {
   const SG = subgroupKernelSize(NORM_SG_WG);
   return SG !== null && D % 4 === 0 && D / 4 <= 8 * SG ? SG : null;
+}
+
+let rowsBackward = false;
+/** Tests and benchmarks: the row kernels (kernels/norm/rows.ts) for every backward the subgroup kernel does not take, instead of the segment kernels for D % 4 = 0; false restores the rule. */
+export function setNormRowsBackward(on: boolean): void {
+  rowsBackward = on;
 }
 
 function checkNorm(op: string, x: Tensor, weight: Tensor, bias: Tensor | null): number {
@@ -72,10 +79,12 @@ export function normBackward(
   const op = `${kind}Norm backward`;
   if (dy.shape.join(',') !== x.shape.join(',')) throw new Error(`${op}: dy [${dy.shape.join(', ')}] != x [${x.shape.join(', ')}]`);
   const wantW = need.w || need.b;
-  const acc = need.x && into !== null && x.backend === 'gpu' && rows > 0 && normSubgroupSize(D) !== null && into.dtype === 'f32' && into.size === x.size && into.gpu?.refs === 1;
+  // D % 4 = 0: the subgroup kernel (rows it holds in registers) or the segment kernels, both of which add in place
+  const sums = D % 4 === 0 && (!rowsBackward || normSubgroupSize(D) !== null);
+  const acc = need.x && into !== null && x.backend === 'gpu' && rows > 0 && sums && into.dtype === 'f32' && into.size === x.size && into.gpu?.refs === 1;
   const dx = need.x ? (acc ? into : empty(x.shape, 'f32', x.backend)) : null;
   // rmsNorm's dw summed into the weight's gradient so far (autograd's `into`: a weight two sub-batches use) by the partials' sum
-  const accW = need.w && kind === 'rms' && intoW !== null && x.backend === 'gpu' && rows > 0 && normSubgroupSize(D) !== null && intoW.dtype === 'f32' && intoW.size === D && intoW.gpu?.refs === 1;
+  const accW = need.w && kind === 'rms' && intoW !== null && x.backend === 'gpu' && rows > 0 && sums && intoW.dtype === 'f32' && intoW.size === D && intoW.gpu?.refs === 1;
   const dw = wantW ? (accW ? intoW : empty([D], 'f32', x.backend)) : null;
   const db = wantW && kind === 'layer' ? empty([D], 'f32', x.backend) : null;
   if (x.backend === 'cpu') {
@@ -93,6 +102,20 @@ export function normBackward(
     const k = normBackwardSubgroup(kind, dv, SG, dx !== null, wantW, acc);
     launch(k, [x, w, stats, dy, dxb, part], grid1d(Math.ceil(subs / (NORM_SG_WG / SG))), [rows, dv, D, { f: 0 }], op);
     if (dw) launch(normSumParts(kind, accW), db ? [part, dw, db] : [part, dw], [Math.ceil(dv / 64), 1, 1], [subs, dv], op);
+    part.dispose();
+    if (!dx) dxb.dispose();
+  } else if (sums && rows > 0) {
+    // the rows' means, then dx and the segments' partial column sums of dw (db) in one pass over
+    // segments of NORM_SEG_ROWS rows, then the partials are added
+    const dv = D / 4;
+    const segs = Math.ceil(rows / NORM_SEG_ROWS);
+    const coef = dx ? empty([rows * (kind === 'layer' ? 2 : 1)], 'f32', 'gpu') : empty([4], 'f32', 'gpu');
+    if (dx) launch(normRowCoefs(kind), [x, w, stats, dy, coef], grid1d(Math.ceil(rows / NORM_WG)), [rows, dv, D], op);
+    const part = wantW ? empty([segs * D * (kind === 'layer' ? 2 : 1)], 'f32', 'gpu') : empty([4], 'f32', 'gpu');
+    const dxb = dx ?? empty([4], 'f32', 'gpu');
+    launch(normBackwardSegments(kind, dx !== null, wantW, acc), [x, w, stats, coef, dy, dxb, part], grid1d(Math.ceil((segs * dv) / NORM_WG)), [rows, dv, NORM_SEG_ROWS, segs], op);
+    if (dw) launch(normSumParts(kind, accW), db ? [part, dw, db] : [part, dw], [Math.ceil(dv / 64), 1, 1], [segs, dv], op);
+    coef.dispose();
     part.dispose();
     if (!dx) dxb.dispose();
   } else {

@@ -3,6 +3,9 @@ import * as E from '../../engine/index.ts';
 import { gpucheck, gradcheck } from '../../engine/index.ts';
 import { normBackwardW, normBackwardX, normForward } from '../../kernels/norm/rows.ts';
 import { NORM_SG_WG, normBackwardSubgroup, normSumParts } from '../../kernels/norm/subgroup.ts';
+import { NORM_SEG_ROWS, normBackwardSegments, normRowCoefs } from '../../kernels/norm/segments.ts';
+import { setNormRowsBackward } from '../../engine/ops/norm.ts';
+import { onLaunch } from '../../engine/runtime.ts';
 import { gpuSync } from '../../engine/device.ts';
 import { expectSteadyMemory, input, rng } from '../util.ts';
 
@@ -62,6 +65,79 @@ describe(`layerNorm (${family} kernels)`, () => {
   });
 });
 
+describe('the segment kernels (rows the subgroup kernel does not hold, D % 4 = 0)', () => {
+  // [rows, D]: fewer rows than a segment, a ragged last segment, long rows (D 1028: past the subgroup kernel everywhere on lavapipe)
+  const segShapes: [number, number][] = [[6, 12], [70, 20], [NORM_SEG_ROWS + 1, 136], [65, 1028]];
+  const fam = (D: number): E.KernelFamily | null => (D <= 256 ? 'rows' : null);
+  afterAll(() => setNormRowsBackward(false));
+
+  it('rmsNorm and layerNorm against float64 (gradcheck and the GPU), and the segment kernels are what ran', async () => {
+    for (const [rows, D] of segShapes) {
+      E.setKernelFamily(fam(D));
+      const names = new Set<string>();
+      onLaunch((l) => names.add(l.kernel.name));
+      try {
+        const rms = (x: E.Tensor, w: E.Tensor) => E.rmsNorm(x, w, 1e-6);
+        const layer = (x: E.Tensor, w: E.Tensor, b: E.Tensor) => E.layerNorm(x, w, b, 1e-5);
+        if (rows * D < 5000) expect(gradcheck(rms, [input(r, [rows, D]), input(r, [D])]).ok).toBe(true);
+        await gpucheck(rms, [input(r, [rows, D]), input(r, [D])], { fwdTol: 1e-5, bwdTol: 1e-4 });
+        await gpucheck(layer, [input(r, [rows, D]), input(r, [D]), input(r, [D])], { fwdTol: 1e-5, bwdTol: 1e-4 });
+      } finally {
+        onLaunch(null);
+      }
+      for (const k of ['rmsnorm_bwd_coefs', 'rmsnorm_bwd_segments_dx_dw', 'layernorm_bwd_coefs', 'layernorm_bwd_segments_dx_dw']) expect(names.has(k), `${k} at [${rows}, ${D}]`).toBe(true);
+    }
+  });
+
+  it('dx bit for bit the row kernels\' (the same expressions in the same order), dw and db within f32 rounding', async () => {
+    for (const [rows, D] of segShapes)
+      for (const kind of ['rms', 'layer'] as const) {
+        E.setKernelFamily(fam(D));
+        const xd = input(r, [rows, D]);
+        const wd = input(r, [D]);
+        const bd = input(r, [D]);
+        const gd = input(r, [rows, D]);
+        const run = (rowsKernels: boolean) =>
+          E.scopeAsync(async () => {
+            setNormRowsBackward(rowsKernels);
+            const x = E.tensor(xd.data, xd.shape, { requiresGrad: true });
+            const w = E.tensor(wd.data, wd.shape, { requiresGrad: true });
+            const b = E.tensor(bd.data, bd.shape, { requiresGrad: true });
+            const y = kind === 'rms' ? E.rmsNorm(x, w) : E.layerNorm(x, w, b);
+            E.backward(E.sumAll(E.mul(y, E.tensor(gd.data, gd.shape))));
+            const out = [await E.read(x.grad!), await E.read(w.grad!), ...(kind === 'layer' ? [await E.read(b.grad!)] : [])];
+            setNormRowsBackward(false);
+            return out;
+          });
+        const [seg, old] = [await run(false), await run(true)];
+        const what = `${kind} [${rows}, ${D}]`;
+        for (let i = 0; i < seg[0]!.length; i++) if (!Object.is(seg[0]![i], old[0]![i])) throw new Error(`${what}: dx[${i}] is ${seg[0]![i]}, the row kernel gives ${old[0]![i]}`);
+        for (let t = 1; t < seg.length; t++) {
+          let scale = 0;
+          for (const v of old[t]!) scale = Math.max(scale, Math.abs(v));
+          for (let i = 0; i < D; i++) expect(Math.abs(seg[t]![i]! - old[t]![i]!) / scale, `${what} gradient ${t} [${i}]`).toBeLessThan(1e-5);
+        }
+      }
+  });
+
+  it('a second gradient is summed in place (x read by two norms, a weight read by two inputs) against float64', async () => {
+    E.setKernelFamily('rows');
+    const names: string[] = [];
+    onLaunch((l) => names.push(l.kernel.name));
+    try {
+      const D = 20;
+      const twoNorms = (x: E.Tensor, w1: E.Tensor, w2: E.Tensor) => E.add(E.rmsNorm(x, w1), E.mulScalar(E.rmsNorm(x, w2), 0.5));
+      await gpucheck(twoNorms, [input(r, [37, D]), input(r, [D]), input(r, [D])], { fwdTol: 1e-5, bwdTol: 1e-4 });
+      const oneWeight = (x1: E.Tensor, x2: E.Tensor, w: E.Tensor) => E.add(E.sumAll(E.rmsNorm(x1, w)), E.sumAll(E.mul(E.rmsNorm(x2, w), E.rmsNorm(x2, w))));
+      await gpucheck(oneWeight, [input(r, [41, D]), input(r, [9, D]), input(r, [D])], { fwdTol: 1e-5, bwdTol: 1e-4 });
+    } finally {
+      onLaunch(null);
+    }
+    expect(names).toContain('rmsnorm_bwd_segments_dx_dw_acc');
+    expect(names).toContain('rmsnorm_sum_parts_acc');
+  });
+});
+
 describe('norm kernels and errors', () => {
   it('every kernel compiles', async () => {
     for (const kind of ['rms', 'layer'] as const)
@@ -69,6 +145,10 @@ describe('norm kernels and errors', () => {
         await E.precompile(normForward(kind, vec));
         await E.precompile(normBackwardX(kind, vec));
         await E.precompile(normBackwardW(kind, vec));
+        if (vec) {
+          await E.precompile(normRowCoefs(kind));
+          for (const [dx, dw, acc] of [[true, true, false], [true, false, false], [false, true, false], [true, true, true], [true, false, true]] as const) await E.precompile(normBackwardSegments(kind, dx, dw, acc));
+        }
         const SG = gpuSync().info.subgroupSize;
         if (SG !== null) {
           for (const [dx, dw, acc] of [[true, true, false], [true, false, false], [false, true, false], [true, true, true]] as const) await E.precompile(normBackwardSubgroup(kind, 16, SG, dx, dw, acc));
