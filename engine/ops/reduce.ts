@@ -4,7 +4,7 @@ import { launch, grid1d } from '../runtime.ts';
 import { assertDtype, assertLive, empty, numel, Tensor, view } from '../tensor.ts';
 import { reduceRows, reduceStrided, ROW_WG, type ReduceKind } from '../../kernels/reduce/axis.ts';
 import { RED_ROWS_WG, reduceRowsVec4 } from '../../kernels/reduce/rows-vec4.ts';
-import { RED_STRIDED_WG, RED_WIDE_LANES, reduceStridedChunks, reduceStridedWide } from '../../kernels/reduce/strided-chunks.ts';
+import { RED_STRIDED_WG, RED_WIDE_LANES, reduceStridedChunks, reduceStridedLines, reduceStridedWide } from '../../kernels/reduce/strided-chunks.ts';
 import { gpuSync } from '../device.ts';
 import { forcedKernelFamily, subgroupKernelSize, subgroupKernelsUsable } from '../kernel-family.ts';
 import { fill } from '../create.ts';
@@ -54,10 +54,14 @@ function reduceRaw(kind: ReduceKind, x: Tensor, axis: number): Tensor {
  *   columns (inner > 1): 'chunks' (an invocation per vec4 column and chunk of the axis, a second launch
  *     adding the chunks), 'chunks-wide' (the same with REDUCE_WIDE_V columns per invocation, a group
  *     of 8 lanes reading 8·V neighbouring columns of a row; the CPU rule for rows of 16 KiB from
- *     db35b4c until 32-row segments of 'chunks' beat it, columnChunkCount; forced only now), 'strided'
+ *     db35b4c until 32-row segments of 'chunks' beat it, columnChunkCount; forced only now),
+ *     'chunks-lines' (REDUCE_LINES_V neighbouring vec4 columns per invocation, one row per step: the
+ *     first launch of a large column sum on CPU adapters; scalar columns run 'chunks'), 'strided'
  *     (an invocation per output element, scalar loads).
  */
-export type ReduceLayout = 'thread-vec4' | 'subgroup' | 'workgroup' | 'thread' | 'chunks' | 'chunks-wide' | 'strided';
+export type ReduceLayout = 'thread-vec4' | 'subgroup' | 'workgroup' | 'thread' | 'chunks' | 'chunks-wide' | 'chunks-lines' | 'strided';
+/** Neighbouring vec4 columns per invocation of 'chunks-lines' (kernels/reduce/strided-chunks.ts reduceStridedLines). */
+export const REDUCE_LINES_V = 8;
 /** Columns per invocation of 'chunks-wide' (kernels/reduce/strided-chunks.ts reduceStridedWide). */
 export const REDUCE_WIDE_V = 8;
 /** Elements (outer·len·inner) from which CPU adapters sum columns in segments of REDUCE_COL_SEG rows. */
@@ -100,7 +104,10 @@ export function reduceChunks(units: number, len: number, target: number, minSeg:
 
 /**
  * The layout the fixed rule picks for rows of `len` (inner = 1) or columns (inner > 1), or the forced one.
- * Columns: 'chunks' (vec4 or scalar columns side by side), split into columnChunkCount chunks.
+ * Columns: 'chunks' (vec4 or scalar columns side by side), split into columnChunkCount chunks; on
+ * CPU adapters from REDUCE_SHORT_SEG_MIN elements with vec4 columns, 'chunks-lines' for the segments'
+ * launch (GPU ms per sum over axis 0 in REDUCE_COL_SEG-row segments, 'chunks' → 'chunks-lines', in
+ * reduceStridedLines's comment).
  * Rows on CPU adapters (lavapipe): 'thread-vec4' from 8 floats. Measured on this machine (2 cores,
  * GPU ms of 4M floats): 4096 × 1024 thread-vec4 1.8, subgroup 2.0 (the subgroup combine costs ≈ 90 ns
  * per row: 1M rows of 4 take 96 ms), workgroup tree 10; rows of 64 and 256: thread-vec4 2.6, the
@@ -108,10 +115,10 @@ export function reduceChunks(units: number, len: number, target: number, minSeg:
  * Elsewhere the workgroup and thread kernels stay until measured, unless CSRM_KERNELS=subgroup (or
  * setKernelFamily) asks for the subgroup family: a subgroup per row is the layout that coalesces there.
  */
-export function reduceLayoutFor(len: number, inner: number): ReduceLayout {
+export function reduceLayoutFor(len: number, inner: number, outer = 1): ReduceLayout {
   const rows = inner === 1;
   if (forced && ROW_LAYOUTS.includes(forced.layout) === rows) return forced.layout;
-  if (!rows) return 'chunks';
+  if (!rows) return gpuSync().info.isSoftware && inner % 4 === 0 && outer * len * inner >= REDUCE_SHORT_SEG_MIN ? 'chunks-lines' : 'chunks';
   if (forcedKernelFamily() === 'subgroup' && subgroupKernelSize(RED_ROWS_WG) !== null) return 'subgroup';
   if (gpuSync().info.isSoftware) return len >= REDUCE_VEC4_MIN_LEN ? 'thread-vec4' : 'thread';
   return len >= 2 * ROW_WG ? 'workgroup' : 'thread';
@@ -139,7 +146,7 @@ export function columnChunkCount(outer: number, len: number, inner: number, perC
 }
 
 function launchReduce(kind: ReduceKind, x: Tensor, out: Tensor, outer: number, len: number, inner: number): void {
-  const layout = reduceLayoutFor(len, inner);
+  const layout = reduceLayoutFor(len, inner, outer);
   const forcedChunks = forced && forced.layout === layout ? forced.chunks : null;
   const firstKind: ReduceKind = kind === 'mean' ? 'sum' : kind;
   if (layout === 'subgroup' || layout === 'thread-vec4') {
@@ -156,13 +163,15 @@ function launchReduce(kind: ReduceKind, x: Tensor, out: Tensor, outer: number, l
     launch(reduceRowsVec4(firstKind, L, 2, len % 4 === 0, true), [x, part], grid1d(Math.ceil((outer * chunks) / perWg)), [outer * chunks, len, seg, chunks, { f: len }], kind);
     launch(reduceRowsVec4(kind, L, 2, chunks % 4 === 0, false), [part, out], grid1d(Math.ceil(outer / perWg)), [outer, chunks, chunks, 1, { f: len }], kind);
     part.dispose();
-  } else if (layout === 'chunks' || layout === 'chunks-wide') {
+  } else if (layout === 'chunks' || layout === 'chunks-wide' || layout === 'chunks-lines') {
     const W = inner % 4 === 0 ? 4 : 1;
     const iw = inner / W;
     const wide = layout === 'chunks-wide';
-    // invocations per (outer, chunk): one per column, or RED_WIDE_LANES per block of RED_WIDE_LANES·V columns
-    const perChunk = wide ? Math.ceil(iw / (RED_WIDE_LANES * REDUCE_WIDE_V)) * RED_WIDE_LANES : iw;
-    const k = (kd: ReduceKind) => (wide ? reduceStridedWide(kd, W, REDUCE_WIDE_V) : reduceStridedChunks(kd, W, 2));
+    const lines = layout === 'chunks-lines' && W === 4;
+    // invocations per (outer, chunk): one per column, RED_WIDE_LANES per block of RED_WIDE_LANES·V
+    // columns, or one per REDUCE_LINES_V columns
+    const perChunk = wide ? Math.ceil(iw / (RED_WIDE_LANES * REDUCE_WIDE_V)) * RED_WIDE_LANES : lines ? Math.ceil(iw / REDUCE_LINES_V) : iw;
+    const k = (kd: ReduceKind) => (wide ? reduceStridedWide(kd, W, REDUCE_WIDE_V) : lines ? reduceStridedLines(kd, REDUCE_LINES_V) : reduceStridedChunks(kd, W, 2));
     // with as many chunks, the two kernels give the same bits (the same order per column)
     const C = Math.min(len, forcedChunks ?? columnChunkCount(outer, len, inner, perChunk));
     const seg = Math.ceil(len / C);
@@ -174,7 +183,9 @@ function launchReduce(kind: ReduceKind, x: Tensor, out: Tensor, outer: number, l
     }
     const part = empty([outer * chunks * inner], 'f32', x.backend);
     launch(k(firstKind), [x, part], grid(outer * chunks * perChunk), [outer, len, iw, seg, chunks, { f: len }], kind);
-    launch(k(kind), [part, out], grid(outer * perChunk), [outer, chunks, iw, chunks, 1, { f: len }], kind);
+    // 'chunks-lines' adds its partials as 'chunks' does: a few rows, one vec4 column per lane
+    if (lines) launch(reduceStridedChunks(kind, W, 2), [part, out], grid(outer * iw), [outer, chunks, iw, chunks, 1, { f: len }], kind);
+    else launch(k(kind), [part, out], grid(outer * perChunk), [outer, chunks, iw, chunks, 1, { f: len }], kind);
     part.dispose();
   } else if (layout === 'workgroup') {
     launch(reduceRows(kind), [x, out], grid1d(outer), [outer, len], kind);

@@ -140,3 +140,60 @@ ${cols
     ['r', 'rw'],
   );
 });
+
+/**
+ * The same reduction with each invocation owning V adjacent W = 4 columns (V vec4: a lane's loads of
+ * a row fall in one or two cache lines) and one accumulator per column, adding the rows of its
+ * segment in order. On lavapipe a load is emitted lane by lane, so what a lane reads next decides
+ * what the caches see: a lane that reads 8 neighbouring vec4 of one row, then the same 128 B of the
+ * next row, reads the 32-row segments of a 4096 × 4096 matrix in 5.7 ms of GPU time where 'chunks'
+ * (one vec4 per lane, two rows per step) takes 7.0; 4 vec4 per lane 6.1, 16 7.4, and two rows per
+ * step here 8.9 (scratch, median of 5 rounds, 2026-12-06, Intel Xeon 2 vCPUs). GPU ms per sum over
+ * axis 0 in 32-row segments, both launches, 'chunks' → these (5 alternating rounds): 4096 × 4096
+ * 7.1 → 6.1, 8192 × 4096 15.3 → 13.2, 2048 × 4096 3.6 → 3.0, 256 × 16384 1.9 → 1.7, 8192 × 2048
+ * 7.1 → 6.3, 4096 × 2048 3.4 → 3.1, 2048 × 2048 1.9 → 1.8, 1024 × 4096 2.0 → 1.7, 512 × 8192 2.2 →
+ * 1.8, 4096 × 1024 1.9 → 1.7. Columns past innerW are read clamped and not written. Params as
+ * reduceStridedChunks: outer, len, innerW, seg, chunks, div; the partials [outer, chunks, inner] are
+ * the same.
+ */
+export const reduceStridedLines = memoKernel(function reduceStridedLines(kind: ReduceKind, V: number): Kernel {
+  const isMax = kind === 'max';
+  const T = 'vec4<f32>';
+  const comb = (a: string, v: string) => (isMax ? `max(${a}, ${v})` : `${a} + ${v}`);
+  const cols = [...Array(V).keys()];
+  return kernel(
+    `reduce_${kind}_strided_lines_v${V}`,
+    /* wgsl */ `
+${stridedHead(T, isMax)}
+  let blocks = (p.innerW + ${V - 1}u) / ${V}u;
+  if (o >= p.outer * p.chunks * blocks) { return; }
+  let ac = o / blocks;
+  let cb = (o - ac * blocks) * ${V}u;
+  let a = ac / p.chunks;
+  let k0 = (ac - a * p.chunks) * p.seg;
+  let k1 = min(k0 + p.seg, p.len);
+  let st = p.innerW;
+  var idx = (a * p.len + k0) * st;
+${cols.map((v) => `  let c${v} = min(cb + ${v}u, st - 1u);
+  var a${v} = ${T}(${isMax ? 'bitcast<f32>(NEG_INF_BITS)' : '0.0'});${isMax ? `
+  var bad${v} = vec4<bool>(false);` : ''}`).join('\n')}
+  for (var k = k0; k < k1; k++) {
+${cols.map((v) => `    let x${v} = x[idx + c${v}];${isMax ? ` bad${v} = bad${v} | nan4(x${v});` : ''}
+    a${v} = ${comb(`a${v}`, `x${v}`)};`).join('\n')}
+    idx += st;
+  }
+  let out = ac * st;
+${cols
+  .map(
+    (v) => `  if (cb + ${v}u < st) {
+    var r${v} = a${v};
+    ${isMax ? `r${v} = select(r${v}, ${T}(bitcast<f32>(NAN_BITS)), bad${v});` : ''}
+    ${kind === 'mean' ? `r${v} = r${v} / p.div;` : ''}
+    y[out + cb + ${v}u] = r${v};
+  }`,
+  )
+  .join('\n')}
+}`,
+    ['r', 'rw'],
+  );
+});

@@ -100,7 +100,7 @@ describe('row reductions (inner = 1), every layout forced', () => {
   });
 });
 
-const COL_LAYOUTS: ReduceLayout[] = ['chunks', 'chunks-wide', 'strided'];
+const COL_LAYOUTS: ReduceLayout[] = ['chunks', 'chunks-wide', 'chunks-lines', 'strided'];
 // [outer, len, inner]: inner not a multiple of 4 (scalar columns), a multiple (vec4 columns), tiny
 const COL_SHAPES: [number, number, number][] = [[5, 7, 3], [3, 9, 8], [2, 300, 12], [1, 1029, 4], [4, 2, 5], [1, 67, 1028], [2, 33, 531]];
 
@@ -137,7 +137,7 @@ describe('column reductions (inner > 1), every layout forced', () => {
     }
   });
   it('max over columns propagates NaN and keeps −∞', async () => {
-    for (const [layout, chunks] of [['chunks', null], ['chunks', 3], ['chunks-wide', null], ['chunks-wide', 3], ['strided', null]] as const) {
+    for (const [layout, chunks] of [['chunks', null], ['chunks', 3], ['chunks-wide', null], ['chunks-wide', 3], ['chunks-lines', null], ['chunks-lines', 3], ['strided', null]] as const) {
       setReduceLayout(layout, chunks);
       const [len, inner] = [10, 8];
       const d = data([len, inner]);
@@ -173,17 +173,22 @@ describe('the fixed rule', () => {
     x.dispose();
     y.dispose();
   });
-  it('columns: chunks, in 32-row segments on CPU adapters from 4M elements; the default sums a large matrix over its rows as float64 does', async () => {
+  it('columns: chunks, in 32-row segments on CPU adapters from 4M elements (chunks-lines for vec4 columns); the default sums a large matrix over its rows as float64 does', async () => {
     setReduceLayout(null);
     const soft = gpuSync().info.isSoftware;
     expect(reduceLayoutFor(300, 1028)).toBe('chunks');
     expect(reduceLayoutFor(300, 4096)).toBe('chunks');
+    expect(reduceLayoutFor(4096, 1024)).toBe(soft ? 'chunks-lines' : 'chunks');
+    expect(reduceLayoutFor(1025, 4099)).toBe('chunks'); // scalar columns
+    expect(reduceLayoutFor(1023, 4096)).toBe('chunks'); // one row short of 4M elements
+    expect(reduceLayoutFor(1023, 4096, 2)).toBe(soft ? 'chunks-lines' : 'chunks');
     // [1, 4096, 4096]: 1024 vec4 columns; below the threshold the old rule (256 vec4 columns → 16 chunks)
     expect(columnChunkCount(1, 4096, 4096, 1024)).toBe(soft ? 4096 / REDUCE_COL_SEG : 1);
     expect(columnChunkCount(1, 4095, 1024, 256)).toBe(reduceChunks(256, 4095, soft ? 4096 : 65536, 64));
     expect(columnChunkCount(2, 1025, REDUCE_SHORT_SEG_MIN / 2048, 256)).toBe(soft ? Math.ceil(1025 / REDUCE_COL_SEG) : reduceChunks(512, 1025, 65536, 64));
-    // 1025 × 4099 ≥ 4M elements: 33 segments (the last one row) of scalar columns, and of a ragged vec4 block
-    for (const [len, inner] of [[1025, 4099], [1031, 4096]] as const) {
+    // ≥ 4M elements: 33 segments (the last one row) of scalar columns, 33 of vec4 columns (the last 7
+    // rows), 32 whose last block of 8 vec4 columns holds one
+    for (const [len, inner] of [[1025, 4099], [1031, 4096], [1024, 4100]] as const) {
       const inp = data([len, inner], 0.1, 3);
       for (const kind of KINDS) expectClose(await gpuReduce(kind, inp, [len, inner], 0), ref(kind, inp, 1, len, inner), kind === 'max' ? 0 : 2e-6, `default ${kind} columns [${len}, ${inner}]`);
     }
