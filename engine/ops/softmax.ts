@@ -8,6 +8,7 @@ import { launch, grid1d, sync } from '../runtime.ts';
 import { assertDtype, assertLive, assertSameBackend, empty, Tensor } from '../tensor.ts';
 import { softmaxKernel, SM_THREAD_WG, type SoftmaxKind, type SoftmaxLayout } from '../../kernels/softmax/rows.ts';
 import { SM_SUBGROUP_WG, softmaxSubgroupKernel } from '../../kernels/softmax/subgroup.ts';
+import { SM_THREAD_VEC4_WG, softmaxThreadVec4Kernel } from '../../kernels/softmax/thread-vec4.ts';
 import { gpuSync } from '../device.ts';
 import { softmaxBackwardRef, softmaxRef } from '../reference/softmax.ts';
 
@@ -23,20 +24,29 @@ function subgroupLayoutSize(): number | null {
   return SG !== null && SM_SUBGROUP_WG % SG === 0 ? SG : null;
 }
 
+/** Rows from which CPU adapters give each row of a multiple of 4 an invocation with vec4 loads (8 workgroups of 64; 64 rows × 8192 ran 1.0 → 1.5 ms on one workgroup). */
+export const SOFTMAX_THREAD_VEC4_MIN_ROWS = 512;
+
 /**
- * The fixed rule (used when untuned). On CPU adapters with fixed subgroups, rows of 16 or more get a
- * subgroup each (4096 × 1024, adapter-thread CPU: forward 47–51 ms with a workgroup per row → 9.5–15 ms,
- * backward 40–41 → 13–14 ms);
- * elsewhere long rows get a workgroup, short rows an invocation.
+ * The fixed rule (used when untuned). On CPU adapters: many rows of a multiple of 4 an invocation
+ * each with vec4 loads ('thread-vec4'; GPU ms against the subgroup layout, median of 5 alternating
+ * rounds, 2026-12-06: forward 4096 × 1024 8.2 → 6.2, 1024 × 3000 5.2 → 4.2, 16384 × 64 3.1 → 1.7,
+ * 4096 × 256 2.1 → 1.5, 512 × 4096 3.1 → 3.0, 256 × 1024 equal, 64 × 8192 1.0 → 1.5 (one workgroup);
+ * backward 4096 × 1024 9.2 → 7.3, 1024 × 3000 6.1 → 4.5, 16384 × 64 3.6 → 2.4, 512 × 4096 3.2 → 3.3);
+ * otherwise, with fixed subgroups, rows of 16 or more a subgroup each
+ * (4096 × 1024, adapter-thread CPU: forward 47–51 ms with a workgroup per row → 9.5–15 ms, backward
+ * 40–41 → 13–14 ms); elsewhere long rows get a workgroup, short rows an invocation.
  */
-export function softmaxLayout(len: number): SoftmaxLayout {
-  if (gpuSync().info.isSoftware && subgroupLayoutSize() !== null && len >= SOFTMAX_SUBGROUP_MIN_LEN) return 'subgroup';
+export function softmaxLayout(len: number, rows = 0): SoftmaxLayout {
+  const soft = gpuSync().info.isSoftware;
+  if (soft && len % 4 === 0 && len >= SOFTMAX_SUBGROUP_MIN_LEN && rows >= SOFTMAX_THREAD_VEC4_MIN_ROWS) return 'thread-vec4';
+  if (soft && subgroupLayoutSize() !== null && len >= SOFTMAX_SUBGROUP_MIN_LEN) return 'subgroup';
   return len >= SOFTMAX_WORKGROUP_MIN_LEN ? 'workgroup' : 'thread';
 }
 
-/** The layouts this adapter can run. */
+/** The layouts this adapter can run ('thread-vec4' runs 'thread' where a row is not a multiple of 4). */
 export function softmaxLayouts(): SoftmaxLayout[] {
-  return subgroupLayoutSize() === null ? ['thread', 'workgroup'] : ['thread', 'workgroup', 'subgroup'];
+  return subgroupLayoutSize() === null ? ['thread', 'workgroup', 'thread-vec4'] : ['thread', 'workgroup', 'subgroup', 'thread-vec4'];
 }
 
 /**
@@ -60,7 +70,7 @@ export function setSoftmaxLayout(layout: SoftmaxLayout | null): void {
 export function softmaxLayoutFor(rows: number, len: number): SoftmaxLayout {
   if (forcedLayout) return forcedLayout;
   const tuned = tunedChoice('softmax', softmaxBucket(rows, len)) as SoftmaxLayout | undefined;
-  return tuned !== undefined && softmaxLayouts().includes(tuned) ? tuned : softmaxLayout(len);
+  return tuned !== undefined && softmaxLayouts().includes(tuned) ? tuned : softmaxLayout(len, rows);
 }
 
 /**
@@ -76,7 +86,7 @@ export async function tuneSoftmax(shapes: readonly { rows: number; len: number }
     const [, r, l] = /^rows2\^(\d+),len2\^(\d+)$/.exec(bucket)!.map(Number) as [number, number, number];
     const rows = 2 ** r;
     const len = 2 ** l;
-    const fallback = softmaxLayout(len);
+    const fallback = softmaxLayout(len, rows);
     if (!autotuneEnabled()) {
       out.set(bucket, fallback);
       continue;
@@ -106,13 +116,18 @@ function rowsOf(x: Tensor): [number, number] {
 }
 
 function launchRows(kind: SoftmaxKind, pass: 'fwd' | 'bwd', ts: Tensor[], rows: number, len: number, op: string, layout = softmaxLayoutFor(rows, len)): void {
+  if (layout === 'thread-vec4' && len % 4 === 0) {
+    launch(softmaxThreadVec4Kernel(kind, pass), ts, grid1d(Math.ceil(rows / SM_THREAD_VEC4_WG)), [rows, len], op);
+    return;
+  }
   const SG = layout === 'subgroup' ? subgroupLayoutSize() : null;
   if (SG !== null) {
     const k = softmaxSubgroupKernel(kind, pass, len % 4 === 0, SG);
     launch(k, ts, grid1d(Math.ceil(rows / (SM_SUBGROUP_WG / SG))), [rows, len], op);
     return;
   }
-  const fixed = layout === 'subgroup' ? 'workgroup' : layout; // a subgroup layout tuned on another adapter
+  // a subgroup layout tuned on another adapter runs a workgroup per row; thread-vec4 on rows not of a multiple of 4 the thread kernel
+  const fixed = layout === 'subgroup' ? 'workgroup' : layout === 'thread-vec4' ? 'thread' : layout;
   const grid = fixed === 'thread' ? grid1d(Math.ceil(rows / SM_THREAD_WG)) : grid1d(rows);
   launch(softmaxKernel(kind, pass, fixed), ts, grid, [rows, len], op);
 }

@@ -8,8 +8,9 @@
 import { kernel, type Kernel, memoKernel } from '../kernel.ts';
 
 export type SoftmaxKind = 'softmax' | 'logsoftmax';
-/** 'subgroup' (one subgroup per row) is kernels/softmax/subgroup.ts. */
-export type SoftmaxLayout = 'thread' | 'workgroup' | 'subgroup';
+/** 'subgroup' (one subgroup per row) is kernels/softmax/subgroup.ts, 'thread-vec4' (an invocation
+ * per row, vec4 loads; rows of a multiple of 4) kernels/softmax/thread-vec4.ts. */
+export type SoftmaxLayout = 'thread' | 'workgroup' | 'subgroup' | 'thread-vec4';
 export const SM_THREAD_WG = 64;
 export const SM_ROW_WG = 64;
 const NEG_MAX = '-3.4028234663852886e38';
@@ -99,7 +100,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 }`;
 }
 
-export const softmaxKernel = memoKernel(function softmaxKernel(kind: SoftmaxKind, pass: 'fwd' | 'bwd', layout: Exclude<SoftmaxLayout, 'subgroup'>): Kernel {
+export const softmaxKernel = memoKernel(function softmaxKernel(kind: SoftmaxKind, pass: 'fwd' | 'bwd', layout: 'thread' | 'workgroup'): Kernel {
   const b = pass === 'fwd' ? fwdBody(kind) : bwdBody(kind);
   const code = `struct P { rows: u32, len: u32 }
 @group(0) @binding(0) var<uniform> p: P;${layout === 'thread' ? threadLayout(b) : workgroupLayout(b)}`;

@@ -3,6 +3,7 @@ import * as E from '../../engine/index.ts';
 import { gpucheck, gradcheck, precompile } from '../../engine/index.ts';
 import { softmaxKernel } from '../../kernels/softmax/rows.ts';
 import { softmaxSubgroupKernel } from '../../kernels/softmax/subgroup.ts';
+import { softmaxThreadVec4Kernel } from '../../kernels/softmax/thread-vec4.ts';
 import { gpuSync } from '../../engine/device.ts';
 import { expectSteadyMemory, input, rng } from '../util.ts';
 
@@ -23,6 +24,8 @@ describe(`softmax and logSoftmax over the last axis (${layout} layout)`, () => {
     [2, 129],
     [13, 64], // rows of a multiple of 4 (vec4 in the subgroup layout), more rows than one workgroup holds
     [9, 6], // shorter than a subgroup
+    [70, 8], // rows of two vec4, more rows than one workgroup of row-invocations
+    [3, 1028],
   ];
   for (const [name, f] of [
     ['softmax', E.softmax],
@@ -48,6 +51,31 @@ describe(`softmax and logSoftmax over the last axis (${layout} layout)`, () => {
     expect(ly.every(Number.isFinite)).toBe(true);
     x.dispose();
   });
+  it('follows a row whose maximum keeps rising (thread-vec4 moves its reference past 16) and rows of ±1e4', async () => {
+    E.setSoftmaxLayout(layout);
+    const len = 36;
+    const rows: number[][] = [
+      Array.from({ length: len }, (_, i) => 3 * i), // every 6th step of a component jumps past 16
+      Array.from({ length: len }, (_, i) => (i % 2 ? 1e4 : -1e4) + i),
+      Array.from({ length: len }, (_, i) => 40 - 2.5 * i), // falling: the reference never moves after the first
+    ];
+    const flat = rows.flat();
+    for (const [name, f] of [['softmax', E.softmax], ['logSoftmax', E.logSoftmax]] as const) {
+      const x = E.tensor(flat, [rows.length, len]);
+      const got = await E.toArray(f(x));
+      rows.forEach((row, r) => {
+        const M = Math.max(...row);
+        const S = row.reduce((a, v) => a + Math.exp(v - M), 0);
+        row.forEach((v, i) => {
+          const want = name === 'softmax' ? Math.exp(v - M) / S : v - M - Math.log(S);
+          // f32 exp's relative error grows with its argument's size (e^-48: ≈ 2e-6 on every layout)
+          const tol = name === 'softmax' ? 4e-7 * (1 + Math.abs(v - M)) * want + 1e-30 : 1e-6 * Math.max(1, Math.abs(want)) + 2.4e-7 * Math.abs(M); // log-softmax: x − (M + log S) rounds at |M|'s ulp
+          expect(Math.abs(got[r * len + i]! - want), `${name} row ${r} element ${i}: ${got[r * len + i]} vs ${want}`).toBeLessThanOrEqual(tol);
+        });
+      });
+      x.dispose();
+    }
+  });
   it('every kernel variant compiles', async () => {
     for (const kind of ['softmax', 'logsoftmax'] as const)
       for (const pass of ['fwd', 'bwd'] as const)
@@ -55,6 +83,7 @@ describe(`softmax and logSoftmax over the last axis (${layout} layout)`, () => {
           await precompile(softmaxKernel(kind, pass, layout));
           const SG = gpuSync().info.subgroupSize;
           if (SG !== null) for (const vec4 of [false, true]) await precompile(softmaxSubgroupKernel(kind, pass, vec4, SG));
+          await precompile(softmaxThreadVec4Kernel(kind, pass));
         }
   });
   it('rejects bad inputs', () => {
