@@ -29,6 +29,9 @@ async function instance(op: string | OnnxNode, ins: (OnnxIO & { data: Float32Arr
     executionProviders: ['cpu'],
     intraOpNumThreads: cpus().length,
     graphOptimizationLevel: 'all',
+    // its idle threads spin after a run by default, taking the cores from whatever the rounds time
+    // next (a copy after it in the softmax group ran 28 ms instead of 5)
+    extra: { session: { intra_op: { allow_spinning: '0' } } },
   });
   const feeds: Record<string, ORT.Tensor> = {};
   for (const i of ins) feeds[i.name] = new ort.Tensor('float32', i.data, [...i.shape]);
