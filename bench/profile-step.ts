@@ -1,6 +1,7 @@
 // One SFT training step (pipeline/train/sft.ts's own sftStep), step by step: wall time, CPU time of the
 // JS thread and of the adapter's threads, dispatches; with CSRM_TIME_KERNELS=1 also GPU time per op
-// (=kernel: per op, kernel and grid; PROFILE_TOP=N rows, default 25).
+// (=kernel: per op, kernel and grid; PROFILE_TOP=N rows, default 25), the first step left out (it compiles
+// and autotunes).
 // --cpu-profile: the dispatches of one more step are recorded and replayed one at a time, each timed by
 // the adapter threads' CPU time (on lavapipe the steadiest per-kernel cost on a loaded machine).
 //   [CSRM_TIME_KERNELS=1] npx tsx bench/profile-step.ts [preset] [lora] [--task lm|relevance|mixed] [--steps N]
@@ -11,7 +12,7 @@
 // Tasks: lm — B 16 × T 64 plain LM rows (every position carries the LM head's loss, as bench/train-step.ts);
 // relevance — 16 relevance prompts of 40–112 tokens (the label head: three rows of the LM head);
 // mixed — 12 relevance + 4 translation samples (the SFT stream with mtRatio 0.25).
-import { initEngine, shutdownGpu, scopeAsync, item, adamw, kernelTimes, sync, dispatchCount, setMatmulVariant, setInPlaceAccumulation, type MatmulVariant } from '../engine/index.ts';
+import { initEngine, shutdownGpu, scopeAsync, item, adamw, kernelTimes, resetKernelTimes, sync, dispatchCount, setMatmulVariant, setInPlaceAccumulation, type MatmulVariant } from '../engine/index.ts';
 import { rng } from '../engine/random.ts';
 import { makeConfig, paperLora } from '../models/llama-config.ts';
 import { initLlama, trainableParams, addLora } from '../models/llama.ts';
@@ -91,6 +92,11 @@ for (let s = 0; s < steps; s++) {
   console.log(
     `step ${s} ${ms.toFixed(0)} ms (${(tokens / (ms / 1000)).toFixed(0)} tokens/s, ${label}), process cpu ${((u.user + u.system) / 1e3).toFixed(0)} ms${split}, ${dispatchCount() - d0} dispatches`,
   );
+  // the first step compiles and autotunes: its GPU time is not the step's
+  if (s === 0 && steps > 1) {
+    await sync();
+    await resetKernelTimes();
+  }
 }
 await sync();
 {

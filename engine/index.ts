@@ -5,7 +5,7 @@ export { Tensor, empty, numel, view, type DType, type Backend } from './tensor.t
 export { roundF16, packF16, unpackF16 } from './half.ts';
 export { scope, scopeAsync, exclusive, keep, unkeep, release, isKept } from './scope.ts';
 export { liveBytes, peakBytes, resetPeak, reservedBytes, trimPool } from './pool.ts';
-export { flush, sync, read, toArray, item, launch, precompile, kernelTimes, dispatchCount, beginGpuSpan, endGpuSpan, gpuSpanSupported } from './runtime.ts';
+export { flush, sync, read, toArray, item, launch, precompile, kernelTimes, resetKernelTimes, dispatchCount, beginGpuSpan, endGpuSpan, gpuSpanSupported } from './runtime.ts';
 export { tensor, fill, zeros, ones, randn, rand, manualSeed, toBackend, setPoison } from './create.ts';
 export { rng, type Rng } from './random.ts';
 export { ENGINE_SWITCHES, engineSwitch, type EngineSwitch } from './switches.ts';

@@ -347,6 +347,12 @@ const timer = {
   },
 };
 
+/** Forgets the per-op GPU times collected so far (a profile that leaves out its warm-up); waits for the pending ones first. */
+export async function resetKernelTimes(): Promise<void> {
+  await timer.collect();
+  timer.stats.clear();
+}
+
 /** Per-op GPU time collected under CSRM_TIME_KERNELS=1, slowest first. */
 export function kernelTimes(): { op: string; calls: number; totalMs: number; meanUs: number }[] {
   return [...timer.stats.entries()]

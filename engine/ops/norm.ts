@@ -15,7 +15,11 @@ import { subgroupKernelSize } from '../kernel-family.ts';
  * gradient's partial sums in one pass), or null for the row kernels: the subgroup family where it is
  * chosen (engine/kernel-family.ts), for rows with D % 4 = 0 of at most 32·SG floats. Measured on
  * lavapipe, adapter-thread CPU, rmsNorm backward: 8192 × 64 2.06–2.15 → 1.40–1.44 ms, 1776 × 128
- * 0.92–0.95 → 0.53–0.58 ms.
+ * 0.92–0.95 → 0.53–0.58 ms. Longer rows in registers do not pay: the bound raised to 64·SG floats
+ * against the segment kernels (2026-12-06, GPU ms, median of 5 alternating rounds, two runs):
+ * 2048 × 896 (28 vec4 a lane) 4.65 / 4.88 / 5.49 / 5.24 → 5.65 / 5.92 / 5.42 / 5.85, 4096 × 512
+ * 5.63 / 6.11 → 6.09 / 6.38, 2048 × 384 3.13 / 2.29 → 3.67 / 2.45, 1024 × 512 1.73 / 2.01 → 1.82 / 2.22;
+ * only 8192 × 320 was ahead, 7.69 / 9.38 → 7.13 / 6.92, within its rounds' spread (6.0–11.6).
  */
 function normSubgroupSize(D: number): number | null {
   const SG = subgroupKernelSize(NORM_SG_WG);
