@@ -8,11 +8,14 @@
 // dispatches per product (no f16 gradients written and widened) and gradients rounded once, in f32.
 // An overflowing f16(g) (loss scale too large) still gives Inf/NaN gradients, which the scaler sees.
 // Where the adapter's f16 products run on widened operands (variant 'widen', lavapipe), the backward
-// multiplies f16(g) held in f32 (one rounding pass, no f16 copy to widen twice): the same bits.
+// multiplies f16(g) held in f32 (one rounding pass, no f16 copy to widen twice): the same bits. Those
+// f32 products sum a second gradient of x or W into the first in their writes where the kernel can
+// (autograd's `into`, as projectionGrads in ./linear.ts): the bits of product + add, one add fewer
+// per extra reader (q/k/v of one normed input, gate/up).
 import { noGrad, record } from '../autograd.ts';
 import { assertDtype, assertLive, Tensor, view } from '../tensor.ts';
 import { roundToF16Raw, toF16, toF32 } from './cast.ts';
-import { matmulF16Widens, matmulRaw } from './matmul.ts';
+import { matmulAccumulateRaw, matmulF16Widens, matmulRaw } from './matmul.ts';
 
 const castRawF32 = (t16: Tensor) => noGrad(() => toF32(t16));
 
@@ -49,7 +52,7 @@ export function linearHalf(x: Tensor, w: Tensor, wHalf?: Tensor, xHalf?: Tensor)
     y,
     'linearHalf',
     [x, w],
-    (g, _into, release) => {
+    (g, into, release) => {
       const gv = view(g, [rows, N]);
       // where both products run on widened operands ('widen'), f16(g) is made as f32 in one pass
       // (roundToF16Raw): the same bits as widening an f16 copy, with one [rows, N] buffer fewer and
@@ -61,16 +64,23 @@ export function linearHalf(x: Tensor, w: Tensor, wHalf?: Tensor, xHalf?: Tensor)
       const operand = (t16: Tensor) => (wide ? castRawF32(t16) : t16);
       let gx: Tensor | null = null;
       let gw: Tensor | null = null;
+      // f32 operands (widened) can sum into x's / W's gradient so far; matmulAccumulateRaw refuses f16 ones
+      const acc = wide ? (into?.[0] ?? null) : null;
+      const accW = wide ? (into?.[1] ?? null) : null;
       if (x.requiresGrad) {
         const w2 = operand(w16);
-        const t = matmulRaw(g2, w2, false, false, 'f32');
+        if (acc && matmulAccumulateRaw(g2, w2, false, false, acc)) gx = acc;
+        else {
+          const t = matmulRaw(g2, w2, false, false, 'f32');
+          gx = view(t, x.shape);
+          t.dispose();
+        }
         if (w2 !== w16) w2.dispose();
-        gx = view(t, x.shape);
-        t.dispose();
       }
       if (w.requiresGrad) {
         const x32 = operand(x2);
-        gw = matmulRaw(g2, x32, true, false, 'f32');
+        if (accW && matmulAccumulateRaw(g2, x32, true, false, accW)) gw = accW;
+        else gw = matmulRaw(g2, x32, true, false, 'f32');
         if (x32 !== x2) x32.dispose();
       }
       g2.dispose();

@@ -158,6 +158,36 @@ describe('gradients summed into the first by the products that read a tensor', (
     E.zeroGrad([emb]);
   });
 
+  it('mixed precision (linearHalf): on widened operands an input three products read and a weight two read get their second gradients summed in, bit for bit the product + add; f16 operands add apart', async () => {
+    // rows 52 and 24: the weight gradient's product sums over rows, and the broadcast kernels take K % 4 = 0
+    const [rows, rows2, K] = [52, 24, 20];
+    const outs = [12, 28, 36];
+    // h = x ⊙ s read by three projections (q/k/v), and the second weight (28 × 20, a broadcast product's
+    // gradient; the fixed rule gives 12 × 20 the register kernel) read again by a second input (two sub-batches)
+    const f = (x: E.Tensor, s: E.Tensor, x2: E.Tensor, ...ws: E.Tensor[]) => {
+      const h = E.mul(x, s);
+      const ys = [...ws.map((w) => E.linearHalf(h, w)), E.linearHalf(x2, ws[1]!)];
+      return ys.reduce((acc, y, i) => E.add(acc, E.mulScalar(E.sumAll(E.mul(y, y)), 0.5 + i)), E.mulScalar(E.sumAll(h), 0));
+    };
+    for (const variant of ['widen', 'f16'] as const) {
+      if (!E.matmulF16Variants(gpuSync().info).includes(variant)) continue;
+      E.setMatmulVariant(variant);
+      try {
+        const data = [input(r, [rows, K]), input(r, [K]), input(r, [rows2, K]), ...outs.map((n) => input(r, [n, K]))];
+        const [fused, plain] = await withAndWithout(f, data);
+        fused.grads.forEach((g, i) => expect(Array.from(g), `${variant}: gradient of input ${i}`).toEqual(Array.from(plain.grads[i]!)));
+        // widened: dx of the 2nd and 3rd readers of h, and dW of the second weight's second reader
+        const expected = variant === 'widen' && hasBroadcast() ? outs.length : 0;
+        expect(fused.acc.filter((k) => k.includes('_acc_')).length, variant).toBe(expected);
+        expect(plain.acc, variant).toEqual([]);
+        expect(plain.adds - fused.adds, variant).toBe(expected);
+      } finally {
+        E.setMatmulVariant(null);
+        E.setInPlaceAccumulation(true);
+      }
+    }
+  });
+
   it('adds into a gradient only when its storage is its own; else the caller adds', async () => {
     if (!hasBroadcast()) return;
     await E.scopeAsync(async () => {
